@@ -1,0 +1,100 @@
+/**
+ * Domain types shared by the planner, the activities and the workflows.
+ *
+ * Units: every amount is a `bigint` in the asset's base units (USDC-like: 6 decimals);
+ * ratios are WAD (1e18 = 100%) or basis points (10_000 = 100%); times are named in the
+ * identifier (`...Sec`, `...Ms`). These types contain no classes so they cross the
+ * Temporal payload boundary (see `workflows/payloadConverter.ts`, which carries bigint).
+ */
+
+/** 1e18: the fixed-point unit for utilization and other ratios. */
+export const WAD = 10n ** 18n;
+
+/** Oracle round as read from a Chainlink `AggregatorV3Interface.latestRoundData()`. */
+export interface OracleRound {
+  roundId: bigint;
+  /** Price scaled by `10 ** decimals`. */
+  answer: bigint;
+  decimals: number;
+  updatedAtSec: bigint;
+  answeredInRound: bigint;
+}
+
+/** Verdict on one chain's oracle round. `ok: false` means the chain is left out of planning. */
+export interface OracleCheck {
+  ok: boolean;
+  /** Human-readable reason when `ok` is false, e.g. `stale: age 4000s > maxStalenessSec 3600`. */
+  reason?: string;
+  ageSec: bigint;
+}
+
+/** State of one chain's vault at one block, read in one multicall. */
+export interface ChainState {
+  chainKey: string;
+  blockNumber: bigint;
+  /** Block timestamp (seconds) of `blockNumber`. */
+  blockTimestampSec: bigint;
+  /** Vault `totalSupplied` (base units). */
+  supplied: bigint;
+  /** Vault `totalBorrowed` (base units). */
+  borrowed: bigint;
+  /** Tokens the vault holds and does not lend out: supplied - borrowed (base units). */
+  idle: bigint;
+  /** borrowed * WAD / supplied; 0 when supplied is 0. */
+  utilizationWad: bigint;
+  /** The vault's own keeper outflow cap per window and how much of the current window is used. */
+  onChainCap: { maxOutflowPerWindow: bigint; windowSec: bigint; outflowInWindow: bigint; windowStartSec: bigint };
+  oracle: OracleRound;
+  oracleCheck: OracleCheck;
+}
+
+/** A snapshot across all chains. `freshness` is `fresh` only when every chain was read and passed its checks. */
+export interface Snapshot {
+  takenAtMs: number;
+  chains: ChainState[];
+  /** Chains that could not be read or failed the oracle checks, with the reason. */
+  excluded: { chainKey: string; reason: string }[];
+  freshness: 'fresh' | 'partial' | 'stale';
+}
+
+/** Per-chain planning policy (from config). */
+export interface ChainPolicy {
+  chainKey: string;
+  /** Target utilization band, WAD. Inside [lowWad, highWad] nothing moves. */
+  band: { lowWad: bigint; highWad: bigint };
+  /** Minimum idle liquidity left in the vault after any outflow (base units). */
+  minBufferAmount: bigint;
+  caps: {
+    /** Keeper outflow allowed per `windowSec` (base units). */
+    maxOutflowPerWindow: bigint;
+    windowSec: bigint;
+    /** Largest single transfer out of this chain (base units). */
+    maxTransfer: bigint;
+    /** Smallest transfer worth bridging (base units). */
+    minTransfer: bigint;
+  };
+}
+
+/** An amount already moving between chains (from our own open sagas). */
+export interface InFlight {
+  rebalanceId: string;
+  from: string;
+  to: string;
+  amount: bigint;
+}
+
+/** One move the planner asks for. */
+export interface Transfer {
+  from: string;
+  to: string;
+  /** Base units. */
+  amount: bigint;
+  /** Why, e.g. `arbitrum utilization 91.2% > high 80.0%; base 41.0% < low 60.0%`. */
+  reason: string;
+}
+
+export interface Plan {
+  transfers: Transfer[];
+  /** Chains still outside their band after the plan, with why they could not be helped. */
+  unresolved: { chainKey: string; reason: string }[];
+}
