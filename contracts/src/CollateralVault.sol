@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import { AccessControl } from "@openzeppelin/contracts/access/AccessControl.sol";
+import { IERC20 } from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import { SafeERC20 } from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+
+/**
+ * @title CollateralVault
+ * @notice A minimal single-asset lending pool on one chain, plus the two hooks the Ballast keeper uses
+ * to move idle liquidity between chains through a `BallastRoute`.
+ *
+ * - Suppliers `supply` and `withdraw` their own balance (limited by idle liquidity).
+ * - Accounts with `BORROWER_ROLE` `borrow` idle liquidity and `repay` it (no interest on the devnet).
+ * - The keeper (`KEEPER_ROLE`) may only send liquidity to the configured route (`withdrawToRoute`),
+ *   bounded by a fixed-window outflow cap, and each rebalance id is usable once. A stolen keeper key
+ *   can therefore move at most `maxOutflowPerWindow` per window, and only to the route.
+ * - Only the route can bring liquidity back (`depositFromRoute`).
+ * - The admin (`DEFAULT_ADMIN_ROLE`) sets the route, the cap and can pause keeper flows.
+ *
+ * @dev Liquidity moved by the keeper changes `totalSupplied` (the pool's liquidity on this chain) but
+ * not any supplier's `suppliedBy` balance: it is protocol-level rebalancing, not a supplier action.
+ */
+contract CollateralVault is AccessControl {
+    using SafeERC20 for IERC20;
+
+    /// @notice Role allowed to call `withdrawToRoute`.
+    bytes32 public constant KEEPER_ROLE = keccak256("KEEPER_ROLE");
+    /// @notice Role allowed to `borrow` and `repay`.
+    bytes32 public constant BORROWER_ROLE = keccak256("BORROWER_ROLE");
+
+    IERC20 private immutable _asset;
+
+    /// @notice Liquidity supplied to the pool on this chain, in asset base units.
+    uint256 public totalSupplied;
+    /// @notice Liquidity currently borrowed, in asset base units.
+    uint256 public totalBorrowed;
+    /// @notice Balance supplied by each supplier.
+    mapping(address account => uint256 amount) public suppliedBy;
+    /// @notice Debt of each borrower.
+    mapping(address borrower => uint256 amount) public borrowedBy;
+    /// @notice Amount sent to the route per rebalance id (0 = id unused for outflows).
+    mapping(bytes32 rebalanceId => uint256 amount) public outflowOf;
+    /// @notice Amount received from the route per rebalance id (0 = id unused for inflows).
+    mapping(bytes32 rebalanceId => uint256 amount) public inflowOf;
+
+    /// @notice The only contract keeper outflows can go to and inflows can come from.
+    address public route;
+    /// @notice When true, `withdrawToRoute` reverts.
+    bool public outflowPaused;
+    /// @notice When true, `depositFromRoute` reverts.
+    bool public inflowPaused;
+
+    uint256 private _maxOutflowPerWindow;
+    uint64 private _windowSec;
+    uint64 private _windowStart;
+    uint256 private _outflowInWindow;
+
+    /// @notice `account` supplied `amount`.
+    event Supplied(address indexed account, uint256 amount);
+    /// @notice `account` withdrew `amount` of its supplied balance.
+    event Withdrawn(address indexed account, uint256 amount);
+    /// @notice `borrower` borrowed `amount`.
+    event Borrowed(address indexed borrower, uint256 amount);
+    /// @notice `borrower` repaid `amount`.
+    event Repaid(address indexed borrower, uint256 amount);
+    /// @notice The keeper sent `amount` to `route` for `rebalanceId`; `outflowInWindow` is the window's usage after it.
+    event WithdrawnToRoute(bytes32 indexed rebalanceId, address indexed route, uint256 amount, uint256 outflowInWindow);
+    /// @notice `route` deposited `amount` for `rebalanceId`.
+    event DepositedFromRoute(bytes32 indexed rebalanceId, address indexed route, uint256 amount);
+    /// @notice The route changed from `previousRoute` to `newRoute`.
+    event RouteSet(address indexed previousRoute, address indexed newRoute);
+    /// @notice The outflow cap changed.
+    event OutflowCapSet(uint256 maxOutflowPerWindow, uint64 windowSec);
+    /// @notice Keeper flows were paused or resumed.
+    event KeeperFlowsPausedSet(bool outflowPaused, bool inflowPaused);
+
+    /// @notice An address argument was the zero address.
+    error ZeroAddress();
+    /// @notice An amount argument was zero.
+    error ZeroAmount();
+    /// @notice The rebalance id was already used for this direction.
+    error RebalanceIdUsed(bytes32 rebalanceId);
+    /// @notice Keeper outflows are paused.
+    error OutflowPaused();
+    /// @notice Keeper inflows are paused.
+    error InflowPaused();
+    /// @notice Not enough idle (supplied minus borrowed) liquidity.
+    error InsufficientIdle(uint256 requested, uint256 idle);
+    /// @notice The outflow would exceed what is left of the current window's cap.
+    error OutflowCapExceeded(uint256 requested, uint256 remaining);
+    /// @notice No route is configured.
+    error RouteNotSet();
+    /// @notice Caller is not the configured route.
+    error NotRoute(address caller);
+    /// @notice A supplier tried to withdraw more than it supplied.
+    error InsufficientSupplied(uint256 requested, uint256 supplied);
+    /// @notice A borrower tried to repay more than it owes.
+    error RepayExceedsDebt(uint256 requested, uint256 debt);
+
+    /**
+     * @param asset_ The ERC-20 lent by this vault (the Ballast OFT on the devnet).
+     * @param admin Receives `DEFAULT_ADMIN_ROLE`.
+     * @dev Reverts `ZeroAddress` if either is zero. The outflow cap starts at 0: nothing can leave
+     * through the keeper until the admin calls `setOutflowCap`.
+     */
+    constructor(address asset_, address admin) {
+        if (asset_ == address(0) || admin == address(0)) revert ZeroAddress();
+        _asset = IERC20(asset_);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ------------------------------------------------------------------ suppliers
+
+    /**
+     * @notice Supplies `amount` of the asset from the caller (needs a prior ERC-20 approval).
+     * @dev Anyone may call. Reverts `ZeroAmount`, or the token's error if the transfer fails. Emits `Supplied`.
+     */
+    function supply(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        suppliedBy[msg.sender] += amount;
+        totalSupplied += amount;
+        emit Supplied(msg.sender, amount);
+        _asset.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /**
+     * @notice Withdraws `amount` of the caller's supplied balance.
+     * @dev Anyone may call for their own balance. Reverts `ZeroAmount`,
+     * `InsufficientSupplied(requested, supplied)`, `InsufficientIdle(requested, idle)`. Emits `Withdrawn`.
+     */
+    function withdraw(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        uint256 supplied = suppliedBy[msg.sender];
+        if (amount > supplied) revert InsufficientSupplied(amount, supplied);
+        uint256 idle_ = idle();
+        if (amount > idle_) revert InsufficientIdle(amount, idle_);
+        suppliedBy[msg.sender] = supplied - amount;
+        totalSupplied -= amount;
+        emit Withdrawn(msg.sender, amount);
+        _asset.safeTransfer(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------------ borrowers
+
+    /**
+     * @notice Borrows `amount` of idle liquidity to the caller.
+     * @dev Only `BORROWER_ROLE` (`AccessControlUnauthorizedAccount` otherwise). Reverts `ZeroAmount`,
+     * `InsufficientIdle(requested, idle)`. Emits `Borrowed`.
+     */
+    function borrow(uint256 amount) external onlyRole(BORROWER_ROLE) {
+        if (amount == 0) revert ZeroAmount();
+        uint256 idle_ = idle();
+        if (amount > idle_) revert InsufficientIdle(amount, idle_);
+        borrowedBy[msg.sender] += amount;
+        totalBorrowed += amount;
+        emit Borrowed(msg.sender, amount);
+        _asset.safeTransfer(msg.sender, amount);
+    }
+
+    /**
+     * @notice Repays `amount` of the caller's debt (needs a prior ERC-20 approval).
+     * @dev Only `BORROWER_ROLE`. Reverts `ZeroAmount`, `RepayExceedsDebt(requested, debt)`. Emits `Repaid`.
+     */
+    function repay(uint256 amount) external onlyRole(BORROWER_ROLE) {
+        if (amount == 0) revert ZeroAmount();
+        uint256 debt = borrowedBy[msg.sender];
+        if (amount > debt) revert RepayExceedsDebt(amount, debt);
+        borrowedBy[msg.sender] = debt - amount;
+        totalBorrowed -= amount;
+        emit Repaid(msg.sender, amount);
+        _asset.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    // ------------------------------------------------------------------ keeper / route
+
+    /**
+     * @notice Sends `amount` of idle liquidity to the configured route for rebalance `rebalanceId`.
+     * @dev Only `KEEPER_ROLE`. The outflow cap is a fixed window: once `windowSec` has passed since
+     * the window started, a new window starts at this block with nothing used.
+     * Reverts `ZeroAmount`, `RouteNotSet`, `RebalanceIdUsed(rebalanceId)`, `OutflowPaused`,
+     * `InsufficientIdle(requested, idle)`, `OutflowCapExceeded(requested, remaining)`.
+     * Emits `WithdrawnToRoute`.
+     */
+    function withdrawToRoute(bytes32 rebalanceId, uint256 amount) external onlyRole(KEEPER_ROLE) {
+        if (amount == 0) revert ZeroAmount();
+        address route_ = route;
+        if (route_ == address(0)) revert RouteNotSet();
+        if (outflowOf[rebalanceId] != 0) revert RebalanceIdUsed(rebalanceId);
+        if (outflowPaused) revert OutflowPaused();
+        uint256 idle_ = idle();
+        if (amount > idle_) revert InsufficientIdle(amount, idle_);
+
+        if (block.timestamp >= uint256(_windowStart) + _windowSec) {
+            _windowStart = uint64(block.timestamp);
+            _outflowInWindow = 0;
+        }
+        uint256 used = _outflowInWindow;
+        uint256 remaining = _maxOutflowPerWindow > used ? _maxOutflowPerWindow - used : 0;
+        if (amount > remaining) revert OutflowCapExceeded(amount, remaining);
+
+        _outflowInWindow = used + amount;
+        outflowOf[rebalanceId] = amount;
+        totalSupplied -= amount;
+        emit WithdrawnToRoute(rebalanceId, route_, amount, used + amount);
+        _asset.safeTransfer(route_, amount);
+    }
+
+    /**
+     * @notice Pulls `amount` from the route (which must have approved this vault) for `rebalanceId`.
+     * @dev Only the configured route (`NotRoute(caller)` otherwise). Reverts `ZeroAmount`,
+     * `InflowPaused`, `RebalanceIdUsed(rebalanceId)`. Emits `DepositedFromRoute`.
+     */
+    function depositFromRoute(bytes32 rebalanceId, uint256 amount) external {
+        if (msg.sender != route || msg.sender == address(0)) revert NotRoute(msg.sender);
+        if (amount == 0) revert ZeroAmount();
+        if (inflowPaused) revert InflowPaused();
+        if (inflowOf[rebalanceId] != 0) revert RebalanceIdUsed(rebalanceId);
+        inflowOf[rebalanceId] = amount;
+        totalSupplied += amount;
+        emit DepositedFromRoute(rebalanceId, msg.sender, amount);
+        _asset.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    // ------------------------------------------------------------------ admin
+
+    /**
+     * @notice Sets the route contract (zero disables keeper flows).
+     * @dev Only `DEFAULT_ADMIN_ROLE`. Emits `RouteSet`.
+     */
+    function setRoute(address newRoute) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        emit RouteSet(route, newRoute);
+        route = newRoute;
+    }
+
+    /**
+     * @notice Sets the outflow cap: at most `maxOutflowPerWindow` per fixed window of `windowSec` seconds.
+     * @dev Only `DEFAULT_ADMIN_ROLE`. Usage already counted in the current window is kept. Emits `OutflowCapSet`.
+     */
+    function setOutflowCap(uint256 maxOutflowPerWindow, uint64 windowSec) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _maxOutflowPerWindow = maxOutflowPerWindow;
+        _windowSec = windowSec;
+        emit OutflowCapSet(maxOutflowPerWindow, windowSec);
+    }
+
+    /**
+     * @notice Pauses or resumes keeper outflows and inflows independently.
+     * @dev Only `DEFAULT_ADMIN_ROLE`. Emits `KeeperFlowsPausedSet`.
+     */
+    function setKeeperFlowsPaused(bool outflowPaused_, bool inflowPaused_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        outflowPaused = outflowPaused_;
+        inflowPaused = inflowPaused_;
+        emit KeeperFlowsPausedSet(outflowPaused_, inflowPaused_);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice The lent asset.
+    function asset() external view returns (address) {
+        return address(_asset);
+    }
+
+    /// @notice Liquidity available for withdrawals, borrows and keeper outflows.
+    function idle() public view returns (uint256) {
+        uint256 supplied = totalSupplied;
+        uint256 borrowed = totalBorrowed;
+        return supplied > borrowed ? supplied - borrowed : 0;
+    }
+
+    /// @notice `totalBorrowed * 1e18 / totalSupplied`, or 0 when nothing is supplied.
+    function utilizationWad() external view returns (uint256) {
+        uint256 supplied = totalSupplied;
+        if (supplied == 0) return 0;
+        return (totalBorrowed * 1e18) / supplied;
+    }
+
+    /**
+     * @notice The outflow cap and the current window's state.
+     * @return maxOutflowPerWindow Cap per window, asset base units.
+     * @return windowSec Window length in seconds.
+     * @return outflowInWindow Used in the current window; 0 if the window has expired.
+     * @return windowStart Start of the last window (unix seconds).
+     */
+    function outflowCap()
+        external
+        view
+        returns (uint256 maxOutflowPerWindow, uint64 windowSec, uint256 outflowInWindow, uint64 windowStart)
+    {
+        bool expired = block.timestamp >= uint256(_windowStart) + _windowSec;
+        return (_maxOutflowPerWindow, _windowSec, expired ? 0 : _outflowInWindow, _windowStart);
+    }
+}
