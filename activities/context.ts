@@ -1,0 +1,49 @@
+/**
+ * What the activities need at run time: one {@link ChainRuntime} per configured chain, metrics
+ * and a logger. Built once per worker process from the config (see `keeper/runtime.ts`).
+ */
+import type { Address } from 'viem';
+import type { EvmClients } from '../chains/evm/clients.js';
+import type { ChainPolicy } from '../planner/types.js';
+import type { BallastMetrics } from '../keeper/metrics.js';
+import type { Logger } from '../keeper/logger.js';
+
+/** Addresses of the Ballast and LayerZero contracts on one EVM chain. */
+export interface ChainContracts {
+  multicall3: Address;
+  endpoint: Address;
+  token: Address;
+  vault: Address;
+  route: Address;
+  priceFeed: Address;
+}
+
+export interface ChainRuntime {
+  chainKey: string;
+  chainId: number;
+  /** LayerZero endpoint id. */
+  eid: number;
+  contracts: ChainContracts;
+  /** Clients with the keeper's signing account. */
+  clients: EvmClients;
+  policy: ChainPolicy;
+  oracleLimits: { maxStalenessSec: number; maxDeviationBps: number };
+  confirmations: number;
+}
+
+export interface KeeperContext {
+  deployment: string;
+  asset: { symbol: string; decimals: number };
+  chains: ReadonlyMap<string, ChainRuntime>;
+  /** Gas for the executor's `lzReceive` on the destination (LayerZero executor option type 1). */
+  lzReceiveGas: number;
+  metrics: BallastMetrics;
+  log: Logger;
+}
+
+/** Looks up a chain by key. @throws Error naming the unknown key and the configured ones. */
+export function chainOf(ctx: KeeperContext, chainKey: string): ChainRuntime {
+  const c = ctx.chains.get(chainKey);
+  if (!c) throw new Error(`unknown chain "${chainKey}" (configured: ${[...ctx.chains.keys()].join(', ')})`);
+  return c;
+}

@@ -1,0 +1,82 @@
+/**
+ * The activities the worker registers, bound to one {@link KeeperContext}. Workflows import only the
+ * `Activities` TYPE from here (through `proxyActivities`), never the code.
+ */
+import type { Hex } from 'viem';
+import type { InFlight, Snapshot } from '../planner/types.js';
+import type { KeeperContext } from './context.js';
+import { readSnapshot } from './snapshot.js';
+import { planRebalances } from './plan.js';
+import { awaitDelivery, depositToVault, locateFunds, quoteBridgeFee, sendOverBridge, withdrawFromVault } from './legs.js';
+import type { DeliveryInput, RebalanceOutcome, SendInput, VaultLegInput } from './types.js';
+import { toDisplayNumber } from '../keeper/metrics.js';
+
+/** Times one leg into `ballast_leg_duration_seconds{leg,route}` (also on failure). */
+async function timed<T>(ctx: KeeperContext, leg: string, route: string, fn: () => Promise<T>): Promise<T> {
+  const end = ctx.metrics.legDurationSeconds.startTimer({ leg, route });
+  try {
+    return await fn();
+  } finally {
+    end();
+  }
+}
+
+/** Builds the activity implementations for the worker. */
+export function createActivities(ctx: KeeperContext) {
+  let lastSnapshot: Snapshot | undefined;
+  const inflight = new Map<string, { route: string; amount: bigint }>();
+  const refreshInflight = () => {
+    const byRoute = new Map<string, bigint>();
+    for (const v of inflight.values()) byRoute.set(v.route, (byRoute.get(v.route) ?? 0n) + v.amount);
+    ctx.metrics.inflightAmount.reset();
+    for (const [route, amount] of byRoute) ctx.metrics.inflightAmount.set({ route, bridge: 'layerzero' }, toDisplayNumber(amount, ctx.asset.decimals));
+  };
+  return {
+    async readSnapshot(): Promise<Snapshot> {
+      lastSnapshot = await readSnapshot(ctx, lastSnapshot);
+      return lastSnapshot;
+    },
+    async planRebalances(input: { snapshot: Snapshot; inFlight: InFlight[] }) {
+      return planRebalances(ctx, input);
+    },
+    async quoteBridgeFee(input: { from: string; to: string; amount: bigint }) {
+      return quoteBridgeFee(ctx, input);
+    },
+    async withdrawFromVault(input: VaultLegInput) {
+      return timed(ctx, input.purpose === 'forward' ? 'withdraw' : input.purpose, input.chainKey, () => withdrawFromVault(ctx, input));
+    },
+    async depositToVault(input: VaultLegInput) {
+      return timed(ctx, input.purpose === 'forward' ? 'deposit' : input.purpose, input.chainKey, () => depositToVault(ctx, input));
+    },
+    async sendOverBridge(input: SendInput) {
+      return timed(ctx, input.purpose === 'forward' ? 'send' : 'return', `${input.from}->${input.to}`, () => sendOverBridge(ctx, input));
+    },
+    async awaitDelivery(input: DeliveryInput) {
+      return timed(ctx, 'deliver-check', `${input.from}->${input.to}`, () => awaitDelivery(ctx, input));
+    },
+    async locateFunds(input: { from: string; to: string; guid?: Hex; nonce?: bigint }) {
+      return locateFunds(ctx, input);
+    },
+    /** Metrics and a log line when a saga starts. */
+    async recordStarted(input: { rebalanceId: Hex; from: string; to: string; amount: bigint }) {
+      const route = `${input.from}->${input.to}`;
+      inflight.set(input.rebalanceId, { route, amount: input.amount });
+      refreshInflight();
+      ctx.metrics.rebalancesStarted.inc({ route, bridge: 'layerzero' });
+      ctx.log.info({ rebalanceId: input.rebalanceId, route, amount: input.amount.toString() }, 'rebalance started');
+    },
+    /** Metrics and a log line when a saga ends; a `stranded` outcome is logged at error level (alert). */
+    async recordOutcome(input: { rebalanceId: Hex; from: string; to: string; amount: bigint; outcome: RebalanceOutcome; reason?: string; durationSec: number; guid?: Hex }) {
+      const route = `${input.from}->${input.to}`;
+      inflight.delete(input.rebalanceId);
+      refreshInflight();
+      ctx.metrics.rebalancesTotal.inc({ route, bridge: 'layerzero', outcome: input.outcome });
+      const fields = { rebalanceId: input.rebalanceId, route, amount: input.amount.toString(), outcome: input.outcome, reason: input.reason, durationSec: input.durationSec, guid: input.guid };
+      if (input.outcome === 'stranded') ctx.log.error(fields, 'rebalance STRANDED: funds located, operator action needed');
+      else ctx.log.info(fields, `rebalance ${input.outcome}`);
+    },
+  };
+}
+
+/** The activity interface workflows proxy (`proxyActivities<Activities>`). */
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,49 @@
+/**
+ * Activity `readSnapshot`: every chain read in one multicall each (in parallel), oracle checked,
+ * metrics updated.
+ */
+import { readChainState } from '../chains/evm/readChainState.js';
+import { checkOracle } from '../planner/oracle.js';
+import type { ChainState, Snapshot } from '../planner/types.js';
+import type { KeeperContext } from './context.js';
+import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
+
+/**
+ * Reads all configured chains at `latest` (each chain's block is recorded in its ChainState).
+ * A chain whose read fails is listed in `excluded` and makes the snapshot `partial` (no plan that tick:
+ * fail closed). A chain whose oracle round fails the checks stays in `chains` with `oracleCheck.ok = false`;
+ * the planner leaves it out. Never throws for a chain failure; throws only on programming errors.
+ */
+export async function readSnapshot(ctx: KeeperContext, previous?: Snapshot): Promise<Snapshot> {
+  const takenAtMs = Date.now();
+  const chains = [...ctx.chains.values()];
+  const settled = await Promise.allSettled(
+    chains.map((c) => readChainState({ clients: c.clients, contracts: c.contracts, block: 'latest' })),
+  );
+  const out: ChainState[] = [];
+  const excluded: Snapshot['excluded'] = [];
+  settled.forEach((r, i) => {
+    const c = chains[i]!;
+    if (r.status === 'rejected') {
+      const reason = r.reason instanceof Error ? r.reason.message : String(r.reason);
+      excluded.push({ chainKey: c.chainKey, reason });
+      ctx.metrics.snapshotFreshness.set({ chain: c.chainKey }, 0);
+      ctx.log.warn({ chain: c.chainKey, reason }, 'chain read failed; no plan this tick');
+      return;
+    }
+    const raw = r.value;
+    const prev = previous?.chains.find((p) => p.chainKey === c.chainKey)?.oracle.answer;
+    const oracleCheck = checkOracle(raw.oracle, raw.blockTimestampSec, c.oracleLimits, prev);
+    out.push({ ...raw, oracleCheck });
+    const m = ctx.metrics;
+    m.utilizationRatio.set({ chain: c.chainKey }, wadToNumber(raw.utilizationWad));
+    m.idleBalance.set({ chain: c.chainKey, asset: ctx.asset.symbol }, toDisplayNumber(raw.idle, ctx.asset.decimals));
+    m.oraclePrice.set({ chain: c.chainKey }, toDisplayNumber(raw.oracle.answer < 0n ? 0n : raw.oracle.answer, raw.oracle.decimals));
+    m.oracleAgeSeconds.set({ chain: c.chainKey }, Number(oracleCheck.ageSec));
+    m.oracleRejected.set({ chain: c.chainKey }, oracleCheck.ok ? 0 : 1);
+    m.snapshotFreshness.set({ chain: c.chainKey }, 1);
+    if (!oracleCheck.ok) ctx.log.warn({ chain: c.chainKey, reason: oracleCheck.reason }, 'oracle round refused; chain left out of planning');
+  });
+  const freshness: Snapshot['freshness'] = excluded.length === 0 ? 'fresh' : out.length === 0 ? 'stale' : 'partial';
+  return { takenAtMs, chains: out, excluded, freshness };
+}

@@ -1,0 +1,77 @@
+/**
+ * Inputs and results of the activities: plain data (bigint amounts) that cross the Temporal boundary.
+ */
+import type { Hex } from 'viem';
+import type { Transfer } from '../planner/types.js';
+
+/**
+ * Which step of a saga an on-chain action belongs to. Each purpose gets its own on-chain key
+ * (see `legKey`), so the forward deposit and a compensation's deposit can never collide.
+ * - `forward`: the move itself (withdraw, send, deposit).
+ * - `redeposit`: compensation of withdraw (tokens back from the source route into the source vault).
+ * - `return`: compensation of deposit: send back over the same bridge.
+ * - `return-deposit`: the returned tokens deposited into the source vault.
+ */
+export type LegPurpose = 'forward' | 'redeposit' | 'return' | 'return-deposit';
+
+/** A transfer the plan asks for, with its deterministic rebalance id. */
+export interface PlannedTransfer extends Transfer {
+  rebalanceId: Hex;
+}
+
+export interface VaultLegInput {
+  rebalanceId: Hex;
+  purpose: LegPurpose;
+  chainKey: string;
+  /** Base units. */
+  amount: bigint;
+}
+
+export interface LegResult {
+  /** The key the contracts recorded this action under. */
+  legKey: Hex;
+  /** Transaction hash, or undefined when the chain showed the action already done (idempotent retry). */
+  txHash?: Hex;
+  alreadyDone: boolean;
+  blockNumber: bigint;
+}
+
+export interface SendInput {
+  rebalanceId: Hex;
+  purpose: 'forward' | 'return';
+  from: string;
+  to: string;
+  amount: bigint;
+}
+
+export interface SendResult extends LegResult {
+  guid: Hex;
+  /** LayerZero outbound nonce of the packet (source EndpointV2, per path). */
+  nonce: bigint;
+  /** Native fee paid, wei. */
+  nativeFeeWei: bigint;
+}
+
+export interface DeliveryInput {
+  from: string;
+  to: string;
+  guid: Hex;
+  nonce: bigint;
+}
+
+export interface DeliveryResult {
+  guid: Hex;
+  deliveredAtBlock: bigint;
+}
+
+/** Where the funds of a rebalance are, as far as the chains show. */
+export interface FundsLocation {
+  summary: string;
+  sourceRouteBalance: bigint;
+  destinationRouteBalance: bigint;
+  guid?: Hex;
+  delivered?: boolean;
+  verified?: boolean;
+}
+
+export type RebalanceOutcome = 'completed' | 'compensated' | 'stranded';

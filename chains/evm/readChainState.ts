@@ -1,0 +1,83 @@
+/**
+ * Read one chain's vault and oracle state in ONE multicall at one block.
+ */
+import type { Address, BlockTag } from 'viem';
+import { parseAbi } from 'viem';
+import { collateralVaultAbi, devPriceFeedAbi } from '../../contracts/generated/abis.js';
+import type { EvmClients } from './clients.js';
+import { PartialReadError } from './errors.js';
+import { WAD } from '../../planner/types.js';
+
+/** The Multicall3 block getters (viem's bundled `multicall3Abi` lists only aggregate3 and two getters). */
+const multicall3BlockAbi = parseAbi([
+  'function getBlockNumber() view returns (uint256 blockNumber)',
+  'function getCurrentBlockTimestamp() view returns (uint256 timestamp)',
+]);
+
+export interface ReadChainStateParams {
+  clients: EvmClients;
+  contracts: { multicall3: Address; vault: Address; priceFeed: Address };
+  /** Block to read at: a tag (default `latest`) or a number. The block actually read is returned. */
+  block?: BlockTag | bigint;
+}
+
+/** Raw on-chain figures of one chain, all from the same block. Amounts in base units. */
+export interface RawChainState {
+  chainKey: string;
+  blockNumber: bigint;
+  blockTimestampSec: bigint;
+  supplied: bigint;
+  borrowed: bigint;
+  idle: bigint;
+  utilizationWad: bigint;
+  onChainCap: { maxOutflowPerWindow: bigint; windowSec: bigint; outflowInWindow: bigint; windowStartSec: bigint };
+  oracle: { roundId: bigint; answer: bigint; decimals: number; updatedAtSec: bigint; answeredInRound: bigint };
+}
+
+/**
+ * One `eth_call` to Multicall3 (`aggregate3`) at `block`, reading: block number and timestamp,
+ * vault `totalSupplied`, `totalBorrowed`, `outflowCap()`, and the feed's `latestRoundData()` and
+ * `decimals()`. Every figure therefore comes from the same block.
+ * @throws PartialReadError when any call of the batch fails (fail closed: no plan on half a snapshot).
+ * @example
+ *   const s = await readChainState({ clients, contracts: { multicall3, vault, priceFeed }, block: 'latest' });
+ *   s.utilizationWad; // 750000000000000000n = 75%
+ */
+export async function readChainState(p: ReadChainStateParams): Promise<RawChainState> {
+  const { multicall3, vault, priceFeed } = p.contracts;
+  const blockArg = typeof p.block === 'bigint' ? { blockNumber: p.block } : { blockTag: p.block ?? 'latest' };
+  const results = await p.clients.publicClient.multicall({
+    multicallAddress: multicall3,
+    allowFailure: true,
+    ...blockArg,
+    contracts: [
+      { address: multicall3, abi: multicall3BlockAbi, functionName: 'getBlockNumber' },
+      { address: multicall3, abi: multicall3BlockAbi, functionName: 'getCurrentBlockTimestamp' },
+      { address: vault, abi: collateralVaultAbi, functionName: 'totalSupplied' },
+      { address: vault, abi: collateralVaultAbi, functionName: 'totalBorrowed' },
+      { address: vault, abi: collateralVaultAbi, functionName: 'outflowCap' },
+      { address: priceFeed, abi: devPriceFeedAbi, functionName: 'latestRoundData' },
+      { address: priceFeed, abi: devPriceFeedAbi, functionName: 'decimals' },
+    ] as const,
+  });
+  const names = ['getBlockNumber', 'getCurrentBlockTimestamp', 'vault.totalSupplied', 'vault.totalBorrowed', 'vault.outflowCap', 'feed.latestRoundData', 'feed.decimals'];
+  const failed = results.flatMap((r, i) => (r.status === 'failure' ? [names[i] ?? `call ${i}`] : []));
+  if (failed.length > 0) throw new PartialReadError(p.clients.chainKey, failed);
+  const [bn, ts, supplied, borrowed, cap, round, decimals] = results.map((r) => r.result) as [
+    bigint, bigint, bigint, bigint,
+    readonly [bigint, bigint, bigint, bigint],
+    readonly [bigint, bigint, bigint, bigint, bigint],
+    number,
+  ];
+  return {
+    chainKey: p.clients.chainKey,
+    blockNumber: bn,
+    blockTimestampSec: ts,
+    supplied,
+    borrowed,
+    idle: supplied - borrowed,
+    utilizationWad: supplied === 0n ? 0n : (borrowed * WAD) / supplied,
+    onChainCap: { maxOutflowPerWindow: cap[0], windowSec: cap[1], outflowInWindow: cap[2], windowStartSec: cap[3] },
+    oracle: { roundId: round[0], answer: round[1], decimals: Number(decimals), updatedAtSec: round[3], answeredInRound: round[4] },
+  };
+}

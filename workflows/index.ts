@@ -1,0 +1,3 @@
+/** Workflow entry points registered by the worker (`workflowsPath` points here). */
+export { monitorWorkflow } from './monitor.js';
+export { rebalanceWorkflow } from './rebalance.js';

@@ -1,0 +1,106 @@
+/**
+ * `monitorWorkflow`: one per deployment, long-running. Each tick: read a snapshot (activity), plan
+ * (activity, so the plan is in history), start one child `rebalanceWorkflow` per transfer (workflow id
+ * = rebalance id; never two on the same route at once). Signals pause/resume; queries status and the
+ * latest snapshot. Continues-as-new every `maxTicksBeforeContinueAsNew` ticks, after its handlers finish,
+ * carrying its state (in-flight sagas keep running: parent-close policy ABANDON, and they signal back).
+ */
+import {
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { Snapshot } from '../planner/types.js';
+import { monitorStatusQuery, pauseSignal, rebalanceFinishedSignal, resumeSignal, snapshotQuery, type MonitorStatus } from './messages.js';
+import type { MonitorInput } from './types.js';
+import { rebalanceWorkflow } from './rebalance.js';
+
+const reads = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '15 seconds', maximumAttempts: 3 },
+});
+
+/** How many finished rebalances the status keeps. */
+const RECENT_LIMIT = 20;
+
+export async function monitorWorkflow(input: MonitorInput): Promise<void> {
+  const status: MonitorStatus = input.carried?.status ?? {
+    deployment: input.deployment,
+    paused: false,
+    ticks: 0,
+    totalTicks: 0,
+    inFlight: [],
+    lastUnresolved: [],
+    started: 0,
+    finished: { completed: 0, compensated: 0, stranded: 0 },
+    recent: [],
+  };
+  status.ticks = 0;
+  let lastSnapshot: Snapshot | undefined = input.carried?.lastSnapshot;
+  let wake = false;
+
+  setHandler(snapshotQuery, () => lastSnapshot);
+  setHandler(monitorStatusQuery, () => status);
+  setHandler(pauseSignal, (arg) => {
+    status.paused = true;
+    status.pauseReason = arg?.reason;
+    log.info('monitor paused', { reason: arg?.reason });
+  });
+  setHandler(resumeSignal, () => {
+    status.paused = false;
+    status.pauseReason = undefined;
+    wake = true;
+    log.info('monitor resumed');
+  });
+  setHandler(rebalanceFinishedSignal, ({ rebalanceId, outcome }) => {
+    const i = status.inFlight.findIndex((f) => f.rebalanceId === rebalanceId);
+    if (i >= 0) status.inFlight.splice(i, 1);
+    status.finished[outcome] += 1;
+    const r = status.recent.find((x) => x.rebalanceId === rebalanceId);
+    if (r) r.outcome = outcome;
+    wake = true; // a route is free again: plan now rather than at the next tick
+  });
+
+  while (status.ticks < input.maxTicksBeforeContinueAsNew) {
+    status.ticks += 1;
+    status.totalTicks += 1;
+    if (!status.paused) {
+      lastSnapshot = await reads.readSnapshot();
+      const plan = await reads.planRebalances({ snapshot: lastSnapshot, inFlight: status.inFlight });
+      status.lastPlanAtMs = Date.now();
+      status.lastUnresolved = plan.unresolved;
+      for (const t of plan.transfers) {
+        // never two rebalances on the same route at once (the planner is told too; this is the guard)
+        if (status.inFlight.some((f) => f.from === t.from && f.to === t.to)) continue;
+        try {
+          await startChild(rebalanceWorkflow, {
+            workflowId: t.rebalanceId,
+            args: [{ rebalanceId: t.rebalanceId, from: t.from, to: t.to, amount: t.amount, reason: t.reason, deliveryDeadlineSec: input.deliveryDeadlineSec, monitorWorkflowId: workflowInfo().workflowId }],
+            parentClosePolicy: ParentClosePolicy.ABANDON,
+            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          });
+          status.inFlight.push({ rebalanceId: t.rebalanceId, from: t.from, to: t.to, amount: t.amount });
+          status.started += 1;
+          status.recent.unshift({ rebalanceId: t.rebalanceId, from: t.from, to: t.to, amount: t.amount });
+          status.recent.length = Math.min(status.recent.length, RECENT_LIMIT);
+          log.info('rebalance started', { rebalanceId: t.rebalanceId, from: t.from, to: t.to, amount: t.amount.toString(), reason: t.reason });
+        } catch (err) {
+          // Same id already ran (a replayed plan): it is not started twice.
+          log.warn('rebalance not started', { rebalanceId: t.rebalanceId, error: err instanceof Error ? err.message : String(err) });
+        }
+      }
+    }
+    wake = false;
+    await condition(() => wake, `${input.tickIntervalSec} seconds`);
+  }
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof monitorWorkflow>({ ...input, carried: { status, lastSnapshot } });
+}

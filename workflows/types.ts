@@ -1,0 +1,64 @@
+/**
+ * Inputs and results of the workflows (plain data, bigint amounts).
+ */
+import type { Hex } from 'viem';
+import type { FundsLocation, RebalanceOutcome } from '../activities/types.js';
+import type { InFlight, Snapshot } from '../planner/types.js';
+import type { MonitorStatus } from './messages.js';
+
+export interface RebalanceInput {
+  rebalanceId: Hex;
+  from: string;
+  to: string;
+  /** Base units. */
+  amount: bigint;
+  reason: string;
+  /** How long the deliver leg waits for the bridge before the saga escalates (seconds). */
+  deliveryDeadlineSec: number;
+  /** Workflow id of the monitor to notify at the end (optional: a saga can be started by hand). */
+  monitorWorkflowId?: string;
+}
+
+/** One leg or compensation as it happened. */
+export interface LegRecord {
+  leg: 'withdraw' | 'send' | 'deliver' | 'deposit' | 'redeposit' | 'return' | 'return-deliver' | 'return-deposit';
+  kind: 'leg' | 'compensation';
+  status: 'ok' | 'failed';
+  txHash?: Hex;
+  alreadyDone?: boolean;
+  error?: string;
+  atMs: number;
+}
+
+export interface RebalanceResult {
+  rebalanceId: Hex;
+  outcome: RebalanceOutcome;
+  from: string;
+  to: string;
+  amount: bigint;
+  legs: LegRecord[];
+  guid?: Hex;
+  nonce?: bigint;
+  /** Native fees paid over every send of this saga, wei. */
+  feePaidWei: bigint;
+  /** Why the saga did not complete (for compensated and stranded). */
+  reason?: string;
+  /** Where the funds are, for a stranded saga. */
+  fundsLocation?: FundsLocation;
+  durationSec: number;
+}
+
+export interface MonitorInput {
+  deployment: string;
+  tickIntervalSec: number;
+  /** Continue-as-new after this many ticks (keeps history small). */
+  maxTicksBeforeContinueAsNew: number;
+  deliveryDeadlineSec: number;
+  /** State carried across continue-as-new. */
+  carried?: {
+    status: MonitorStatus;
+    lastSnapshot?: Snapshot;
+  };
+}
+
+export type { InFlight };
