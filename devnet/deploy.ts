@@ -1,0 +1,286 @@
+/**
+ * Deploys and wires the Ballast devnet on N local EVM chains (anvil): per chain Multicall3, a real
+ * LayerZero EndpointV2 with SimpleMessageLib as default send/receive library, the BallastToken OFT,
+ * a DevPriceFeed, a CollateralVault and a BallastRoute; then OFT peers and route peers for every
+ * pair, roles, the outflow cap and the initial liquidity supplied by the market account.
+ *
+ * Needs compiled artifacts (`npx tsx contracts/compile.ts`).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  getAddress,
+  http,
+  pad,
+  type Abi,
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { loadBytecode } from '../contracts/artifacts.js';
+import {
+  ballastRouteAbi,
+  ballastTokenAbi,
+  collateralVaultAbi,
+  devPriceFeedAbi,
+  endpointV2Abi,
+  simpleMessageLibAbi,
+} from '../contracts/generated/abis.js';
+import { DEVNET_ACCOUNTS } from './accounts.js';
+
+/** One chain to deploy on. */
+export interface DevnetChainInput {
+  /** Short key used in logs and as the key of the result, e.g. "arbitrum". */
+  chainKey: string;
+  rpcUrl: string;
+  /** EVM chain id (must match the node's). */
+  chainId: number;
+  /** LayerZero endpoint id for this chain (unique across the devnet). */
+  eid: number;
+}
+
+/** Addresses deployed on one chain. */
+export interface DevnetContracts {
+  multicall3: Address;
+  endpoint: Address;
+  sendLib: Address;
+  token: Address;
+  vault: Address;
+  route: Address;
+  priceFeed: Address;
+}
+
+export interface DevnetChainDeployment {
+  chainKey: string;
+  chainId: number;
+  eid: number;
+  rpcUrl: string;
+  contracts: DevnetContracts;
+}
+
+export interface DevnetDeployment {
+  chains: Record<string, DevnetChainDeployment>;
+  /** Addresses of the devnet accounts (devnet/accounts.ts) as wired into the contracts. */
+  accounts: { deployer: Address; keeper: Address; relayer: Address; market: Address };
+}
+
+export interface DeployDevnetOptions {
+  chains: DevnetChainInput[];
+  log?: (msg: string) => void;
+  /** Base units (6 decimals) minted to the market account and supplied into each vault; default 10_000_000e6. */
+  initialLiquidity?: bigint;
+  /** Vault outflow cap per window, base units; default initialLiquidity / 2. */
+  maxOutflowPerWindow?: bigint;
+  /** Outflow cap window, seconds; default 3600. */
+  outflowWindowSec?: bigint;
+}
+
+/** Default liquidity per chain: 10,000,000 tokens with 6 decimals. */
+export const DEFAULT_INITIAL_LIQUIDITY = 10_000_000n * 10n ** 6n;
+
+const require = createRequire(import.meta.url);
+
+let multicall3Cache: Hex | undefined;
+/**
+ * Creation bytecode of Multicall3 as shipped in viem (`multicall3Bytecode` in viem's
+ * constants/contracts module, which the package's exports map does not expose, so it is read from disk).
+ * @throws Error when the installed viem no longer contains the constant.
+ */
+export function multicall3Bytecode(): Hex {
+  if (multicall3Cache) return multicall3Cache;
+  const viemDir = path.dirname(require.resolve('viem/package.json'));
+  const file = path.join(viemDir, '_esm', 'constants', 'contracts.js');
+  const match = /export const multicall3Bytecode = '(0x[0-9a-fA-F]+)'/.exec(fs.readFileSync(file, 'utf8'));
+  if (!match?.[1]) throw new Error(`multicall3Bytecode not found in ${file}: has the viem version changed?`);
+  multicall3Cache = match[1] as Hex;
+  return multicall3Cache;
+}
+
+type Wallet = WalletClient<Transport, Chain, Account>;
+
+interface ChainCtx {
+  input: DevnetChainInput;
+  pub: PublicClient<Transport, Chain>;
+  deployer: Wallet;
+  keeper: Wallet;
+  market: Wallet;
+  log: (msg: string) => void;
+}
+
+/** Waits for `hash`, throws naming `label` and the chain when the tx reverted. */
+async function confirm(ctx: ChainCtx, label: string, hash: Promise<Hex>): Promise<void> {
+  const receipt = await ctx.pub.waitForTransactionReceipt({ hash: await hash, pollingInterval: 20 });
+  if (receipt.status !== 'success') {
+    throw new Error(`devnet deploy on ${ctx.input.chainKey}: transaction "${label}" (${receipt.transactionHash}) reverted`);
+  }
+}
+
+async function deploy(ctx: ChainCtx, label: string, abi: Abi, bytecode: Hex, args: readonly unknown[]): Promise<Address> {
+  const hash = await ctx.deployer.deployContract({ abi, bytecode, args });
+  const receipt = await ctx.pub.waitForTransactionReceipt({ hash, pollingInterval: 20 });
+  if (receipt.status !== 'success' || !receipt.contractAddress) {
+    throw new Error(`devnet deploy on ${ctx.input.chainKey}: deploying ${label} failed (tx ${hash})`);
+  }
+  const address = getAddress(receipt.contractAddress);
+  ctx.log(`[${ctx.input.chainKey}] ${label} at ${address}`);
+  return address;
+}
+
+function makeCtx(input: DevnetChainInput, log: (msg: string) => void): ChainCtx {
+  const chain = defineChain({
+    id: input.chainId,
+    name: `ballast-${input.chainKey}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [input.rpcUrl] } },
+  });
+  const transport = http(input.rpcUrl);
+  const wallet = (key: Hex): Wallet =>
+    createWalletClient({ account: privateKeyToAccount(key), chain, transport, pollingInterval: 20 });
+  return {
+    input,
+    pub: createPublicClient({ chain, transport, pollingInterval: 20 }),
+    deployer: wallet(DEVNET_ACCOUNTS.deployer),
+    keeper: wallet(DEVNET_ACCOUNTS.keeper),
+    market: wallet(DEVNET_ACCOUNTS.market),
+    log,
+  };
+}
+
+/** Phase 1 on one chain: everything that does not need another chain's addresses. */
+async function deployLocal(
+  ctx: ChainCtx,
+  otherEids: number[],
+  accounts: DevnetDeployment['accounts'],
+): Promise<DevnetContracts> {
+  const { pub, deployer } = ctx;
+  const chainId = await pub.getChainId();
+  if (chainId !== ctx.input.chainId) {
+    throw new Error(`devnet deploy: ${ctx.input.rpcUrl} reports chain id ${chainId}, expected ${ctx.input.chainId} for ${ctx.input.chainKey}`);
+  }
+  const multicall3 = await deploy(ctx, 'Multicall3', [], multicall3Bytecode(), []);
+  const endpoint = await deploy(ctx, 'EndpointV2', endpointV2Abi, loadBytecode('EndpointV2'), [ctx.input.eid, accounts.deployer]);
+  const sendLib = await deploy(ctx, 'SimpleMessageLib', simpleMessageLibAbi, loadBytecode('SimpleMessageLib'), [endpoint, accounts.deployer]);
+
+  {
+    const { request } = await pub.simulateContract({ account: deployer.account, address: endpoint, abi: endpointV2Abi, functionName: 'registerLibrary', args: [sendLib] });
+    await confirm(ctx, 'EndpointV2.registerLibrary', deployer.writeContract(request));
+  }
+  for (const eid of otherEids) {
+    const send = await pub.simulateContract({ account: deployer.account, address: endpoint, abi: endpointV2Abi, functionName: 'setDefaultSendLibrary', args: [eid, sendLib] });
+    await confirm(ctx, `EndpointV2.setDefaultSendLibrary(${eid})`, deployer.writeContract(send.request));
+    const recv = await pub.simulateContract({ account: deployer.account, address: endpoint, abi: endpointV2Abi, functionName: 'setDefaultReceiveLibrary', args: [eid, sendLib, 0n] });
+    await confirm(ctx, `EndpointV2.setDefaultReceiveLibrary(${eid})`, deployer.writeContract(recv.request));
+  }
+  {
+    // Only the devnet relayer may validate packets (SimpleMessageLib checks nothing else).
+    const { request } = await pub.simulateContract({ account: deployer.account, address: sendLib, abi: simpleMessageLibAbi, functionName: 'setWhitelistCaller', args: [accounts.relayer] });
+    await confirm(ctx, 'SimpleMessageLib.setWhitelistCaller', deployer.writeContract(request));
+  }
+
+  const token = await deploy(ctx, 'BallastToken', ballastTokenAbi, loadBytecode('BallastToken'), ['Ballast USD', 'bUSD', endpoint, accounts.deployer]);
+  const priceFeed = await deploy(ctx, 'DevPriceFeed', devPriceFeedAbi, loadBytecode('DevPriceFeed'), [8, 'ETH / USD', accounts.deployer]);
+  const vault = await deploy(ctx, 'CollateralVault', collateralVaultAbi, loadBytecode('CollateralVault'), [token, accounts.deployer]);
+  const route = await deploy(ctx, 'BallastRoute', ballastRouteAbi, loadBytecode('BallastRoute'), [token, accounts.deployer]);
+  return { multicall3, endpoint, sendLib, token, vault, route, priceFeed };
+}
+
+/** Phase 2 on one chain: peers (needs every chain's addresses), roles, cap, liquidity. */
+async function wireChain(
+  ctx: ChainCtx,
+  own: DevnetContracts,
+  others: { eid: number; contracts: DevnetContracts }[],
+  accounts: DevnetDeployment['accounts'],
+  liquidity: { initial: bigint; maxOutflowPerWindow: bigint; windowSec: bigint },
+): Promise<void> {
+  const { pub, deployer, market } = ctx;
+  const d = deployer.account;
+  const run = async (label: string, sim: Promise<{ request: Parameters<Wallet['writeContract']>[0] }>, wallet: Wallet = deployer) => {
+    const { request } = await sim;
+    await confirm(ctx, label, wallet.writeContract(request));
+  };
+
+  await run('vault.setRoute', pub.simulateContract({ account: d, address: own.vault, abi: collateralVaultAbi, functionName: 'setRoute', args: [own.route] }));
+  await run('route.setVault', pub.simulateContract({ account: d, address: own.route, abi: ballastRouteAbi, functionName: 'setVault', args: [own.vault] }));
+  for (const other of others) {
+    await run(`token.setPeer(${other.eid})`, pub.simulateContract({ account: d, address: own.token, abi: ballastTokenAbi, functionName: 'setPeer', args: [other.eid, pad(other.contracts.token)] }));
+    await run(`route.setPeerRoute(${other.eid})`, pub.simulateContract({ account: d, address: own.route, abi: ballastRouteAbi, functionName: 'setPeerRoute', args: [other.eid, pad(other.contracts.route)] }));
+  }
+  const keeperRole = await pub.readContract({ address: own.vault, abi: collateralVaultAbi, functionName: 'KEEPER_ROLE' });
+  const borrowerRole = await pub.readContract({ address: own.vault, abi: collateralVaultAbi, functionName: 'BORROWER_ROLE' });
+  await run('vault.grantRole(KEEPER)', pub.simulateContract({ account: d, address: own.vault, abi: collateralVaultAbi, functionName: 'grantRole', args: [keeperRole, accounts.keeper] }));
+  await run('route.grantRole(KEEPER)', pub.simulateContract({ account: d, address: own.route, abi: ballastRouteAbi, functionName: 'grantRole', args: [keeperRole, accounts.keeper] }));
+  await run('vault.grantRole(BORROWER)', pub.simulateContract({ account: d, address: own.vault, abi: collateralVaultAbi, functionName: 'grantRole', args: [borrowerRole, accounts.market] }));
+  await run('vault.setOutflowCap', pub.simulateContract({ account: d, address: own.vault, abi: collateralVaultAbi, functionName: 'setOutflowCap', args: [liquidity.maxOutflowPerWindow, liquidity.windowSec] }));
+
+  if (liquidity.initial > 0n) {
+    await run('token.mint(market)', pub.simulateContract({ account: d, address: own.token, abi: ballastTokenAbi, functionName: 'mint', args: [accounts.market, liquidity.initial] }));
+    await run('token.approve(vault)', pub.simulateContract({ account: market.account, address: own.token, abi: ballastTokenAbi, functionName: 'approve', args: [own.vault, liquidity.initial] }), market);
+    await run('vault.supply', pub.simulateContract({ account: market.account, address: own.vault, abi: collateralVaultAbi, functionName: 'supply', args: [liquidity.initial] }), market);
+  }
+  ctx.log(`[${ctx.input.chainKey}] wired: ${others.length} peer(s), keeper/borrower roles, cap ${liquidity.maxOutflowPerWindow}/${liquidity.windowSec}s, supplied ${liquidity.initial}`);
+}
+
+/**
+ * Deploys and wires the Ballast contracts on every chain in `opts.chains` (chains in parallel).
+ *
+ * Accounts (devnet/accounts.ts): deployer = admin/owner of everything, keeper = KEEPER_ROLE on vault
+ * and route, market = BORROWER_ROLE and supplier of `initialLiquidity`, relayer = the only caller
+ * allowed to validate packets on SimpleMessageLib.
+ *
+ * @throws Error naming the chain and step when a transaction reverts, the chain id does not match,
+ *   eids are duplicated, or artifacts are missing (run `npx tsx contracts/compile.ts`).
+ * @example
+ *   const dep = await deployDevnet({ chains: [{ chainKey: 'a', rpcUrl, chainId: 31337, eid: 40101 }] });
+ *   dep.chains.a.contracts.vault;
+ */
+export async function deployDevnet(opts: DeployDevnetOptions): Promise<DevnetDeployment> {
+  const log = opts.log ?? (() => {});
+  const eids = opts.chains.map((c) => c.eid);
+  if (new Set(eids).size !== eids.length) throw new Error(`deployDevnet: duplicate eids in ${JSON.stringify(eids)}`);
+  const keys = opts.chains.map((c) => c.chainKey);
+  if (new Set(keys).size !== keys.length) throw new Error(`deployDevnet: duplicate chainKeys in ${JSON.stringify(keys)}`);
+  const initial = opts.initialLiquidity ?? DEFAULT_INITIAL_LIQUIDITY;
+  const liquidity = {
+    initial,
+    maxOutflowPerWindow: opts.maxOutflowPerWindow ?? initial / 2n,
+    windowSec: opts.outflowWindowSec ?? 3600n,
+  };
+  const accounts = {
+    deployer: privateKeyToAccount(DEVNET_ACCOUNTS.deployer).address,
+    keeper: privateKeyToAccount(DEVNET_ACCOUNTS.keeper).address,
+    relayer: privateKeyToAccount(DEVNET_ACCOUNTS.relayer).address,
+    market: privateKeyToAccount(DEVNET_ACCOUNTS.market).address,
+  };
+  const started = Date.now();
+  const ctxs = opts.chains.map((c) => makeCtx(c, log));
+  const contracts = await Promise.all(
+    ctxs.map((ctx) => deployLocal(ctx, eids.filter((e) => e !== ctx.input.eid), accounts)),
+  );
+  await Promise.all(
+    ctxs.map((ctx, i) =>
+      wireChain(
+        ctx,
+        contracts[i]!,
+        ctxs.flatMap((other, j) => (j === i ? [] : [{ eid: other.input.eid, contracts: contracts[j]! }])),
+        accounts,
+        liquidity,
+      ),
+    ),
+  );
+  const chains: Record<string, DevnetChainDeployment> = {};
+  ctxs.forEach((ctx, i) => {
+    const { chainKey, chainId, eid, rpcUrl } = ctx.input;
+    chains[chainKey] = { chainKey, chainId, eid, rpcUrl, contracts: contracts[i]! };
+  });
+  log(`devnet deployed on ${opts.chains.length} chain(s) in ${Date.now() - started} ms`);
+  return { chains, accounts };
+}
