@@ -1,0 +1,206 @@
+/**
+ * Reading, validating and writing Ballast config files (YAML or JSON).
+ *
+ * Every problem found is reported at once, one per line, as
+ * `<file>: <path>: <message> (got <value>)`, e.g.
+ * `ballast.yaml: chains[2].caps.maxOutflowPerWindow: must be ≥ 0 (got "-5")`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { z } from 'zod';
+import { configSchema } from './schema.js';
+import type { BallastConfig, BallastConfigInput } from './schema.js';
+
+/** One problem in a config file. */
+export interface ConfigIssue {
+  /** Dotted path with indexes, e.g. `chains[2].caps.maxTransfer`; `(root)` for the whole file. */
+  path: string;
+  message: string;
+  /** The offending value as written (JSON-ish), or `nothing` when the field is absent. */
+  got: string;
+}
+
+/**
+ * A config file could not be read or is invalid. `message` lists every issue one per line as
+ * `<source>: <path>: <message> (got <value>)`; `issues` holds them structured.
+ */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    /** The file path, or `<inline>` for an object given to {@link parseConfig}. */
+    readonly source: string,
+    readonly issues: ConfigIssue[],
+  ) {
+    super(issues.map((i) => `${source}: ${i.path}: ${i.message} (got ${i.got})`).join('\n'));
+  }
+}
+
+/** `['chains', 2, 'caps', 'x']` → `chains[2].caps.x`. */
+export function formatPath(p: readonly PropertyKey[]): string {
+  let out = '';
+  for (const k of p) {
+    if (typeof k === 'number') out += `[${k}]`;
+    else out += out === '' ? String(k) : `.${String(k)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+function valueAt(root: unknown, p: readonly PropertyKey[]): unknown {
+  let cur: unknown = root;
+  for (const k of p) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return cur;
+}
+
+/** Render a raw value for `(got …)`: strings quoted, bigints as digits, long objects shortened. */
+export function formatGot(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'object' && v !== null) {
+    const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+    return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  }
+  return String(v);
+}
+
+const PRIVATE_KEY_HINT =
+  'private keys never go in the config file; put the key in the environment variable named by keeper.privateKeyEnv ' +
+  '(default BALLAST_KEEPER_PRIVATE_KEY) or point keeper.keystoreFile at a keystore';
+
+function issueMessage(iss: z.core.$ZodIssue): string {
+  if (iss.code === 'invalid_type') {
+    if (iss.input === undefined) return 'required';
+    const expected = iss.expected === 'int' ? 'an integer' : iss.expected === 'array' ? 'a list' : `a ${iss.expected}`;
+    return `must be ${expected}`;
+  }
+  return iss.message;
+}
+
+function toIssues(raw: unknown, error: z.ZodError): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const iss of error.issues) {
+    if (iss.code === 'unrecognized_keys') {
+      for (const key of iss.keys) {
+        const p = [...iss.path, key];
+        out.push({
+          path: formatPath(p),
+          message: /private.?key|mnemonic|secret/i.test(key) ? PRIVATE_KEY_HINT : 'unknown key (check the spelling; unknown keys are refused)',
+          got: formatGot(valueAt(raw, p)),
+        });
+      }
+      continue;
+    }
+    out.push({ path: formatPath(iss.path), message: issueMessage(iss), got: formatGot(valueAt(raw, iss.path)) });
+  }
+  return out;
+}
+
+/**
+ * Validate a config object (already parsed from YAML/JSON) and apply defaults.
+ * @param obj the raw object.
+ * @param source name used in error lines (a file path), default `<inline>`.
+ * @throws {ConfigError} listing every issue.
+ */
+export function parseConfig(obj: unknown, source = '<inline>'): BallastConfig {
+  const r = configSchema.safeParse(obj);
+  if (!r.success) throw new ConfigError(source, toIssues(obj, r.error));
+  return r.data;
+}
+
+/**
+ * YAML options: ints exact (`bigint`, then back to `number` when safe), and no hex/octal ints, so an
+ * unquoted address like `0x5FbD…` stays a string instead of silently becoming a number.
+ */
+const YAML_PARSE_OPTIONS = {
+  intAsBigInt: true,
+  customTags: (tags: YAML.Tags): YAML.Tags =>
+    tags.filter((t) => !(typeof t === 'object' && t.tag === 'tag:yaml.org,2002:int' && (t.format === 'HEX' || t.format === 'OCT'))),
+} as const;
+
+function unBigSafe(v: unknown): unknown {
+  if (typeof v === 'bigint') {
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  }
+  if (Array.isArray(v)) return v.map(unBigSafe);
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unBigSafe(x)]));
+  }
+  return v;
+}
+
+function formatOf(file: string): 'yaml' | 'json' | undefined {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.yaml' || ext === '.yml') return 'yaml';
+  if (ext === '.json') return 'json';
+  return undefined;
+}
+
+/**
+ * Read, parse (by extension: `.yaml`/`.yml` or `.json`) and validate a config file.
+ * @throws {ConfigError} when the file is missing, unreadable, not valid YAML/JSON, or invalid.
+ * @example const config = loadConfig('ballast.yaml');
+ */
+export function loadConfig(file: string): BallastConfig {
+  const fmt = formatOf(file);
+  if (fmt === undefined) {
+    throw new ConfigError(file, [
+      { path: '(root)', message: 'unknown config format; name the file *.yaml, *.yml or *.json', got: JSON.stringify(path.extname(file)) },
+    ]);
+  }
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new ConfigError(file, [
+      { path: '(root)', message: `cannot read the file (${err.code ?? err.message}); check the path`, got: 'nothing' },
+    ]);
+  }
+  let raw: unknown;
+  try {
+    raw = fmt === 'json' ? JSON.parse(text) : unBigSafe(YAML.parse(text, YAML_PARSE_OPTIONS));
+  } catch (e) {
+    throw new ConfigError(file, [
+      { path: '(root)', message: `not valid ${fmt.toUpperCase()}: ${(e as Error).message.split('\n')[0]}`, got: 'unparseable text' },
+    ]);
+  }
+  return parseConfig(raw, file);
+}
+
+function stringifyBigints(v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (Array.isArray(v)) return v.map(stringifyBigints);
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([, x]) => x !== undefined)
+        .map(([k, x]) => [k, stringifyBigints(x)]),
+    );
+  }
+  return v;
+}
+
+/**
+ * Write a config file (YAML, or JSON when the name ends in `.json`), e.g. for the devnet script.
+ * The object is validated first (so a written file always loads); amounts are written as strings of
+ * base units, bands as percents, absent defaults are left absent. Written atomically (temp + rename).
+ * @throws {ConfigError} when `config` is invalid (nothing is written).
+ */
+export function writeConfigFile(file: string, config: BallastConfigInput): void {
+  parseConfig(config, file);
+  const plain = stringifyBigints(config);
+  const fmt = formatOf(file) ?? 'yaml';
+  const text =
+    fmt === 'json'
+      ? `${JSON.stringify(plain, null, 2)}\n`
+      : `# Ballast keeper config. Amounts are strings of base units; bands are percents.\n` +
+        `# Keys never go here: see keeper.privateKeyEnv.\n${YAML.stringify(plain)}`;
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text, { mode: 0o644 });
+  fs.renameSync(tmp, file);
+}

@@ -1,0 +1,281 @@
+/**
+ * The Ballast config file schema (zod). This module owns every default and every validation
+ * message of the config; `load.ts` reads files and turns zod issues into a {@link ConfigError}.
+ *
+ * Units in the file:
+ * - amounts (`minBuffer`, `caps.*` except `windowSec`) are whole numbers of the asset's BASE UNITS,
+ *   written as a decimal string (`"250000000000"`) or a plain integer; they become `bigint`.
+ *   Integers above 2^53 must be strings (a JSON number that large has already lost digits).
+ * - band edges are percents (`60`, `72.5`, at most 2 decimals); they become WAD `bigint`
+ *   (1e18 = 100%) by string arithmetic, never float math.
+ * - times are integers named with their unit (`...Sec`).
+ * - addresses are `0x` + 40 hex; returned EIP-55 checksummed (viem `getAddress`).
+ *
+ * Keys are never in the config: `keeper.privateKeyEnv` names the environment variable holding it.
+ */
+import { z } from 'zod';
+import { getAddress, isAddress } from 'viem';
+import { WAD } from '../planner/types.js';
+import type { ChainPolicy } from '../planner/types.js';
+
+/** Defaults applied when a field is absent. Exported so docs and the CLI can show them. */
+export const CONFIG_DEFAULTS = {
+  temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'ballast' },
+  metrics: { port: 9464, host: '127.0.0.1' },
+  tick: { intervalSec: 10, maxTicksBeforeContinueAsNew: 100 },
+  keeper: { privateKeyEnv: 'BALLAST_KEEPER_PRIVATE_KEY' },
+  layerzero: { lzReceiveGas: 200_000, deliveryDeadlineSec: 600 },
+  confirmations: 1,
+} as const;
+
+const SLUG = /^[a-z0-9]+(?:[-_][a-z0-9]+)*$/;
+const CHAIN_KEY = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const PERCENT = /^\d{1,3}(?:\.\d{1,2})?$/;
+const BASE_UNITS = /^-?\d+$/;
+
+/** What a config file may hold for an amount: base units as a decimal string or an integer. */
+export type AmountInput = string | number | bigint;
+
+/**
+ * Parse an amount in base units. Exported for the CLI (e.g. `--amount`).
+ * @returns the amount, or a message saying why it is not one.
+ */
+export function parseAmount(v: unknown): { ok: true; value: bigint } | { ok: false; message: string } {
+  let n: bigint;
+  if (typeof v === 'bigint') n = v;
+  else if (typeof v === 'number') {
+    if (!Number.isInteger(v)) {
+      return { ok: false, message: 'amounts are whole numbers of base units (no decimals); scale by 10^asset.decimals' };
+    }
+    if (!Number.isSafeInteger(v)) {
+      return { ok: false, message: 'integer above 2^53 cannot be represented exactly; write it as a quoted string of base units' };
+    }
+    n = BigInt(v);
+  } else if (typeof v === 'string') {
+    const s = v.trim();
+    if (!BASE_UNITS.test(s)) {
+      return {
+        ok: false,
+        message: 'must be a whole number of base units as a decimal string, e.g. "250000000000" (no decimals, units or separators)',
+      };
+    }
+    n = BigInt(s);
+  } else if (v === undefined) {
+    return { ok: false, message: 'required' };
+  } else {
+    return { ok: false, message: 'must be a whole number of base units (string or integer)' };
+  }
+  if (n < 0n) return { ok: false, message: 'must be ≥ 0' };
+  return { ok: true, value: n };
+}
+
+const amount = z.custom<AmountInput>(() => true).transform((v, ctx): bigint => {
+  const r = parseAmount(v);
+  if (!r.ok) {
+    ctx.addIssue({ code: 'custom', message: r.message, input: v });
+    return z.NEVER;
+  }
+  return r.value;
+});
+
+/**
+ * Convert a percent (`60`, `"72.5"`, `0.01`; 0..100, at most 2 decimals) to WAD exactly.
+ * @example percentToWad('72.5') // 725000000000000000n
+ */
+export function percentToWad(v: unknown): { ok: true; value: bigint } | { ok: false; message: string } {
+  if (v === undefined) return { ok: false, message: 'required' };
+  if (typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'bigint') {
+    return { ok: false, message: 'must be a percent number, e.g. 60 or 72.5' };
+  }
+  if (typeof v === 'number' && !Number.isFinite(v)) return { ok: false, message: 'must be a finite percent' };
+  // String(number) of a value with at most 2 decimals is its shortest round-trip form ("72.5", "0.01").
+  const s = String(v).trim();
+  if (!PERCENT.test(s)) {
+    return { ok: false, message: 'must be a percent between 0 and 100 with at most 2 decimals, e.g. 60 or 72.5' };
+  }
+  const [whole, frac = ''] = s.split('.') as [string, string?];
+  const wad = BigInt(whole) * (WAD / 100n) + BigInt(frac.padEnd(2, '0')) * (WAD / 10_000n);
+  if (wad > WAD) return { ok: false, message: 'must be between 0 and 100' };
+  return { ok: true, value: wad };
+}
+
+const percent = z.custom<number | string>(() => true).transform((v, ctx): bigint => {
+  const r = percentToWad(v);
+  if (!r.ok) {
+    ctx.addIssue({ code: 'custom', message: r.message, input: v });
+    return z.NEVER;
+  }
+  return r.value;
+});
+
+const address = z
+  .string()
+  .regex(ADDRESS, { error: 'must be an EVM address: 0x followed by 40 hex digits' })
+  .refine((s) => !ADDRESS.test(s) || isAddress(s, { strict: true }), {
+    error: 'bad EIP-55 checksum (mixed case that does not match); write it all-lowercase or correctly checksummed',
+  })
+  .transform((s) => getAddress(s));
+
+const posInt = (what = 'a positive integer') => z.number({ error: `must be ${what}` }).int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
+
+const chainSchema = z.strictObject({
+  key: z.string().regex(CHAIN_KEY, { error: 'must be a lowercase slug: a-z, 0-9 and single dashes, e.g. "arbitrum"' }),
+  chainId: posInt('a positive integer (EVM chain id)'),
+  rpcUrl: z.url({ protocol: /^(?:https?|wss?)$/, error: 'must be an http(s):// or ws(s):// URL' }),
+  eid: posInt('a positive integer (LayerZero endpoint id)'),
+  contracts: z.strictObject({
+    multicall3: address,
+    endpoint: address,
+    token: address,
+    vault: address,
+    route: address,
+    priceFeed: address,
+  }),
+  band: z
+    .strictObject({ lowPct: percent, highPct: percent })
+    .superRefine(
+      (b, ctx) => {
+        if (typeof b?.lowPct === 'bigint' && typeof b.highPct === 'bigint' && b.lowPct >= b.highPct) {
+          ctx.addIssue({ code: 'custom', path: ['lowPct'], message: `must be < band.highPct (${fmtPct(b.highPct)})` });
+        }
+      },
+      { when: () => true },
+    )
+    .transform((b) => ({ lowWad: b.lowPct, highWad: b.highPct })),
+  minBuffer: amount,
+  caps: z
+    .strictObject({
+      maxOutflowPerWindow: amount,
+      windowSec: posInt('a positive integer number of seconds'),
+      maxTransfer: amount,
+      minTransfer: amount,
+    })
+    .superRefine(
+      (c, ctx) => {
+        if (typeof c?.minTransfer === 'bigint' && typeof c.maxTransfer === 'bigint' && c.minTransfer > c.maxTransfer) {
+          ctx.addIssue({ code: 'custom', path: ['minTransfer'], message: `must be ≤ caps.maxTransfer (${c.maxTransfer})` });
+        }
+      },
+      { when: () => true },
+    ),
+  oracle: z.strictObject({
+    maxStalenessSec: posInt('a positive integer number of seconds'),
+    maxDeviationBps: z
+      .number({ error: 'must be an integer number of basis points, 1..10000' })
+      .int({ error: 'must be an integer number of basis points, 1..10000' })
+      .min(1, { error: 'must be ≥ 1 bps' })
+      .max(10_000, { error: 'must be ≤ 10000 bps (100%)' }),
+  }),
+  confirmations: posInt('a positive integer number of blocks').default(CONFIG_DEFAULTS.confirmations),
+});
+
+function fmtPct(wad: bigint): string {
+  const hundredths = (wad * 10_000n) / WAD;
+  return `${hundredths / 100n}.${(hundredths % 100n).toString().padStart(2, '0')}%`;
+}
+
+/** The whole config file. Parse with `parseConfig` (load.ts) to get readable errors. */
+export const configSchema = z
+  .strictObject({
+    deployment: z.string().regex(SLUG, { error: 'must be a lowercase id: a-z, 0-9, "-" or "_", e.g. "devnet"' }),
+    asset: z.strictObject({
+      symbol: z.string().min(1, { error: 'must not be empty' }),
+      decimals: z
+        .number({ error: 'must be an integer 0..36' })
+        .int({ error: 'must be an integer 0..36' })
+        .min(0, { error: 'must be ≥ 0' })
+        .max(36, { error: 'must be ≤ 36' }),
+    }),
+    temporal: z
+      .strictObject({
+        address: z
+          .string()
+          .regex(HOST_PORT, { error: 'must be host:port, e.g. "127.0.0.1:7233"' })
+          .default(CONFIG_DEFAULTS.temporal.address),
+        namespace: z.string().min(1, { error: 'must not be empty' }).default(CONFIG_DEFAULTS.temporal.namespace),
+        taskQueue: z.string().min(1, { error: 'must not be empty' }).default(CONFIG_DEFAULTS.temporal.taskQueue),
+      })
+      .prefault({}),
+    metrics: z
+      .strictObject({
+        port: z
+          .number({ error: 'must be a TCP port 0..65535' })
+          .int({ error: 'must be a TCP port 0..65535' })
+          .min(0, { error: 'must be a TCP port 0..65535' })
+          .max(65_535, { error: 'must be a TCP port 0..65535' })
+          .default(CONFIG_DEFAULTS.metrics.port),
+        host: z.string().min(1, { error: 'must not be empty' }).default(CONFIG_DEFAULTS.metrics.host),
+      })
+      .prefault({}),
+    tick: z
+      .strictObject({
+        intervalSec: posInt('a positive integer number of seconds').default(CONFIG_DEFAULTS.tick.intervalSec),
+        maxTicksBeforeContinueAsNew: posInt().default(CONFIG_DEFAULTS.tick.maxTicksBeforeContinueAsNew),
+      })
+      .prefault({}),
+    keeper: z
+      .strictObject({
+        privateKeyEnv: z
+          .string()
+          .regex(ENV_NAME, { error: 'must be an environment variable name, e.g. "BALLAST_KEEPER_PRIVATE_KEY"' })
+          .default(CONFIG_DEFAULTS.keeper.privateKeyEnv),
+        keystoreFile: z.string().min(1, { error: 'must be a file path' }).optional(),
+      })
+      .prefault({}),
+    layerzero: z
+      .strictObject({
+        lzReceiveGas: posInt('a positive integer amount of gas').default(CONFIG_DEFAULTS.layerzero.lzReceiveGas),
+        deliveryDeadlineSec: posInt('a positive integer number of seconds').default(
+          CONFIG_DEFAULTS.layerzero.deliveryDeadlineSec,
+        ),
+      })
+      .prefault({}),
+    chains: z
+      .array(chainSchema, { error: 'must be a list of chains' })
+      .min(2, { error: 'needs at least 2 chains to rebalance between' })
+      .superRefine(
+        (chains, ctx) => {
+          for (const field of ['key', 'chainId', 'eid'] as const) {
+            const seen = new Map<unknown, number>();
+            chains.forEach((c, i) => {
+              const v: unknown = (c as Partial<ChainConfig> | undefined)?.[field];
+              if (v === undefined) return;
+              const first = seen.get(v);
+              if (first === undefined) seen.set(v, i);
+              else ctx.addIssue({ code: 'custom', path: [i, field], message: `duplicate: chains[${first}].${field} has the same value` });
+            });
+          }
+        },
+        { when: () => true },
+      ),
+  });
+
+/** Validated config: amounts `bigint` base units, bands WAD, addresses checksummed, defaults filled. */
+export type BallastConfig = z.output<typeof configSchema>;
+/** One validated chain entry of {@link BallastConfig}. */
+export type ChainConfig = BallastConfig['chains'][number];
+/** What a config file may contain (before defaults and conversions). */
+export type BallastConfigInput = z.input<typeof configSchema>;
+/** One chain entry as written in the file. */
+export type ChainConfigInput = BallastConfigInput['chains'][number];
+
+/**
+ * The planner's per-chain policies from a validated config, in config order.
+ * @example planGreedy({ chains, policies: chainPolicies(config), inFlight })
+ */
+export function chainPolicies(config: BallastConfig): ChainPolicy[] {
+  return config.chains.map((c) => ({
+    chainKey: c.key,
+    band: { lowWad: c.band.lowWad, highWad: c.band.highWad },
+    minBufferAmount: c.minBuffer,
+    caps: {
+      maxOutflowPerWindow: c.caps.maxOutflowPerWindow,
+      windowSec: BigInt(c.caps.windowSec),
+      maxTransfer: c.caps.maxTransfer,
+      minTransfer: c.caps.minTransfer,
+    },
+  }));
+}
