@@ -1,0 +1,111 @@
+/**
+ * `ballast` command line (commander). Exit codes: 0 ok, 1 failure (the reason is printed), 2 usage.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig, ConfigError } from '../config/index.js';
+import { createLogger } from '../keeper/logger.js';
+import { createKeeperWorker } from '../keeper/worker.js';
+import { connectClient, monitorStatus, setPaused, startMonitor } from '../keeper/client.js';
+import { bigintReplacer } from '../workflows/payloadConverter.js';
+import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
+
+const positiveInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`must be a positive integer (got "${v}")`);
+  return n;
+};
+
+const program = new Command()
+  .name('ballast')
+  .description('Ballast: cross-chain liquidity rebalancing keeper (Temporal + LayerZero v2)')
+  .showHelpAfterError();
+
+program
+  .command('dev')
+  .description('run everything on a local devnet: 3 anvil chains, Temporal, LayerZero relayer, market driver, worker, monitor')
+  .option('--until <n>', 'stop after N rebalances completed (exit 0; exit 1 if not within --timeout)', positiveInt)
+  .option('--timeout <sec>', 'with --until: seconds to wait', positiveInt, 300)
+  .option('--day-ms <ms>', 'wall-clock milliseconds per day of market history', positiveInt, 4000)
+  .option('--tick <sec>', 'monitor tick interval', positiveInt, 3)
+  .action(async (o: { until?: number; timeout: number; dayMs: number; tick: number }) => {
+    const { runDev } = await import('../devnet/dev.js');
+    process.exitCode = await runDev({ until: o.until, timeoutSec: o.timeout, dayMs: o.dayMs, tickSec: o.tick });
+  });
+
+program
+  .command('worker')
+  .description('run the keeper worker (workflows + activities) and serve /metrics')
+  .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
+  .action(async (o: { config: string }) => {
+    const config = loadConfig(o.config);
+    const log = createLogger('ballast');
+    const keeper = await createKeeperWorker(config, log);
+    const stop = () => {
+      log.info('shutting down: finishing running activities');
+      void keeper.shutdown();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    await keeper.run();
+  });
+
+program
+  .command('start')
+  .description("start the deployment's monitor workflow (no-op if it runs)")
+  .requiredOption('-c, --config <file>', 'config file')
+  .action(async (o: { config: string }) => {
+    const config = loadConfig(o.config);
+    const client = await connectClient(config);
+    const r = await startMonitor(client, config);
+    console.log(r.started ? `started monitor ${r.workflowId}` : `monitor ${r.workflowId} already running`);
+    await client.connection.close();
+  });
+
+program
+  .command('status')
+  .description("print the monitor's status and latest snapshot")
+  .requiredOption('-c, --config <file>', 'config file')
+  .option('--json', 'print JSON')
+  .action(async (o: { config: string; json?: boolean }) => {
+    const config = loadConfig(o.config);
+    const client = await connectClient(config);
+    const { status, snapshot } = await monitorStatus(client, config.deployment);
+    if (o.json) {
+      console.log(JSON.stringify({ status, snapshot }, (k, v) => bigintReplacer(k, v) as unknown, 2).replace(/\{\s*"\$bigint": "(-?\d+)"\s*\}/g, '"$1"'));
+    } else {
+      const d = config.asset.decimals;
+      console.log(`deployment ${status.deployment}: ${status.paused ? `PAUSED (${status.pauseReason ?? 'no reason'})` : 'running'}, ticks ${status.totalTicks}`);
+      console.log(`rebalances: started ${status.started}, completed ${status.finished.completed}, compensated ${status.finished.compensated}, stranded ${status.finished.stranded}, in flight ${status.inFlight.length}`);
+      for (const f of status.inFlight) console.log(`  in flight ${f.rebalanceId.slice(0, 10)}… ${f.from} → ${f.to} ${toDisplayNumber(f.amount, d)} ${config.asset.symbol}`);
+      if (snapshot) {
+        console.log(`snapshot (${snapshot.freshness}) at ${new Date(snapshot.takenAtMs).toISOString()}:`);
+        for (const c of snapshot.chains) {
+          console.log(`  ${c.chainKey.padEnd(10)} block ${c.blockNumber}  utilization ${(wadToNumber(c.utilizationWad) * 100).toFixed(2)}%  idle ${toDisplayNumber(c.idle, d)} ${config.asset.symbol}  oracle ${c.oracleCheck.ok ? 'ok' : `REFUSED: ${c.oracleCheck.reason}`}`);
+        }
+        for (const e of snapshot.excluded) console.log(`  ${e.chainKey.padEnd(10)} EXCLUDED: ${e.reason}`);
+      }
+      for (const u of status.lastUnresolved) console.log(`  unresolved ${u.chainKey}: ${u.reason}`);
+    }
+    await client.connection.close();
+  });
+
+for (const [name, paused] of [['pause', true], ['resume', false]] as const) {
+  program
+    .command(name)
+    .description(paused ? 'stop planning new rebalances (open ones finish)' : 'resume planning')
+    .requiredOption('-c, --config <file>', 'config file')
+    .option('--reason <text>', 'why (recorded in status)')
+    .action(async (o: { config: string; reason?: string }) => {
+      const config = loadConfig(o.config);
+      const client = await connectClient(config);
+      await setPaused(client, config.deployment, paused, o.reason);
+      console.log(`${name}d monitor of ${config.deployment}`);
+      await client.connection.close();
+    });
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError) console.error(err.message);
+  else console.error(`ballast: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,157 @@
+/**
+ * `ballast dev`: the whole keeper on a local devnet in one process tree — three anvil chains with
+ * every contract, a real Temporal dev server (with Web UI), the LayerZero relayer, the market driver
+ * replaying real history, the keeper worker with `/metrics`, and the monitor. Prints each rebalance.
+ */
+import path from 'node:path';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { formatEther } from 'viem';
+import { startTemporalDevServer, findFreePort, temporalCliPath, type TemporalDevServer } from './temporal.js';
+import { startDevnet, DEFAULT_DEVNET_CHAINS, type Devnet } from './devnet.js';
+import { MarketDriver } from './marketDriver.js';
+import { DEVNET_ACCOUNTS } from './accounts.js';
+import { createKeeperWorker, type KeeperWorker } from '../keeper/worker.js';
+import { connectClient, monitorStatus, startMonitor } from '../keeper/client.js';
+import { createLogger } from '../keeper/logger.js';
+import { toDisplayNumber } from '../keeper/metrics.js';
+import { repoDir } from '../config/fixtures.js';
+import type { RebalanceResult } from '../workflows/types.js';
+import fs from 'node:fs';
+
+export interface DevOptions {
+  /** Stop after this many rebalances completed (exit 0); undefined = run until Ctrl-C. */
+  until?: number;
+  /** With `until`: give up after this many seconds (exit 1). Default 300. */
+  timeoutSec?: number;
+  /** Wall-clock milliseconds per day of market history. Default 4000. */
+  dayMs?: number;
+  /** Monitor tick, seconds. Default 3. */
+  tickSec?: number;
+  /** Metrics port (default 9464; 0 = any free port). */
+  metricsPort?: number;
+  /** Web UI port (default 8233; 0 = any free port). */
+  uiPort?: number;
+}
+
+const say = (msg: string) => process.stdout.write(`[ballast dev] ${msg}\n`);
+
+/**
+ * Runs the devnet until Ctrl-C or `until` rebalances completed. Resolves with the exit code
+ * (0 ok, 1 when `until` was not reached in time). Every process it started is stopped before it resolves.
+ */
+export async function runDev(opts: DevOptions): Promise<number> {
+  temporalCliPath(); // fails early, with the install hint, when the CLI is missing
+  const workDir = path.join(repoDir(), '.devnet', new Date().toISOString().replace(/[:.]/g, '-'));
+  fs.mkdirSync(workDir, { recursive: true });
+  let temporal: TemporalDevServer | undefined;
+  let devnet: Devnet | undefined;
+  let driver: MarketDriver | undefined;
+  let keeper: KeeperWorker | undefined;
+  let stopping = false;
+  const cleanup = async () => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping: worker, market driver, relayer, chains, Temporal…');
+    await keeper?.shutdown().catch(() => {});
+    await driver?.stop().catch(() => {});
+    await devnet?.stop().catch(() => {});
+    await temporal?.stop().catch(() => {});
+    say('stopped cleanly');
+  };
+  let interrupted: (() => void) | undefined;
+  const onSignal = () => interrupted?.();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    say(`work dir ${workDir} (logs: temporal.log, keeper.log, anvil-*.log)`);
+    say('starting Temporal dev server…');
+    const uiPort = opts.uiPort ?? 8233;
+    temporal = await startTemporalDevServer({ uiPort: uiPort === 0 ? 0 : (await portFree(uiPort)) ? uiPort : 0, logFile: path.join(workDir, 'temporal.log') });
+    say(`Temporal at ${temporal.address} (started in ${temporal.startupMs} ms); Web UI: ${temporal.uiUrl ?? 'off'}`);
+    say('starting 3 anvil chains and deploying EndpointV2, SimpleMessageLib, OFT, vaults, routes, feeds…');
+    const metricsPort = opts.metricsPort ?? ((await portFree(9464)) ? 9464 : await findFreePort());
+    const t0 = Date.now();
+    devnet = await startDevnet({
+      workDir,
+      temporalAddress: temporal.address,
+      metricsPort,
+      log: (m) => say(`  ${m}`),
+      configOverrides: (c) => ({ ...c, tick: { intervalSec: opts.tickSec ?? 3, maxTicksBeforeContinueAsNew: 200 }, layerzero: { deliveryDeadlineSec: 120 } }),
+    });
+    say(`devnet ready in ${Date.now() - t0} ms; config: ${devnet.configFile}`);
+    const networks = Object.fromEntries(DEFAULT_DEVNET_CHAINS.map((c) => [c.key, c.key]));
+    driver = new MarketDriver({ deployment: devnet.deployment, networks, dayMs: opts.dayMs ?? 4000, log: say });
+    await driver.start();
+    const log = createLogger('ballast', fs.createWriteStream(path.join(workDir, 'keeper.log')) as never);
+    keeper = await createKeeperWorker(devnet.config, log, { env: { ...process.env, BALLAST_KEEPER_PRIVATE_KEY: process.env.BALLAST_KEEPER_PRIVATE_KEY ?? DEVNET_ACCOUNTS.keeper } });
+    const workerDone = keeper.run();
+    say(`keeper worker running; metrics at http://127.0.0.1:${keeper.metricsPort}/metrics`);
+    const client = await connectClient(devnet.config);
+    const { workflowId } = await startMonitor(client, devnet.config);
+    say(`monitor ${workflowId} started (tick ${devnet.config.tick.intervalSec}s); watch it at ${temporal.uiUrl ?? 'the Temporal CLI'}`);
+    say(opts.until ? `running until ${opts.until} rebalance(s) complete (timeout ${opts.timeoutSec ?? 300}s)…` : 'running; Ctrl-C to stop');
+
+    const decimals = devnet.config.asset.decimals;
+    const seen = new Set<string>();
+    let completed = 0;
+    const deadline = opts.until ? Date.now() + (opts.timeoutSec ?? 300) * 1000 : Infinity;
+    const stopReason = await new Promise<'until' | 'timeout' | 'signal' | 'worker'>((resolve) => {
+      interrupted = () => resolve('signal');
+      workerDone.catch(() => resolve('worker'));
+      const poll = setInterval(() => {
+        void (async () => {
+          if (Date.now() > deadline) return resolve('timeout');
+          let st;
+          try {
+            st = await monitorStatus(client, devnet!.config.deployment);
+          } catch (err) {
+            if (!(err instanceof WorkflowNotFoundError)) say(`status query failed: ${err instanceof Error ? err.message : String(err)}`);
+            return;
+          }
+          for (const r of st.status.recent) {
+            if (seen.has(r.rebalanceId)) continue;
+            seen.add(r.rebalanceId);
+            say(`▶ rebalance ${r.rebalanceId.slice(0, 10)}… ${r.from} → ${r.to} ${toDisplayNumber(r.amount, decimals)} ${devnet!.config.asset.symbol} (${driver!.describe()})`);
+            client.workflow
+              .getHandle(r.rebalanceId)
+              .result()
+              .then((res: RebalanceResult) => {
+                const legs = res.legs.map((l) => `${l.leg}${l.status === 'ok' ? '✓' : '✗'}`).join(' ');
+                say(`${res.outcome === 'completed' ? '✔' : '✘'} rebalance ${res.rebalanceId.slice(0, 10)}… ${res.outcome}: ${res.from} → ${res.to} ${toDisplayNumber(res.amount, decimals)} ${devnet!.config.asset.symbol}, GUID ${res.guid ?? '-'}, legs [${legs}], fee ${formatEther(res.feePaidWei)} ETH, ${res.durationSec}s${res.reason ? `, reason: ${res.reason}` : ''}`);
+                if (res.outcome === 'completed') completed += 1;
+                if (opts.until && completed >= opts.until) resolve('until');
+              })
+              .catch((err: unknown) => say(`rebalance ${r.rebalanceId} failed to report: ${String(err)}`));
+          }
+        })();
+      }, 1000);
+      const clear = () => clearInterval(poll);
+      void workerDone.finally(clear);
+      interrupted = () => {
+        clear();
+        resolve('signal');
+      };
+    });
+    if (stopReason === 'timeout') say(`no ${opts.until} completed rebalance(s) within ${opts.timeoutSec ?? 300}s (completed: ${completed}); see ${workDir}/keeper.log`);
+    if (stopReason === 'worker') say('the worker stopped unexpectedly; see keeper.log');
+    await client.connection.close();
+    await cleanup();
+    return stopReason === 'until' || stopReason === 'signal' ? 0 : 1;
+  } catch (err) {
+    say(`error: ${err instanceof Error ? err.message : String(err)}`);
+    await cleanup();
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function portFree(port: number): Promise<boolean> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * Temporal client side of the keeper: start the monitor, read its status, pause and resume it.
+ */
+import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { BallastConfig } from '../config/index.js';
+import { dataConverter } from '../workflows/dataConverter.js';
+import { monitorStatusQuery, pauseSignal, resumeSignal, snapshotQuery, type MonitorStatus } from '../workflows/messages.js';
+import type { MonitorInput } from '../workflows/types.js';
+import type { Snapshot } from '../planner/types.js';
+
+/** Workflow id of a deployment's monitor: `ballast-monitor-<deployment>`. */
+export function monitorWorkflowId(deployment: string): string {
+  return `ballast-monitor-${deployment}`;
+}
+
+/** Connects a bigint-aware client. @throws Error naming the address when Temporal does not answer. */
+export async function connectClient(config: BallastConfig): Promise<Client> {
+  try {
+    const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
+    return new Client({ connection, namespace: config.temporal.namespace, dataConverter });
+  } catch (err) {
+    throw new Error(`cannot reach Temporal at ${config.temporal.address}: ${err instanceof Error ? err.message : String(err)} (is the server running? \`ballast dev\` starts one)`);
+  }
+}
+
+/** Starts the deployment's monitor unless it already runs. Returns its workflow id and whether it was started now. */
+export async function startMonitor(client: Client, config: BallastConfig): Promise<{ workflowId: string; started: boolean }> {
+  const workflowId = monitorWorkflowId(config.deployment);
+  const input: MonitorInput = {
+    deployment: config.deployment,
+    tickIntervalSec: config.tick.intervalSec,
+    maxTicksBeforeContinueAsNew: config.tick.maxTicksBeforeContinueAsNew,
+    deliveryDeadlineSec: config.layerzero.deliveryDeadlineSec,
+  };
+  try {
+    await client.workflow.start('monitorWorkflow', { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
+    return { workflowId, started: true };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, started: false };
+    throw err;
+  }
+}
+
+/** The monitor's status and latest snapshot. */
+export async function monitorStatus(client: Client, deployment: string): Promise<{ status: MonitorStatus; snapshot?: Snapshot }> {
+  const h = client.workflow.getHandle(monitorWorkflowId(deployment));
+  const [status, snapshot] = await Promise.all([h.query(monitorStatusQuery), h.query(snapshotQuery)]);
+  return { status, snapshot };
+}
+
+/** Pause or resume planning. */
+export async function setPaused(client: Client, deployment: string, paused: boolean, reason?: string): Promise<void> {
+  const h = client.workflow.getHandle(monitorWorkflowId(deployment));
+  if (paused) await h.signal(pauseSignal, { reason });
+  else await h.signal(resumeSignal);
+}

@@ -1,0 +1,70 @@
+/**
+ * The keeper worker: registers the workflows and the activities on the task queue and serves `/metrics`.
+ */
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { BallastConfig } from '../config/index.js';
+import { createActivities } from '../activities/index.js';
+import { dataConverter } from '../workflows/dataConverter.js';
+import { buildKeeperContext } from './runtime.js';
+import { BallastMetrics, serveMetrics } from './metrics.js';
+import { loadKeeperAccount } from './keys.js';
+import type { Logger } from './logger.js';
+
+/** Path of the workflows entry for the bundler. */
+export const workflowsPath = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
+
+export interface KeeperWorker {
+  worker: Worker;
+  metrics: BallastMetrics;
+  metricsPort: number;
+  /** Runs until `shutdown()` (or a fatal error). */
+  run(): Promise<void>;
+  /** Graceful: stop polling, let running activities finish, close the metrics server and the connection. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Connects to Temporal at `config.temporal.address` and creates the worker.
+ * @throws Error when the key is missing (names the env variable), Temporal is unreachable, or the
+ *   metrics port is taken.
+ */
+export async function createKeeperWorker(
+  config: BallastConfig,
+  log: Logger,
+  opts: { env?: NodeJS.ProcessEnv; metrics?: BallastMetrics; workerOptions?: Partial<WorkerOptions> } = {},
+): Promise<KeeperWorker> {
+  const account = loadKeeperAccount(config, opts.env);
+  const metrics = opts.metrics ?? new BallastMetrics();
+  const ctx = buildKeeperContext(config, account, metrics, log);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowsPath,
+    activities: createActivities(ctx),
+    dataConverter,
+    ...opts.workerOptions,
+  });
+  const server = await serveMetrics(metrics.registry, config.metrics.port, config.metrics.host);
+  log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address, metrics: `http://${config.metrics.host}:${server.port}/metrics`, keeper: account.address }, 'worker ready');
+  let running: Promise<void> | undefined;
+  return {
+    worker,
+    metrics,
+    metricsPort: server.port,
+    run() {
+      running ??= worker.run().finally(async () => {
+        await server.close();
+        await connection.close();
+      });
+      return running;
+    },
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}

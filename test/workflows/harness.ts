@@ -1,0 +1,140 @@
+/**
+ * Real parts for workflow tests: a Temporal dev server, anvil chains with every contract deployed,
+ * the LayerZero relayer, and the keeper worker, all on 127.0.0.1. One per test file.
+ */
+import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { createPublicClient, createWalletClient, erc20Abi, http, pad, zeroHash, type Address, type Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { startTemporalDevServer, type TemporalDevServer } from '../../devnet/temporal.js';
+import { startDevnet, type Devnet, type DevnetChainSpec } from '../../devnet/devnet.js';
+import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
+import { createKeeperWorker, type KeeperWorker } from '../../keeper/worker.js';
+import { createLogger } from '../../keeper/logger.js';
+import { BallastMetrics } from '../../keeper/metrics.js';
+import { dataConverter } from '../../workflows/dataConverter.js';
+import { ballastRouteAbi, collateralVaultAbi } from '../../contracts/generated/abis.js';
+import type { BallastConfigInput } from '../../config/index.js';
+
+export const TWO_CHAINS: DevnetChainSpec[] = [
+  { key: 'alpha', chainId: 31201, eid: 40201 },
+  { key: 'beta', chainId: 31202, eid: 40202 },
+];
+
+export interface Harness {
+  temporal: TemporalDevServer;
+  devnet: Devnet;
+  keeper: KeeperWorker;
+  client: Client;
+  taskQueue: string;
+  workDir: string;
+  /** Admin (deployer) writes used to inject faults. */
+  admin: {
+    setOutflowCap(chainKey: string, maxOutflowPerWindow: bigint, windowSec: bigint): Promise<void>;
+    setKeeperFlowsPaused(chainKey: string, outflowPaused: boolean, inflowPaused: boolean): Promise<void>;
+    /** Removes (peer = undefined) or restores the route's allow-listed peer for `toKey`. */
+    setPeerRoute(chainKey: string, toKey: string, restore: boolean): Promise<void>;
+  };
+  /** Token balances: every vault, every route. */
+  balances(): Promise<{ vaults: Record<string, bigint>; routes: Record<string, bigint>; total: bigint }>;
+  vaultSupplied(chainKey: string): Promise<bigint>;
+  stop(): Promise<void>;
+}
+
+/** Starts everything. `configOverrides` tweaks the generated keeper config. */
+export async function startHarness(opts: { chains?: DevnetChainSpec[]; configOverrides?: (c: BallastConfigInput) => BallastConfigInput } = {}): Promise<Harness> {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-test-'));
+  const temporal = await startTemporalDevServer({ logFile: path.join(workDir, 'temporal.log') });
+  let devnet: Devnet | undefined;
+  let keeper: KeeperWorker | undefined;
+  try {
+    const taskQueue = `ballast-test-${process.pid}`;
+    devnet = await startDevnet({
+      chains: opts.chains ?? TWO_CHAINS,
+      workDir,
+      temporalAddress: temporal.address,
+      relayerPollMs: 200,
+      configOverrides: (c) => {
+        const base = { ...c, temporal: { ...c.temporal, taskQueue }, tick: { intervalSec: 2, maxTicksBeforeContinueAsNew: 20 } };
+        return opts.configOverrides ? opts.configOverrides(base) : base;
+      },
+    });
+    const log = createLogger('ballast-test', fs.createWriteStream(path.join(workDir, 'keeper.log')) as never);
+    keeper = await createKeeperWorker(devnet.config, log, {
+      env: { BALLAST_KEEPER_PRIVATE_KEY: DEVNET_ACCOUNTS.keeper },
+      metrics: new BallastMetrics(false),
+    });
+    void keeper.run();
+    const connection = await Connection.connect({ address: temporal.address });
+    const client = new Client({ connection, dataConverter });
+    const dn = devnet;
+    const deployer = privateKeyToAccount(DEVNET_ACCOUNTS.deployer);
+    const clientsOf = (chainKey: string) => {
+      const c = dn.deployment.chains[chainKey];
+      if (!c) throw new Error(`no chain ${chainKey}`);
+      const transport = http(c.rpcUrl);
+      const chain = { id: c.chainId, name: chainKey, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [c.rpcUrl] } } } as const;
+      return { c, pub: createPublicClient({ chain, transport }), wallet: createWalletClient({ chain, transport, account: deployer }) };
+    };
+    const send = async (chainKey: string, address: Address, abi: typeof collateralVaultAbi | typeof ballastRouteAbi, functionName: string, args: unknown[]) => {
+      const { pub, wallet } = clientsOf(chainKey);
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const { request } = await pub.simulateContract({ address, abi, functionName, args, account: deployer } as any);
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const hash = await wallet.writeContract(request as any);
+      const r = await pub.waitForTransactionReceipt({ hash });
+      if (r.status !== 'success') throw new Error(`${chainKey} ${functionName} reverted`);
+    };
+    const harness: Harness = {
+      temporal,
+      devnet: dn,
+      keeper,
+      client,
+      taskQueue,
+      workDir,
+      admin: {
+        setOutflowCap: (k, max, win) => send(k, clientsOf(k).c.contracts.vault, collateralVaultAbi, 'setOutflowCap', [max, win]),
+        setKeeperFlowsPaused: (k, o, i) => send(k, clientsOf(k).c.contracts.vault, collateralVaultAbi, 'setKeeperFlowsPaused', [o, i]),
+        setPeerRoute: (k, to, restore) => {
+          const dst = clientsOf(to).c;
+          const peer: Hex = restore ? pad(dst.contracts.route) : zeroHash;
+          return send(k, clientsOf(k).c.contracts.route, ballastRouteAbi, 'setPeerRoute', [dst.eid, peer]);
+        },
+      },
+      async balances() {
+        const vaults: Record<string, bigint> = {};
+        const routes: Record<string, bigint> = {};
+        let total = 0n;
+        for (const key of Object.keys(dn.deployment.chains)) {
+          const { c, pub } = clientsOf(key);
+          const [v, r] = await Promise.all([
+            pub.readContract({ address: c.contracts.token, abi: erc20Abi, functionName: 'balanceOf', args: [c.contracts.vault] }),
+            pub.readContract({ address: c.contracts.token, abi: erc20Abi, functionName: 'balanceOf', args: [c.contracts.route] }),
+          ]);
+          vaults[key] = v;
+          routes[key] = r;
+          total += v + r;
+        }
+        return { vaults, routes, total };
+      },
+      async vaultSupplied(chainKey) {
+        const { c, pub } = clientsOf(chainKey);
+        return pub.readContract({ address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'totalSupplied' });
+      },
+      async stop() {
+        await keeper?.shutdown();
+        await connection.close();
+        await dn.stop();
+        await temporal.stop();
+      },
+    };
+    return harness;
+  } catch (err) {
+    await keeper?.shutdown().catch(() => {});
+    await devnet?.stop();
+    await temporal.stop();
+    throw err;
+  }
+}
