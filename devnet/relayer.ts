@@ -103,7 +103,8 @@ function hex(s: string): Hex {
  * - `pause()` holds packets (they are delivered after `resume()`);
  * - `setDelayMs(ms)` delivers each packet no earlier than `ms` after the relayer first saw it;
  * - `setDropAll(true)` discards every packet that becomes due while it is on (a lost message: it is
- *   never delivered, even after `setDropAll(false)`).
+ *   not delivered after `setDropAll(false)` either, unless `replayDropped()` re-queues it). LayerZero
+ *   paths are ordered, so a dropped packet also blocks later packets on the same path.
  *
  * A failed delivery is logged and retried on the next poll; it never stops the loop. Packets already
  * delivered (e.g. by an earlier relayer run) are recognised from the endpoint's state and skipped.
@@ -124,6 +125,7 @@ export class LayerZeroRelayer extends EventEmitter<LayerZeroRelayerEvents> {
   private readonly chains = new Map<number, ChainRuntime>();
   private readonly pending = new Map<string, PendingPacket>();
   private readonly delivered = new Map<Hex, DeliveredPacket>();
+  private readonly droppedPackets = new Map<string, PendingPacket>();
   private readonly pollIntervalMs: number;
   private readonly log: (msg: string) => void;
   private paused = false;
@@ -185,6 +187,20 @@ export class LayerZeroRelayer extends EventEmitter<LayerZeroRelayerEvents> {
   /** When true, packets that become due are discarded and never delivered. */
   setDropAll(drop: boolean): void {
     this.dropAll = drop;
+  }
+
+  /**
+   * Re-queues every dropped packet (as if a DVN finally verified a lost message); returns how many.
+   * Note: LayerZero executes a path (src, sender, dst, receiver) in nonce order, so after a drop
+   * later packets on the same path cannot execute (`LZ_InvalidNonce`, retried every poll) until
+   * the dropped one is replayed.
+   */
+  replayDropped(): number {
+    const n = this.droppedPackets.size;
+    const now = Date.now();
+    for (const [key, packet] of this.droppedPackets) this.pending.set(key, { ...packet, seenAtMs: now, attempts: 0 });
+    this.droppedPackets.clear();
+    return n;
   }
 
   /** Number of packets seen but not yet delivered or dropped. */
@@ -252,6 +268,7 @@ export class LayerZeroRelayer extends EventEmitter<LayerZeroRelayerEvents> {
       if (now < packet.seenAtMs + this.delayMs) continue;
       if (this.dropAll) {
         this.pending.delete(key);
+        this.droppedPackets.set(key, packet);
         this.droppedCount++;
         this.log(`relayer: dropped ${packet.guid} (${packet.srcEid} -> ${packet.dstEid}, nonce ${packet.nonce})`);
         this.emit('dropped', { guid: packet.guid, srcEid: packet.srcEid, dstEid: packet.dstEid, nonce: packet.nonce });
