@@ -124,6 +124,27 @@ async function confirm(ctx: ChainCtx, label: string, hash: Promise<Hex>): Promis
   }
 }
 
+/** Writes sent without waiting, confirmed together by `flush()` (each still simulated first). */
+class TxBatch {
+  private sent: { label: string; hash: Hex }[] = [];
+  constructor(private readonly ctx: ChainCtx) {}
+
+  async send(label: string, sim: Promise<{ request: Parameters<Wallet['writeContract']>[0] }>, wallet: Wallet): Promise<void> {
+    let request: Parameters<Wallet['writeContract']>[0];
+    try {
+      ({ request } = await sim);
+    } catch (err) {
+      throw new Error(`devnet deploy on ${this.ctx.input.chainKey}: simulating "${label}" failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.sent.push({ label, hash: await wallet.writeContract(request) });
+  }
+
+  async flush(): Promise<void> {
+    const sent = this.sent.splice(0);
+    await Promise.all(sent.map((s) => confirm(this.ctx, s.label, Promise.resolve(s.hash))));
+  }
+}
+
 async function deploy(ctx: ChainCtx, label: string, abi: Abi, bytecode: Hex, args: readonly unknown[]): Promise<Address> {
   const hash = await ctx.deployer.deployContract({ abi, bytecode, args });
   const receipt = await ctx.pub.waitForTransactionReceipt({ hash, pollingInterval: 20 });
@@ -174,17 +195,14 @@ async function deployLocal(
     const { request } = await pub.simulateContract({ account: deployer.account, address: endpoint, abi: endpointV2Abi, functionName: 'registerLibrary', args: [sendLib] });
     await confirm(ctx, 'EndpointV2.registerLibrary', deployer.writeContract(request));
   }
+  const batch = new TxBatch(ctx);
   for (const eid of otherEids) {
-    const send = await pub.simulateContract({ account: deployer.account, address: endpoint, abi: endpointV2Abi, functionName: 'setDefaultSendLibrary', args: [eid, sendLib] });
-    await confirm(ctx, `EndpointV2.setDefaultSendLibrary(${eid})`, deployer.writeContract(send.request));
-    const recv = await pub.simulateContract({ account: deployer.account, address: endpoint, abi: endpointV2Abi, functionName: 'setDefaultReceiveLibrary', args: [eid, sendLib, 0n] });
-    await confirm(ctx, `EndpointV2.setDefaultReceiveLibrary(${eid})`, deployer.writeContract(recv.request));
+    await batch.send(`EndpointV2.setDefaultSendLibrary(${eid})`, pub.simulateContract({ account: deployer.account, address: endpoint, abi: endpointV2Abi, functionName: 'setDefaultSendLibrary', args: [eid, sendLib] }), deployer);
+    await batch.send(`EndpointV2.setDefaultReceiveLibrary(${eid})`, pub.simulateContract({ account: deployer.account, address: endpoint, abi: endpointV2Abi, functionName: 'setDefaultReceiveLibrary', args: [eid, sendLib, 0n] }), deployer);
   }
-  {
-    // Only the devnet relayer may validate packets (SimpleMessageLib checks nothing else).
-    const { request } = await pub.simulateContract({ account: deployer.account, address: sendLib, abi: simpleMessageLibAbi, functionName: 'setWhitelistCaller', args: [accounts.relayer] });
-    await confirm(ctx, 'SimpleMessageLib.setWhitelistCaller', deployer.writeContract(request));
-  }
+  // Only the devnet relayer may validate packets (SimpleMessageLib checks nothing else).
+  await batch.send('SimpleMessageLib.setWhitelistCaller', pub.simulateContract({ account: deployer.account, address: sendLib, abi: simpleMessageLibAbi, functionName: 'setWhitelistCaller', args: [accounts.relayer] }), deployer);
+  await batch.flush();
 
   const token = await deploy(ctx, 'BallastToken', ballastTokenAbi, loadBytecode('BallastToken'), ['Ballast USD', 'bUSD', endpoint, accounts.deployer]);
   const priceFeed = await deploy(ctx, 'DevPriceFeed', devPriceFeedAbi, loadBytecode('DevPriceFeed'), [8, 'ETH / USD', accounts.deployer]);
@@ -203,10 +221,11 @@ async function wireChain(
 ): Promise<void> {
   const { pub, deployer, market } = ctx;
   const d = deployer.account;
-  const run = async (label: string, sim: Promise<{ request: Parameters<Wallet['writeContract']>[0] }>, wallet: Wallet = deployer) => {
-    const { request } = await sim;
-    await confirm(ctx, label, wallet.writeContract(request));
-  };
+  // Independent writes are simulated, sent back to back (nonces from the pending state) and then
+  // confirmed together by `flush()`, so block-time chains need few blocks.
+  const batch = new TxBatch(ctx);
+  const run = (label: string, sim: Promise<{ request: Parameters<Wallet['writeContract']>[0] }>, wallet: Wallet = deployer) =>
+    batch.send(label, sim, wallet);
 
   await run('vault.setRoute', pub.simulateContract({ account: d, address: own.vault, abi: collateralVaultAbi, functionName: 'setRoute', args: [own.route] }));
   await run('route.setVault', pub.simulateContract({ account: d, address: own.route, abi: ballastRouteAbi, functionName: 'setVault', args: [own.vault] }));
@@ -224,8 +243,10 @@ async function wireChain(
   if (liquidity.initial > 0n) {
     await run('token.mint(market)', pub.simulateContract({ account: d, address: own.token, abi: ballastTokenAbi, functionName: 'mint', args: [accounts.market, liquidity.initial] }));
     await run('token.approve(vault)', pub.simulateContract({ account: market.account, address: own.token, abi: ballastTokenAbi, functionName: 'approve', args: [own.vault, liquidity.initial] }), market);
+    await batch.flush(); // supply needs the mint and the approval mined
     await run('vault.supply', pub.simulateContract({ account: market.account, address: own.vault, abi: collateralVaultAbi, functionName: 'supply', args: [liquidity.initial] }), market);
   }
+  await batch.flush();
   ctx.log(`[${ctx.input.chainKey}] wired: ${others.length} peer(s), keeper/borrower roles, cap ${liquidity.maxOutflowPerWindow}/${liquidity.windowSec}s, supplied ${liquidity.initial}`);
 }
 
