@@ -6,8 +6,9 @@
  */
 import { Options } from '@layerzerolabs/lz-v2-utilities';
 import { ApplicationFailure } from '@temporalio/common';
-import { erc20Abi, formatEther, type Hex } from 'viem';
-import { ballastRouteAbi, collateralVaultAbi } from '../contracts/generated/abis.js';
+import { erc20Abi, formatEther, type Abi, type Hex } from 'viem';
+import { ballastRouteAbi, ballastTokenAbi, collateralVaultAbi, endpointV2Abi } from '../contracts/generated/abis.js';
+import { asRevert } from '../chains/evm/errors.js';
 import { simulateAndWrite } from '../chains/evm/writeContract.js';
 import { getDeliveryStatus, packetsSentIn } from '../chains/evm/layerzero.js';
 import { chainOf, type KeeperContext } from './context.js';
@@ -16,6 +17,12 @@ import { legKey } from './legKey.js';
 import type { DeliveryInput, DeliveryResult, FundsLocation, LegResult, SendInput, SendResult, VaultLegInput } from './types.js';
 
 const ZERO32 = /^0x0{64}$/;
+
+/**
+ * Every custom error our calls can bubble up (route → vault, route → OFT → EndpointV2), so a nested
+ * revert is decoded by name instead of shown as a bare selector.
+ */
+const ballastErrorsAbi: Abi = [...collateralVaultAbi, ...ballastRouteAbi, ...ballastTokenAbi, ...endpointV2Abi].filter((x) => x.type === 'error');
 
 /** LayerZero executor options: gas for `lzReceive` on the destination (type-3 options, LayerZero v2 docs). */
 export function lzReceiveOptions(gas: number): Hex {
@@ -28,14 +35,18 @@ export function lzReceiveOptions(gas: number): Hex {
 export async function quoteBridgeFee(ctx: KeeperContext, input: { from: string; to: string; amount: bigint }): Promise<bigint> {
   const src = chainOf(ctx, input.from);
   const dst = chainOf(ctx, input.to);
-  return classified(() =>
-    src.clients.publicClient.readContract({
-      address: src.contracts.route,
-      abi: ballastRouteAbi,
-      functionName: 'quoteSend',
-      args: [dst.eid, input.amount, lzReceiveOptions(ctx.lzReceiveGas)],
-    }),
-  );
+  return classified(async () => {
+    try {
+      return await src.clients.publicClient.readContract({
+        address: src.contracts.route,
+        abi: ballastRouteAbi,
+        functionName: 'quoteSend',
+        args: [dst.eid, input.amount, lzReceiveOptions(ctx.lzReceiveGas)],
+      });
+    } catch (err) {
+      throw asRevert(err, src.chainKey, 'quoteSend') ?? err;
+    }
+  });
 }
 
 /**
@@ -49,7 +60,7 @@ export async function withdrawFromVault(ctx: KeeperContext, input: VaultLegInput
   const done = await pc.readContract({ address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'outflowOf', args: [key] });
   if (done > 0n) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber() };
   const { txHash, receipt } = await classified(() =>
-    simulateAndWrite({ clients: c.clients, address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'withdrawToRoute', args: [key, input.amount], confirmations: c.confirmations }),
+    simulateAndWrite({ clients: c.clients, address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'withdrawToRoute', args: [key, input.amount], confirmations: c.confirmations, errorsAbi: ballastErrorsAbi }),
   );
   ctx.log.info({ rebalanceId: input.rebalanceId, chain: c.chainKey, amount: input.amount.toString(), txHash }, 'withdrawn to route');
   return { legKey: key, txHash, alreadyDone: false, blockNumber: receipt.blockNumber };
@@ -67,7 +78,7 @@ export async function depositToVault(ctx: KeeperContext, input: VaultLegInput): 
   const done = await pc.readContract({ address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [key] });
   if (done > 0n) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber() };
   const { txHash, receipt } = await classified(() =>
-    simulateAndWrite({ clients: c.clients, address: c.contracts.route, abi: ballastRouteAbi, functionName: 'depositToVault', args: [key, input.amount], confirmations: c.confirmations }),
+    simulateAndWrite({ clients: c.clients, address: c.contracts.route, abi: ballastRouteAbi, functionName: 'depositToVault', args: [key, input.amount], confirmations: c.confirmations, errorsAbi: ballastErrorsAbi }),
   );
   ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, chain: c.chainKey, amount: input.amount.toString(), txHash }, 'deposited into vault');
   return { legKey: key, txHash, alreadyDone: false, blockNumber: receipt.blockNumber };
@@ -93,7 +104,7 @@ export async function sendOverBridge(ctx: KeeperContext, input: SendInput): Prom
   const options = lzReceiveOptions(ctx.lzReceiveGas);
   const fee = await quoteBridgeFee(ctx, input);
   const { txHash, receipt } = await classified(() =>
-    simulateAndWrite({ clients: src.clients, address: src.contracts.route, abi: ballastRouteAbi, functionName: 'send', args: [key, dst.eid, input.amount, options], value: fee, confirmations: src.confirmations }),
+    simulateAndWrite({ clients: src.clients, address: src.contracts.route, abi: ballastRouteAbi, functionName: 'send', args: [key, dst.eid, input.amount, options], value: fee, confirmations: src.confirmations, errorsAbi: ballastErrorsAbi }),
   );
   const packets = packetsSentIn(receipt.logs, src.contracts.endpoint);
   const record = await readRecord();

@@ -17,6 +17,11 @@ export interface WriteParams<abi extends Abi, fn extends ContractFunctionName<ab
   confirmations?: number;
   /** Receipt wait timeout (default 60 s). */
   timeoutMs?: number;
+  /**
+   * Extra custom-error definitions used to decode a revert that comes from a contract called by
+   * `address` (e.g. the vault reverting inside a route call).
+   */
+  errorsAbi?: Abi;
 }
 
 export interface WriteResult {
@@ -47,7 +52,7 @@ export async function simulateAndWrite<abi extends Abi, fn extends ContractFunct
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const sim = await p.clients.publicClient.simulateContract({
       address: p.address,
-      abi: p.abi,
+      abi: p.errorsAbi ? [...p.abi, ...p.errorsAbi] : p.abi,
       functionName: p.functionName,
       args: p.args,
       account: wallet.account,

@@ -15,7 +15,7 @@ import { createKeeperWorker, type KeeperWorker } from '../../keeper/worker.js';
 import { createLogger } from '../../keeper/logger.js';
 import { BallastMetrics } from '../../keeper/metrics.js';
 import { dataConverter } from '../../workflows/dataConverter.js';
-import { ballastRouteAbi, collateralVaultAbi } from '../../contracts/generated/abis.js';
+import { ballastRouteAbi, collateralVaultAbi, devPriceFeedAbi } from '../../contracts/generated/abis.js';
 import type { BallastConfigInput } from '../../config/index.js';
 
 export const TWO_CHAINS: DevnetChainSpec[] = [
@@ -36,7 +36,11 @@ export interface Harness {
     setKeeperFlowsPaused(chainKey: string, outflowPaused: boolean, inflowPaused: boolean): Promise<void>;
     /** Removes (peer = undefined) or restores the route's allow-listed peer for `toKey`. */
     setPeerRoute(chainKey: string, toKey: string, restore: boolean): Promise<void>;
+    /** Publishes a fresh oracle round (8 decimals) stamped with the chain's latest block time. */
+    setPrice(chainKey: string, answer: bigint, roundId: bigint): Promise<void>;
   };
+  /** The market account borrows from a vault (raises utilization). */
+  borrow(chainKey: string, amount: bigint): Promise<void>;
   /** Token balances: every vault, every route. */
   balances(): Promise<{ vaults: Record<string, bigint>; routes: Record<string, bigint>; total: bigint }>;
   vaultSupplied(chainKey: string): Promise<bigint>;
@@ -78,12 +82,13 @@ export async function startHarness(opts: { chains?: DevnetChainSpec[]; configOve
       const chain = { id: c.chainId, name: chainKey, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [c.rpcUrl] } } } as const;
       return { c, pub: createPublicClient({ chain, transport }), wallet: createWalletClient({ chain, transport, account: deployer }) };
     };
-    const send = async (chainKey: string, address: Address, abi: typeof collateralVaultAbi | typeof ballastRouteAbi, functionName: string, args: unknown[]) => {
+    const market = privateKeyToAccount(DEVNET_ACCOUNTS.market);
+    const send = async (chainKey: string, address: Address, abi: typeof collateralVaultAbi | typeof ballastRouteAbi | typeof devPriceFeedAbi, functionName: string, args: unknown[], account = deployer) => {
       const { pub, wallet } = clientsOf(chainKey);
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      const { request } = await pub.simulateContract({ address, abi, functionName, args, account: deployer } as any);
+      const { request } = await pub.simulateContract({ address, abi, functionName, args, account } as any);
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      const hash = await wallet.writeContract(request as any);
+      const hash = await wallet.writeContract({ ...(request as any), account });
       const r = await pub.waitForTransactionReceipt({ hash });
       if (r.status !== 'success') throw new Error(`${chainKey} ${functionName} reverted`);
     };
@@ -102,7 +107,12 @@ export async function startHarness(opts: { chains?: DevnetChainSpec[]; configOve
           const peer: Hex = restore ? pad(dst.contracts.route) : zeroHash;
           return send(k, clientsOf(k).c.contracts.route, ballastRouteAbi, 'setPeerRoute', [dst.eid, peer]);
         },
+        setPrice: async (k, answer, roundId) => {
+          const block = await clientsOf(k).pub.getBlock();
+          await send(k, clientsOf(k).c.contracts.priceFeed, devPriceFeedAbi, 'setRound', [roundId, answer, block.timestamp, block.timestamp, roundId]);
+        },
       },
+      borrow: (k, amount) => send(k, clientsOf(k).c.contracts.vault, collateralVaultAbi, 'borrow', [amount], market),
       async balances() {
         const vaults: Record<string, bigint> = {};
         const routes: Record<string, bigint> = {};

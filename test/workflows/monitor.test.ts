@@ -1,0 +1,81 @@
+/**
+ * The monitor on real parts: it notices a utilization imbalance on anvil chains, plans, and starts
+ * rebalance sagas that complete; pause stops new plans; a stale oracle keeps a chain out.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHarness, type Harness } from './harness.js';
+import { monitorStatus, setPaused, startMonitor } from '../../keeper/client.js';
+import { WAD } from '../../planner/types.js';
+
+const M = 10n ** 6n;
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+describe('monitorWorkflow on anvil + Temporal', () => {
+  let h: Harness;
+  before(async () => {
+    // A window cap wide enough that pause/resume, not the cap, decides whether a rebalance starts.
+    h = await startHarness({
+      configOverrides: (c) => ({ ...c, chains: c.chains.map((ch) => ({ ...ch, caps: { ...ch.caps, maxOutflowPerWindow: (5_000_000n * M).toString() } })) }),
+    });
+    // alpha 90% utilized (above the 60–80% band), beta 50% (below): liquidity should flow beta → alpha.
+    await h.borrow('alpha', 9_000_000n * M);
+    await h.borrow('beta', 5_000_000n * M);
+    await h.admin.setPrice('alpha', 3_000n * 10n ** 8n, 1n);
+    await h.admin.setPrice('beta', 3_000n * 10n ** 8n, 1n);
+  });
+  after(async () => {
+    await h?.stop();
+  });
+
+  test('notices the imbalance, starts a rebalance beta → alpha that completes, and utilization on alpha falls', async () => {
+    const config = h.devnet.config;
+    const { started } = await startMonitor(h.client, config);
+    assert.equal(started, true);
+    const st = await waitFor('a completed rebalance', async () => {
+      const s = await monitorStatus(h.client, config.deployment);
+      return s.status.finished.completed >= 1 ? s : undefined;
+    });
+    assert.ok(st.snapshot, 'the monitor exposes its snapshot');
+    const moved = st.status.recent.find((r) => r.outcome === 'completed');
+    assert.ok(moved);
+    assert.equal(moved.from, 'beta');
+    assert.equal(moved.to, 'alpha');
+    assert.ok(moved.amount <= config.chains[1]!.caps.maxTransfer, 'never above the per-transfer cap');
+    const alphaSupplied = await h.vaultSupplied('alpha');
+    assert.ok(alphaSupplied > 10_000_000n * M, 'alpha received liquidity');
+    const utilization = (9_000_000n * M * WAD) / alphaSupplied;
+    assert.ok(utilization < (90n * WAD) / 100n, 'alpha utilization fell below 90%');
+    const metrics = await h.keeper.metrics.registry.metrics();
+    assert.match(metrics, /ballast_rebalances_total\{[^}]*outcome="completed"[^}]*\} [1-9]/);
+    assert.match(metrics, /ballast_utilization_ratio\{chain="alpha"\} 0\.\d+/);
+  });
+
+  test('pause stops new rebalances; resume starts them again', async () => {
+    const config = h.devnet.config;
+    await setPaused(h.client, config.deployment, true, 'test');
+    const paused = await waitFor('in-flight drained while paused', async () => {
+      const s = await monitorStatus(h.client, config.deployment);
+      return s.status.paused && s.status.inFlight.length === 0 ? s : undefined;
+    });
+    const startedWhilePaused = paused.status.started;
+    await new Promise((r) => setTimeout(r, 5000)); // two ticks
+    const later = await monitorStatus(h.client, config.deployment);
+    assert.equal(later.status.started, startedWhilePaused, 'no rebalance started while paused');
+    assert.equal(later.status.pauseReason, 'test');
+    await setPaused(h.client, config.deployment, false);
+    await waitFor('a rebalance after resume', async () => {
+      const s = await monitorStatus(h.client, config.deployment);
+      return s.status.started > startedWhilePaused ? s : undefined;
+    });
+  });
+});
