@@ -3,7 +3,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import type { BallastConfig } from '../config/index.js';
 import { createActivities } from '../activities/index.js';
 import { dataConverter } from '../workflows/dataConverter.js';
@@ -14,6 +14,26 @@ import type { Logger } from './logger.js';
 
 /** Path of the workflows entry for the bundler. */
 export const workflowsPath = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
+
+let runtimeInstalled = false;
+
+/**
+ * Routes the Temporal SDK's own logs (worker state, activity retries, workflow `log.*`) into `log`
+ * at `level` and above. Call once per process before creating a worker; later calls are no-ops.
+ */
+export function installTemporalLogging(log: Logger, level: LogLevel = 'WARN'): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: new DefaultLogger(level, ({ level: l, message, meta }) => {
+      const fields = { temporal: true, ...(meta ?? {}) };
+      if (l === 'ERROR') log.error(fields, message);
+      else if (l === 'WARN') log.warn(fields, message);
+      else if (l === 'INFO') log.info(fields, message);
+      else log.debug(fields, message);
+    }),
+  });
+}
 
 export interface KeeperWorker {
   worker: Worker;
@@ -35,6 +55,7 @@ export async function createKeeperWorker(
   log: Logger,
   opts: { env?: NodeJS.ProcessEnv; metrics?: BallastMetrics; workerOptions?: Partial<WorkerOptions> } = {},
 ): Promise<KeeperWorker> {
+  installTemporalLogging(log, (process.env.BALLAST_TEMPORAL_LOG_LEVEL as LogLevel | undefined) ?? 'INFO');
   const account = loadKeeperAccount(config, opts.env);
   const metrics = opts.metrics ?? new BallastMetrics();
   const ctx = buildKeeperContext(config, account, metrics, log);
