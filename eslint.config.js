@@ -16,7 +16,18 @@ export default tseslint.config(
     // Workflow code is deterministic: no I/O, no chain SDKs, no wall clock.
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['viem', 'viem/*', '@solana/*', 'node:*', 'fs', 'pino', 'prom-client', '../chains/*', '../activities/*.js'] }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['viem', 'viem/*', '@solana/*', 'node:*', 'fs', 'path', 'pino', 'prom-client', '@temporalio/client', '@temporalio/worker', '../chains/*', '../chains/**', '../activities/*', '../keeper/*'],
+              allowTypeImports: true,
+              message: 'workflow code is deterministic: no I/O modules (type-only imports are fine)',
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -3,6 +3,8 @@
  * every contract, a real Temporal dev server (with Web UI), the LayerZero relayer, the market driver
  * replaying real history, the keeper worker with `/metrics`, and the monitor. Prints each rebalance.
  */
+import fs from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { formatEther } from 'viem';
@@ -16,7 +18,6 @@ import { createLogger } from '../keeper/logger.js';
 import { toDisplayNumber } from '../keeper/metrics.js';
 import { repoDir } from '../config/fixtures.js';
 import type { RebalanceResult } from '../workflows/types.js';
-import fs from 'node:fs';
 
 export interface DevOptions {
   /** Stop after this many rebalances completed (exit 0); undefined = run until Ctrl-C. */
@@ -99,46 +100,55 @@ export async function runDev(opts: DevOptions): Promise<number> {
     say(opts.until ? `running until ${opts.until} rebalance(s) complete (timeout ${opts.timeoutSec ?? 300}s)…` : 'running; Ctrl-C to stop');
 
     const decimals = devnet.config.asset.decimals;
+    const symbol = devnet.config.asset.symbol;
+    const deployment = devnet.config.deployment;
     const seen = new Set<string>();
     let completed = 0;
     const deadline = opts.until ? Date.now() + (opts.timeoutSec ?? 300) * 1000 : Infinity;
+    // Every client call below is abortable, so none is left pending on a closed connection.
+    const abort = new AbortController();
+    setMaxListeners(0, abort.signal); // one listener per pending call; they are all released by abort()
+    const call = <T>(fn: () => Promise<T>) => client.withAbortSignal(abort.signal, fn);
+    let poll: NodeJS.Timeout | undefined;
     const stopReason = await new Promise<'until' | 'timeout' | 'signal' | 'worker'>((resolve) => {
       interrupted = () => resolve('signal');
       workerDone.catch(() => resolve('worker'));
-      const poll = setInterval(() => {
-        void (async () => {
-          if (Date.now() > deadline) return resolve('timeout');
-          let st;
-          try {
-            st = await monitorStatus(client, devnet!.config.deployment);
-          } catch (err) {
-            if (!(err instanceof WorkflowNotFoundError)) say(`status query failed: ${err instanceof Error ? err.message : String(err)}`);
-            return;
-          }
-          for (const r of st.status.recent) {
-            if (seen.has(r.rebalanceId)) continue;
-            seen.add(r.rebalanceId);
-            say(`▶ rebalance ${r.rebalanceId.slice(0, 10)}… ${r.from} → ${r.to} ${toDisplayNumber(r.amount, decimals)} ${devnet!.config.asset.symbol} (${driver!.describe()})`);
-            client.workflow
-              .getHandle(r.rebalanceId)
-              .result()
-              .then((res: RebalanceResult) => {
-                const legs = res.legs.map((l) => `${l.leg}${l.status === 'ok' ? '✓' : '✗'}`).join(' ');
-                say(`${res.outcome === 'completed' ? '✔' : '✘'} rebalance ${res.rebalanceId.slice(0, 10)}… ${res.outcome}: ${res.from} → ${res.to} ${toDisplayNumber(res.amount, decimals)} ${devnet!.config.asset.symbol}, GUID ${res.guid ?? '-'}, legs [${legs}], fee ${formatEther(res.feePaidWei)} ETH, ${res.durationSec}s${res.reason ? `, reason: ${res.reason}` : ''}`);
-                if (res.outcome === 'completed') completed += 1;
-                if (opts.until && completed >= opts.until) resolve('until');
-              })
-              .catch((err: unknown) => say(`rebalance ${r.rebalanceId} failed to report: ${String(err)}`));
-          }
-        })();
-      }, 1000);
-      const clear = () => clearInterval(poll);
-      void workerDone.finally(clear);
-      interrupted = () => {
-        clear();
-        resolve('signal');
+      const report = (res: RebalanceResult) => {
+        const legs = res.legs.map((l) => `${l.leg}${l.status === 'ok' ? '✓' : '✗'}`).join(' ');
+        say(`${res.outcome === 'completed' ? '✔' : '✘'} rebalance ${res.rebalanceId.slice(0, 10)}… ${res.outcome}: ${res.from} → ${res.to} ${toDisplayNumber(res.amount, decimals)} ${symbol}, GUID ${res.guid ?? '-'}, legs [${legs}], fee ${formatEther(res.feePaidWei)} ETH, ${res.durationSec}s${res.reason ? `, reason: ${res.reason}` : ''}`);
+        if (res.outcome === 'completed') completed += 1;
+        if (opts.until && completed >= opts.until) resolve('until');
       };
+      const tick = async () => {
+        if (Date.now() > deadline) return resolve('timeout');
+        let st;
+        try {
+          st = await call(() => monitorStatus(client, deployment));
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError) && !abort.signal.aborted) say(`status query failed: ${err instanceof Error ? err.message : String(err)}`);
+          return;
+        }
+        for (const r of st.status.recent) {
+          if (seen.has(r.rebalanceId)) continue;
+          seen.add(r.rebalanceId);
+          say(`▶ rebalance ${r.rebalanceId.slice(0, 10)}… ${r.from} → ${r.to} ${toDisplayNumber(r.amount, decimals)} ${symbol} (${driver!.describe()})`);
+          call(() => client.workflow.getHandle(r.rebalanceId).result() as Promise<RebalanceResult>).then(report, (err: unknown) => {
+            if (!abort.signal.aborted) say(`rebalance ${r.rebalanceId} did not report: ${err instanceof Error ? err.message : String(err)}`);
+          });
+        }
+      };
+      poll = setInterval(() => void tick(), 1000);
     });
+    clearInterval(poll);
+    abort.abort();
+    try {
+      const body = await (await fetch(`http://127.0.0.1:${keeper.metricsPort}/metrics`)).text();
+      const lines = body.split('\n').filter((l) => l.startsWith('ballast_rebalances_total') || l.startsWith('ballast_bridge_fee_paid'));
+      say(`from /metrics:${lines.length ? '' : ' (no rebalance counted yet)'}`);
+      for (const l of lines) say(`  ${l}`);
+    } catch (err) {
+      say(`could not read /metrics: ${err instanceof Error ? err.message : String(err)}`);
+    }
     if (stopReason === 'timeout') say(`no ${opts.until} completed rebalance(s) within ${opts.timeoutSec ?? 300}s (completed: ${completed}); see ${workDir}/keeper.log`);
     if (stopReason === 'worker') say('the worker stopped unexpectedly; see keeper.log');
     await client.connection.close();

@@ -3,7 +3,7 @@
  */
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { BallastConfig } from '../config/index.js';
-import { dataConverter } from '../workflows/dataConverter.js';
+import { dataConverter } from './dataConverter.js';
 import { monitorStatusQuery, pauseSignal, resumeSignal, snapshotQuery, type MonitorStatus } from '../workflows/messages.js';
 import type { MonitorInput } from '../workflows/types.js';
 import type { Snapshot } from '../planner/types.js';

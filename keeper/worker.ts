@@ -6,7 +6,7 @@ import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import type { BallastConfig } from '../config/index.js';
 import { createActivities } from '../activities/index.js';
-import { dataConverter } from '../workflows/dataConverter.js';
+import { dataConverter } from './dataConverter.js';
 import { buildKeeperContext } from './runtime.js';
 import { BallastMetrics, serveMetrics } from './metrics.js';
 import { loadKeeperAccount } from './keys.js';
@@ -25,6 +25,8 @@ export function installTemporalLogging(log: Logger, level: LogLevel = 'WARN'): v
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({
+    // Ballast's processes handle SIGINT/SIGTERM themselves (graceful shutdown of everything they started).
+    shutdownSignals: [],
     logger: new DefaultLogger(level, ({ level: l, message, meta }) => {
       const fields = { temporal: true, ...(meta ?? {}) };
       if (l === 'ERROR') log.error(fields, message);

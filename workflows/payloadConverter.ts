@@ -9,7 +9,7 @@
  * Wire it on both sides with the module path:
  *   Worker.create({ dataConverter: { payloadConverterPath }, ... })
  *   new Client({ dataConverter: { payloadConverterPath } })
- * where `payloadConverterPath` is exported by `workflows/dataConverter.ts`.
+ * where `payloadConverterPath` is exported by `keeper/dataConverter.ts`.
  */
 import {
   BinaryPayloadConverter,

@@ -49,7 +49,6 @@ export async function simulateAndWrite<abi extends Abi, fn extends ContractFunct
   let result: unknown;
   try {
     // viem's generic parameter types are too deep to express here; the public signature above is typed.
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const sim = await p.clients.publicClient.simulateContract({
       address: p.address,
       abi: p.errorsAbi ? [...p.abi, ...p.errorsAbi] : p.abi,
@@ -57,6 +56,7 @@ export async function simulateAndWrite<abi extends Abi, fn extends ContractFunct
       args: p.args,
       account: wallet.account,
       value: p.value,
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
     } as any);
     request = sim.request;
     result = sim.result;

@@ -14,7 +14,7 @@ import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
 import { createKeeperWorker, type KeeperWorker } from '../../keeper/worker.js';
 import { createLogger } from '../../keeper/logger.js';
 import { BallastMetrics } from '../../keeper/metrics.js';
-import { dataConverter } from '../../workflows/dataConverter.js';
+import { dataConverter } from '../../keeper/dataConverter.js';
 import { ballastRouteAbi, collateralVaultAbi, devPriceFeedAbi } from '../../contracts/generated/abis.js';
 import type { BallastConfigInput } from '../../config/index.js';
 

@@ -15,7 +15,7 @@ import { createLogger } from '../../keeper/logger.js';
 import { privateKeyToAccount } from 'viem/accounts';
 import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
 import { workflowsPath } from '../../keeper/worker.js';
-import { dataConverter } from '../../workflows/dataConverter.js';
+import { dataConverter } from '../../keeper/dataConverter.js';
 
 const AMOUNT = 50_000n * 10n ** 6n; // 50,000 tokens
 

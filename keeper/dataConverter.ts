@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+const here = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows');
 
 /** Absolute path of `workflows/payloadConverter.ts` (or `.js` in a build). */
 export const payloadConverterPath = fs.existsSync(path.join(here, 'payloadConverter.ts'))

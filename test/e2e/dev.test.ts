@@ -1,0 +1,27 @@
+/**
+ * The main job as a smoke test: `ballast dev --until 1` starts Temporal, three anvil chains, the
+ * contracts, the relayer, the market driver replaying real history, the worker and the monitor, and
+ * exits 0 once a rebalance completed through LayerZero's EndpointV2, stopping everything it started.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { repoDir } from '../../config/fixtures.js';
+
+test('ballast dev --until 1 completes a rebalance end to end, shows it in the terminal and /metrics, and exits 0', { timeout: 300_000 }, async () => {
+  const child = spawn(process.execPath, [path.join(repoDir(), 'bin', 'ballast.mjs'), 'dev', '--until', '1', '--timeout', '240', '--day-ms', '1500', '--tick', '2'], {
+    cwd: repoDir(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0, out.slice(-4000));
+  assert.match(out, /Web UI: http:\/\/127\.0\.0\.1:\d+/);
+  assert.match(out, /market driver: (Aave v3 USDC implied utilization from|.*SYNTHETIC)/);
+  assert.match(out, /✔ rebalance 0x[0-9a-f]{8}… completed: \w+ → \w+ [\d.]+ USDC, GUID 0x[0-9a-f]{64}, legs \[withdraw✓ send✓ deliver✓ deposit✓\], fee [\d.e-]+ ETH, \d+s/);
+  assert.match(out, /ballast_rebalances_total\{[^}]*outcome="completed"[^}]*\} [1-9]/);
+  assert.match(out, /stopped cleanly/);
+});
