@@ -10,13 +10,16 @@ import { erc20Abi, formatEther, type Abi, type Hex } from 'viem';
 import { ballastRouteAbi, ballastTokenAbi, collateralVaultAbi, endpointV2Abi } from '../contracts/generated/abis.js';
 import { asRevert } from '../chains/evm/errors.js';
 import { simulateAndWrite } from '../chains/evm/writeContract.js';
-import { getDeliveryStatus, packetsSentIn } from '../chains/evm/layerzero.js';
+import { findPacketDelivered, getDeliveryStatus, packetsSentIn } from '../chains/evm/layerzero.js';
 import { chainOf, type KeeperContext } from './context.js';
 import { classified, FailureType } from './failures.js';
 import { legKey } from './legKey.js';
 import type { DeliveryInput, DeliveryResult, FundsLocation, LegResult, SendInput, SendResult, VaultLegInput } from './types.js';
 
 const ZERO32 = /^0x0{64}$/;
+
+/** How far back (blocks) `awaitDelivery` looks for the `PacketDelivered` event once delivery is seen. */
+const DELIVERY_LOG_WINDOW = 2_000n;
 
 /**
  * Every custom error our calls can bubble up (route → vault, route → OFT → EndpointV2), so a nested
@@ -125,21 +128,25 @@ export async function sendOverBridge(ctx: KeeperContext, input: SendInput): Prom
 export async function awaitDelivery(ctx: KeeperContext, input: DeliveryInput): Promise<DeliveryResult> {
   const src = chainOf(ctx, input.from);
   const dst = chainOf(ctx, input.to);
-  const status = await getDeliveryStatus({
+  const query = {
     clients: dst.clients,
     endpoint: dst.contracts.endpoint,
     receiver: dst.contracts.token,
     srcEid: src.eid,
     sender: src.contracts.token,
     nonce: input.nonce,
-  });
+  };
+  const status = await getDeliveryStatus(query);
   if (!status.delivered) {
     throw ApplicationFailure.retryable(
       `GUID ${input.guid} (nonce ${input.nonce}) not delivered on ${dst.chainKey} as of block ${status.blockNumber} (${status.verified ? 'verified, awaiting execution' : 'not verified yet'})`,
       FailureType.DeliveryPending,
     );
   }
-  return { guid: input.guid, deliveredAtBlock: status.blockNumber };
+  // The delivery transaction, for the record (searched in the last DELIVERY_LOG_WINDOW blocks).
+  const fromBlock = status.blockNumber > DELIVERY_LOG_WINDOW ? status.blockNumber - DELIVERY_LOG_WINDOW : 0n;
+  const log = await findPacketDelivered({ ...query, fromBlock, toBlock: status.blockNumber });
+  return { guid: input.guid, deliveredAtBlock: log?.blockNumber ?? status.blockNumber, txHash: log?.txHash };
 }
 
 /** Reads where a rebalance's tokens are: the two routes' balances and, if sent, the packet's delivery state. */

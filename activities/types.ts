@@ -62,6 +62,8 @@ export interface DeliveryInput {
 export interface DeliveryResult {
   guid: Hex;
   deliveredAtBlock: bigint;
+  /** The destination transaction that executed the packet (`PacketDelivered`), when found. */
+  txHash?: Hex;
 }
 
 /** Where the funds of a rebalance are, as far as the chains show. */

@@ -92,3 +92,34 @@ export async function getDeliveryStatus(q: DeliveryQuery): Promise<DeliveryStatu
   const empty = /^0x0+$/.test(payloadHash as string);
   return { delivered: (lazyNonce as bigint) >= q.nonce && empty, verified: !empty, blockNumber };
 }
+
+/** Where a packet was executed on the destination. */
+export interface PacketDeliveredLog {
+  txHash: Hex;
+  blockNumber: bigint;
+}
+
+/**
+ * Finds the destination EndpointV2 `PacketDelivered(origin{srcEid, sender, nonce}, receiver)` event of
+ * one packet, searching `fromBlock`..`toBlock` (inclusive). The event carries no GUID; the origin
+ * (source eid, sender, nonce) and receiver identify the packet exactly as the GUID does.
+ * @returns the log's transaction and block, or undefined when not in the range.
+ */
+export async function findPacketDelivered(q: DeliveryQuery & { fromBlock: bigint; toBlock: bigint }): Promise<PacketDeliveredLog | undefined> {
+  const logs = await q.clients.publicClient.getContractEvents({
+    address: q.endpoint,
+    abi: endpointV2Abi,
+    eventName: 'PacketDelivered',
+    fromBlock: q.fromBlock,
+    toBlock: q.toBlock,
+  });
+  const sender = pad(q.sender).toLowerCase();
+  for (const log of logs) {
+    const { origin, receiver } = log.args as { origin?: { srcEid: number; sender: Hex; nonce: bigint }; receiver?: Address };
+    if (!origin || !receiver) continue;
+    if (origin.srcEid === q.srcEid && origin.nonce === q.nonce && origin.sender.toLowerCase() === sender && receiver.toLowerCase() === q.receiver.toLowerCase()) {
+      return { txHash: log.transactionHash as Hex, blockNumber: log.blockNumber as bigint };
+    }
+  }
+  return undefined;
+}

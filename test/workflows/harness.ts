@@ -138,6 +138,7 @@ export async function startHarness(opts: { chains?: DevnetChainSpec[]; configOve
         await connection.close();
         await dn.stop();
         await temporal.stop();
+        if (!process.env.BALLAST_KEEP_TEST_LOGS) fs.rmSync(workDir, { recursive: true, force: true });
       },
     };
     return harness;

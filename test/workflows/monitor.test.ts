@@ -4,7 +4,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { startHarness, type Harness } from './harness.js';
+import { monitorWorkflowId } from '../../keeper/client.js';
+import { repoDir } from '../../config/fixtures.js';
 import { monitorStatus, setPaused, startMonitor } from '../../keeper/client.js';
 import { WAD } from '../../planner/types.js';
 
@@ -25,7 +30,12 @@ describe('monitorWorkflow on anvil + Temporal', () => {
   before(async () => {
     // A window cap wide enough that pause/resume, not the cap, decides whether a rebalance starts.
     h = await startHarness({
-      configOverrides: (c) => ({ ...c, chains: c.chains.map((ch) => ({ ...ch, caps: { ...ch.caps, maxOutflowPerWindow: (5_000_000n * M).toString() } })) }),
+      // and a short run (4 ticks of 1 s) so the monitor continues-as-new during the tests.
+      configOverrides: (c) => ({
+        ...c,
+        tick: { intervalSec: 1, maxTicksBeforeContinueAsNew: 4 },
+        chains: c.chains.map((ch) => ({ ...ch, caps: { ...ch.caps, maxOutflowPerWindow: (5_000_000n * M).toString() } })),
+      }),
     });
     // alpha 90% utilized (above the 60–80% band), beta 50% (below): liquidity should flow beta → alpha.
     await h.borrow('alpha', 9_000_000n * M);
@@ -77,5 +87,31 @@ describe('monitorWorkflow on anvil + Temporal', () => {
       const s = await monitorStatus(h.client, config.deployment);
       return s.status.started > startedWhilePaused ? s : undefined;
     });
+  });
+
+  test('continue-as-new keeps the state: a new run carries the counts and keeps ticking', async () => {
+    const config = h.devnet.config;
+    const handle = h.client.workflow.getHandle(monitorWorkflowId(config.deployment));
+    const firstRunId = (await handle.describe()).runId;
+    const before = await monitorStatus(h.client, config.deployment);
+    const after = await waitFor('a continued-as-new run', async () => {
+      const d = await handle.describe();
+      if (d.runId === firstRunId) return undefined;
+      const s = await monitorStatus(h.client, config.deployment);
+      return s.status.totalTicks > before.status.totalTicks ? s : undefined;
+    }, 30_000);
+    assert.ok(after.status.started >= before.status.started, 'started count carried over');
+    assert.ok(after.status.finished.completed >= before.status.finished.completed, 'completed count carried over');
+    assert.ok(after.status.ticks <= 4, 'ticks of the new run restart from 0');
+  });
+
+  test('`ballast status --json` reads the same status through the CLI and the generated config file', async () => {
+    const run = promisify(execFile);
+    const { stdout } = await run(process.execPath, [path.join(repoDir(), 'bin', 'ballast.mjs'), 'status', '-c', h.devnet.configFile, '--json'], { cwd: repoDir() });
+    const parsed = JSON.parse(stdout) as { status: { deployment: string; started: number; finished: { completed: number } }; snapshot: { chains: { chainKey: string; supplied: string }[] } };
+    assert.equal(parsed.status.deployment, h.devnet.config.deployment);
+    assert.ok(parsed.status.finished.completed >= 1);
+    assert.deepEqual(parsed.snapshot.chains.map((c) => c.chainKey).sort(), ['alpha', 'beta']);
+    assert.match(parsed.snapshot.chains[0]!.supplied, /^\d+$/, 'amounts print as exact integer strings');
   });
 });

@@ -43,6 +43,7 @@ describe('rebalanceWorkflow (saga) on anvil + LayerZero EndpointV2 + Temporal', 
     assert.match(r.guid ?? '', /^0x[0-9a-f]{64}$/);
     assert.ok(r.feePaidWei > 0n, 'a LayerZero fee was paid');
     assert.deepEqual(r.legs.map((l) => `${l.leg}:${l.status}`), ['withdraw:ok', 'send:ok', 'deliver:ok', 'deposit:ok']);
+    assert.match(r.legs[2]!.txHash ?? '', /^0x[0-9a-f]{64}$/, 'the delivery tx was found by the packet origin (PacketDelivered)');
     const after = await h.balances();
     assert.equal(after.vaults.alpha, before.vaults.alpha! - AMOUNT);
     assert.equal(after.vaults.beta, before.vaults.beta! + AMOUNT);
