@@ -23,7 +23,6 @@ async function timed<T>(ctx: KeeperContext, leg: string, route: string, fn: () =
 
 /** Builds the activity implementations for the worker. */
 export function createActivities(ctx: KeeperContext) {
-  let lastSnapshot: Snapshot | undefined;
   const inflight = new Map<string, { route: string; amount: bigint }>();
   const refreshInflight = () => {
     const byRoute = new Map<string, bigint>();
@@ -32,9 +31,9 @@ export function createActivities(ctx: KeeperContext) {
     for (const [route, amount] of byRoute) ctx.metrics.inflightAmount.set({ route, bridge: 'layerzero' }, toDisplayNumber(amount, ctx.asset.decimals));
   };
   return {
-    async readSnapshot(): Promise<Snapshot> {
-      lastSnapshot = await readSnapshot(ctx, lastSnapshot);
-      return lastSnapshot;
+    /** `previous`: the monitor's last snapshot, for the oracle deviation check (state lives in the workflow). */
+    async readSnapshot(input: { previous?: Snapshot } = {}): Promise<Snapshot> {
+      return readSnapshot(ctx, input.previous);
     },
     async planRebalances(input: { snapshot: Snapshot; inFlight: InFlight[] }) {
       return planRebalances(ctx, input);

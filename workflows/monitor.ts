@@ -73,7 +73,7 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
     status.ticks += 1;
     status.totalTicks += 1;
     if (!status.paused) {
-      lastSnapshot = await reads.readSnapshot();
+      lastSnapshot = await reads.readSnapshot({ previous: lastSnapshot });
       const plan = await reads.planRebalances({ snapshot: lastSnapshot, inFlight: status.inFlight });
       status.lastPlanAtMs = Date.now();
       status.lastUnresolved = plan.unresolved;
