@@ -71,13 +71,43 @@ const PRIVATE_KEY_HINT =
   'private keys never go in the config file; put the key in the environment variable named by keeper.privateKeyEnv ' +
   '(default BALLAST_KEEPER_PRIVATE_KEY) or point keeper.keystoreFile at a keystore';
 
-function issueMessage(iss: z.core.$ZodIssue): string {
+const PASSWORD_HINT =
+  'passwords never go in the config file; put the keystore password in the environment variable named by ' +
+  'keeper.keystorePasswordEnv (default BALLAST_KEYSTORE_PASSWORD)';
+
+/** Keys whose value is a secret: refused with a hint, and their value is never echoed in the error. */
+const SECRET_KEY = /private.?key|mnemonic|secret|passw(or)?d|passphrase/i;
+/** What `(got …)` shows for a value under a {@link SECRET_KEY}: the value itself would leak the secret into logs. */
+export const REDACTED = '[redacted]';
+
+/**
+ * The message of one zod issue. For a type error, `value` (the raw value at the issue's path) decides
+ * between `required` (absent) and the schema's own message, or `must be <type>` when the schema gave
+ * none. (zod only fills `iss.input` when asked to, so it cannot tell absent from wrong.)
+ */
+function issueMessage(iss: z.core.$ZodIssue, value: unknown): string {
   if (iss.code === 'invalid_type') {
-    if (iss.input === undefined) return 'required';
-    const expected = iss.expected === 'int' ? 'an integer' : iss.expected === 'array' ? 'a list' : `a ${iss.expected}`;
+    if (value === undefined) return 'required';
+    if (!iss.message.startsWith('Invalid input')) return iss.message;
+    const expected = iss.expected === 'int' ? 'an integer' : iss.expected === 'array' ? 'a list' : iss.expected === 'object' ? 'an object' : `a ${iss.expected}`;
     return `must be ${expected}`;
   }
   return iss.message;
+}
+
+/** 32 bytes of hex anywhere in a value: a private key pasted into the wrong field. The config has no 32-byte fields. */
+const KEY_LIKE = /(?:^|[^0-9a-fA-F])(?:0x)?[0-9a-fA-F]{64}(?:[^0-9a-fA-F]|$)/;
+
+/**
+ * `(got …)` for the value at `p`, except under a secret-looking key (`keeper.privateKeyEnv: "0x…"`
+ * when the key itself was pasted in) or when it holds 32 bytes of hex: those show {@link REDACTED}.
+ */
+function safeGot(raw: unknown, p: readonly PropertyKey[]): string {
+  const v = valueAt(raw, p);
+  if (p.some((k) => typeof k === 'string' && SECRET_KEY.test(k))) return v === undefined ? 'nothing' : REDACTED;
+  const shown = formatGot(v);
+  const full = typeof v === 'object' && v !== null ? JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) : shown;
+  return KEY_LIKE.test(full) ? REDACTED : shown;
 }
 
 function toIssues(raw: unknown, error: z.ZodError): ConfigIssue[] {
@@ -86,15 +116,16 @@ function toIssues(raw: unknown, error: z.ZodError): ConfigIssue[] {
     if (iss.code === 'unrecognized_keys') {
       for (const key of iss.keys) {
         const p = [...iss.path, key];
+        const secret = SECRET_KEY.test(key);
         out.push({
           path: formatPath(p),
-          message: /private.?key|mnemonic|secret/i.test(key) ? PRIVATE_KEY_HINT : 'unknown key (check the spelling; unknown keys are refused)',
-          got: formatGot(valueAt(raw, p)),
+          message: !secret ? 'unknown key (check the spelling; unknown keys are refused)' : /passw(or)?d|passphrase/i.test(key) ? PASSWORD_HINT : PRIVATE_KEY_HINT,
+          got: secret ? REDACTED : safeGot(raw, p),
         });
       }
       continue;
     }
-    out.push({ path: formatPath(iss.path), message: issueMessage(iss), got: formatGot(valueAt(raw, iss.path)) });
+    out.push({ path: formatPath(iss.path), message: issueMessage(iss, valueAt(raw, iss.path)), got: safeGot(raw, iss.path) });
   }
   return out;
 }

@@ -11,7 +11,9 @@
  * - times are integers named with their unit (`...Sec`).
  * - addresses are `0x` + 40 hex; returned EIP-55 checksummed (viem `getAddress`).
  *
- * Keys are never in the config: `keeper.privateKeyEnv` names the environment variable holding it.
+ * Keys are never in the config: `keeper.privateKeyEnv` names the environment variable holding it, or
+ * `keeper.keystoreFile` points at an encrypted keystore whose password is in the environment variable
+ * named by `keeper.keystorePasswordEnv`.
  */
 import { z } from 'zod';
 import { getAddress, isAddress } from 'viem';
@@ -23,7 +25,7 @@ export const CONFIG_DEFAULTS = {
   temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'ballast' },
   metrics: { port: 9464, host: '127.0.0.1' },
   tick: { intervalSec: 10, maxTicksBeforeContinueAsNew: 100 },
-  keeper: { privateKeyEnv: 'BALLAST_KEEPER_PRIVATE_KEY' },
+  keeper: { privateKeyEnv: 'BALLAST_KEEPER_PRIVATE_KEY', keystorePasswordEnv: 'BALLAST_KEYSTORE_PASSWORD' },
   layerzero: { lzReceiveGas: 200_000, deliveryDeadlineSec: 600 },
   confirmations: 1,
 } as const;
@@ -119,6 +121,11 @@ const address = z
   })
   .transform((s) => getAddress(s));
 
+/** A contract address: an {@link address} that is not `0x000…0` (no code lives there; calls to it "succeed" with empty data). */
+const contractAddress = address.refine((a) => BigInt(a) !== 0n, {
+  error: 'must not be the zero address: set the deployed contract\'s address',
+});
+
 const posInt = (what = 'a positive integer') => z.number({ error: `must be ${what}` }).int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
 
 const chainSchema = z.strictObject({
@@ -126,14 +133,28 @@ const chainSchema = z.strictObject({
   chainId: posInt('a positive integer (EVM chain id)'),
   rpcUrl: z.url({ protocol: /^(?:https?|wss?)$/, error: 'must be an http(s):// or ws(s):// URL' }),
   eid: posInt('a positive integer (LayerZero endpoint id)'),
-  contracts: z.strictObject({
-    multicall3: address,
-    endpoint: address,
-    token: address,
-    vault: address,
-    route: address,
-    priceFeed: address,
-  }),
+  contracts: z
+    .strictObject({
+      multicall3: contractAddress,
+      endpoint: contractAddress,
+      token: contractAddress,
+      vault: contractAddress,
+      route: contractAddress,
+      priceFeed: contractAddress,
+    })
+    .superRefine(
+      (c, ctx) => {
+        // One address in two roles is a copy-paste error (e.g. the route set to the vault).
+        const seen = new Map<string, string>();
+        for (const [role, a] of Object.entries(c ?? {})) {
+          if (typeof a !== 'string' || !ADDRESS.test(a) || BigInt(a) === 0n) continue; // already reported
+          const first = seen.get(a.toLowerCase());
+          if (first === undefined) seen.set(a.toLowerCase(), role);
+          else ctx.addIssue({ code: 'custom', path: [role], message: `same address as contracts.${first}; each contract has its own address` });
+        }
+      },
+      { when: () => true },
+    ),
   band: z
     .strictObject({ lowPct: percent, highPct: percent })
     .superRefine(
@@ -222,7 +243,13 @@ export const configSchema = z
           .string()
           .regex(ENV_NAME, { error: 'must be an environment variable name, e.g. "BALLAST_KEEPER_PRIVATE_KEY"' })
           .default(CONFIG_DEFAULTS.keeper.privateKeyEnv),
+        /** Web3 Secret Storage v3 keystore (geth, `cast wallet new`); used instead of `privateKeyEnv` when set. */
         keystoreFile: z.string().min(1, { error: 'must be a file path' }).optional(),
+        /** Name of the environment variable holding the keystore's password (never the password itself). */
+        keystorePasswordEnv: z
+          .string()
+          .regex(ENV_NAME, { error: 'must be an environment variable name, e.g. "BALLAST_KEYSTORE_PASSWORD" (the password itself never goes in the file)' })
+          .default(CONFIG_DEFAULTS.keeper.keystorePasswordEnv),
       })
       .prefault({}),
     layerzero: z

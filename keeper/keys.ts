@@ -1,22 +1,121 @@
 /**
- * The keeper's signing key: from the environment only (a keystore file comes later). Never logged.
+ * The keeper's signing key, from one of two places and nowhere else:
+ * - an environment variable holding the raw key (`keeper.privateKeyEnv`, default `BALLAST_KEEPER_PRIVATE_KEY`), or
+ * - an encrypted keystore file (`keeper.keystoreFile`) in the Web3 Secret Storage v3 format that geth
+ *   and foundry (`cast wallet new`, `cast wallet import`) write, whose password is read from the
+ *   environment variable named by `keeper.keystorePasswordEnv` (default `BALLAST_KEYSTORE_PASSWORD`).
+ *
+ * Decryption is done by ethers v6 (`decryptKeystoreJsonSync`: scrypt or pbkdf2 KDF, AES-128-CTR,
+ * keccak256 MAC), not by code of ours. Spec of the format:
+ * https://ethereum.org/en/developers/docs/data-structures-and-encoding/web3-secret-storage/
+ *
+ * Every error names the variable or the file and says what to do; none contains the key or the
+ * password (errors are logged and end up in Temporal histories).
  */
+import fs from 'node:fs';
+import { decryptKeystoreJsonSync, isKeystoreJson } from 'ethers';
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import type { BallastConfig } from '../config/index.js';
 
+const PRIVATE_KEY_HEX = /^0x[0-9a-fA-F]{64}$/;
+
 /**
- * Reads the private key from the environment variable named by `config.keeper.privateKeyEnv`
- * (default `BALLAST_KEEPER_PRIVATE_KEY`).
- * @throws Error naming the variable (never the value) when it is unset or not a 32-byte hex key.
+ * Loads the keeper's account as the config says: from `keeper.keystoreFile` when it is set (the
+ * password from the variable named by `keeper.keystorePasswordEnv`), else from the variable named by
+ * `keeper.privateKeyEnv`. Synchronous: a keystore's scrypt runs once at start-up (about 1 s at geth's
+ * default cost).
+ * @param config validated config (only `config.keeper` is read).
+ * @param env where the variables are read; default `process.env`.
+ * @throws Error naming the variable or file (never the key or the password) when the key is unset or
+ *   malformed, both a keystore and a raw key are configured, the keystore is unreadable, not a v3
+ *   keystore, or the password is unset or wrong.
+ * @example
+ *   // BALLAST_KEEPER_PRIVATE_KEY=0x… ballast worker -c ballast.yaml
+ *   const account = loadKeeperAccount(config);
  */
 export function loadKeeperAccount(config: BallastConfig, env: NodeJS.ProcessEnv = process.env): PrivateKeyAccount {
-  if (config.keeper.keystoreFile) {
-    throw new Error(`keeper.keystoreFile (${config.keeper.keystoreFile}): encrypted keystores are not supported yet; set ${config.keeper.privateKeyEnv} instead`);
+  const { keystoreFile, privateKeyEnv, keystorePasswordEnv } = config.keeper;
+  if (keystoreFile) {
+    if (env[privateKeyEnv]?.trim()) {
+      throw new Error(
+        `both keeper.keystoreFile (${keystoreFile}) and the environment variable ${privateKeyEnv} are set; ` +
+          `unset ${privateKeyEnv} or remove keeper.keystoreFile so it is clear which key signs`,
+      );
+    }
+    return loadKeystoreAccount(keystoreFile, keystorePasswordEnv, env);
   }
-  const name = config.keeper.privateKeyEnv;
+  return loadEnvAccount(privateKeyEnv, env);
+}
+
+/**
+ * Reads a raw private key (`0x` + 64 hex digits, or the 64 digits alone) from `env[name]`.
+ * @throws Error naming the variable (never the value) when it is unset or not a 32-byte hex key.
+ */
+export function loadEnvAccount(name: string, env: NodeJS.ProcessEnv = process.env): PrivateKeyAccount {
   const raw = env[name]?.trim();
-  if (!raw) throw new Error(`the keeper's private key is not set: export ${name}=0x… (64 hex digits)`);
-  const hex = raw.startsWith('0x') ? raw : `0x${raw}`;
-  if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) throw new Error(`${name} is not a 32-byte hex private key (value not shown)`);
-  return privateKeyToAccount(hex as `0x${string}`);
+  if (!raw) throw new Error(`the keeper's private key is not set: export ${name}=0x… (64 hex digits), or configure keeper.keystoreFile`);
+  const hex = raw.startsWith('0x') || raw.startsWith('0X') ? `0x${raw.slice(2)}` : `0x${raw}`;
+  if (!PRIVATE_KEY_HEX.test(hex)) throw new Error(`${name} is not a 32-byte hex private key: expected 0x + 64 hex digits (value not shown)`);
+  return toAccount(hex as `0x${string}`, `${name}`);
+}
+
+/**
+ * Decrypts a Web3 Secret Storage v3 keystore file with the password in `env[passwordEnv]`.
+ * When the keystore records an `address`, the decrypted key must match it.
+ * @throws Error naming `file` and `passwordEnv` (never the password or the key) when the file cannot
+ *   be read, is not a v3 keystore (or uses a KDF/cipher the format does not define), the variable is
+ *   unset, or the password is wrong.
+ * @example
+ *   // cast wallet new ./keys  → ./keys/<uuid>;  BALLAST_KEYSTORE_PASSWORD=… in the environment
+ *   const account = loadKeystoreAccount('./keys/keeper.json', 'BALLAST_KEYSTORE_PASSWORD');
+ */
+export function loadKeystoreAccount(file: string, passwordEnv: string, env: NodeJS.ProcessEnv = process.env): PrivateKeyAccount {
+  let json: string;
+  try {
+    json = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'read error';
+    throw new Error(`keeper.keystoreFile ${file}: cannot read the keystore (${code}); check the path and its permissions`);
+  }
+  if (!isKeystoreJson(json)) {
+    throw new Error(
+      `keeper.keystoreFile ${file}: not a Web3 Secret Storage v3 keystore (expected JSON with "version": 3 and a "crypto" section, as written by geth or \`cast wallet new\`)`,
+    );
+  }
+  const password = env[passwordEnv];
+  if (password === undefined) {
+    throw new Error(`keeper.keystoreFile ${file} is encrypted: export its password in ${passwordEnv} (keystore passwords never go in the config file)`);
+  }
+  let privateKey: string;
+  try {
+    privateKey = decryptKeystoreJsonSync(json, password).privateKey;
+  } catch (e) {
+    throw new Error(`keeper.keystoreFile ${file}: ${describeKeystoreError(e, passwordEnv)}`);
+  }
+  return toAccount(privateKey as `0x${string}`, `keeper.keystoreFile ${file}`);
+}
+
+/**
+ * A safe description of an ethers keystore error: ethers' `shortMessage` only (its long message
+ * carries argument values; the password argument is redacted by ethers, but we add nothing of it).
+ */
+function describeKeystoreError(e: unknown, passwordEnv: string): string {
+  const err = e as { shortMessage?: unknown; argument?: unknown };
+  const short = typeof err.shortMessage === 'string' ? err.shortMessage : 'decryption failed';
+  if (err.argument === 'password' || short === 'incorrect password') {
+    return `wrong password in ${passwordEnv} (the keystore's MAC does not match); check the variable`;
+  }
+  if (/address\/privateKey mismatch/.test(short)) {
+    return 'the decrypted key does not belong to the keystore\'s "address" field; the file is corrupt or was edited';
+  }
+  return `cannot decrypt the keystore (${short}); it must be a v3 keystore with scrypt or pbkdf2 and aes-128-ctr`;
+}
+
+/** viem account from a checked key; the key is never part of the error. */
+function toAccount(hex: `0x${string}`, where: string): PrivateKeyAccount {
+  try {
+    return privateKeyToAccount(hex);
+  } catch {
+    throw new Error(`${where}: not a valid secp256k1 private key (zero or above the curve order; value not shown)`);
+  }
 }

@@ -110,7 +110,7 @@ describe('loadConfig', () => {
     assert.deepEqual(cfg.temporal, CONFIG_DEFAULTS.temporal);
     assert.deepEqual(cfg.metrics, CONFIG_DEFAULTS.metrics);
     assert.deepEqual(cfg.tick, CONFIG_DEFAULTS.tick);
-    assert.deepEqual(cfg.keeper, { privateKeyEnv: 'BALLAST_KEEPER_PRIVATE_KEY' });
+    assert.deepEqual(cfg.keeper, { privateKeyEnv: 'BALLAST_KEEPER_PRIVATE_KEY', keystorePasswordEnv: 'BALLAST_KEYSTORE_PASSWORD' });
     assert.deepEqual(cfg.layerzero, CONFIG_DEFAULTS.layerzero);
     const [arb, base] = cfg.chains;
     assert.ok(arb && base);
@@ -243,13 +243,63 @@ describe('validation messages', () => {
     ]);
   });
 
-  test('unknown keys are refused, and a private key in the file gets pointed to the env var', () => {
+  test('unknown keys are refused, and a private key in the file gets pointed to the env var without being echoed', () => {
     const input = { ...validInput(), keeper: { privateKey: '0x01' }, tick: { intervalSecs: 5 } };
     const lines = errorLines(() => parseConfig(input));
     assert.equal(lines.length, 2);
     lines.sort();
-    assert.match(lines[0]!, /^<inline>: keeper\.privateKey: private keys never go in the config file; .*keeper\.privateKeyEnv .* \(got "0x01"\)$/);
+    assert.match(lines[0]!, /^<inline>: keeper\.privateKey: private keys never go in the config file; .*keeper\.privateKeyEnv .* \(got \[redacted\]\)$/);
     assert.equal(lines[1], '<inline>: tick.intervalSecs: unknown key (check the spelling; unknown keys are refused) (got 5)');
+  });
+
+  test('a secret pasted into the file is never echoed: a key or password under any name, or 32 bytes of hex in any field', () => {
+    const key = '59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d'; // anvil's public test key #1
+    const input = validInput() as unknown as Record<string, unknown> & { chains: Record<string, unknown>[] };
+    input.keeper = { privateKeyEnv: `0x${key}`, keystorePasswordEnv: 'hunter2 secret', keystorePassword: 'hunter2', mnemonic: 'test test junk' };
+    input.chains[1]!.rpcUrl = key.toUpperCase();
+    const text = errorLines(() => parseConfig(input)).join('\n');
+    for (const secret of [key, key.toUpperCase(), 'hunter2', 'test test junk']) assert.ok(!text.includes(secret), `error leaks ${secret}: ${text}`);
+    assert.match(text, /keeper\.privateKeyEnv: must be an environment variable name.* \(got \[redacted\]\)/);
+    assert.match(text, /keeper\.keystorePasswordEnv: must be an environment variable name.* \(got \[redacted\]\)/);
+    assert.match(text, /keeper\.keystorePassword: passwords never go in the config file; .*keeper\.keystorePasswordEnv .*\(got \[redacted\]\)/);
+    assert.match(text, /keeper\.mnemonic: private keys never go in the config file; .*\(got \[redacted\]\)/);
+    assert.match(text, /chains\[1\]\.rpcUrl: must be an http\(s\):\/\/ or ws\(s\):\/\/ URL \(got \[redacted\]\)/);
+  });
+
+  test('negative caps and buffers are refused wherever they are, naming each path', () => {
+    const input = validInput();
+    input.chains[0]!.minBuffer = -1;
+    input.chains[1]!.caps.maxTransfer = '-250';
+    input.chains[1]!.caps.minTransfer = -1;
+    input.chains[2]!.caps.windowSec = -3600;
+    assert.deepEqual(errorLines(() => parseConfig(input)), [
+      '<inline>: chains[0].minBuffer: must be ≥ 0 (got -1)',
+      '<inline>: chains[1].caps.maxTransfer: must be ≥ 0 (got "-250")',
+      '<inline>: chains[1].caps.minTransfer: must be ≥ 0 (got -1)',
+      '<inline>: chains[2].caps.windowSec: must be a positive integer number of seconds (got -3600)',
+    ]);
+  });
+
+  test('a contract at the zero address, or one address in two roles, is refused', () => {
+    const input = validInput();
+    input.chains[0]!.contracts.vault = '0x0000000000000000000000000000000000000000';
+    input.chains[1]!.contracts.route = input.chains[1]!.contracts.vault;
+    assert.deepEqual(errorLines(() => parseConfig(input)), [
+      "<inline>: chains[0].contracts.vault: must not be the zero address: set the deployed contract's address (got \"0x0000000000000000000000000000000000000000\")",
+      `<inline>: chains[1].contracts.route: same address as contracts.vault; each contract has its own address (got "${input.chains[1]!.contracts.vault}")`,
+    ]);
+  });
+
+  test('wrong types name the path and the value: a string chain id, a list where an object goes, a float port', () => {
+    const input = validInput() as unknown as Record<string, unknown> & { chains: Record<string, unknown>[] };
+    input.chains[0]!.chainId = '42161';
+    input.chains[1]!.oracle = [3600, 500];
+    input.metrics = { port: 9464.5 };
+    assert.deepEqual(errorLines(() => parseConfig(input)), [
+      '<inline>: metrics.port: must be a TCP port 0..65535 (got 9464.5)',
+      '<inline>: chains[0].chainId: must be a positive integer (EVM chain id) (got "42161")',
+      '<inline>: chains[1].oracle: must be an object (got [3600,500])',
+    ]);
   });
 
   test('a missing field says required', () => {
@@ -262,7 +312,7 @@ describe('validation messages', () => {
     const cfg = parseConfig({ ...validInput(), metrics: { port: 0 }, tick: { intervalSec: 2 }, keeper: { keystoreFile: 'k.json' } });
     assert.deepEqual(cfg.metrics, { port: 0, host: '127.0.0.1' });
     assert.deepEqual(cfg.tick, { intervalSec: 2, maxTicksBeforeContinueAsNew: 100 });
-    assert.deepEqual(cfg.keeper, { privateKeyEnv: 'BALLAST_KEEPER_PRIVATE_KEY', keystoreFile: 'k.json' });
+    assert.deepEqual(cfg.keeper, { privateKeyEnv: 'BALLAST_KEEPER_PRIVATE_KEY', keystorePasswordEnv: 'BALLAST_KEYSTORE_PASSWORD', keystoreFile: 'k.json' });
   });
 });
 
