@@ -10,6 +10,8 @@ import { planRebalances } from './plan.js';
 import { awaitDelivery, depositToVault, locateFunds, quoteBridgeFee, sendOverBridge, withdrawFromVault } from './legs.js';
 import type { DeliveryInput, RebalanceOutcome, SendInput, VaultLegInput } from './types.js';
 import { toDisplayNumber } from '../keeper/metrics.js';
+import { checkDeploymentLedger, observeRebalanceFunds, type ObserveInput, type StrandedInFlight } from './ledger.js';
+import { describeMismatches, type LedgerMismatch } from '../ledger/ledger.js';
 
 /** Times one leg into `ballast_leg_duration_seconds{leg,route}` (also on failure). */
 async function timed<T>(ctx: KeeperContext, leg: string, route: string, fn: () => Promise<T>): Promise<T> {
@@ -55,6 +57,17 @@ export function createActivities(ctx: KeeperContext) {
     },
     async locateFunds(input: { from: string; to: string; guid?: Hex; nonce?: bigint }) {
       return locateFunds(ctx, input);
+    },
+    async observeRebalanceFunds(input: ObserveInput) {
+      return observeRebalanceFunds(ctx, input);
+    },
+    async checkDeploymentLedger(input: { openingSupply?: bigint; stranded: StrandedInFlight[] }) {
+      return checkDeploymentLedger(ctx, input);
+    },
+    /** Raises `ballast_ledger_mismatch` and logs exactly where a saga's ledger disagrees with the chain. */
+    async reportLedgerMismatch(input: { rebalanceId: Hex; step: string; mismatches: LedgerMismatch[] }) {
+      ctx.metrics.ledgerMismatch.set(1);
+      ctx.log.error({ rebalanceId: input.rebalanceId, step: input.step, where: describeMismatches(input.mismatches) }, 'LEDGER MISMATCH after a saga step; new rebalances stopped');
     },
     /** Metrics and a log line when a saga starts. */
     async recordStarted(input: { rebalanceId: Hex; from: string; to: string; amount: bigint }) {

@@ -21,6 +21,7 @@ export class BallastMetrics {
   readonly rebalancesTotal = new Counter({ name: 'ballast_rebalances_total', help: 'Rebalance sagas finished, by outcome (completed | compensated | stranded)', labelNames: ['route', 'bridge', 'outcome'], registers: [this.registry] });
   readonly legDurationSeconds = new Histogram({ name: 'ballast_leg_duration_seconds', help: 'Duration of one saga leg activity', labelNames: ['leg', 'route'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600], registers: [this.registry] });
   readonly bridgeFeePaid = new Counter({ name: 'ballast_bridge_fee_paid', help: 'Native bridge fee paid (ETH)', labelNames: ['route', 'bridge'], registers: [this.registry] });
+  readonly ledgerMismatch = new Gauge({ name: 'ballast_ledger_mismatch', help: '1 when the funds ledger disagrees with the chains (new rebalances stopped), else 0', labelNames: [], registers: [this.registry] });
   readonly inflightAmount = new Gauge({ name: 'ballast_inflight_amount', help: 'Amount in flight on the route, whole tokens', labelNames: ['route', 'bridge'], registers: [this.registry] });
 
   constructor(defaultMetrics = true) {

@@ -46,6 +46,8 @@ export interface ChainState {
   onChainCap: { maxOutflowPerWindow: bigint; windowSec: bigint; outflowInWindow: bigint; windowStartSec: bigint };
   oracle: OracleRound;
   oracleCheck: OracleCheck;
+  /** The asset token's total supply on this chain (base units); the deployment ledger sums it. */
+  tokenTotalSupply: bigint;
 }
 
 /** A snapshot across all chains. `freshness` is `fresh` only when every chain was read and passed its checks. */

@@ -42,6 +42,7 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
     started: 0,
     finished: { completed: 0, compensated: 0, stranded: 0 },
     recent: [],
+    ledger: { stranded: [] },
   };
   status.ticks = 0;
   let lastSnapshot: Snapshot | undefined = input.carried?.lastSnapshot;
@@ -57,10 +58,17 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
   setHandler(resumeSignal, () => {
     status.paused = false;
     status.pauseReason = undefined;
+    if (status.ledger.halted) {
+      log.warn('resumed by an operator after a ledger halt', { halted: status.ledger.halted });
+      status.ledger.halted = undefined;
+      status.ledger.openingSupply = undefined; // re-open the deployment ledger from the chains as they are now
+    }
     wake = true;
     log.info('monitor resumed');
   });
-  setHandler(rebalanceFinishedSignal, ({ rebalanceId, outcome }) => {
+  setHandler(rebalanceFinishedSignal, ({ rebalanceId, outcome, ledgerMismatch, stranded }) => {
+    if (ledgerMismatch) status.ledger.halted = `rebalance ${rebalanceId}: ${ledgerMismatch}`;
+    if (stranded) status.ledger.stranded.push(stranded);
     const i = status.inFlight.findIndex((f) => f.rebalanceId === rebalanceId);
     if (i >= 0) status.inFlight.splice(i, 1);
     status.finished[outcome] += 1;
@@ -72,7 +80,16 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
   while (status.ticks < input.maxTicksBeforeContinueAsNew) {
     status.ticks += 1;
     status.totalTicks += 1;
-    if (!status.paused) {
+    if (!status.paused && !status.ledger.halted && status.inFlight.length === 0) {
+      // Deployment ledger: checked when no saga is mid-flight, so every token is in a vault, a route or a
+      // known stranded packet. Its first check opens it.
+      const dl = await reads.checkDeploymentLedger({ openingSupply: status.ledger.openingSupply, stranded: status.ledger.stranded });
+      status.ledger.openingSupply = dl.openingSupply;
+      status.ledger.last = dl;
+      status.ledger.checkedAtMs = Date.now();
+      if (!dl.balanced) status.ledger.halted = `deployment ledger: ${dl.where}`;
+    }
+    if (!status.paused && !status.ledger.halted) {
       lastSnapshot = await reads.readSnapshot({ previous: lastSnapshot });
       const plan = await reads.planRebalances({ snapshot: lastSnapshot, inFlight: status.inFlight });
       status.lastPlanAtMs = Date.now();

@@ -8,10 +8,15 @@
  *   deliver has no compensation: it retries until the deadline, then the saga ends `stranded`
  *   with the funds located by GUID. A compensation that fails is never swallowed: `stranded`.
  *
+ * The funds ledger (ledger/ledger.ts) is posted by every leg and compensation and reconciled with the
+ * chains after every step; a disagreement stops the saga at once (`stranded`, exact accounts named) and
+ * tells the monitor, which stops new rebalances.
+ *
  * Deterministic: no I/O here, only activities, timers and workflow APIs.
  */
 import { ActivityFailure, TimeoutFailure, getExternalWorkflowHandle, log, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { addFee, checkBalanced, deriveFromChain, describeMismatches, inflightAccount, postedDeliveries, openLedger, post, reconcile, routeAccount, vaultAccount, type Ledger, type LedgerEntry, type LedgerMismatch } from '../ledger/ledger.js';
 import { rebalanceFinishedSignal, rebalanceProgressQuery } from './messages.js';
 import type { LegRecord, RebalanceInput, RebalanceResult } from './types.js';
 
@@ -27,6 +32,13 @@ const books = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
 });
 
+/** Ledger reconciliation reads: retried (stale nodes, RPC outages) for up to 10 minutes. */
+const audit = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '15 seconds' },
+});
+
 /** Why an activity failed, in one line (the innermost cause's message). */
 export function failureMessage(err: unknown): string {
   let e: unknown = err;
@@ -35,11 +47,25 @@ export function failureMessage(err: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** The ledger disagrees with the chain: the saga stops acting. */
+class LedgerMismatchError extends Error {
+  constructor(
+    readonly step: string,
+    readonly mismatches: LedgerMismatch[],
+  ) {
+    super(`ledger mismatch after ${step}: ${describeMismatches(mismatches)}`);
+  }
+}
+
 export async function rebalanceWorkflow(input: RebalanceInput): Promise<RebalanceResult> {
   const startedAtMs = Date.now(); // workflow time: deterministic
   const legs: LegRecord[] = [];
   let result: RebalanceResult | undefined;
-  setHandler(rebalanceProgressQuery, () => ({ legs, result }));
+  const { rebalanceId, from, to, amount } = input;
+  let ledger: Ledger = openLedger(from, amount);
+  /** Per chain, the newest block a step of this saga reached: reconciliation never reads older state. */
+  const minBlocks: Record<string, bigint> = {};
+  setHandler(rebalanceProgressQuery, () => ({ legs, result, ledger }));
 
   /** Waits for delivery: the activity throws `DeliveryPending` until the packet executes; retry is the loop. */
   const deliveryWait = proxyActivities<Activities>({
@@ -48,30 +74,58 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
     retry: { initialInterval: '500 milliseconds', backoffCoefficient: 1.5, maximumInterval: '10 seconds', nonRetryableErrorTypes: ['ConfigError'] },
   });
 
-  const { rebalanceId, from, to, amount } = input;
-  let feePaidWei = 0n;
   let guid: RebalanceResult['guid'];
   let nonce: bigint | undefined;
 
-  async function step<T extends object>(leg: LegRecord['leg'], kind: LegRecord['kind'], fn: () => Promise<T>): Promise<T> {
-    try {
-      const r = await fn();
-      const w = r as { txHash?: `0x${string}`; alreadyDone?: boolean };
-      legs.push({ leg, kind, status: 'ok', txHash: w.txHash, alreadyDone: w.alreadyDone, atMs: Date.now() });
-      return r;
-    } catch (err) {
-      legs.push({ leg, kind, status: 'failed', error: failureMessage(err), atMs: Date.now() });
-      throw err;
+  const seen = (chainKey: string, block: bigint | undefined) => {
+    if (block !== undefined && (minBlocks[chainKey] === undefined || block > minBlocks[chainKey]!)) minBlocks[chainKey] = block;
+  };
+
+  /** Reconciles the ledger with the chains; throws LedgerMismatchError (the saga stops) on any difference. */
+  async function audited(after: string): Promise<void> {
+    const bal = checkBalanced(ledger);
+    if (!bal.balanced) throw new LedgerMismatchError(after, [{ account: '(sum of accounts)', expected: ledger.opening, observed: bal.total }]);
+    const { facts } = await audit.observeRebalanceFunds({ rebalanceId, from, to, amount, minBlocks });
+    const mismatches = reconcile(ledger.balances, deriveFromChain(facts, { postedDeliveries: postedDeliveries(ledger) }));
+    if (mismatches.length > 0) {
+      await books.reportLedgerMismatch({ rebalanceId, step: after, mismatches });
+      throw new LedgerMismatchError(after, mismatches);
     }
   }
 
-  const finish = async (outcome: RebalanceResult['outcome'], reason?: string, fundsLocation?: RebalanceResult['fundsLocation']): Promise<RebalanceResult> => {
+  /**
+   * Runs one leg or compensation, records it, posts its ledger entry when it succeeded, and reconciles
+   * the ledger with the chains whether it succeeded or not.
+   */
+  async function step<T extends object>(leg: LegRecord['leg'], kind: LegRecord['kind'], fn: () => Promise<T>, entry: (r: T) => LedgerEntry, chainOfBlock: (r: T) => [string, bigint | undefined]): Promise<T> {
+    let r: T;
+    try {
+      r = await fn();
+    } catch (err) {
+      legs.push({ leg, kind, status: 'failed', error: failureMessage(err), atMs: Date.now() });
+      await audited(`${leg} (failed)`);
+      throw err;
+    }
+    const w = r as { txHash?: `0x${string}`; alreadyDone?: boolean };
+    legs.push({ leg, kind, status: 'ok', txHash: w.txHash, alreadyDone: w.alreadyDone, atMs: Date.now() });
+    ledger = post(ledger, entry(r));
+    seen(...chainOfBlock(r));
+    await audited(leg);
+    return r;
+  }
+
+  const finish = async (outcome: RebalanceResult['outcome'], reason?: string, fundsLocation?: RebalanceResult['fundsLocation'], ledgerMismatch?: string): Promise<RebalanceResult> => {
     const durationSec = Math.round((Date.now() - startedAtMs) / 1000);
-    result = { rebalanceId, outcome, from, to, amount, legs, guid, nonce, feePaidWei, reason, fundsLocation, durationSec };
+    result = { rebalanceId, outcome, from, to, amount, legs, guid, nonce, feePaidWei: ledger.feesPaidWei, reason, fundsLocation, durationSec, ledger, ledgerMismatch };
     await books.recordOutcome({ rebalanceId, from, to, amount, outcome, reason, durationSec, guid });
     if (input.monitorWorkflowId) {
       try {
-        await getExternalWorkflowHandle(input.monitorWorkflowId).signal(rebalanceFinishedSignal, { rebalanceId, outcome });
+        await getExternalWorkflowHandle(input.monitorWorkflowId).signal(rebalanceFinishedSignal, {
+          rebalanceId,
+          outcome,
+          ledgerMismatch,
+          stranded: outcome === 'stranded' && guid !== undefined && nonce !== undefined ? { rebalanceId, from, to, amount, guid, nonce } : undefined,
+        });
       } catch (err) {
         log.warn('could not notify the monitor', { monitor: input.monitorWorkflowId, error: failureMessage(err) });
       }
@@ -79,47 +133,56 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
     return result;
   };
 
+  const strandedByMismatch = async (err: LedgerMismatchError) => {
+    const where = await books.locateFunds({ from, to, guid, nonce });
+    return finish('stranded', err.message, where, err.message);
+  };
+
   await books.recordStarted({ rebalanceId, from, to, amount });
   const compensations: { leg: LegRecord['leg']; run: () => Promise<unknown> }[] = [];
 
-  try {
-    await step('withdraw', 'leg', () => writes.withdrawFromVault({ rebalanceId, purpose: 'forward', chainKey: from, amount }));
-    compensations.unshift({ leg: 'redeposit', run: () => writes.depositToVault({ rebalanceId, purpose: 'redeposit', chainKey: from, amount }) });
+  const redeposit = () =>
+    step('redeposit', 'compensation', () => writes.depositToVault({ rebalanceId, purpose: 'redeposit', chainKey: from, amount }), () => ({ step: 'redeposit', from: routeAccount(from), to: vaultAccount(from), amount }), (r) => [from, r.blockNumber]);
 
-    const sent = await step('send', 'leg', () => writes.sendOverBridge({ rebalanceId, purpose: 'forward', from, to, amount }));
+  const returnOverBridge = async () => {
+    const back = await step('return', 'compensation', () => writes.sendOverBridge({ rebalanceId, purpose: 'return', from: to, to: from, amount }), (r) => ({ step: 'return', from: routeAccount(to), to: inflightAccount(r.guid), amount }), (r) => [to, r.blockNumber]);
+    ledger = addFee(ledger, back.nativeFeeWei);
+    await step('return-deliver', 'compensation', () => deliveryWait.awaitDelivery({ from: to, to: from, guid: back.guid, nonce: back.nonce }), () => ({ step: 'return-deliver', from: inflightAccount(back.guid), to: routeAccount(from), amount }), (r) => [from, r.deliveredAtBlock]);
+    await step('return-deposit', 'compensation', () => writes.depositToVault({ rebalanceId, purpose: 'return-deposit', chainKey: from, amount }), () => ({ step: 'return-deposit', from: routeAccount(from), to: vaultAccount(from), amount }), (r) => [from, r.blockNumber]);
+  };
+
+  try {
+    await audited('open');
+    await step('withdraw', 'leg', () => writes.withdrawFromVault({ rebalanceId, purpose: 'forward', chainKey: from, amount }), () => ({ step: 'withdraw', from: vaultAccount(from), to: routeAccount(from), amount }), (r) => [from, r.blockNumber]);
+    compensations.unshift({ leg: 'redeposit', run: redeposit });
+
+    const sent = await step('send', 'leg', () => writes.sendOverBridge({ rebalanceId, purpose: 'forward', from, to, amount }), (r) => ({ step: 'send', from: routeAccount(from), to: inflightAccount(r.guid), amount }), (r) => [from, r.blockNumber]);
     guid = sent.guid;
     nonce = sent.nonce;
-    feePaidWei += sent.nativeFeeWei;
+    ledger = addFee(ledger, sent.nativeFeeWei);
     // The tokens left the source route (burned): redepositing there is no longer possible.
     compensations.length = 0;
 
     try {
-      await step('deliver', 'leg', () => deliveryWait.awaitDelivery({ from, to, guid: sent.guid, nonce: sent.nonce }));
+      await step('deliver', 'leg', () => deliveryWait.awaitDelivery({ from, to, guid: sent.guid, nonce: sent.nonce }), () => ({ step: 'deliver', from: inflightAccount(sent.guid), to: routeAccount(to), amount }), (r) => [to, r.deliveredAtBlock]);
     } catch (err) {
+      if (err instanceof LedgerMismatchError) throw err;
       const where = await books.locateFunds({ from, to, guid: sent.guid, nonce: sent.nonce });
       return await finish('stranded', `delivery of GUID ${sent.guid} not seen within ${input.deliveryDeadlineSec}s: ${failureMessage(err)}`, where);
     }
 
-    compensations.unshift({
-      leg: 'return',
-      run: async () => {
-        const back = await step('return', 'compensation', () => writes.sendOverBridge({ rebalanceId, purpose: 'return', from: to, to: from, amount }));
-        feePaidWei += back.nativeFeeWei;
-        await step('return-deliver', 'compensation', () => deliveryWait.awaitDelivery({ from: to, to: from, guid: back.guid, nonce: back.nonce }));
-        await step('return-deposit', 'compensation', () => writes.depositToVault({ rebalanceId, purpose: 'return-deposit', chainKey: from, amount }));
-      },
-    });
-
-    await step('deposit', 'leg', () => writes.depositToVault({ rebalanceId, purpose: 'forward', chainKey: to, amount }));
+    compensations.unshift({ leg: 'return', run: returnOverBridge });
+    await step('deposit', 'leg', () => writes.depositToVault({ rebalanceId, purpose: 'forward', chainKey: to, amount }), () => ({ step: 'deposit', from: routeAccount(to), to: vaultAccount(to), amount }), (r) => [to, r.blockNumber]);
     return await finish('completed');
   } catch (err) {
+    if (err instanceof LedgerMismatchError) return strandedByMismatch(err);
     const reason = failureMessage(err);
     log.warn('leg failed; compensating', { rebalanceId, reason });
     for (const c of compensations) {
       try {
-        if (c.leg === 'return') await c.run();
-        else await step(c.leg, 'compensation', c.run as () => Promise<object>);
+        await c.run();
       } catch (compErr) {
+        if (compErr instanceof LedgerMismatchError) return strandedByMismatch(compErr);
         const where = await books.locateFunds({ from, to, guid, nonce });
         return await finish('stranded', `${reason}; compensation ${c.leg} failed: ${failureMessage(compErr)}`, where);
       }

@@ -4,6 +4,7 @@
 import type { Hex } from 'viem';
 import type { FundsLocation, RebalanceOutcome } from '../activities/types.js';
 import type { InFlight, Snapshot } from '../planner/types.js';
+import type { Ledger } from '../ledger/ledger.js';
 import type { MonitorStatus } from './messages.js';
 
 export interface RebalanceInput {
@@ -46,6 +47,10 @@ export interface RebalanceResult {
   /** Where the funds are, for a stranded saga. */
   fundsLocation?: FundsLocation;
   durationSec: number;
+  /** The saga's funds ledger at the end: where every base unit of `amount` is. */
+  ledger: Ledger;
+  /** Set when the ledger disagreed with the chain: which accounts, expected vs observed. */
+  ledgerMismatch?: string;
 }
 
 export interface MonitorInput {

@@ -2,7 +2,7 @@
  * Read one chain's vault and oracle state in ONE multicall at one block.
  */
 import type { Address, BlockTag } from 'viem';
-import { parseAbi } from 'viem';
+import { erc20Abi, parseAbi } from 'viem';
 import { collateralVaultAbi, devPriceFeedAbi } from '../../contracts/generated/abis.js';
 import type { EvmClients } from './clients.js';
 import { PartialReadError } from './errors.js';
@@ -16,7 +16,7 @@ const multicall3BlockAbi = parseAbi([
 
 export interface ReadChainStateParams {
   clients: EvmClients;
-  contracts: { multicall3: Address; vault: Address; priceFeed: Address };
+  contracts: { multicall3: Address; vault: Address; priceFeed: Address; token: Address };
   /** Block to read at: a tag (default `latest`) or a number. The block actually read is returned. */
   block?: BlockTag | bigint;
 }
@@ -32,19 +32,21 @@ export interface RawChainState {
   utilizationWad: bigint;
   onChainCap: { maxOutflowPerWindow: bigint; windowSec: bigint; outflowInWindow: bigint; windowStartSec: bigint };
   oracle: { roundId: bigint; answer: bigint; decimals: number; updatedAtSec: bigint; answeredInRound: bigint };
+  /** The asset token's `totalSupply()` on this chain (an OFT: burned on send, minted on delivery). */
+  tokenTotalSupply: bigint;
 }
 
 /**
  * One `eth_call` to Multicall3 (`aggregate3`) at `block`, reading: block number and timestamp,
  * vault `totalSupplied`, `totalBorrowed`, `outflowCap()`, and the feed's `latestRoundData()` and
- * `decimals()`. Every figure therefore comes from the same block.
+ * `decimals()`, and the token's `totalSupply()`. Every figure therefore comes from the same block.
  * @throws PartialReadError when any call of the batch fails (fail closed: no plan on half a snapshot).
  * @example
  *   const s = await readChainState({ clients, contracts: { multicall3, vault, priceFeed }, block: 'latest' });
  *   s.utilizationWad; // 750000000000000000n = 75%
  */
 export async function readChainState(p: ReadChainStateParams): Promise<RawChainState> {
-  const { multicall3, vault, priceFeed } = p.contracts;
+  const { multicall3, vault, priceFeed, token } = p.contracts;
   const blockArg = typeof p.block === 'bigint' ? { blockNumber: p.block } : { blockTag: p.block ?? 'latest' };
   const results = await p.clients.publicClient.multicall({
     multicallAddress: multicall3,
@@ -58,16 +60,18 @@ export async function readChainState(p: ReadChainStateParams): Promise<RawChainS
       { address: vault, abi: collateralVaultAbi, functionName: 'outflowCap' },
       { address: priceFeed, abi: devPriceFeedAbi, functionName: 'latestRoundData' },
       { address: priceFeed, abi: devPriceFeedAbi, functionName: 'decimals' },
+      { address: token, abi: erc20Abi, functionName: 'totalSupply' },
     ] as const,
   });
-  const names = ['getBlockNumber', 'getCurrentBlockTimestamp', 'vault.totalSupplied', 'vault.totalBorrowed', 'vault.outflowCap', 'feed.latestRoundData', 'feed.decimals'];
+  const names = ['getBlockNumber', 'getCurrentBlockTimestamp', 'vault.totalSupplied', 'vault.totalBorrowed', 'vault.outflowCap', 'feed.latestRoundData', 'feed.decimals', 'token.totalSupply'];
   const failed = results.flatMap((r, i) => (r.status === 'failure' ? [names[i] ?? `call ${i}`] : []));
   if (failed.length > 0) throw new PartialReadError(p.clients.chainKey, failed);
-  const [bn, ts, supplied, borrowed, cap, round, decimals] = results.map((r) => r.result) as [
+  const [bn, ts, supplied, borrowed, cap, round, decimals, tokenTotalSupply] = results.map((r) => r.result) as [
     bigint, bigint, bigint, bigint,
     readonly [bigint, bigint, bigint, bigint],
     readonly [bigint, bigint, bigint, bigint, bigint],
     number,
+    bigint,
   ];
   return {
     chainKey: p.clients.chainKey,
@@ -79,5 +83,6 @@ export async function readChainState(p: ReadChainStateParams): Promise<RawChainS
     utilizationWad: supplied === 0n ? 0n : (borrowed * WAD) / supplied,
     onChainCap: { maxOutflowPerWindow: cap[0], windowSec: cap[1], outflowInWindow: cap[2], windowStartSec: cap[3] },
     oracle: { roundId: round[0], answer: round[1], decimals: Number(decimals), updatedAtSec: round[3], answeredInRound: round[4] },
+    tokenTotalSupply,
   };
 }

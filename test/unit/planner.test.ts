@@ -26,6 +26,7 @@ function chain(key: string, suppliedM: number, borrowedM: number, over: Partial<
     onChainCap: { maxOutflowPerWindow: M(1000), windowSec: 3600n, outflowInWindow: 0n, windowStartSec: NOW - 10n },
     oracle: { roundId: 1n, answer: 100_000_000n, decimals: 8, updatedAtSec: NOW, answeredInRound: 1n },
     oracleCheck: { ok: true, ageSec: 0n },
+    tokenTotalSupply: supplied,
     ...over,
   };
 }

@@ -56,6 +56,9 @@ describe('monitorWorkflow on anvil + Temporal', () => {
       return s.status.finished.completed >= 1 ? s : undefined;
     });
     assert.ok(st.snapshot, 'the monitor exposes its snapshot');
+    assert.equal(st.status.ledger.openingSupply, 20_000_000n * M, 'deployment ledger opened at the devnet supply (2 × 10M)');
+    assert.equal(st.status.ledger.last?.balanced, true);
+    assert.equal(st.status.ledger.halted, undefined);
     const moved = st.status.recent.find((r) => r.outcome === 'completed');
     assert.ok(moved);
     assert.equal(moved.from, 'beta');

@@ -16,6 +16,9 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
 import { workflowsPath } from '../../keeper/worker.js';
 import { dataConverter } from '../../keeper/dataConverter.js';
+import { nonZero } from '../../ledger/ledger.js';
+import { ballastRouteAbi, collateralVaultAbi } from '../../contracts/generated/abis.js';
+import { createPublicClient, createWalletClient, http } from 'viem';
 
 const AMOUNT = 50_000n * 10n ** 6n; // 50,000 tokens
 
@@ -44,6 +47,9 @@ describe('rebalanceWorkflow (saga) on anvil + LayerZero EndpointV2 + Temporal', 
     assert.ok(r.feePaidWei > 0n, 'a LayerZero fee was paid');
     assert.deepEqual(r.legs.map((l) => `${l.leg}:${l.status}`), ['withdraw:ok', 'send:ok', 'deliver:ok', 'deposit:ok']);
     assert.match(r.legs[2]!.txHash ?? '', /^0x[0-9a-f]{64}$/, 'the delivery tx was found by the packet origin (PacketDelivered)');
+    assert.deepEqual(nonZero(r.ledger.balances), { 'vault:beta': AMOUNT }, 'the ledger ends with every base unit in the destination vault');
+    assert.equal(r.ledger.entries.length, 4);
+    assert.equal(r.ledgerMismatch, undefined);
     const after = await h.balances();
     assert.equal(after.vaults.alpha, before.vaults.alpha! - AMOUNT);
     assert.equal(after.vaults.beta, before.vaults.beta! + AMOUNT);
@@ -93,6 +99,7 @@ describe('rebalanceWorkflow (saga) on anvil + LayerZero EndpointV2 + Temporal', 
         r.legs.map((l) => `${l.kind}:${l.leg}:${l.status}`),
         ['leg:withdraw:ok', 'leg:send:ok', 'leg:deliver:ok', 'leg:deposit:failed', 'compensation:return:ok', 'compensation:return-deliver:ok', 'compensation:return-deposit:ok'],
       );
+      assert.deepEqual(nonZero(r.ledger.balances), { 'vault:alpha': AMOUNT }, 'the ledger shows the funds back in the source vault');
       assert.deepEqual(await h.balances(), before);
     } finally {
       await h.admin.setKeeperFlowsPaused('beta', false, false);
@@ -157,6 +164,25 @@ describe('rebalanceWorkflow (saga) on anvil + LayerZero EndpointV2 + Temporal', 
     await Worker.runReplayHistory({ workflowsPath, dataConverter }, history, r.rebalanceId);
   });
 
+  test('a leg recorded on chain with a different amount (a front-run rebalance id) is caught by the ledger: stranded, accounts named, metric raised', async () => {
+    const rebalanceId = idFor('mismatch');
+    // The keeper's key, used outside the saga, withdraws under the saga's id but 1 base unit short.
+    const c = h.devnet.deployment.chains.alpha!;
+    const chain = { id: c.chainId, name: 'alpha', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [c.rpcUrl] } } } as const;
+    const pub = createPublicClient({ chain, transport: http(c.rpcUrl) });
+    const keeperWallet = createWalletClient({ chain, transport: http(c.rpcUrl), account: privateKeyToAccount(DEVNET_ACCOUNTS.keeper) });
+    await pub.waitForTransactionReceipt({ hash: await keeperWallet.writeContract({ address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'withdrawToRoute', args: [rebalanceId, AMOUNT - 1n] }) });
+    const input: RebalanceInput = { rebalanceId, from: 'alpha', to: 'beta', amount: AMOUNT, reason: 'test: mismatch', deliveryDeadlineSec: 60 };
+    const r: RebalanceResult = await h.client.workflow.execute('rebalanceWorkflow', { taskQueue: h.taskQueue, workflowId: rebalanceId, args: [input] });
+    assert.equal(r.outcome, 'stranded');
+    assert.match(r.ledgerMismatch ?? '', /ledger mismatch after open: route:alpha expected 0 observed 49999999999 .*vault:alpha expected 50000000000 observed 1 /);
+    assert.equal(r.legs.length, 0, 'the saga did not act on books that disagree with the chain');
+    assert.match(await h.keeper.metrics.registry.metrics(), /^ballast_ledger_mismatch 1$/m);
+    // put the tokens back for the tests that follow
+    await pub.waitForTransactionReceipt({ hash: await keeperWallet.writeContract({ address: c.contracts.route, abi: ballastRouteAbi, functionName: 'depositToVault', args: [rebalanceId, AMOUNT - 1n] }) });
+    h.keeper.metrics.ledgerMismatch.set(0);
+  });
+
   // Last: the dropped packet stays undelivered for the rest of this file.
   test('delivery never comes by the deadline → stranded, funds located by GUID (in flight, not delivered)', async () => {
     h.devnet.relayer.setDropAll(true);
@@ -166,6 +192,7 @@ describe('rebalanceWorkflow (saga) on anvil + LayerZero EndpointV2 + Temporal', 
     assert.match(r.reason ?? '', /not seen within 4s/);
     assert.equal(r.fundsLocation?.guid, r.guid);
     assert.equal(r.fundsLocation?.delivered, false);
+    assert.deepEqual(nonZero(r.ledger.balances), { [`inflight:${r.guid!.toLowerCase()}`]: AMOUNT }, 'the ledger holds the amount in flight under its GUID');
     const after = await h.balances();
     assert.equal(after.total + AMOUNT, before.total, 'vaults + routes + the located in-flight amount = before');
   });

@@ -1,0 +1,140 @@
+/**
+ * Activities of the funds ledger: read what the chains record about a rebalance (to reconcile the
+ * saga's ledger after each step) and check the deployment's supply conservation.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { Hex } from 'viem';
+import { ballastRouteAbi, collateralVaultAbi } from '../contracts/generated/abis.js';
+import { getDeliveryStatus } from '../chains/evm/layerzero.js';
+import { readChainState } from '../chains/evm/readChainState.js';
+import { deriveFromChain, type RebalanceChainFacts } from '../ledger/ledger.js';
+import { chainOf, type ChainRuntime, type KeeperContext } from './context.js';
+import { legKey } from './legKey.js';
+
+const ZERO32 = /^0x0{64}$/;
+
+export interface ObserveInput {
+  rebalanceId: Hex;
+  from: string;
+  to: string;
+  amount: bigint;
+  /** Per chain, the lowest block the read may be at: the newest block a leg of this saga reached there. */
+  minBlocks: Record<string, bigint>;
+}
+
+/** The block to read a chain at: its latest, which must not be older than what the saga already saw. */
+async function readBlock(c: ChainRuntime, minBlock: bigint | undefined): Promise<bigint> {
+  const bn = await c.clients.publicClient.getBlockNumber();
+  if (minBlock !== undefined && bn < minBlock) {
+    throw ApplicationFailure.retryable(`${c.chainKey}: node answered block ${bn}, older than block ${minBlock} already seen by this saga (stale read); retrying`, 'StaleRead');
+  }
+  return bn;
+}
+
+/**
+ * Reads every on-chain record of one rebalance (vault `outflowOf`/`inflowOf`, route `sends`, delivery by
+ * nonce) at one block per chain, no older than `minBlocks`, and returns the facts and the ledger
+ * balances they imply. @throws retryable `StaleRead` when a node is behind what the saga already saw.
+ */
+export async function observeRebalanceFunds(ctx: KeeperContext, input: ObserveInput): Promise<{ facts: RebalanceChainFacts; balances: Record<string, bigint> }> {
+  const src = chainOf(ctx, input.from);
+  const dst = chainOf(ctx, input.to);
+  const [srcBlock, dstBlock] = await Promise.all([readBlock(src, input.minBlocks[src.chainKey]), readBlock(dst, input.minBlocks[dst.chainKey])]);
+  const id = input.rebalanceId;
+  const [srcReads, dstReads] = await Promise.all([
+    src.clients.publicClient.multicall({
+      multicallAddress: src.contracts.multicall3,
+      blockNumber: srcBlock,
+      allowFailure: false,
+      contracts: [
+        { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'outflowOf', args: [id] },
+        { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [legKey(id, 'redeposit')] },
+        { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [legKey(id, 'return-deposit')] },
+        { address: src.contracts.route, abi: ballastRouteAbi, functionName: 'sends', args: [id] },
+      ] as const,
+    }),
+    dst.clients.publicClient.multicall({
+      multicallAddress: dst.contracts.multicall3,
+      blockNumber: dstBlock,
+      allowFailure: false,
+      contracts: [
+        { address: dst.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [id] },
+        { address: dst.contracts.route, abi: ballastRouteAbi, functionName: 'sends', args: [legKey(id, 'return')] },
+      ] as const,
+    }),
+  ]);
+  const [withdrawn, redeposited, returnDeposited, fwdSend] = srcReads;
+  const [deposited, retSend] = dstReads;
+  const delivered = async (send: readonly [Hex, number, bigint, bigint], from: ChainRuntime, to: ChainRuntime) =>
+    (await getDeliveryStatus({ clients: to.clients, endpoint: to.contracts.endpoint, receiver: to.contracts.token, srcEid: from.eid, sender: from.contracts.token, nonce: send[3] })).delivered;
+  const facts: RebalanceChainFacts = {
+    from: input.from,
+    to: input.to,
+    amount: input.amount,
+    withdrawn,
+    redeposited,
+    deposited,
+    returnDeposited,
+    sent: ZERO32.test(fwdSend[0]) ? undefined : { amount: fwdSend[2], guid: fwdSend[0], delivered: await delivered(fwdSend, src, dst) },
+    returned: ZERO32.test(retSend[0]) ? undefined : { amount: retSend[2], guid: retSend[0], delivered: await delivered(retSend, dst, src) },
+  };
+  return { facts, balances: deriveFromChain(facts) };
+}
+
+/** A stranded rebalance whose tokens may still be in flight (burned, not minted). */
+export interface StrandedInFlight {
+  rebalanceId: Hex;
+  from: string;
+  to: string;
+  amount: bigint;
+  guid: Hex;
+  nonce: bigint;
+}
+
+export interface DeploymentLedger {
+  /** Σ over chains of the asset token's totalSupply (base units) at `blocks`. */
+  totalSupply: bigint;
+  perChain: Record<string, bigint>;
+  blocks: Record<string, bigint>;
+  /** Stranded amounts still in flight (not delivered) now. */
+  inFlightUndelivered: bigint;
+  /** The value the deployment opened with (the first check's total when `openingSupply` was not given). */
+  openingSupply: bigint;
+  balanced: boolean;
+  /** What is wrong, to the base unit, when not balanced. */
+  where?: string;
+}
+
+/**
+ * Supply conservation across the deployment (burn-and-mint OFT): Σ totalSupply + stranded in-flight
+ * = opening supply, to the base unit. Call only when no saga is mid-flight (the monitor does).
+ * Sets `ballast_ledger_mismatch` to 1 when unbalanced, 0 otherwise.
+ */
+export async function checkDeploymentLedger(ctx: KeeperContext, input: { openingSupply?: bigint; stranded: StrandedInFlight[] }): Promise<DeploymentLedger> {
+  const chains = [...ctx.chains.values()];
+  const states = await Promise.all(chains.map((c) => readChainState({ clients: c.clients, contracts: c.contracts })));
+  const perChain: Record<string, bigint> = {};
+  const blocks: Record<string, bigint> = {};
+  let totalSupply = 0n;
+  states.forEach((s) => {
+    perChain[s.chainKey] = s.tokenTotalSupply;
+    blocks[s.chainKey] = s.blockNumber;
+    totalSupply += s.tokenTotalSupply;
+  });
+  let inFlightUndelivered = 0n;
+  for (const r of input.stranded) {
+    const src = chainOf(ctx, r.from);
+    const dst = chainOf(ctx, r.to);
+    const st = await getDeliveryStatus({ clients: dst.clients, endpoint: dst.contracts.endpoint, receiver: dst.contracts.token, srcEid: src.eid, sender: src.contracts.token, nonce: r.nonce });
+    if (!st.delivered) inFlightUndelivered += r.amount;
+  }
+  const openingSupply = input.openingSupply ?? totalSupply + inFlightUndelivered;
+  const diff = totalSupply + inFlightUndelivered - openingSupply;
+  const balanced = diff === 0n;
+  const where = balanced
+    ? undefined
+    : `supply ${Object.entries(perChain).map(([k, v]) => `${k}=${v}`).join(' ')} + stranded in flight ${inFlightUndelivered} = ${totalSupply + inFlightUndelivered}, opening ${openingSupply} (diff ${diff})`;
+  ctx.metrics.ledgerMismatch.set(balanced ? 0 : 1);
+  if (!balanced) ctx.log.error({ where }, 'LEDGER MISMATCH: deployment supply not conserved; new rebalances stopped');
+  return { totalSupply, perChain, blocks, inFlightUndelivered, openingSupply, balanced, where };
+}
