@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx (no build step).
-import { register } from 'tsx/esm/api';
+// Runs the TypeScript CLI through tsx (no build step). Both hooks: ESM for our modules, CJS because
+// the Temporal SDK require()s the payload converter module by path.
+import { register as registerEsm } from 'tsx/esm/api';
+import { register as registerCjs } from 'tsx/cjs/api';
 
-register();
+registerEsm();
+registerCjs();
 await import('../cli/main.ts');

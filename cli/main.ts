@@ -6,7 +6,8 @@ import { loadConfig, ConfigError } from '../config/index.js';
 import { createLogger } from '../keeper/logger.js';
 import { createKeeperWorker } from '../keeper/worker.js';
 import { connectClient, monitorStatus, setPaused, startMonitor } from '../keeper/client.js';
-import { bigintReplacer } from '../workflows/payloadConverter.js';
+import { rebalanceProgressQuery } from '../workflows/messages.js';
+import { nonZero } from '../ledger/ledger.js';
 import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
 
 const positiveInt = (v: string): number => {
@@ -14,6 +15,9 @@ const positiveInt = (v: string): number => {
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`must be a positive integer (got "${v}")`);
   return n;
 };
+
+/** JSON with every bigint as an exact decimal string. */
+const toJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 2);
 
 const program = new Command()
   .name('ballast')
@@ -66,12 +70,36 @@ program
   .description("print the monitor's status and latest snapshot")
   .requiredOption('-c, --config <file>', 'config file')
   .option('--json', 'print JSON')
-  .action(async (o: { config: string; json?: boolean }) => {
+  .option('--ledger', "also print the funds ledger: the deployment's supply conservation and each recent rebalance's accounts")
+  .action(async (o: { config: string; json?: boolean; ledger?: boolean }) => {
     const config = loadConfig(o.config);
     const client = await connectClient(config);
     const { status, snapshot } = await monitorStatus(client, config.deployment);
+    if (o.ledger) {
+      const rebalances = await Promise.all(
+        status.recent.map(async (r) => {
+          const p = await client.workflow.getHandle(r.rebalanceId).query(rebalanceProgressQuery);
+          return { ...r, balances: nonZero(p.ledger.balances), entries: p.ledger.entries.length, feesPaidWei: p.ledger.feesPaidWei, mismatch: p.result?.ledgerMismatch };
+        }),
+      );
+      if (o.json) {
+        console.log(toJson({ deployment: status.ledger, rebalances }));
+      } else {
+        const l = status.ledger;
+        console.log(`deployment ledger (${config.asset.symbol}, base units): ${l.halted ? `HALTED: ${l.halted}` : l.last ? (l.last.balanced ? 'balanced' : 'NOT BALANCED') : 'not checked yet (sagas in flight)'}`);
+        if (l.last) {
+          console.log(`  opening supply ${l.openingSupply}; now ${l.last.totalSupply} (${Object.entries(l.last.perChain).map(([k, v]) => `${k} ${v}`).join(', ')}) + stranded in flight ${l.last.inFlightUndelivered}`);
+          console.log(`  checked at ${new Date(l.checkedAtMs ?? 0).toISOString()} at blocks ${Object.entries(l.last.blocks).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+        }
+        for (const r of rebalances) {
+          console.log(`  ${r.rebalanceId.slice(0, 10)}… ${r.from} → ${r.to} ${r.amount} ${r.outcome ?? 'in flight'}: ${Object.entries(r.balances).map(([k, v]) => `${k}=${v}`).join(' ')}${r.mismatch ? `  MISMATCH: ${r.mismatch}` : ''}`);
+        }
+      }
+      await client.connection.close();
+      return;
+    }
     if (o.json) {
-      console.log(JSON.stringify({ status, snapshot }, (k, v) => bigintReplacer(k, v) as unknown, 2).replace(/\{\s*"\$bigint": "(-?\d+)"\s*\}/g, '"$1"'));
+      console.log(toJson({ status, snapshot }));
     } else {
       const d = config.asset.decimals;
       console.log(`deployment ${status.deployment}: ${status.paused ? `PAUSED (${status.pauseReason ?? 'no reason'})` : 'running'}, ticks ${status.totalTicks}`);

@@ -117,4 +117,18 @@ describe('monitorWorkflow on anvil + Temporal', () => {
     assert.deepEqual(parsed.snapshot.chains.map((c) => c.chainKey).sort(), ['alpha', 'beta']);
     assert.match(parsed.snapshot.chains[0]!.supplied, /^\d+$/, 'amounts print as exact integer strings');
   });
+
+  test('`ballast status --ledger --json` shows the deployment ledger and where each rebalance\'s funds are', async () => {
+    const run = promisify(execFile);
+    const { stdout } = await run(process.execPath, [path.join(repoDir(), 'bin', 'ballast.mjs'), 'status', '-c', h.devnet.configFile, '--ledger', '--json'], { cwd: repoDir() });
+    const parsed = JSON.parse(stdout) as {
+      deployment: { openingSupply: string; last: { balanced: boolean } };
+      rebalances: { to: string; amount: string; outcome?: string; balances: Record<string, string> }[];
+    };
+    assert.equal(parsed.deployment.openingSupply, (20_000_000n * M).toString());
+    assert.equal(parsed.deployment.last.balanced, true);
+    const done = parsed.rebalances.find((r) => r.outcome === 'completed');
+    assert.ok(done, 'a completed rebalance is listed');
+    assert.deepEqual(done.balances, { [`vault:${done.to}`]: done.amount }, 'all of its amount sits in the destination vault');
+  });
 });
