@@ -28,13 +28,16 @@ export async function readSnapshot(ctx: KeeperContext, previous?: Snapshot): Pro
       const reason = r.reason instanceof Error ? r.reason.message : String(r.reason);
       excluded.push({ chainKey: c.chainKey, reason });
       ctx.metrics.snapshotFreshness.set({ chain: c.chainKey }, 0);
+      ctx.metrics.oracleRejected.remove({ chain: c.chainKey }); // unknown this tick: no stale verdict on show
       ctx.log.warn({ chain: c.chainKey, reason }, 'chain read failed; no plan this tick');
       return;
     }
     const raw = r.value;
-    const prev = previous?.chains.find((p) => p.chainKey === c.chainKey)?.oracle.answer;
-    const oracleCheck = checkOracle(raw.oracle, raw.blockTimestampSec, c.oracleLimits, prev);
-    out.push({ ...raw, oracleCheck });
+    // Deviation is measured against the last ACCEPTED answer: a refused jump must not become the reference.
+    const prevChain = previous?.chains.find((p) => p.chainKey === c.chainKey);
+    const reference = prevChain?.lastAcceptedAnswer;
+    const oracleCheck = checkOracle(raw.oracle, raw.blockTimestampSec, c.oracleLimits, reference);
+    out.push({ ...raw, oracleCheck, lastAcceptedAnswer: oracleCheck.ok ? raw.oracle.answer : reference });
     const m = ctx.metrics;
     m.utilizationRatio.set({ chain: c.chainKey }, wadToNumber(raw.utilizationWad));
     m.idleBalance.set({ chain: c.chainKey, asset: ctx.asset.symbol }, toDisplayNumber(raw.idle, ctx.asset.decimals));

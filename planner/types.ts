@@ -48,13 +48,19 @@ export interface ChainState {
   oracleCheck: OracleCheck;
   /** The asset token's total supply on this chain (base units); the deployment ledger sums it. */
   tokenTotalSupply: bigint;
+  /**
+   * The last oracle answer that passed the checks (this round's when it passed), carried from snapshot to
+   * snapshot: the reference for the deviation check, so a refused jump never becomes the reference.
+   */
+  lastAcceptedAnswer?: bigint;
 }
 
 /** A snapshot across all chains. `freshness` is `fresh` only when every chain was read and passed its checks. */
 export interface Snapshot {
   takenAtMs: number;
   chains: ChainState[];
-  /** Chains that could not be read or failed the oracle checks, with the reason. */
+  /** Chains that could not be read (any call of the chain's multicall failed), with the reason. A chain whose
+   * oracle round was refused stays in `chains` with `oracleCheck.ok = false`. */
   excluded: { chainKey: string; reason: string }[];
   freshness: 'fresh' | 'partial' | 'stale';
 }

@@ -192,6 +192,9 @@ describe('bad oracle input and partial reads, through readSnapshot and planRebal
     const snap = await readSnapshot(k.ctx, previous);
     await assertOracleRefused(k, snap, 'a', /deviation: 2200 vs previous 2000 moved 1000\.00 bps > maxDeviationBps 500/);
     assertNoTransferTouches(k, snap, 'a');
+    // The refused jump does not become the reference: the next tick still compares with the last accepted 2000.
+    const next = await readSnapshot(k.ctx, snap);
+    await assertOracleRefused(k, next, 'a', /deviation: 2200 vs previous 2000 moved 1000\.00 bps > maxDeviationBps 500/);
     // Without the previous snapshot there is nothing to deviate from.
     const alone = await readSnapshot(keeper().ctx);
     assert.ok(alone.chains.every((c) => c.oracleCheck.ok));
