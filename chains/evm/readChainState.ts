@@ -6,7 +6,7 @@ import { erc20Abi, parseAbi } from 'viem';
 import { collateralVaultAbi, devPriceFeedAbi } from '../../contracts/generated/abis.js';
 import type { EvmClients } from './clients.js';
 import { PartialReadError } from './errors.js';
-import { WAD } from '../../planner/types.js';
+import { WAD, type ChainState } from '../../planner/types.js';
 
 /** The Multicall3 block getters (viem's bundled `multicall3Abi` lists only aggregate3 and two getters). */
 const multicall3BlockAbi = parseAbi([
@@ -21,20 +21,8 @@ export interface ReadChainStateParams {
   block?: BlockTag | bigint;
 }
 
-/** Raw on-chain figures of one chain, all from the same block. Amounts in base units. */
-export interface RawChainState {
-  chainKey: string;
-  blockNumber: bigint;
-  blockTimestampSec: bigint;
-  supplied: bigint;
-  borrowed: bigint;
-  idle: bigint;
-  utilizationWad: bigint;
-  onChainCap: { maxOutflowPerWindow: bigint; windowSec: bigint; outflowInWindow: bigint; windowStartSec: bigint };
-  oracle: { roundId: bigint; answer: bigint; decimals: number; updatedAtSec: bigint; answeredInRound: bigint };
-  /** The asset token's `totalSupply()` on this chain (an OFT: burned on send, minted on delivery). */
-  tokenTotalSupply: bigint;
-}
+/** Raw on-chain figures of one chain, all from the same block: a {@link ChainState} before the oracle verdict. */
+export type RawChainState = Omit<ChainState, 'oracleCheck' | 'lastAcceptedAnswer'>;
 
 /**
  * One `eth_call` to Multicall3 (`aggregate3`) at `block`, reading: block number and timestamp,
