@@ -113,10 +113,12 @@ export interface RpcFaultProxy {
   setEnabled(on: boolean): void;
   readonly enabled: boolean;
   /**
-   * Queues a one-shot fault for the next call of `method` (any method when absent) the fault applies to.
-   * Used to reduce a failing schedule to one fault.
+   * Queues a one-shot fault for the next call of `method` (any method when absent) the fault applies to;
+   * with `after`, only once `after.method` has been forwarded `after.times` (default 1) more times.
+   * Used to reduce a failing schedule to a minimal fault sequence.
+   * @example proxy.injectNext('stale', 'eth_call', { method: 'eth_sendRawTransaction', times: 2 }) // the first read after the 2nd tx
    */
-  injectNext(kind: RpcFaultKind, method?: string): void;
+  injectNext(kind: RpcFaultKind, method?: string, after?: { method: string; times?: number }): void;
   /** Resets the PRNG (e.g. one seed per schedule). */
   reseed(seed: number): void;
   /** Closes the listener, drops held requests. Safe to call twice. */
@@ -136,7 +138,7 @@ export async function startRpcFaultProxy(opts: RpcFaultProxyOptions): Promise<Rp
   let rng = mulberry32(opts.seed);
   let plan: RpcFaultPlan = opts.plan ?? { rates: {} };
   let enabled = opts.plan !== undefined;
-  const oneShots: { kind: RpcFaultKind; method?: string }[] = [];
+  const oneShots: { kind: RpcFaultKind; method?: string; after?: { method: string; remaining: number } }[] = [];
   const counts = Object.fromEntries(RPC_FAULT_KINDS.map((k) => [k, 0])) as Record<RpcFaultKind, number>;
   const seen = { requests: 0, calls: 0 };
   const held = new Set<NodeJS.Timeout>();
@@ -154,7 +156,7 @@ export async function startRpcFaultProxy(opts: RpcFaultProxyOptions): Promise<Rp
   };
   /** Draws a fault for `method` among `kinds` (one-shots first). Always consumes the PRNG the same way for a given plan. */
   const draw = (kinds: readonly RpcFaultKind[], method: string): RpcFaultKind | undefined => {
-    const i = oneShots.findIndex((o) => kinds.includes(o.kind) && applies(o.kind, method) && (o.method === undefined || o.method === method));
+    const i = oneShots.findIndex((o) => !o.after && kinds.includes(o.kind) && applies(o.kind, method) && (o.method === undefined || o.method === method));
     if (i >= 0) return oneShots.splice(i, 1)[0]!.kind;
     if (!enabled) return undefined;
     for (const kind of kinds) {
@@ -165,6 +167,12 @@ export async function startRpcFaultProxy(opts: RpcFaultProxyOptions): Promise<Rp
     return undefined;
   };
 
+  /** Arms one-shots waiting for `after` once their trigger method has been forwarded. */
+  const forwarded = (calls: readonly RpcCall[]) => {
+    for (const c of calls) {
+      for (const o of oneShots) if (o.after && o.after.method === c.method && --o.after.remaining <= 0) o.after = undefined;
+    }
+  };
   const forward = async (body: unknown): Promise<{ status: number; text: string }> => {
     const res = await fetch(opts.target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     return { status: res.status, text: await res.text() };
@@ -249,6 +257,7 @@ export async function startRpcFaultProxy(opts: RpcFaultProxyOptions): Promise<Rp
     let status = 200;
     if (toForward.length > 0) {
       const fwd = await forward(batch ? toForward.map((x) => x.call) : toForward[0]!.call);
+      forwarded(toForward.map((x) => x.call));
       status = fwd.status;
       if (fwd.status !== 200) {
         res.writeHead(fwd.status, { 'content-type': 'application/json' });
@@ -316,8 +325,8 @@ export async function startRpcFaultProxy(opts: RpcFaultProxyOptions): Promise<Rp
     setEnabled(on) {
       enabled = on;
     },
-    injectNext(kind, method) {
-      oneShots.push({ kind, method });
+    injectNext(kind, method, after) {
+      oneShots.push({ kind, method, after: after ? { method: after.method, remaining: after.times ?? 1 } : undefined });
     },
     reseed(seed) {
       rng = mulberry32(seed);

@@ -136,7 +136,8 @@ export interface Violation {
  *   outflowOf(id) ≤ amount, inflowOf(id) ≤ amount;
  * - the outcome matches what moved: completed = withdrawn, sent, deposited at the destination;
  *   compensated = nothing moved, or withdrawn and redeposited (not sent), or sent, returned and
- *   redeposited at the source; stranded = exactly `amount` outside the vaults.
+ *   redeposited at the source; stranded = exactly `amount` outside the vaults, located by the send's
+ *   GUID when the send happened.
  */
 export function checkRebalance(r: RebalanceResult, f: RebalanceFacts): Violation[] {
   const v: Violation[] = [];
@@ -158,6 +159,9 @@ export function checkRebalance(r: RebalanceResult, f: RebalanceFacts): Violation
   if (r.outcome === 'completed' && !is(A, A, A, 0n, 0n, 0n)) add('outcomeMismatch', `completed but on chain ${pattern}`);
   if (r.outcome === 'compensated' && !(is(0n, 0n, 0n, 0n, 0n, 0n) || is(A, 0n, 0n, A, 0n, 0n) || is(A, A, 0n, 0n, A, A))) {
     add('outcomeMismatch', `compensated but on chain ${pattern}${f.sent > 0n && f.returned === 0n ? ' (sent over the bridge, never returned: those tokens are outside every vault and no saga owns them)' : ''}`);
+  }
+  if (r.outcome === 'stranded' && f.sent > 0n && r.fundsLocation && r.fundsLocation.guid?.toLowerCase() !== f.sentGuid.toLowerCase()) {
+    add('outcomeMismatch', `stranded after a send, but the funds are not located by its GUID: fundsLocation.guid ${r.fundsLocation.guid ?? 'absent'}, route.sends(id).guid ${f.sentGuid} (${r.fundsLocation.summary})`);
   }
   if (r.outcome === 'stranded' && residualOf(f) !== A) add('outcomeMismatch', `stranded but ${residualOf(f)} (not the amount ${A}) is outside the vaults: ${pattern}`);
   return v;
