@@ -15,6 +15,7 @@ test(`short chaos mode: ${SHORT_SCHEDULES} seeded fault schedules lose nothing a
   assert.ok(tally.rebalances >= SHORT_SCHEDULES, 'at least one rebalance per schedule');
   assert.equal(tally.outcomes.completed + tally.outcomes.compensated + tally.outcomes.stranded + tally.hung, tally.rebalances - tally.violations.filter((v) => v.kind === 'sagaFailed').length);
   assert.equal(tally.fundsLost, 0n, text);
+  assert.equal(tally.fundsMisattributed, 0n, text);
   assert.equal(tally.doubleSends, 0, text);
   assert.deepEqual(tally.violations, [], text);
 });

@@ -125,7 +125,7 @@ export interface Violation {
   kind: 'fundsLost' | 'doubleSend' | 'outcomeMismatch' | 'badOutcome' | 'hung' | 'sagaFailed' | 'duplicateDelivery';
   rebalanceId?: Hex;
   detail: string;
-  /** For `fundsLost` / `duplicateDelivery`: base units unaccounted for. */
+  /** `fundsLost` / `duplicateDelivery`: base units unaccounted for; `outcomeMismatch`: the saga's amount (misattributed). */
   lostBaseUnits?: bigint;
 }
 
@@ -143,7 +143,7 @@ export function checkRebalance(r: RebalanceResult, f: RebalanceFacts): Violation
   const v: Violation[] = [];
   const id = r.rebalanceId;
   const A = r.amount;
-  const add = (kind: Violation['kind'], detail: string) => v.push({ kind, rebalanceId: id, detail });
+  const add = (kind: Violation['kind'], detail: string) => v.push({ kind, rebalanceId: id, detail, lostBaseUnits: kind === 'outcomeMismatch' ? A : undefined });
   if (!['completed', 'compensated', 'stranded'].includes(r.outcome)) add('badOutcome', `outcome ${String(r.outcome)} is not completed/compensated/stranded`);
   if (r.outcome === 'stranded' && !r.fundsLocation) add('badOutcome', 'stranded without fundsLocation');
   const e = f.events;

@@ -115,6 +115,8 @@ export interface Tally {
   /** Base units unaccounted for (conservation or ownership mismatches): must be 0. */
   fundsLost: bigint;
   doubleSends: number;
+  /** Base units of sagas whose outcome does not match what moved on chain (e.g. "compensated" while the tokens sit in a route): must be 0. */
+  fundsMisattributed: bigint;
   /** Sagas not ended within the hang limit. */
   hung: number;
   violations: (Violation & { seed: number })[];
@@ -139,6 +141,7 @@ function emptyTally(mode: string): Tally {
     outcomes: { completed: 0, compensated: 0, stranded: 0 },
     fundsLost: 0n,
     doubleSends: 0,
+    fundsMisattributed: 0n,
     hung: 0,
     violations: [],
     failingSeeds: [],
@@ -157,6 +160,7 @@ export function formatTally(t: Tally, replay: (seed: number) => string): string 
     `                 process workerKill=${t.faults.process.workerKill} temporalRestart=${t.faults.process.temporalRestart} (worker exits not caused by us: ${t.workerCrashes})`,
     `outcomes: completed=${t.outcomes.completed} compensated=${t.outcomes.compensated} stranded=${t.outcomes.stranded}${t.hung ? ` hung=${t.hung}` : ''}`,
     `funds lost: ${t.fundsLost} base units (must be 0)`,
+    `funds misattributed: ${t.fundsMisattributed} base units in sagas whose outcome does not match the chain (must be 0)`,
     `double sends: ${t.doubleSends} (must be 0)`,
   ];
   if (t.violations.length) {
@@ -253,6 +257,7 @@ export async function runChaos(opts: RunChaosOptions): Promise<Tally & { workDir
     if (tally.failingSeeds.length === 0 && !opts.keepLogs) fs.rmSync(workDir, { recursive: true, force: true });
   }
   tally.fundsLost = tally.violations.filter((v) => v.kind === 'fundsLost').reduce((a, v) => a + (v.lostBaseUnits ?? 0n), 0n);
+  tally.fundsMisattributed = tally.violations.filter((v) => v.kind === 'outcomeMismatch').reduce((a, v) => a + (v.lostBaseUnits ?? 0n), 0n);
   tally.doubleSends = tally.violations.filter((v) => v.kind === 'doubleSend').length;
   tally.hung = tally.violations.filter((v) => v.kind === 'hung').length;
   return { ...tally, workDir };
