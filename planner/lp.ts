@@ -1,0 +1,201 @@
+/**
+ * A thin, deterministic bridge to the HiGHS MILP solver (npm `highs`, HiGHS compiled to WebAssembly):
+ * writes a model as CPLEX LP text, solves it with a time limit and an optional starting incumbent
+ * (a MIP start), and returns the primal values, the solver status and the proven dual bound.
+ *
+ * Only used by planner/optimal.ts. The WebAssembly module is loaded once per process (lazily). The solve
+ * itself is synchronous and blocks the event loop for up to the time limit; run it in an activity.
+ */
+import type { Highs as HighsRuntime } from 'highs';
+
+let runtime: Promise<HighsRuntime> | undefined;
+
+/** Loads the Wasm module. `highs` ships CommonJS-flavoured types for an ESM build, so the default export is unwrapped by hand. */
+async function load(): Promise<HighsRuntime> {
+  const mod = (await import('highs')) as unknown as { default: unknown };
+  let loader = mod.default;
+  if (typeof loader !== 'function' && typeof (loader as { default?: unknown } | undefined)?.default === 'function') {
+    loader = (loader as { default: unknown }).default;
+  }
+  if (typeof loader !== 'function') throw new Error('highs: the package has no loader function as default export; is highs@1.15.3 installed (npm install)?');
+  return (loader as () => Promise<HighsRuntime>)();
+}
+
+/** The loaded HiGHS runtime (loaded on first call, then cached for the process). */
+export function highsRuntime(): Promise<HighsRuntime> {
+  runtime ??= load();
+  return runtime;
+}
+
+/** One linear term `coef · name`. */
+export interface LpTerm {
+  coef: number;
+  name: string;
+}
+
+/** A linear row `Σ terms (op) rhs`. */
+export interface LpRow {
+  name: string;
+  terms: LpTerm[];
+  op: '<=' | '>=' | '=';
+  rhs: number;
+}
+
+/** A column with bounds; `binary` columns are 0/1 integers (bounds ignored). */
+export interface LpColumn {
+  name: string;
+  lower: number;
+  upper: number;
+  binary?: boolean;
+}
+
+/** A minimization model. Column order = the order of `columns` (kept in the LP text, hence deterministic). */
+export interface LpModel {
+  objective: LpTerm[];
+  /** Constant added to the objective. */
+  objectiveConstant: number;
+  columns: LpColumn[];
+  rows: LpRow[];
+}
+
+/** A finite number as LP text (`1e-07`, `12.5`), 17 significant digits so it round-trips exactly. */
+export function lpNumber(n: number): string {
+  if (!Number.isFinite(n)) throw new Error(`lpNumber: ${n} is not finite; every coefficient and bound of the model must be a finite number`);
+  if (Number.isInteger(n) && Math.abs(n) < 1e15) return String(n);
+  return n.toPrecision(17).replace(/\.?0+(e|$)/, '$1');
+}
+
+function termsText(terms: readonly LpTerm[]): string {
+  if (terms.length === 0) return '0';
+  return terms
+    .map((t, i) => {
+      const sign = t.coef < 0 ? '-' : '+';
+      const abs = lpNumber(Math.abs(t.coef));
+      return `${i === 0 && sign === '+' ? '' : `${sign} `}${abs} ${t.name}`;
+    })
+    .join(' ');
+}
+
+/**
+ * CPLEX LP text of a minimization model (the format `highs` parses). Long rows are not wrapped; HiGHS has
+ * no line-length limit.
+ * @example toLpText({ objective: [{ coef: 1, name: 'x' }], objectiveConstant: 0, columns: [{ name: 'x', lower: 0, upper: 1 }], rows: [] })
+ */
+export function toLpText(m: LpModel): string {
+  const out: string[] = ['Minimize'];
+  const obj = termsText(m.objective.length > 0 ? m.objective : [{ coef: 0, name: m.columns[0]?.name ?? 'zero' }]);
+  const constant = m.objectiveConstant === 0 ? '' : ` ${m.objectiveConstant < 0 ? '-' : '+'} ${lpNumber(Math.abs(m.objectiveConstant))}`;
+  out.push(` obj: ${obj}${constant}`);
+  out.push('Subject To');
+  for (const r of m.rows) out.push(` ${r.name}: ${termsText(r.terms)} ${r.op} ${lpNumber(r.rhs)}`);
+  out.push('Bounds');
+  for (const c of m.columns) {
+    if (c.binary) out.push(` 0 <= ${c.name} <= 1`);
+    else out.push(` ${lpNumber(c.lower)} <= ${c.name} <= ${lpNumber(c.upper)}`);
+  }
+  const bins = m.columns.filter((c) => c.binary).map((c) => c.name);
+  if (bins.length > 0) {
+    out.push('Binaries');
+    for (let i = 0; i < bins.length; i += 20) out.push(` ${bins.slice(i, i + 20).join(' ')}`);
+  }
+  out.push('End');
+  return `${out.join('\n')}\n`;
+}
+
+/** HiGHS model status codes → names (highs.constants.modelStatus). */
+const STATUS_NAMES: Record<number, string> = {
+  0: 'NotSet',
+  1: 'LoadError',
+  2: 'ModelError',
+  3: 'PresolveError',
+  4: 'SolveError',
+  5: 'PostsolveError',
+  6: 'Empty',
+  7: 'Optimal',
+  8: 'Infeasible',
+  9: 'UnboundedOrInfeasible',
+  10: 'Unbounded',
+  11: 'ObjectiveBound',
+  12: 'ObjectiveTarget',
+  13: 'TimeLimit',
+  14: 'IterationLimit',
+};
+
+/** Outcome of {@link solveMilp}. */
+export interface MilpResult {
+  /** HiGHS model status name, e.g. `Optimal`, `TimeLimit`, `Infeasible`. */
+  status: string;
+  /** Objective of the best solution found (incl. the constant), or `undefined` when none is known. */
+  objective: number | undefined;
+  /** Proven lower bound (HiGHS `mip_dual_bound`, incl. the constant); `-Infinity` when none was proven. */
+  bound: number;
+  /** Column name → primal value of the best solution; empty when none. */
+  values: Map<string, number>;
+  /** Whether HiGHS accepted the starting incumbent (`setSolution` did not throw). */
+  startAccepted: boolean;
+  /** Wall time of parse + solve (ms). */
+  solveMs: number;
+}
+
+/**
+ * Solves a minimization MILP with HiGHS.
+ * @param start optional MIP start: column name → value (missing columns are 0).
+ * @param opts `timeLimitMs` wall-clock budget of the solve; `mipRelGap` relative gap at which HiGHS stops
+ *   (default 1e-4 = 0.01%).
+ * @throws {Error} when HiGHS cannot parse the model text (a bug in the model writer; the message says which).
+ */
+export async function solveMilp(
+  model: LpModel,
+  start: ReadonlyMap<string, number> | undefined,
+  opts: { timeLimitMs: number; mipRelGap?: number },
+): Promise<MilpResult> {
+  const highs = await highsRuntime();
+  const text = toLpText(model);
+  const t0 = performance.now();
+  let m: ReturnType<HighsRuntime['createModel']>;
+  try {
+    m = highs.createModel({ format: 'lp', data: text });
+  } catch (e) {
+    throw new Error(`solveMilp: HiGHS could not read the model (${(e as Error).message}); first lines: ${text.slice(0, 300)}`);
+  }
+  try {
+    m.options.set({
+      output_flag: false,
+      time_limit: Math.max(0.001, opts.timeLimitMs / 1000),
+      mip_rel_gap: opts.mipRelGap ?? 1e-4,
+      random_seed: 0,
+    });
+    const numCols = m.getDimensions().numCols;
+    const names: string[] = [];
+    for (let i = 0; i < numCols; i++) names.push(m.getColName(i));
+    let startAccepted = false;
+    if (start !== undefined && start.size > 0) {
+      const colValue = new Float64Array(numCols);
+      names.forEach((n, i) => {
+        colValue[i] = start.get(n) ?? 0;
+      });
+      try {
+        m.setSolution({ colValue });
+        startAccepted = true;
+      } catch {
+        startAccepted = false;
+      }
+    }
+    m.run();
+    const code = m.getModelStatus() as number;
+    const status = STATUS_NAMES[code] ?? `Unknown(${code})`;
+    const primalStatus = Number(m.info.get('primal_solution_status'));
+    const values = new Map<string, number>();
+    let objective: number | undefined;
+    if (primalStatus === 2) {
+      const col = m.getSolution().colValue;
+      names.forEach((n, i) => values.set(n, col[i] ?? 0));
+      objective = m.getObjectiveValue();
+    }
+    const rawBound = Number(m.info.get('mip_dual_bound'));
+    const bound = status === 'Optimal' && objective !== undefined && !Number.isFinite(rawBound) ? objective : Number.isFinite(rawBound) ? rawBound : -Infinity;
+    return { status, objective, bound, values, startAccepted, solveMs: performance.now() - t0 };
+  } finally {
+    m.dispose();
+  }
+}

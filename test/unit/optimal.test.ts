@@ -1,0 +1,435 @@
+/**
+ * Specification of the optimal planner (planner/optimal.ts): a MILP over (chain, chain, bridge) edges solved
+ * by HiGHS, never worse than the greedy baseline, every rule of greedy kept, with a checkable certificate.
+ * Amounts are USDC-like base units (6 decimals); `M(x)` is x million tokens.
+ *
+ * The random instances are the greedy property test's (test/unit/planner.test.ts: same generator, same
+ * seed, copied below because a test file cannot be imported without running its tests), plus quoted edges
+ * drawn from a second, independent stream.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { planGreedy, WAD } from '../../planner/index.js';
+import { planOptimal, planOptimalAssets, planGreedyOnEdges, verifyRoutedPlan, UNMET_NEED_WEIGHT } from '../../planner/optimal.js';
+import type { BridgeEdge, OptimalInput, OptimalPlan } from '../../planner/optimal.js';
+import type { ChainPolicy, ChainState, InFlight, Plan } from '../../planner/index.js';
+
+const UNIT = 10n ** 6n;
+const M = (x: number): bigint => BigInt(Math.round(x * 1_000_000)) * UNIT;
+const pct = (p: number): bigint => (BigInt(Math.round(p * 100)) * WAD) / 10_000n;
+const NOW = 1_700_000_000n;
+const BUDGET = { timeLimitMs: 2000 };
+
+function chain(key: string, suppliedM: number, borrowedM: number, over: Partial<ChainState> = {}): ChainState {
+  const supplied = M(suppliedM);
+  const borrowed = M(borrowedM);
+  return {
+    chainKey: key,
+    blockNumber: 1000n,
+    blockTimestampSec: NOW,
+    supplied,
+    borrowed,
+    idle: supplied > borrowed ? supplied - borrowed : 0n,
+    utilizationWad: supplied === 0n ? 0n : (borrowed * WAD) / supplied,
+    onChainCap: { maxOutflowPerWindow: M(1000), windowSec: 3600n, outflowInWindow: 0n, windowStartSec: NOW - 10n },
+    oracle: { roundId: 1n, answer: 100_000_000n, decimals: 8, updatedAtSec: NOW, answeredInRound: 1n },
+    oracleCheck: { ok: true, ageSec: 0n },
+    tokenTotalSupply: supplied,
+    ...over,
+  };
+}
+
+function policy(key: string, over: { band?: [number, number]; minBufferM?: number; caps?: Partial<ChainPolicy['caps']> } = {}): ChainPolicy {
+  const [low, high] = over.band ?? [60, 80];
+  return {
+    chainKey: key,
+    band: { lowWad: pct(low), highWad: pct(high) },
+    minBufferAmount: M(over.minBufferM ?? 0),
+    caps: { maxOutflowPerWindow: M(1000), windowSec: 3600n, maxTransfer: M(1000), minTransfer: M(0.001), ...over.caps },
+  };
+}
+
+const target = (p: ChainPolicy): bigint => (p.band.lowWad + p.band.highWad) / 2n;
+const required = (c: ChainState, p: ChainPolicy): bigint => (c.borrowed * WAD + target(p) - 1n) / target(p);
+
+/** Every ordered pair over each bridge, the same quote everywhere unless `price` says otherwise. */
+function allEdges(keys: readonly string[], price: (from: string, to: string, bridge: string) => Partial<BridgeEdge> = () => ({})): BridgeEdge[] {
+  const out: BridgeEdge[] = [];
+  for (const from of keys) {
+    for (const to of keys) {
+      if (from === to) continue;
+      out.push({ from, to, bridge: 'layerzero', feeBps: 0, fixedFee: M(0.000002), latencySec: 60, ...price(from, to, 'layerzero') });
+      out.push({ from, to, bridge: 'wormhole', feeBps: 2, fixedFee: M(0.0000005), latencySec: 900, ...price(from, to, 'wormhole') });
+    }
+  }
+  return out;
+}
+
+/** The objective recomputed from scratch: weight · unmet need + Σ (fixed + bps · amount), base units with 6 exact decimals. */
+function objectiveOf(inst: OptimalInput, transfers: OptimalPlan['transfers']): string {
+  const policies = new Map(inst.policies.map((p) => [p.chainKey, p]));
+  const inbound = new Map<string, bigint>();
+  for (const f of inst.inFlight) inbound.set(f.to, (inbound.get(f.to) ?? 0n) + f.amount);
+  let micro = 0n;
+  for (const t of transfers) {
+    const e = inst.edges.find((q) => q.from === t.from && q.to === t.to && q.bridge === t.bridge)!;
+    micro += e.fixedFee * 1_000_000n + BigInt(Math.round(e.feeBps * 100)) * t.amount;
+  }
+  for (const c of inst.chains) {
+    const p = policies.get(c.chainKey);
+    if (!p || !c.oracleCheck.ok || !(c.borrowed * WAD > p.band.highWad * c.supplied)) continue;
+    const need = required(c, p) - c.supplied - (inbound.get(c.chainKey) ?? 0n);
+    const got = transfers.filter((t) => t.to === c.chainKey).reduce((s, t) => s + t.amount, 0n);
+    if (need > got) micro += UNMET_NEED_WEIGHT * 1_000_000n * (need - got);
+  }
+  return `${micro / 1_000_000n}.${(micro % 1_000_000n).toString().padStart(6, '0')}`;
+}
+
+/** Certificate fields agree with each other and with the plan. */
+function checkCertificate(inst: OptimalInput, plan: OptimalPlan, label: string): void {
+  const c = plan.certificate;
+  assert.equal(c.solver, 'highs');
+  assert.ok(c.gapPct >= 0, `${label}: gap ${c.gapPct} ≥ 0`);
+  assert.ok(c.bound <= c.objective, `${label}: bound ${c.bound} ≤ objective ${c.objective}`);
+  if (c.optimal) assert.ok(c.gapPct <= 0.1, `${label}: optimal ⇒ gap ${c.gapPct}% ≤ 0.1%`);
+  if (c.optimal) assert.ok(c.status === 'Optimal' || c.status === 'Trivial', `${label}: optimal ⇒ status ${c.status}`);
+  assert.ok(c.objective <= c.greedyObjective, `${label}: objective ${c.objective} ≤ greedy ${c.greedyObjective}`);
+  const exact = (d: string): bigint => BigInt(d.replace('.', ''));
+  assert.equal(c.chosen === 'solver', exact(c.exact.objective) < exact(c.exact.greedyObjective), `${label}: the solver's plan is taken iff strictly cheaper`);
+  assert.ok(exact(c.exact.objective) <= exact(c.exact.greedyObjective), `${label}: exact objective ≤ greedy's`);
+  assert.equal(c.exact.objective, objectiveOf(inst, plan.transfers), `${label}: the objective recomputes from the plan`);
+  assert.ok(Math.abs(Number(c.exact.objective) - c.objective) <= 1e-9 * Math.max(1, c.objective), `${label}: number and exact objective agree`);
+  assert.deepEqual(c.perTransferReasons, plan.transfers.map((t) => t.reason), `${label}: one reason per transfer`);
+  assert.equal(plan.totals.volume, plan.transfers.reduce((s, t) => s + t.amount, 0n));
+  assert.equal(plan.totals.fees, plan.transfers.reduce((s, t) => s + t.fee, 0n));
+  assert.ok(c.timeMs >= 0 && Number.isFinite(c.bound));
+}
+
+describe('planOptimal — the MILP planner', () => {
+  test('finds a cheaper pairing than greedy: greedy sends the largest surplus to the largest deficit over an expensive route', async () => {
+    // a and b above band; c and d both far below target. Greedy pairs a (largest need) with c (largest
+    // spare per transfer, c before d by chainKey), but every bridge from c to a charges 50 bps.
+    const chains = [chain('a', 10, 9.5), chain('b', 10, 9), chain('c', 20, 4), chain('d', 20, 4)];
+    const inst: OptimalInput = {
+      chains,
+      policies: chains.map((c) => policy(c.chainKey)),
+      inFlight: [],
+      edges: allEdges(['a', 'b', 'c', 'd'], (from, to) => (from === 'c' && to === 'a' ? { feeBps: 50 } : {})),
+    };
+    const greedy = planGreedyOnEdges(inst);
+    assert.deepEqual(greedy.transfers.map((t) => [t.from, t.to]), [['c', 'a'], ['d', 'b']], 'greedy takes the expensive c→a');
+    const plan = await planOptimal(inst, BUDGET);
+    checkInvariants(inst, plan, 'hand');
+    checkCertificate(inst, plan, 'hand');
+    assert.ok(!plan.transfers.some((t) => t.from === 'c' && t.to === 'a'), 'the optimal plan avoids c→a');
+    assert.equal(plan.totals.volume, greedy.totals.volume, 'the same need is covered');
+    assert.equal(plan.totals.shortfall, 0n);
+    assert.ok(plan.totals.fees * 10n < greedy.totals.fees, `fees ${plan.totals.fees} are a fraction of greedy's ${greedy.totals.fees}`);
+    assert.equal(plan.certificate.chosen, 'solver');
+    assert.equal(plan.certificate.optimal, true);
+    assert.match(plan.transfers[0]!.reason, /^a utilization 95\.00% > high 80\.00%, needs \d+ to reach target 70\.00% .* over (layerzero|wormhole): fee \d+ = fixed \d+ \+ \d+ bps, latency \d+s; other bridges: .*; chosen by the MILP/);
+  });
+
+  test('covers a need greedy leaves unmet when greedy strands a donor below minTransfer', async () => {
+    // Needs: A 6M, B 5M; spares: X 7M, Y 4M; minTransfer 2M. Greedy: A←X 6, B←Y 4, then X's last 1M < 2M.
+    // Optimal: A←Y 4 + A←X 2, B←X 5.
+    const chains = [chain('A', 10, 11.2), chain('B', 10, 10.5), chain('X', 20, 9.1), chain('Y', 20, 11.2)];
+    const policies = chains.map((c) => policy(c.chainKey, { caps: { minTransfer: M(2) } }));
+    const inst: OptimalInput = { chains, policies, inFlight: [], edges: allEdges(['A', 'B', 'X', 'Y']) };
+    const greedy = planGreedyOnEdges(inst);
+    assert.equal(greedy.totals.shortfall, M(1), 'greedy leaves B 1M short');
+    const plan = await planOptimal(inst, BUDGET);
+    checkInvariants(inst, plan, 'stranded');
+    checkCertificate(inst, plan, 'stranded');
+    assert.equal(plan.totals.shortfall, 0n, 'every need is met');
+    assert.equal(plan.transfers.length, 3);
+    assert.deepEqual(plan.unresolved, [], 'every chain ends in band (X and Y give down to their target)');
+  });
+
+  test('chooses the bridge per transfer: fixed fee for large amounts, proportional for small ones', async () => {
+    const chains = [chain('big', 10, 9.9), chain('small', 10, 7.002), chain('donor', 100, 10)];
+    const keys = ['big', 'small', 'donor'];
+    const edges = allEdges(keys, (_f, _t, bridge) => (bridge === 'layerzero' ? { feeBps: 0, fixedFee: M(0.00001) } : { feeBps: 5, fixedFee: 0n }));
+    const inst: OptimalInput = { chains, policies: chains.map((c) => policy(c.chainKey, { band: [69.99, 70.01] })), inFlight: [], edges };
+    const plan = await planOptimal(inst, BUDGET);
+    checkInvariants(inst, plan, 'bridges');
+    checkCertificate(inst, plan, 'bridges');
+    const by = new Map(plan.transfers.map((t) => [t.to, t]));
+    // big needs ~4.1M: 5 bps ≈ 2071 tokens ≫ 10 tokens fixed; small needs ~2857 tokens: 5 bps ≈ 1.4 tokens ≪ 10 tokens.
+    assert.equal(by.get('big')?.bridge, 'layerzero');
+    assert.equal(by.get('small')?.bridge, 'wormhole');
+  });
+
+  test('route capacity, route minimum and in-flight pairs are respected; a capped route is topped up from another donor', async () => {
+    const chains = [chain('a', 10, 9.5), chain('b', 20, 4), chain('c', 20, 4), chain('d', 20, 4)];
+    const keys = ['a', 'b', 'c', 'd'];
+    const need = required(chains[0]!, policy('a')) - chains[0]!.supplied;
+    const edges = allEdges(keys, (from, to) => {
+      if (to !== 'a') return {};
+      if (from === 'b') return { capacity: M(1), feeBps: 0, fixedFee: 0n }; // cheapest, but small
+      if (from === 'c') return { minTransfer: M(100) }; // never usable
+      return {};
+    });
+    const inFlight: InFlight[] = [{ rebalanceId: '0x01', from: 'a', to: 'd', amount: 1n }]; // blocks d→a too
+    const inst: OptimalInput = { chains, policies: keys.map((k) => policy(k)), inFlight, edges };
+    const plan = await planOptimal(inst, BUDGET);
+    checkInvariants(inst, plan, 'caps');
+    checkCertificate(inst, plan, 'caps');
+    assert.deepEqual(verifyRoutedPlan(inst, plan.transfers), []);
+    assert.ok(!plan.transfers.some((t) => t.from === 'c' || t.from === 'd'), 'c (route minimum) and d (in flight) do not send');
+    assert.deepEqual(plan.transfers.map((t) => [t.from, t.to, t.amount]), [['b', 'a', M(1)]]);
+    assert.equal(plan.totals.shortfall, need - M(1));
+    assert.match(plan.unresolved.find((u) => u.chainKey === 'a')!.reason, /still short \d+ of target 70\.00%/);
+  });
+
+  test('verifyRoutedPlan names each broken rule', () => {
+    const chains = [chain('a', 10, 9.5), chain('b', 20, 4)];
+    const inst: OptimalInput = { chains, policies: [policy('a'), policy('b', { caps: { maxTransfer: M(1) } })], inFlight: [], edges: allEdges(['a', 'b'], () => ({ capacity: M(0.5) })) };
+    const bad = verifyRoutedPlan(inst, [
+      { from: 'b', to: 'a', bridge: 'layerzero', amount: M(2) },
+      { from: 'b', to: 'a', bridge: 'wormhole', amount: M(0.1) },
+      { from: 'b', to: 'a', bridge: 'nope', amount: M(0.1) },
+    ]);
+    assert.ok(bad.some((m) => /above b maxTransfer/.test(m)));
+    assert.ok(bad.some((m) => /above route capacity/.test(m)));
+    assert.ok(bad.some((m) => /second transfer on the route b→a/.test(m)));
+    assert.ok(bad.some((m) => /no quoted edge/.test(m)));
+  });
+
+  test('malformed edges are refused with what is wrong', async () => {
+    const chains = [chain('a', 10, 9.5), chain('b', 20, 4)];
+    const base = { chains, policies: [policy('a'), policy('b')], inFlight: [] };
+    const e: BridgeEdge = { from: 'b', to: 'a', bridge: 'layerzero', feeBps: 1, fixedFee: 0n, latencySec: 1 };
+    await assert.rejects(planOptimal({ ...base, edges: [e, e] }, BUDGET), /edge b→a over layerzero appears twice/);
+    await assert.rejects(planOptimal({ ...base, edges: [{ ...e, feeBps: 0.001 }] }, BUDGET), /feeBps 0\.001 must be a multiple of 0\.01/);
+    await assert.rejects(planOptimal({ ...base, edges: [{ ...e, to: 'b' }] }, BUDGET), /from a chain to itself/);
+    await assert.rejects(planOptimal({ ...base, edges: [{ ...e, fixedFee: -1n }] }, BUDGET), /negative/);
+    await assert.rejects(planOptimal({ ...base, edges: [] }, { timeLimitMs: 0 }), /timeLimitMs must be > 0/);
+  });
+
+  test('nothing to do gives an empty plan with a trivial, optimal certificate', async () => {
+    const chains = [chain('a', 10, 7), chain('b', 10, 7)];
+    const inst: OptimalInput = { chains, policies: [policy('a'), policy('b')], inFlight: [], edges: allEdges(['a', 'b']) };
+    const plan = await planOptimal(inst, BUDGET);
+    assert.deepEqual(plan.transfers, []);
+    assert.equal(plan.certificate.status, 'Trivial');
+    assert.equal(plan.certificate.objective, 0);
+    assert.equal(plan.certificate.optimal, true);
+  });
+
+  test('assets are planned separately and each plan equals its single-asset plan', async () => {
+    const rng = mulberry32(99);
+    const usdc = withEdges(rng, randomInstance(rng, 6));
+    const weth = withEdges(rng, randomInstance(rng, 5));
+    const both = await planOptimalAssets([{ asset: 'WETH', input: weth }, { asset: 'USDC', input: usdc }], { timeLimitMs: 4000 });
+    assert.deepEqual(both.map((p) => p.asset), ['USDC', 'WETH']);
+    assert.deepEqual(both[0]!.plan.transfers, (await planOptimal(usdc, BUDGET)).transfers);
+    assert.deepEqual(both[1]!.plan.transfers, (await planOptimal(weth, BUDGET)).transfers);
+    await assert.rejects(planOptimalAssets([{ asset: 'X', input: usdc }, { asset: 'X', input: weth }], BUDGET), /asset "X" appears twice/);
+  });
+
+  test('deterministic: the same input, in any order, gives a deep-equal plan and certificate (time aside)', async () => {
+    const rng = mulberry32(7);
+    const inst = withEdges(rng, randomInstance(rng, 8));
+    const strip = (p: OptimalPlan): unknown => ({ ...p, certificate: { ...p.certificate, timeMs: 0 } });
+    const first = await planOptimal(inst, BUDGET);
+    assert.ok(first.transfers.length > 1, 'the instance is interesting');
+    assert.equal(first.certificate.optimal, true);
+    assert.deepEqual(strip(await planOptimal(inst, BUDGET)), strip(first));
+    for (let i = 0; i < 5; i++) {
+      const shuffled = { chains: shuffle(rng, inst.chains), policies: shuffle(rng, inst.policies), inFlight: shuffle(rng, inst.inFlight), edges: shuffle(rng, inst.edges) };
+      assert.deepEqual(strip(await planOptimal(shuffled, BUDGET)), strip(first));
+    }
+  });
+
+  test('property: on the greedy property test\'s 400 seeded instances every rule holds, the objective is ≤ greedy\'s and the certificate is consistent', async () => {
+    const rng = mulberry32(20_240_601);
+    const edgeRng = mulberry32(4242);
+    let better = 0;
+    let optimal = 0;
+    let transfers = 0;
+    for (let i = 0; i < 400; i++) {
+      const inst = withEdges(edgeRng, randomInstance(rng, 2 + Math.floor(rng() * 6)));
+      const plan = await planOptimal(inst, BUDGET);
+      const label = `instance ${i}`;
+      transfers += plan.transfers.length;
+      assert.deepEqual(verifyRoutedPlan(inst, plan.transfers), [], label);
+      checkInvariants(inst, plan, label);
+      checkCertificate(inst, plan, label);
+      assert.equal(plan.certificate.greedyObjective, planGreedyOnEdges(inst).objective, `${label}: greedyObjective is the greedy baseline's`);
+      if (plan.certificate.objective < plan.certificate.greedyObjective) better++;
+      if (plan.certificate.optimal) optimal++;
+    }
+    assert.ok(transfers > 150, `the instances exercise the planner (${transfers} transfers)`);
+    assert.ok(better > 20, `the MILP beats greedy on a fair share of instances (${better}/400)`);
+    assert.equal(optimal, 400, 'instances of ≤ 7 chains are solved to proven optimality within the budget');
+  });
+
+  test('the greedy plan itself is legal on routes without capacity limits (the baseline is a fair floor)', () => {
+    const rng = mulberry32(20_240_601);
+    for (let i = 0; i < 100; i++) {
+      const inst = randomInstance(rng, 2 + Math.floor(rng() * 6));
+      const keys = inst.chains.map((c) => c.chainKey);
+      const open = { ...inst, edges: allEdges(keys) };
+      const g = planGreedyOnEdges(open);
+      assert.equal(g.transfers.length, planGreedy(inst).transfers.length, `instance ${i}: no greedy transfer dropped`);
+      assert.deepEqual(verifyRoutedPlan(open, g.transfers), [], `instance ${i}`);
+    }
+  });
+});
+
+/** Quoted edges for every ordered pair of the instance's chains: 2 bridges, random fees, some capacities and minimums, a few pairs unquoted. */
+function withEdges(rng: () => number, inst: { chains: ChainState[]; policies: ChainPolicy[]; inFlight: InFlight[] }): OptimalInput {
+  const keys = inst.chains.map((c) => c.chainKey).sort();
+  const edges: BridgeEdge[] = [];
+  for (const from of keys) {
+    for (const to of keys) {
+      if (from === to || rng() < 0.05) continue;
+      edges.push({
+        from,
+        to,
+        bridge: 'layerzero',
+        feeBps: Math.floor(rng() * 3),
+        fixedFee: randBig(rng, M(0.000005)),
+        latencySec: 60,
+        ...(rng() < 0.3 ? { capacity: randBig(rng, M(10)) } : {}),
+        ...(rng() < 0.2 ? { minTransfer: randBig(rng, M(0.5)) } : {}),
+      });
+      edges.push({
+        from,
+        to,
+        bridge: 'wormhole',
+        feeBps: Math.floor(rng() * 3000) / 100,
+        fixedFee: randBig(rng, M(0.000001)),
+        latencySec: 900,
+        ...(rng() < 0.3 ? { capacity: randBig(rng, M(10)) } : {}),
+        ...(rng() < 0.2 ? { minTransfer: randBig(rng, M(0.5)) } : {}),
+      });
+    }
+  }
+  return { ...inst, edges };
+}
+
+/** Every rule of the planner, checked from the outside. */
+function checkInvariants(inst: { chains: readonly ChainState[]; policies: readonly ChainPolicy[]; inFlight: readonly InFlight[] }, plan: Plan, label: string): void {
+  const chains = new Map(inst.chains.map((c) => [c.chainKey, c]));
+  const policies = new Map(inst.policies.map((p) => [p.chainKey, p]));
+  const inFlightRoutes = new Set(inst.inFlight.flatMap((f) => [`${f.from}>${f.to}`, `${f.to}>${f.from}`]));
+  const routes = new Set<string>();
+  const out = new Map<string, bigint>();
+  const inn = new Map<string, bigint>();
+  for (const t of plan.transfers) {
+    const at = `${label}: ${t.from}→${t.to} ${t.amount}`;
+    const [fc, tc, fp, tp] = [chains.get(t.from), chains.get(t.to), policies.get(t.from), policies.get(t.to)];
+    assert.ok(fc && tc && fp && tp, `${at}: both ends known and with a policy`);
+    assert.ok(fc.oracleCheck.ok && tc.oracleCheck.ok, `${at}: both oracles ok`);
+    assert.notEqual(t.from, t.to, at);
+    assert.ok(t.amount > 0n, `${at}: positive`);
+    assert.ok(t.amount <= fp.caps.maxTransfer, `${at}: ≤ maxTransfer ${fp.caps.maxTransfer}`);
+    assert.ok(t.amount >= fp.caps.minTransfer && t.amount >= tp.caps.minTransfer, `${at}: ≥ minTransfer of both ends`);
+    assert.ok(!routes.has(`${t.from}>${t.to}`), `${at}: route used once`);
+    assert.ok(!inFlightRoutes.has(`${t.from}>${t.to}`), `${at}: route has nothing in flight`);
+    routes.add(`${t.from}>${t.to}`);
+    out.set(t.from, (out.get(t.from) ?? 0n) + t.amount);
+    inn.set(t.to, (inn.get(t.to) ?? 0n) + t.amount);
+  }
+  for (const [key, sent] of out) {
+    const c = chains.get(key)!;
+    const p = policies.get(key)!;
+    assert.ok(!inn.has(key), `${label}: ${key} both gives and receives`);
+    assert.ok(sent <= c.idle - p.minBufferAmount, `${label}: ${key} sent ${sent} > idle ${c.idle} − minBuffer ${p.minBufferAmount}`);
+    const cap = c.onChainCap;
+    const used = c.blockTimestampSec >= cap.windowStartSec + cap.windowSec ? 0n : cap.outflowInWindow;
+    const limit = p.caps.maxOutflowPerWindow < cap.maxOutflowPerWindow ? p.caps.maxOutflowPerWindow : cap.maxOutflowPerWindow;
+    assert.ok(used + sent <= limit, `${label}: ${key} window ${used} + ${sent} > ${limit}`);
+    assert.ok(c.borrowed * WAD <= target(p) * (c.supplied - sent), `${label}: ${key} pushed past its target`);
+  }
+  for (const [key, got] of inn) {
+    const c = chains.get(key)!;
+    const p = policies.get(key)!;
+    assert.ok(c.borrowed * WAD > p.band.highWad * c.supplied, `${label}: ${key} received but was not above its band`);
+    const inbound = inst.inFlight.filter((f) => f.to === key).reduce((s, f) => s + f.amount, 0n);
+    assert.ok(c.supplied + inbound + got <= required(c, p), `${label}: ${key} pushed past its target (overshoot)`);
+  }
+  // everything still out of band is reported, and nothing else
+  for (const c of inst.chains) {
+    const p = policies.get(c.chainKey);
+    const reported = plan.unresolved.some((u) => u.chainKey === c.chainKey);
+    if (!p) {
+      assert.ok(reported, `${label}: ${c.chainKey} without policy reported`);
+      continue;
+    }
+    const s = c.supplied + (inn.get(c.chainKey) ?? 0n) - (out.get(c.chainKey) ?? 0n);
+    const outOfBand = c.borrowed * WAD > p.band.highWad * s || c.borrowed * WAD < p.band.lowWad * s;
+    assert.equal(reported, outOfBand, `${label}: ${c.chainKey} reported iff out of band after the plan`);
+  }
+}
+
+/** Deterministic 32-bit PRNG (mulberry32) → floats in [0, 1). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffle<T>(rng: () => number, xs: readonly T[]): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+/** A random bigint in [0, max] (max < 2^64). */
+function randBig(rng: () => number, max: bigint): bigint {
+  if (max <= 0n) return 0n;
+  const r = (BigInt(Math.floor(rng() * 2 ** 32)) << 32n) | BigInt(Math.floor(rng() * 2 ** 32));
+  return r % (max + 1n);
+}
+
+function randomInstance(rng: () => number, n: number): { chains: ChainState[]; policies: ChainPolicy[]; inFlight: InFlight[] } {
+  const keys = shuffle(rng, ['arbitrum', 'base', 'optimism', 'polygon', 'bsc', 'avalanche', 'linea', 'scroll']).slice(0, n);
+  const chains: ChainState[] = [];
+  const policies: ChainPolicy[] = [];
+  for (const key of keys) {
+    const supplied = rng() < 0.05 ? 0n : randBig(rng, M(50));
+    const borrowed = randBig(rng, supplied + (rng() < 0.05 ? M(1) : 0n));
+    const windowSec = BigInt(60 + Math.floor(rng() * 7200));
+    const windowStartSec = NOW - randBig(rng, windowSec * 2n);
+    const onChainCap = { maxOutflowPerWindow: randBig(rng, M(20)), windowSec, outflowInWindow: 0n, windowStartSec };
+    onChainCap.outflowInWindow = randBig(rng, onChainCap.maxOutflowPerWindow + M(1));
+    const ok = rng() > 0.1;
+    chains.push(
+      chain(key, 0, 0, {
+        supplied,
+        borrowed,
+        idle: supplied > borrowed ? supplied - borrowed : 0n,
+        onChainCap,
+        oracleCheck: ok ? { ok: true, ageSec: 1n } : { ok: false, reason: 'stale: age 9999s > maxStalenessSec 3600', ageSec: 9999n },
+      }),
+    );
+    if (rng() < 0.05) continue; // a chain without a policy
+    const low = 1 + Math.floor(rng() * 8000);
+    const high = low + 1 + Math.floor(rng() * (10_000 - low - 1));
+    const maxTransfer = randBig(rng, M(10));
+    policies.push({
+      chainKey: key,
+      band: { lowWad: (BigInt(low) * WAD) / 10_000n, highWad: (BigInt(high) * WAD) / 10_000n },
+      minBufferAmount: randBig(rng, M(5)),
+      caps: { maxOutflowPerWindow: randBig(rng, M(20)), windowSec, maxTransfer, minTransfer: randBig(rng, maxTransfer / 20n) },
+    });
+  }
+  const inFlight: InFlight[] = [];
+  const flights = Math.floor(rng() * 3);
+  for (let i = 0; i < flights && keys.length >= 2; i++) {
+    const [from, to] = shuffle(rng, keys);
+    inFlight.push({ rebalanceId: `0x${i}`, from: from!, to: to!, amount: randBig(rng, M(3)) });
+  }
+  return { chains, policies, inFlight };
+}
