@@ -6,10 +6,10 @@
  */
 import { Options } from '@layerzerolabs/lz-v2-utilities';
 import { ApplicationFailure } from '@temporalio/common';
-import { erc20Abi, formatEther, type Abi, type Hex } from 'viem';
+import { decodeEventLog, erc20Abi, formatEther, type Abi, type Hex, type TransactionReceipt } from 'viem';
 import { ballastRouteAbi, ballastTokenAbi, collateralVaultAbi, endpointV2Abi } from '../contracts/generated/abis.js';
-import { asRevert } from '../chains/evm/errors.js';
-import { simulateAndWrite } from '../chains/evm/writeContract.js';
+import { asRevert, ContractRevertError } from '../chains/evm/errors.js';
+import { simulateAndWrite, type WriteResult } from '../chains/evm/writeContract.js';
 import { findPacketDelivered, getDeliveryStatus, packetsSentIn } from '../chains/evm/layerzero.js';
 import { chainOf, type KeeperContext } from './context.js';
 import { classified, FailureType } from './failures.js';
@@ -26,6 +26,27 @@ const DELIVERY_LOG_WINDOW = 2_000n;
  * revert is decoded by name instead of shown as a bare selector.
  */
 const ballastErrorsAbi: Abi = [...collateralVaultAbi, ...ballastRouteAbi, ...ballastTokenAbi, ...endpointV2Abi].filter((x) => x.type === 'error');
+
+/**
+ * The idempotent write: skip when the chain already records the action under `key`; otherwise simulate
+ * and send. A `RebalanceIdUsed` revert means the action DID happen (an earlier attempt whose answer was
+ * lost, seen late by a lagging node): the record is re-read until it shows, and the leg is reported as
+ * already done — never as a failure that would trigger a compensation.
+ * @throws retryable `StaleRead` when the contract says the key is used but the record keeps reading empty.
+ */
+async function writeOnce(chainKey: string, key: Hex, isDone: () => Promise<boolean>, write: () => Promise<WriteResult>): Promise<{ alreadyDone: true } | ({ alreadyDone: false } & WriteResult)> {
+  if (await isDone()) return { alreadyDone: true };
+  try {
+    return { alreadyDone: false, ...(await write()) };
+  } catch (err) {
+    if (!(err instanceof ContractRevertError && err.errorName === 'RebalanceIdUsed')) throw err;
+    for (let i = 0; i < 10; i++) {
+      if (await isDone()) return { alreadyDone: true };
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    throw ApplicationFailure.retryable(`${chainKey}: key ${key} is used on chain but its record reads empty (lagging node); retrying`, 'StaleRead');
+  }
+}
 
 /** LayerZero executor options: gas for `lzReceive` on the destination (type-3 options, LayerZero v2 docs). */
 export function lzReceiveOptions(gas: number): Hex {
@@ -60,13 +81,15 @@ export async function withdrawFromVault(ctx: KeeperContext, input: VaultLegInput
   const c = chainOf(ctx, input.chainKey);
   const key = legKey(input.rebalanceId, input.purpose);
   const pc = c.clients.publicClient;
-  const done = await pc.readContract({ address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'outflowOf', args: [key] });
-  if (done > 0n) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber() };
-  const { txHash, receipt } = await classified(() =>
-    simulateAndWrite({ clients: c.clients, address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'withdrawToRoute', args: [key, input.amount], confirmations: c.confirmations, errorsAbi: ballastErrorsAbi }),
+  const isDone = async () => (await pc.readContract({ address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'outflowOf', args: [key] })) > 0n;
+  const r = await classified(() =>
+    writeOnce(c.chainKey, key, isDone, () =>
+      simulateAndWrite({ clients: c.clients, address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'withdrawToRoute', args: [key, input.amount], confirmations: c.confirmations, errorsAbi: ballastErrorsAbi }),
+    ),
   );
-  ctx.log.info({ rebalanceId: input.rebalanceId, chain: c.chainKey, amount: input.amount.toString(), txHash }, 'withdrawn to route');
-  return { legKey: key, txHash, alreadyDone: false, blockNumber: receipt.blockNumber };
+  if (r.alreadyDone) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber() };
+  ctx.log.info({ rebalanceId: input.rebalanceId, chain: c.chainKey, amount: input.amount.toString(), txHash: r.txHash }, 'withdrawn to route');
+  return { legKey: key, txHash: r.txHash, alreadyDone: false, blockNumber: r.receipt.blockNumber };
 }
 
 /**
@@ -78,13 +101,15 @@ export async function depositToVault(ctx: KeeperContext, input: VaultLegInput): 
   const c = chainOf(ctx, input.chainKey);
   const key = legKey(input.rebalanceId, input.purpose);
   const pc = c.clients.publicClient;
-  const done = await pc.readContract({ address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [key] });
-  if (done > 0n) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber() };
-  const { txHash, receipt } = await classified(() =>
-    simulateAndWrite({ clients: c.clients, address: c.contracts.route, abi: ballastRouteAbi, functionName: 'depositToVault', args: [key, input.amount], confirmations: c.confirmations, errorsAbi: ballastErrorsAbi }),
+  const isDone = async () => (await pc.readContract({ address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [key] })) > 0n;
+  const r = await classified(() =>
+    writeOnce(c.chainKey, key, isDone, () =>
+      simulateAndWrite({ clients: c.clients, address: c.contracts.route, abi: ballastRouteAbi, functionName: 'depositToVault', args: [key, input.amount], confirmations: c.confirmations, errorsAbi: ballastErrorsAbi }),
+    ),
   );
-  ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, chain: c.chainKey, amount: input.amount.toString(), txHash }, 'deposited into vault');
-  return { legKey: key, txHash, alreadyDone: false, blockNumber: receipt.blockNumber };
+  if (r.alreadyDone) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber() };
+  ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, chain: c.chainKey, amount: input.amount.toString(), txHash: r.txHash }, 'deposited into vault');
+  return { legKey: key, txHash: r.txHash, alreadyDone: false, blockNumber: r.receipt.blockNumber };
 }
 
 /**
@@ -100,24 +125,44 @@ export async function sendOverBridge(ctx: KeeperContext, input: SendInput): Prom
   const key = legKey(input.rebalanceId, input.purpose);
   const pc = src.clients.publicClient;
   const readRecord = () => pc.readContract({ address: src.contracts.route, abi: ballastRouteAbi, functionName: 'sends', args: [key] });
-  const before = await readRecord();
-  if (!ZERO32.test(before[0])) {
-    return { legKey: key, alreadyDone: true, guid: before[0], nonce: before[3], nativeFeeWei: 0n, blockNumber: await pc.getBlockNumber() };
-  }
+  const isDone = async () => !ZERO32.test((await readRecord())[0]);
   const options = lzReceiveOptions(ctx.lzReceiveGas);
-  const fee = await quoteBridgeFee(ctx, input);
-  const { txHash, receipt } = await classified(() =>
-    simulateAndWrite({ clients: src.clients, address: src.contracts.route, abi: ballastRouteAbi, functionName: 'send', args: [key, dst.eid, input.amount, options], value: fee, confirmations: src.confirmations, errorsAbi: ballastErrorsAbi }),
+  let fee = 0n;
+  const r = await classified(() =>
+    writeOnce(src.chainKey, key, isDone, async () => {
+      fee = await quoteBridgeFee(ctx, input);
+      return simulateAndWrite({ clients: src.clients, address: src.contracts.route, abi: ballastRouteAbi, functionName: 'send', args: [key, dst.eid, input.amount, options], value: fee, confirmations: src.confirmations, errorsAbi: ballastErrorsAbi });
+    }),
   );
-  const packets = packetsSentIn(receipt.logs, src.contracts.endpoint);
-  const record = await readRecord();
-  const packet = packets.find((p) => p.guid.toLowerCase() === record[0].toLowerCase());
-  if (!packet) {
-    throw ApplicationFailure.nonRetryable(`${src.chainKey}: send tx ${txHash} has no PacketSent with the route's GUID ${record[0]}`, 'PacketMismatch');
+  if (r.alreadyDone) {
+    const rec = await readRecord();
+    return { legKey: key, alreadyDone: true, guid: rec[0], nonce: rec[3], nativeFeeWei: 0n, blockNumber: await pc.getBlockNumber() };
+  }
+  const { txHash, receipt } = r;
+  // The GUID comes from this transaction's own events (RouteSent for our key, PacketSent decoded with
+  // PacketV1Codec): no state read that a lagging node could answer from an older block.
+  const routeGuid = routeSentGuid(receipt, src.contracts.route, key);
+  const packet = packetsSentIn(receipt.logs, src.contracts.endpoint).find((p) => p.guid.toLowerCase() === routeGuid?.toLowerCase());
+  if (!routeGuid || !packet) {
+    throw ApplicationFailure.nonRetryable(`${src.chainKey}: send tx ${txHash} has no RouteSent/PacketSent pair for key ${key} (route GUID ${routeGuid ?? 'none'})`, 'PacketMismatch');
   }
   ctx.metrics.bridgeFeePaid.inc({ route: `${input.from}->${input.to}`, bridge: 'layerzero' }, Number(formatEther(fee)));
   ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, route: `${input.from}->${input.to}`, guid: packet.guid, nonce: packet.nonce.toString(), feeWei: fee.toString(), txHash }, 'sent over LayerZero');
   return { legKey: key, txHash, alreadyDone: false, guid: packet.guid, nonce: packet.nonce, nativeFeeWei: fee, blockNumber: receipt.blockNumber };
+}
+
+/** The GUID the route's `RouteSent(rebalanceId = key, guid, …)` event carries in `receipt`, if any. */
+function routeSentGuid(receipt: TransactionReceipt, route: Hex, key: Hex): Hex | undefined {
+  for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== route.toLowerCase()) continue;
+    try {
+      const ev = decodeEventLog({ abi: ballastRouteAbi, data: log.data, topics: log.topics });
+      if (ev.eventName === 'RouteSent' && ev.args.rebalanceId.toLowerCase() === key.toLowerCase()) return ev.args.guid;
+    } catch {
+      // another event of the route
+    }
+  }
+  return undefined;
 }
 
 /**
