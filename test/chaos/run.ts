@@ -357,8 +357,10 @@ async function runSchedule(
   const settled = await Promise.all(
     handles.map(async ({ input, handle }) => {
       for (;;) {
+        let timer: NodeJS.Timeout | undefined;
         try {
-          return (await Promise.race([handle.result(), sleep(Math.max(1, deadline - Date.now())).then(() => 'hung' as const)])) as RebalanceResult | 'hung';
+          const hang = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), Math.max(1, deadline - Date.now()))));
+          return await Promise.race([handle.result() as Promise<RebalanceResult>, hang]);
         } catch (err) {
           if (err instanceof WorkflowFailedError) {
             violations.push({ kind: 'sagaFailed', rebalanceId: input.rebalanceId, detail: `the workflow failed instead of ending with an outcome: ${err.cause?.message ?? err.message}` });
@@ -366,6 +368,8 @@ async function runSchedule(
           }
           if (Date.now() > deadline) return 'hung' as const;
           await sleep(1000);
+        } finally {
+          clearTimeout(timer);
         }
       }
     }),
