@@ -29,9 +29,10 @@
  *   base units, clamped and repaired in exact bigint so that no constraint is broken, and checked again
  *   by {@link verifyRoutedPlan}.
  *
- * The greedy plan, with each transfer put on its cheapest eligible bridge ({@link planGreedyOnEdges}), is
- * given to HiGHS as the MIP start; whatever HiGHS returns, the plan returned is greedy's whenever the
- * solver's plan is not strictly cheaper in exact arithmetic, so the result is never worse than greedy.
+ * The greedy plan, with each transfer put on its cheapest eligible bridge ({@link planGreedyOnEdges}), or a
+ * fee-aware construction heuristic's plan when that is strictly cheaper, is given to HiGHS as the MIP start;
+ * whatever HiGHS returns, the plan returned is greedy's whenever no other plan is strictly cheaper in exact
+ * arithmetic, so the result is never worse than greedy.
  *
  * Assets: one call plans one asset. Several assets are planned by {@link planOptimalAssets}, one MILP per
  * asset, because nothing couples them in this model (each asset has its own vaults, caps and windows, and a
@@ -100,6 +101,12 @@ export interface PlanCertificate {
   bound: number;
   /** `(objective − bound) / max(objective, 1)` in percent, ≥ 0. */
   gapPct: number;
+  /**
+   * `(objective − bound) / max(fees of the plan, 1)` in percent: how much of this plan's fees a better plan
+   * could at most save. Stricter than `gapPct` when unmet need dominates the objective (then `gapPct` is
+   * small even if the fees are far from their optimum).
+   */
+  feeGapPct: number;
   /** The solver proved optimality and the gap is ≤ 0.1%. */
   optimal: boolean;
   /** Exact objective of the greedy plan on the same edges. */
@@ -109,8 +116,11 @@ export interface PlanCertificate {
    * lose the fee digits once the weighted unmet need passes 2^53 millionths). Compare these.
    */
   exact: { objective: string; greedyObjective: string };
-  /** Which plan is returned: the solver's (strictly cheaper) or greedy's (the solver found nothing better). */
-  chosen: 'solver' | 'greedy';
+  /**
+   * Which plan is returned: `greedy` unless another is strictly cheaper; `heuristic` when the fee-aware
+   * construction (the MIP start) beat greedy and the solver found nothing better in its budget; `solver`.
+   */
+  chosen: 'solver' | 'heuristic' | 'greedy';
   /** Whole planOptimal wall time (ms), model building and repair included. */
   timeMs: number;
   /** Why each transfer (same order as `transfers`). */
@@ -417,6 +427,44 @@ function greedyMoves(ctx: Ctx): { moves: Move[]; adjustments: string[] } {
 }
 
 /**
+ * A fee-aware construction heuristic (a better MIP start than greedy on fee-heavy instances): repeatedly
+ * take the legal (giver, taker, bridge) move of the largest amount it can carry that has the lowest fee per
+ * unit moved, one transfer per pair, until none is left. Deterministic (ties by chainKeys, then bridge).
+ */
+function feeAwareMoves(ctx: Ctx): Move[] {
+  const nodes = [...ctx.nodes.values()];
+  const spare = new Map(nodes.map((n) => [n.key, n.spare]));
+  const need = new Map(nodes.map((n) => [n.key, n.need]));
+  const used = new Set<string>();
+  const cand = [...ctx.edges.values()].filter((e) => {
+    const g = ctx.nodes.get(e.from);
+    const t = ctx.nodes.get(e.to);
+    return g !== undefined && t !== undefined && g.spare > 0n && t.need > 0n && !ctx.inFlightPairs.has(pairKey(e.from, e.to));
+  });
+  const moves: Move[] = [];
+  for (;;) {
+    let best: { e: QEdge; amount: bigint; fee: bigint } | undefined;
+    for (const e of cand) {
+      if (used.has(pairKey(e.from, e.to))) continue;
+      const g = ctx.nodes.get(e.from)!;
+      const t = ctx.nodes.get(e.to)!;
+      const amount = minB(spare.get(e.from)!, need.get(e.to)!, g.policy.caps.maxTransfer, e.capacity ?? g.spare);
+      if (amount <= 0n || amount < lowerOf(e, g, t)) continue;
+      const fee = feeOf(e, amount);
+      // fee/amount < best.fee/best.amount, else larger amount, else key order (cand is sorted).
+      if (best === undefined || fee * best.amount < best.fee * amount || (fee * best.amount === best.fee * amount && amount > best.amount)) best = { e, amount, fee };
+    }
+    if (best === undefined) break;
+    const { e, amount } = best;
+    used.add(pairKey(e.from, e.to));
+    spare.set(e.from, spare.get(e.from)! - amount);
+    need.set(e.to, need.get(e.to)! - amount);
+    moves.push({ from: e.from, to: e.to, bridge: e.bridge, amount });
+  }
+  return moves;
+}
+
+/**
  * The greedy baseline on quoted edges: {@link planGreedy}'s transfers, each over the bridge with the
  * lowest fee for its amount among those whose capacity and minimum accept it. A transfer no bridge accepts
  * is clamped to the largest route capacity (when still ≥ the minimums) or dropped; `adjustments` lists them.
@@ -605,7 +653,7 @@ function utilPct(borrowed: bigint, supplied: bigint): string {
 }
 
 /** The reason of one routed transfer: needs, spare, the bound on the amount, the bridge and its alternatives. */
-function routed(ctx: Ctx, m: Move, all: readonly Move[], by: 'solver' | 'greedy'): RoutedTransfer {
+function routed(ctx: Ctx, m: Move, all: readonly Move[], by: 'solver' | 'heuristic' | 'greedy'): RoutedTransfer {
   const e = ctx.edges.get(edgeKey(m.from, m.to, m.bridge))!;
   const from = ctx.nodes.get(m.from)!;
   const to = ctx.nodes.get(m.to)!;
@@ -637,7 +685,7 @@ function routed(ctx: Ctx, m: Move, all: readonly Move[], by: 'solver' | 'greedy'
     `${m.from} utilization ${utilPct(from.chain.borrowed, from.chain.supplied)} ≤ target ${formatWadPct(from.targetWad)}, can spare ${from.spare} (gives ${sent}); ` +
     `moves ${m.amount} (${bound}) over ${m.bridge}: fee ${fee} = fixed ${e.fixedFee} + ${e.feeBps} bps, latency ${e.latencySec}s` +
     (alts.length > 0 ? `; other bridges: ${alts.join(', ')}` : '') +
-    `; chosen by ${by === 'solver' ? 'the MILP (min unmet need, then fees)' : 'the greedy baseline (cheapest bridge for its amount)'}`;
+    `; chosen by ${by === 'solver' ? 'the MILP (min unmet need, then fees)' : by === 'heuristic' ? 'the fee-aware heuristic (the MILP found nothing cheaper in its budget)' : 'the greedy baseline (cheapest bridge for its amount)'}`;
   return { from: m.from, to: m.to, amount: m.amount, bridge: m.bridge, fee, latencySec: e.latencySec, reason };
 }
 
@@ -718,7 +766,15 @@ export async function planOptimal(input: OptimalInput, opts: OptimalOptions): Pr
 
   let chosen: Move[] = greedy.moves;
   let cost = gCost;
-  let by: 'solver' | 'greedy' = 'greedy';
+  let by: 'solver' | 'heuristic' | 'greedy' = 'greedy';
+  // The better of greedy and the fee-aware heuristic is the MIP start (and a floor for the result).
+  const heur = feeAwareMoves(ctx);
+  const hCost = exactCost(ctx, heur);
+  if (hCost.micro < gCost.micro && verifyWith(ctx, heur).length === 0) {
+    chosen = heur;
+    cost = hCost;
+    by = 'heuristic';
+  }
   let status = 'Trivial';
   let boundMicro: number;
   let solverOptimal = true;
@@ -729,13 +785,14 @@ export async function planOptimal(input: OptimalInput, opts: OptimalOptions): Pr
     // MIP start: greedy's transfers, on the model's columns.
     const start = new Map<string, number>();
     const colOf = new Map(b.edges.map((ed) => [edgeKey(ed.e.from, ed.e.to, ed.e.bridge), ed]));
-    for (const m of greedy.moves) {
+    for (const m of chosen) {
       const ed = colOf.get(edgeKey(m.from, m.to, m.bridge));
       if (ed === undefined) continue;
       start.set(ed.x, Number(m.amount) / Number(b.scale));
       start.set(ed.y, 1);
     }
-    const budget = Math.max(1, opts.timeLimitMs - (performance.now() - t0));
+    // HiGHS checks its clock between phases and overshoots a little; keep 15% of the budget as headroom.
+    const budget = Math.max(1, 0.85 * opts.timeLimitMs - (performance.now() - t0));
     const r = await solveMilp(b.model, start, { timeLimitMs: budget, mipRelGap: opts.mipRelGap });
     status = r.status;
     solverOptimal = r.status === 'Optimal';
@@ -744,7 +801,7 @@ export async function planOptimal(input: OptimalInput, opts: OptimalOptions): Pr
       const moves = movesFromSolution(ctx, b, r.values);
       const violations = verifyWith(ctx, moves);
       const c = exactCost(ctx, moves);
-      if (violations.length === 0 && c.micro < gCost.micro) {
+      if (violations.length === 0 && c.micro < cost.micro) {
         chosen = moves;
         cost = c;
         by = 'solver';
@@ -765,6 +822,7 @@ export async function planOptimal(input: OptimalInput, opts: OptimalOptions): Pr
       objective,
       bound,
       gapPct,
+      feeGapPct: Math.max(0, ((objective - bound) / Math.max(Number(cost.fees), 1)) * 100),
       optimal: solverOptimal && gapPct <= 0.1,
       greedyObjective: microToNumber(gCost.micro),
       exact: { objective: microToDecimal(cost.micro), greedyObjective: microToDecimal(gCost.micro) },
