@@ -128,7 +128,7 @@ describe('planOptimal — the MILP planner', () => {
     assert.ok(plan.totals.fees * 10n < greedy.totals.fees, `fees ${plan.totals.fees} are a fraction of greedy's ${greedy.totals.fees}`);
     assert.notEqual(plan.certificate.chosen, 'greedy', 'the MILP (or its fee-aware start) replaces greedy');
     assert.equal(plan.certificate.optimal, true);
-    assert.match(plan.transfers[0]!.reason, /^a utilization 95\.00% > high 80\.00%, needs \d+ to reach target 70\.00% .* over (layerzero|wormhole): fee \d+ = fixed \d+ \+ \d+ bps, latency \d+s; other bridges: .*; chosen by the MILP/);
+    assert.match(plan.transfers[0]!.reason, /^a utilization 95\.00% > high 80\.00%, needs \d+ to reach target 70\.00% .* over (layerzero|wormhole): fee \d+ = fixed \d+ \+ \d+ bps, latency \d+s; other bridges: .*; chosen by the (MILP|fee-aware heuristic)/);
   });
 
   test('covers a need greedy leaves unmet when greedy strands a donor below minTransfer', async () => {
