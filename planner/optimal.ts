@@ -20,6 +20,7 @@
  * - netting first: a chain is either a giver (at or below target, spare > 0) or a taker (above band,
  *   need > 0), never both; variables exist only on giver→taker edges that have a quoted bridge, no
  *   transfer in flight on the pair, and room for at least one legal amount;
+ * - per taker an unmet-need column `s` with `Σ x + s = need` (objective `W·s + fees`, no cancelling terms);
  * - per edge a continuous amount `x` and a binary `y` (the message and its fixed fee), with the TIGHT
  *   big-M `M = min(giver spare, taker need, edge capacity, giver maxTransfer)` and `x ≥ minTransfer·y`;
  * - a bridge that is no cheaper in fixed and proportional fee, no larger in M and no smaller in
@@ -486,6 +487,8 @@ const microToDecimal = (micro: bigint): string => `${micro / RATE_DENOM}.${(micr
 interface Built {
   model: LpModel;
   edges: { e: QEdge; M: bigint; L: bigint; x: string; y: string }[];
+  /** Taker chainKey → its unmet-need column. */
+  shortfallCols: Map<string, string>;
   scale: bigint;
   scaleExp: number;
   pruned: number;
@@ -540,7 +543,7 @@ function buildModel(ctx: Ctx): Built {
     const { e, M, L, x, y } = ed;
     columns.push({ name: x, lower: 0, upper: u(M) });
     columns.push({ name: y, lower: 0, upper: 1, binary: true });
-    objective.push({ coef: Number(e.rate) / Number(RATE_DENOM) - W, name: x });
+    objective.push({ coef: Number(e.rate) / Number(RATE_DENOM), name: x });
     if (e.fixedFee > 0n) objective.push({ coef: u(e.fixedFee), name: y });
     rows.push({ name: `u${x}`, terms: [{ coef: 1, name: x }, { coef: -u(M), name: y }], op: '<=', rhs: 0 });
     if (L > 0n) rows.push({ name: `l${x}`, terms: [{ coef: 1, name: x }, { coef: -u(L), name: y }], op: '>=', rhs: 0 });
@@ -555,13 +558,17 @@ function buildModel(ctx: Ctx): Built {
     gi++;
     if (terms && terms.length > 1) rows.push({ name: `g${gi}`, terms, op: '<=', rhs: u(g.spare) });
   }
+  // Unmet need as its own column per taker (Σ x + s = need): the objective then holds W·s + fees directly,
+  // instead of W·(need − Σ x), whose large terms cancel and drown the fees in rounding.
+  const shortfallCols = new Map<string, string>();
   let ti = 0;
-  let totalNeed = 0n;
   for (const t of takers) {
-    totalNeed += t.need;
-    const terms = inTerms.get(t.key);
     ti++;
-    if (terms && terms.length > 1) rows.push({ name: `t${ti}`, terms, op: '<=', rhs: u(t.need) });
+    const sName = `s${ti}`;
+    shortfallCols.set(t.key, sName);
+    columns.push({ name: sName, lower: 0, upper: u(t.need) });
+    objective.push({ coef: W, name: sName });
+    rows.push({ name: `t${ti}`, terms: [...(inTerms.get(t.key) ?? []), { coef: 1, name: sName }], op: '=', rhs: u(t.need) });
   }
   let pi = 0;
   for (const terms of pairY.values()) {
@@ -569,8 +576,9 @@ function buildModel(ctx: Ctx): Built {
     if (terms.length > 1) rows.push({ name: `r${pi}`, terms, op: '<=', rhs: 1 });
   }
   return {
-    model: { objective, objectiveConstant: W * u(totalNeed), columns, rows },
+    model: { objective, objectiveConstant: 0, columns, rows },
     edges,
+    shortfallCols,
     scale,
     scaleExp,
     pruned,
@@ -790,6 +798,10 @@ export async function planOptimal(input: OptimalInput, opts: OptimalOptions): Pr
       if (ed === undefined) continue;
       start.set(ed.x, Number(m.amount) / Number(b.scale));
       start.set(ed.y, 1);
+    }
+    for (const [taker, col] of b.shortfallCols) {
+      const got = chosen.filter((m) => m.to === taker).reduce((acc, m) => acc + m.amount, 0n);
+      start.set(col, Number(pos(ctx.nodes.get(taker)!.need - got)) / Number(b.scale));
     }
     // HiGHS checks its clock between phases and overshoots a little; keep 15% of the budget as headroom.
     const budget = Math.max(1, 0.85 * opts.timeLimitMs - (performance.now() - t0));
