@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'contracts/artifacts/**', '.tools/**', '.devnet/**', '.temporal/**'] },
+  { ignores: ['node_modules/**', 'scratch/**', 'contracts/artifacts/**', '.tools/**', '.devnet/**', '.temporal/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -29,6 +29,8 @@ export interface ChainRuntime {
   policy: ChainPolicy;
   oracleLimits: { maxStalenessSec: number; maxDeviationBps: number };
   confirmations: number;
+  /** Receipt wait per write, ms. */
+  receiptTimeoutMs: number;
 }
 
 export interface KeeperContext {

@@ -3,6 +3,7 @@
  * `Activities` TYPE from here (through `proxyActivities`), never the code.
  */
 import type { Hex } from 'viem';
+import { Context } from '@temporalio/activity';
 import type { InFlight, Snapshot } from '../planner/types.js';
 import type { KeeperContext } from './context.js';
 import { readSnapshot } from './snapshot.js';
@@ -13,12 +14,25 @@ import { toDisplayNumber } from '../keeper/metrics.js';
 import { checkDeploymentLedger, observeRebalanceFunds, type ObserveInput, type StrandedInFlight } from './ledger.js';
 import { describeMismatches, type LedgerMismatch } from '../ledger/ledger.js';
 
-/** Times one leg into `ballast_leg_duration_seconds{leg,route}` (also on failure). */
+/**
+ * Times one leg into `ballast_leg_duration_seconds{leg,route}` (also on failure) and heartbeats every
+ * second while it runs, so a worker killed mid-leg is noticed within the heartbeat timeout (the workflow
+ * sets it), not after the whole start-to-close timeout. Outside an activity (direct calls in tests) it
+ * only times.
+ */
 async function timed<T>(ctx: KeeperContext, leg: string, route: string, fn: () => Promise<T>): Promise<T> {
   const end = ctx.metrics.legDurationSeconds.startTimer({ leg, route });
+  let activity: Context | undefined;
+  try {
+    activity = Context.current();
+  } catch {
+    activity = undefined;
+  }
+  const beat = activity ? setInterval(() => activity.heartbeat(), 1000) : undefined;
   try {
     return await fn();
   } finally {
+    if (beat) clearInterval(beat);
     end();
   }
 }

@@ -84,7 +84,7 @@ export async function withdrawFromVault(ctx: KeeperContext, input: VaultLegInput
   const isDone = async () => (await pc.readContract({ address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'outflowOf', args: [key] })) > 0n;
   const r = await classified(() =>
     writeOnce(c.chainKey, key, isDone, () =>
-      simulateAndWrite({ clients: c.clients, address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'withdrawToRoute', args: [key, input.amount], confirmations: c.confirmations, errorsAbi: ballastErrorsAbi }),
+      simulateAndWrite({ clients: c.clients, address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'withdrawToRoute', args: [key, input.amount], confirmations: c.confirmations, timeoutMs: c.receiptTimeoutMs, errorsAbi: ballastErrorsAbi }),
     ),
   );
   if (r.alreadyDone) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber() };
@@ -104,7 +104,7 @@ export async function depositToVault(ctx: KeeperContext, input: VaultLegInput): 
   const isDone = async () => (await pc.readContract({ address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [key] })) > 0n;
   const r = await classified(() =>
     writeOnce(c.chainKey, key, isDone, () =>
-      simulateAndWrite({ clients: c.clients, address: c.contracts.route, abi: ballastRouteAbi, functionName: 'depositToVault', args: [key, input.amount], confirmations: c.confirmations, errorsAbi: ballastErrorsAbi }),
+      simulateAndWrite({ clients: c.clients, address: c.contracts.route, abi: ballastRouteAbi, functionName: 'depositToVault', args: [key, input.amount], confirmations: c.confirmations, timeoutMs: c.receiptTimeoutMs, errorsAbi: ballastErrorsAbi }),
     ),
   );
   if (r.alreadyDone) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber() };
@@ -131,7 +131,7 @@ export async function sendOverBridge(ctx: KeeperContext, input: SendInput): Prom
   const r = await classified(() =>
     writeOnce(src.chainKey, key, isDone, async () => {
       fee = await quoteBridgeFee(ctx, input);
-      return simulateAndWrite({ clients: src.clients, address: src.contracts.route, abi: ballastRouteAbi, functionName: 'send', args: [key, dst.eid, input.amount, options], value: fee, confirmations: src.confirmations, errorsAbi: ballastErrorsAbi });
+      return simulateAndWrite({ clients: src.clients, address: src.contracts.route, abi: ballastRouteAbi, functionName: 'send', args: [key, dst.eid, input.amount, options], value: fee, confirmations: src.confirmations, timeoutMs: src.receiptTimeoutMs, errorsAbi: ballastErrorsAbi });
     }),
   );
   if (r.alreadyDone) {

@@ -28,6 +28,7 @@ export const CONFIG_DEFAULTS = {
   keeper: { privateKeyEnv: 'BALLAST_KEEPER_PRIVATE_KEY', keystorePasswordEnv: 'BALLAST_KEYSTORE_PASSWORD' },
   layerzero: { lzReceiveGas: 200_000, deliveryDeadlineSec: 600 },
   confirmations: 1,
+  receiptTimeoutSec: 60,
 } as const;
 
 const SLUG = /^[a-z0-9]+(?:[-_][a-z0-9]+)*$/;
@@ -191,6 +192,8 @@ const chainSchema = z.strictObject({
       .max(10_000, { error: 'must be ≤ 10000 bps (100%)' }),
   }),
   confirmations: posInt('a positive integer number of blocks').default(CONFIG_DEFAULTS.confirmations),
+  /** How long a write waits for its receipt before the activity fails and Temporal retries it (idempotently). */
+  receiptTimeoutSec: posInt('a positive integer number of seconds').default(CONFIG_DEFAULTS.receiptTimeoutSec),
 });
 
 function fmtPct(wad: bigint): string {

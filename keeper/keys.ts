@@ -5,7 +5,7 @@
  *   and foundry (`cast wallet new`, `cast wallet import`) write, whose password is read from the
  *   environment variable named by `keeper.keystorePasswordEnv` (default `BALLAST_KEYSTORE_PASSWORD`).
  *
- * Decryption is done by ethers v6 (`decryptKeystoreJsonSync`: scrypt or pbkdf2 KDF, AES-128-CTR,
+ * Decryption is done by ethers' `@ethersproject/json-wallets` (`decryptKeystoreSync`: scrypt or pbkdf2 KDF, AES-128-CTR,
  * keccak256 MAC), not by code of ours. Spec of the format:
  * https://ethereum.org/en/developers/docs/data-structures-and-encoding/web3-secret-storage/
  *
@@ -13,7 +13,7 @@
  * password (errors are logged and end up in Temporal histories).
  */
 import fs from 'node:fs';
-import { decryptKeystoreJsonSync, isKeystoreJson } from 'ethers';
+import { decryptKeystoreSync, isKeystoreWallet } from '@ethersproject/json-wallets';
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import type { BallastConfig } from '../config/index.js';
 
@@ -77,7 +77,7 @@ export function loadKeystoreAccount(file: string, passwordEnv: string, env: Node
     const code = (e as NodeJS.ErrnoException).code ?? 'read error';
     throw new Error(`keeper.keystoreFile ${file}: cannot read the keystore (${code}); check the path and its permissions`);
   }
-  if (!isKeystoreJson(json)) {
+  if (!isKeystoreWallet(json)) {
     throw new Error(
       `keeper.keystoreFile ${file}: not a Web3 Secret Storage v3 keystore (expected JSON with "version": 3 and a "crypto" section, as written by geth or \`cast wallet new\`)`,
     );
@@ -88,7 +88,7 @@ export function loadKeystoreAccount(file: string, passwordEnv: string, env: Node
   }
   let privateKey: string;
   try {
-    privateKey = decryptKeystoreJsonSync(json, password).privateKey;
+    privateKey = decryptKeystoreSync(json, password).privateKey;
   } catch (e) {
     throw new Error(`keeper.keystoreFile ${file}: ${describeKeystoreError(e, passwordEnv)}`);
   }
@@ -96,19 +96,20 @@ export function loadKeystoreAccount(file: string, passwordEnv: string, env: Node
 }
 
 /**
- * A safe description of an ethers keystore error: ethers' `shortMessage` only (its long message
- * carries argument values; the password argument is redacted by ethers, but we add nothing of it).
+ * A safe description of a keystore decryption error. @ethersproject/json-wallets throws plain messages
+ * (`invalid password`, `address mismatch`) or argument errors whose text may carry values: only the
+ * known short reasons are passed on.
  */
 function describeKeystoreError(e: unknown, passwordEnv: string): string {
-  const err = e as { shortMessage?: unknown; argument?: unknown };
-  const short = typeof err.shortMessage === 'string' ? err.shortMessage : 'decryption failed';
-  if (err.argument === 'password' || short === 'incorrect password') {
+  const message = e instanceof Error ? e.message : '';
+  if (message === 'invalid password') {
     return `wrong password in ${passwordEnv} (the keystore's MAC does not match); check the variable`;
   }
-  if (/address\/privateKey mismatch/.test(short)) {
+  if (message === 'address mismatch') {
     return 'the decrypted key does not belong to the keystore\'s "address" field; the file is corrupt or was edited';
   }
-  return `cannot decrypt the keystore (${short}); it must be a v3 keystore with scrypt or pbkdf2 and aes-128-ctr`;
+  const reason = /^(unsupported cipher|unsupported key-derivation function|invalid key-derivation function parameters)/.exec(message)?.[1] ?? 'decryption failed';
+  return `cannot decrypt the keystore (${reason}); it must be a v3 keystore with scrypt or pbkdf2 and aes-128-ctr`;
 }
 
 /** viem account from a checked key; the key is never part of the error. */

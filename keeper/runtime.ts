@@ -22,6 +22,7 @@ export function buildKeeperContext(config: BallastConfig, account: Account, metr
       policy: policies.get(c.key)!,
       oracleLimits: c.oracle,
       confirmations: c.confirmations,
+      receiptTimeoutMs: c.receiptTimeoutSec * 1000,
     });
   }
   return { deployment: config.deployment, asset: config.asset, chains, lzReceiveGas: config.layerzero.lzReceiveGas, metrics, log };

@@ -23,6 +23,8 @@ import type { LegRecord, RebalanceInput, RebalanceResult } from './types.js';
 /** Writes: a revert is final (the saga decides); transport errors retry a few times. */
 const writes = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
+  // The write activities heartbeat every second: a killed worker is noticed in 10 s, not 2 minutes.
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '20 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['ContractRevert', 'PacketMismatch', 'ConfigError'] },
 });
 

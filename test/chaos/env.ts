@@ -112,7 +112,8 @@ export async function startChaosEnv(opts: ChaosEnvOptions): Promise<ChaosEnv> {
     if (!generated) throw new Error('chaos: startDevnet did not call configOverrides (cannot rewrite the keeper config)');
     const base = generated;
     const configFile = path.join(workDir, 'ballast.chaos.yaml');
-    writeConfigFile(configFile, { ...base, chains: base.chains.map((ch) => ({ ...ch, rpcUrl: proxies[ch.key]!.url })) });
+    // A transaction "accepted but never mined" costs one receipt timeout: 15 s here rather than the 60 s default.
+    writeConfigFile(configFile, { ...base, chains: base.chains.map((ch) => ({ ...ch, rpcUrl: proxies[ch.key]!.url, receiptTimeoutSec: 15 })) });
     const written = loadConfig(configFile);
     for (const c of written.chains) {
       if (c.rpcUrl !== proxies[c.key]?.url) throw new Error(`chaos: ${configFile}: chain ${c.key} rpcUrl is ${c.rpcUrl}, expected the proxy ${proxies[c.key]?.url}`);

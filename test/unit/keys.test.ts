@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { encryptKeystoreJsonSync } from 'ethers';
+import { encryptKeystore } from '@ethersproject/json-wallets';
 import { privateKeyToAccount } from 'viem/accounts';
 import { exampleConfig, parseConfig, type BallastConfig } from '../../config/index.js';
 import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
@@ -43,9 +43,9 @@ function config(keeper: Record<string, string> = {}): BallastConfig {
   });
 }
 
-function writeKeystore(name: string, privateKey = KEY, password = PASSWORD): string {
+async function writeKeystore(name: string, privateKey = KEY, password = PASSWORD): Promise<string> {
   const file = path.join(dir, name);
-  const json = encryptKeystoreJsonSync({ address: privateKeyToAccount(privateKey).address, privateKey }, password, FAST_SCRYPT);
+  const json = await encryptKeystore({ address: privateKeyToAccount(privateKey).address, privateKey }, password, FAST_SCRYPT);
   fs.writeFileSync(file, json, { mode: 0o600 });
   return file;
 }
@@ -91,21 +91,21 @@ describe('loadKeeperAccount from the environment', () => {
   });
 });
 
-describe('loadKeeperAccount from an encrypted keystore (Web3 Secret Storage v3)', () => {
-  test('decrypts a scrypt keystore with the password from BALLAST_KEYSTORE_PASSWORD (the default name)', () => {
-    const file = writeKeystore('keeper.json');
+describe('loadKeeperAccount from an encrypted keystore (Web3 Secret Storage v3)', async () => {
+  test('decrypts a scrypt keystore with the password from BALLAST_KEYSTORE_PASSWORD (the default name)', async () => {
+    const file = await writeKeystore('keeper.json');
     const account = loadKeeperAccount(config({ keystoreFile: file }), { BALLAST_KEYSTORE_PASSWORD: PASSWORD });
     assert.equal(account.address, ADDRESS);
   });
 
-  test('the password variable name is configurable (keeper.keystorePasswordEnv)', () => {
-    const file = writeKeystore('named.json');
+  test('the password variable name is configurable (keeper.keystorePasswordEnv)', async () => {
+    const file = await writeKeystore('named.json');
     const cfg = config({ keystoreFile: file, keystorePasswordEnv: 'KEEPER_PASS' });
     assert.equal(cfg.keeper.keystorePasswordEnv, 'KEEPER_PASS');
     assert.equal(loadKeeperAccount(cfg, { KEEPER_PASS: PASSWORD }).address, ADDRESS);
   });
 
-  test('opens the Web3 Secret Storage definition\'s own pbkdf2 test vector (a keystore we did not write)', () => {
+  test('opens the Web3 Secret Storage definition\'s own pbkdf2 test vector (a keystore we did not write)', async () => {
     // Test vector of https://ethereum.org/en/developers/docs/data-structures-and-encoding/web3-secret-storage/#test-vectors
     const vector = {
       crypto: {
@@ -125,21 +125,21 @@ describe('loadKeeperAccount from an encrypted keystore (Web3 Secret Storage v3)'
     assert.equal(account.address.toLowerCase(), '0x008aeeda4d805471df9b2a5b0f38a0c3bcba786b');
   });
 
-  test('a wrong password names the file and the variable, never the password or the key', () => {
-    const file = writeKeystore('wrong.json');
+  test('a wrong password names the file and the variable, never the password or the key', async () => {
+    const file = await writeKeystore('wrong.json');
     const wrong = 'not-the-password-123';
     const msg = thrownMessage(() => loadKeeperAccount(config({ keystoreFile: file }), { BALLAST_KEYSTORE_PASSWORD: wrong }), [wrong, PASSWORD, ...keyForms(KEY)]);
     assert.match(msg, new RegExp(`keeper\\.keystoreFile ${escape(file)}: wrong password in BALLAST_KEYSTORE_PASSWORD`));
   });
 
-  test('an unset password variable is named, and the config never holds a password', () => {
-    const file = writeKeystore('nopass.json');
+  test('an unset password variable is named, and the config never holds a password', async () => {
+    const file = await writeKeystore('nopass.json');
     const msg = thrownMessage(() => loadKeeperAccount(config({ keystoreFile: file }), {}), [PASSWORD]);
     assert.match(msg, /is encrypted: export its password in BALLAST_KEYSTORE_PASSWORD/);
     assert.throws(() => config({ keystoreFile: file, keystorePassword: PASSWORD }), (e: Error) => /keeper\.keystorePassword/.test(e.message) && !e.message.includes(PASSWORD));
   });
 
-  test('a missing file, a non-keystore file and a tampered keystore name the file', () => {
+  test('a missing file, a non-keystore file and a tampered keystore name the file', async () => {
     const missing = path.join(dir, 'absent.json');
     assert.match(thrownMessage(() => loadKeystoreAccount(missing, 'PW', { PW: PASSWORD }), []), new RegExp(`${escape(missing)}: cannot read the keystore \\(ENOENT\\)`));
 
@@ -148,7 +148,7 @@ describe('loadKeeperAccount from an encrypted keystore (Web3 Secret Storage v3)'
     const msg = thrownMessage(() => loadKeystoreAccount(notKeystore, 'PW', { PW: PASSWORD }), keyForms(KEY));
     assert.match(msg, /plain\.json: not a Web3 Secret Storage v3 keystore/);
 
-    const tampered = writeKeystore('tampered.json');
+    const tampered = await writeKeystore('tampered.json');
     const ks = JSON.parse(fs.readFileSync(tampered, 'utf8')) as { Crypto?: { ciphertext: string }; crypto?: { ciphertext: string } };
     const section = (ks.crypto ?? ks.Crypto)!; // geth writes "crypto", ethers "Crypto"; both are read
     const ct = section.ciphertext;
@@ -157,16 +157,16 @@ describe('loadKeeperAccount from an encrypted keystore (Web3 Secret Storage v3)'
     assert.match(thrownMessage(() => loadKeystoreAccount(tampered, 'PW', { PW: PASSWORD }), [PASSWORD, ...keyForms(KEY)]), /tampered\.json: wrong password in PW \(the keystore's MAC does not match\)/);
   });
 
-  test('a keystore whose "address" is not its key is refused', () => {
-    const file = writeKeystore('mismatch.json');
+  test('a keystore whose "address" is not its key is refused', async () => {
+    const file = await writeKeystore('mismatch.json');
     const ks = JSON.parse(fs.readFileSync(file, 'utf8')) as { address: string };
     ks.address = privateKeyToAccount(DEVNET_ACCOUNTS.market).address.slice(2).toLowerCase();
     fs.writeFileSync(file, JSON.stringify(ks));
     assert.match(thrownMessage(() => loadKeystoreAccount(file, 'PW', { PW: PASSWORD }), [PASSWORD, ...keyForms(KEY)]), /mismatch\.json: the decrypted key does not belong to the keystore's "address" field/);
   });
 
-  test('a keystore and a raw key in the environment at once is ambiguous and refused, naming both', () => {
-    const file = writeKeystore('both.json');
+  test('a keystore and a raw key in the environment at once is ambiguous and refused, naming both', async () => {
+    const file = await writeKeystore('both.json');
     const msg = thrownMessage(() => loadKeeperAccount(config({ keystoreFile: file }), { BALLAST_KEYSTORE_PASSWORD: PASSWORD, BALLAST_KEEPER_PRIVATE_KEY: KEY }), keyForms(KEY));
     assert.match(msg, /both keeper\.keystoreFile .*both\.json.* and the environment variable BALLAST_KEEPER_PRIVATE_KEY are set/);
   });
