@@ -7,18 +7,8 @@
 import { WAD } from '../planner/types.js';
 import type { ChainPolicy, ChainState, InFlight } from '../planner/types.js';
 import type { BridgeEdge, OptimalInput } from '../planner/optimal.js';
+import { mulberry32 } from '../devnet/prng.js';
 
-/** Deterministic 32-bit PRNG (mulberry32) → floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A stable 32-bit seed from a string (FNV-1a). */
 export function seedOf(text: string): number {

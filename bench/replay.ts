@@ -15,7 +15,8 @@ import type { UtilizationPaths } from '../devnet/marketData.js';
 import { WAD } from '../planner/types.js';
 import type { ChainPolicy } from '../planner/types.js';
 import type { BridgeEdge, OptimalInput } from '../planner/optimal.js';
-import { benchEdges, benchPolicy, mulberry32, seedOf, tokens, vaultState } from './instances.js';
+import { benchEdges, benchPolicy, seedOf, tokens, vaultState } from './instances.js';
+import { mulberry32 } from '../devnet/prng.js';
 
 /** One asset's replay setup. */
 export interface ReplayAsset {

@@ -15,6 +15,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fixturePath, fixturesDir } from '../config/fixtures.js';
 import { WAD } from '../planner/types.js';
+import { mulberry32 } from './prng.js';
+
+/** The PRNG as 32-bit unsigned integers (mulberry32's raw output). */
+const prng = (seed: number): (() => number) => {
+  const next = mulberry32(seed);
+  return () => Math.floor(next() * 4294967296);
+};
 
 /** Where a data set came from. `synthetic` = generated here because the fixture file was absent. */
 export type MarketDataSource = 'fixture' | 'synthetic';
@@ -264,17 +271,6 @@ function readCsv(file: string, required: string[]): { header: string[]; rows: Cs
   return { header, rows };
 }
 
-/** Deterministic 32-bit PRNG (mulberry32); returns integers in [0, 2^32). Not for anything but synthetic paths. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 /** FNV-1a of a string, as a seed. */
 function seedOf(text: string): number {

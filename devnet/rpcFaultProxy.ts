@@ -18,6 +18,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { keccak256, type Hex } from 'viem';
+import { mulberry32 } from './prng.js';
 
 /** Kinds of RPC fault the proxy injects. */
 export const RPC_FAULT_KINDS = ['timeout', 'http500', 'http503', 'drop', 'stale', 'swallowTx', 'nonceTooLow'] as const;
@@ -72,16 +73,6 @@ export interface RpcFaultProxyOptions {
  * mulberry32: a small, fast, seeded PRNG; returns floats in [0, 1). Same seed, same sequence.
  * @example const rng = mulberry32(42); rng(); // 0.6011037519201636
  */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface RpcCall {
   jsonrpc?: string;

@@ -9,7 +9,8 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { startAnvil, type AnvilInstance } from '../../devnet/anvil.js';
 import { findFreePort } from '../../devnet/temporal.js';
 import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
-import { mulberry32, startRpcFaultProxy, type RpcFaultProxy } from '../../devnet/rpcFaultProxy.js';
+import { startRpcFaultProxy, type RpcFaultProxy } from '../../devnet/rpcFaultProxy.js';
+import { mulberry32 } from '../../devnet/prng.js';
 
 const CHAIN_ID = 31399;
 

@@ -13,6 +13,7 @@ import { planGreedy, WAD } from '../../planner/index.js';
 import { planOptimal, planOptimalAssets, planGreedyOnEdges, verifyRoutedPlan, UNMET_NEED_WEIGHT } from '../../planner/optimal.js';
 import type { BridgeEdge, OptimalInput, OptimalPlan } from '../../planner/optimal.js';
 import type { ChainPolicy, ChainState, InFlight, Plan } from '../../planner/index.js';
+import { mulberry32 } from '../../devnet/prng.js';
 
 const UNIT = 10n ** 6n;
 const M = (x: number): bigint => BigInt(Math.round(x * 1_000_000)) * UNIT;
@@ -366,17 +367,6 @@ function checkInvariants(inst: { chains: readonly ChainState[]; policies: readon
   }
 }
 
-/** Deterministic 32-bit PRNG (mulberry32) → floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(rng: () => number, xs: readonly T[]): T[] {
   const a = [...xs];

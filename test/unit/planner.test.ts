@@ -6,6 +6,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { planGreedy, formatWadPct, WAD } from '../../planner/index.js';
 import type { ChainPolicy, ChainState, InFlight, Plan } from '../../planner/index.js';
+import { mulberry32 } from '../../devnet/prng.js';
 
 const UNIT = 10n ** 6n;
 const M = (x: number): bigint => BigInt(Math.round(x * 1_000_000)) * UNIT;
@@ -326,17 +327,6 @@ function checkInvariants(inst: { chains: ChainState[]; policies: ChainPolicy[]; 
   }
 }
 
-/** Deterministic 32-bit PRNG (mulberry32) → floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(rng: () => number, xs: readonly T[]): T[] {
   const a = [...xs];
