@@ -9,6 +9,8 @@ import { connectClient, monitorStatus, setPaused, startMonitor } from '../keeper
 import { rebalanceProgressQuery } from '../workflows/messages.js';
 import { nonZero } from '../ledger/ledger.js';
 import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
+import { registerReplay } from './replay.js';
+import { registerInspect } from './inspect.js';
 
 const positiveInt = (v: string): number => {
   const n = Number(v);
@@ -131,6 +133,9 @@ for (const [name, paused] of [['pause', true], ['resume', false]] as const) {
       await client.connection.close();
     });
 }
+
+registerReplay(program);
+registerInspect(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(err.message);

@@ -1,12 +1,13 @@
 /**
  * Builds the activities' {@link KeeperContext} from a validated config.
  */
-import type { Account } from 'viem';
+import { zeroAddress, type Account, type Address } from 'viem';
+import { toAccount } from 'viem/accounts';
 import { chainPolicies, type BallastConfig } from '../config/index.js';
 import { createEvmClients } from '../chains/evm/clients.js';
 import type { ChainRuntime, KeeperContext } from '../activities/context.js';
-import type { BallastMetrics } from './metrics.js';
-import type { Logger } from './logger.js';
+import { BallastMetrics } from './metrics.js';
+import { createLogger, type Logger } from './logger.js';
 
 /** One {@link ChainRuntime} per configured chain, with clients signing as `account`. */
 export function buildKeeperContext(config: BallastConfig, account: Account, metrics: BallastMetrics, log: Logger): KeeperContext {
@@ -26,4 +27,24 @@ export function buildKeeperContext(config: BallastConfig, account: Account, metr
     });
   }
   return { deployment: config.deployment, asset: config.asset, chains, lzReceiveGas: config.layerzero.lzReceiveGas, metrics, log };
+}
+
+/**
+ * An account that has an address but refuses to sign: every sign call throws. For read-only tools
+ * (`ballast plan --dry-run`, `ballast replay --decisions`), so nothing they run can send a transaction.
+ */
+export function readOnlyAccount(address: Address = zeroAddress): Account {
+  const refuse = async (): Promise<never> => {
+    throw new Error('read-only account: this command never signs or sends a transaction');
+  };
+  return toAccount({ address, signMessage: refuse, signTransaction: refuse, signTypedData: refuse });
+}
+
+/**
+ * A {@link KeeperContext} for read-only tools: the config's chains and policies, a {@link readOnlyAccount}
+ * at `address`, metrics on a private registry, and a logger that discards (or `log`).
+ */
+export function buildReadOnlyKeeperContext(config: BallastConfig, opts: { address?: Address; log?: Logger } = {}): KeeperContext {
+  const log = opts.log ?? createLogger('ballast-readonly', { write: () => undefined } as never);
+  return buildKeeperContext(config, readOnlyAccount(opts.address), new BallastMetrics(false), log);
 }
