@@ -34,7 +34,7 @@ const ballastErrorsAbi: Abi = [...collateralVaultAbi, ...ballastRouteAbi, ...bal
  * already done — never as a failure that would trigger a compensation.
  * @throws retryable `StaleRead` when the contract says the key is used but the record keeps reading empty.
  */
-async function writeOnce(chainKey: string, key: Hex, isDone: () => Promise<boolean>, write: () => Promise<WriteResult>): Promise<{ alreadyDone: true } | ({ alreadyDone: false } & WriteResult)> {
+export async function writeOnce(chainKey: string, key: Hex, isDone: () => Promise<boolean>, write: () => Promise<WriteResult>): Promise<{ alreadyDone: true } | ({ alreadyDone: false } & WriteResult)> {
   if (await isDone()) return { alreadyDone: true };
   try {
     return { alreadyDone: false, ...(await write()) };
