@@ -4,13 +4,17 @@
  */
 import type { Hex } from 'viem';
 import { Context } from '@temporalio/activity';
-import type { InFlight, Snapshot } from '../planner/types.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from './failures.js';
+import { WAD, type InFlight, type Snapshot } from '../planner/types.js';
 import type { KeeperContext } from './context.js';
 import { readSnapshot } from './snapshot.js';
 import { planRebalances } from './plan.js';
+import { createCapActivities } from './caps.js';
+import type { CapsState } from '../workflows/caps.js';
 import { awaitDelivery, depositToVault, locateFunds, quoteBridgeFee, sendOverBridge, withdrawFromVault } from './legs.js';
 import type { DeliveryInput, RebalanceOutcome, SendInput, VaultLegInput } from './types.js';
-import { toDisplayNumber } from '../keeper/metrics.js';
+import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
 import { checkDeploymentLedger, observeRebalanceFunds, type ObserveInput, type StrandedInFlight } from './ledger.js';
 import { describeMismatches, type LedgerMismatch } from '../ledger/ledger.js';
 
@@ -20,8 +24,9 @@ import { describeMismatches, type LedgerMismatch } from '../ledger/ledger.js';
  * sets it), not after the whole start-to-close timeout. Outside an activity (direct calls in tests) it
  * only times.
  */
-async function timed<T>(ctx: KeeperContext, leg: string, route: string, fn: () => Promise<T>): Promise<T> {
+async function timed<T>(ctx: KeeperContext, leg: string, route: string, fn: () => Promise<T>, trackKey?: string): Promise<T> {
   const end = ctx.metrics.legDurationSeconds.startTimer({ leg, route });
+  if (trackKey) ctx.metrics.legs.start(leg, route, trackKey);
   let activity: Context | undefined;
   try {
     activity = Context.current();
@@ -31,10 +36,21 @@ async function timed<T>(ctx: KeeperContext, leg: string, route: string, fn: () =
   const beat = activity ? setInterval(() => activity.heartbeat(), 1000) : undefined;
   try {
     return await fn();
+  } catch (err) {
+    countCapBreach(ctx, err);
+    throw err;
   } finally {
     if (beat) clearInterval(beat);
+    if (trackKey) ctx.metrics.legs.end(leg, route, trackKey);
     end();
   }
+}
+
+/** A vault revert `OutflowCapExceeded` counts into `ballast_cap_breached_total{chain, cap="onchain_outflow"}`. */
+function countCapBreach(ctx: KeeperContext, err: unknown): void {
+  if (!(err instanceof ApplicationFailure) || err.type !== FailureType.ContractRevert) return;
+  const d = (err.details?.[0] ?? {}) as { chainKey?: string; errorName?: string | null };
+  if (d.errorName === 'OutflowCapExceeded') ctx.metrics.capBreached.inc({ chain: d.chainKey ?? 'unknown', cap: 'onchain_outflow' });
 }
 
 /** Builds the activity implementations for the worker. */
@@ -47,29 +63,41 @@ export function createActivities(ctx: KeeperContext) {
     for (const [route, amount] of byRoute) ctx.metrics.inflightAmount.set({ route, bridge: 'layerzero' }, toDisplayNumber(amount, ctx.asset.decimals));
   };
   return {
+    ...createCapActivities(ctx),
     /** `previous`: the monitor's last snapshot, for the oracle deviation check (state lives in the workflow). */
     async readSnapshot(input: { previous?: Snapshot } = {}): Promise<Snapshot> {
-      return readSnapshot(ctx, input.previous);
+      const snapshot = await readSnapshot(ctx, input.previous);
+      for (const c of snapshot.chains) {
+        const cap = c.onChainCap;
+        if (cap.maxOutflowPerWindow > 0n) ctx.metrics.outflowWindowUsedRatio.set({ chain: c.chainKey }, wadToNumber((cap.outflowInWindow * WAD) / cap.maxOutflowPerWindow));
+      }
+      return snapshot;
     },
-    async planRebalances(input: { snapshot: Snapshot; inFlight: InFlight[] }) {
+    async planRebalances(input: { snapshot: Snapshot; inFlight: InFlight[]; caps?: CapsState }) {
       return planRebalances(ctx, input);
     },
     async quoteBridgeFee(input: { from: string; to: string; amount: bigint }) {
       return quoteBridgeFee(ctx, input);
     },
     async withdrawFromVault(input: VaultLegInput) {
-      return timed(ctx, input.purpose === 'forward' ? 'withdraw' : input.purpose, input.chainKey, () => withdrawFromVault(ctx, input));
+      return timed(ctx, input.purpose === 'forward' ? 'withdraw' : input.purpose, input.chainKey, () => withdrawFromVault(ctx, input), input.rebalanceId);
     },
     async depositToVault(input: VaultLegInput) {
-      return timed(ctx, input.purpose === 'forward' ? 'deposit' : input.purpose, input.chainKey, () => depositToVault(ctx, input));
+      return timed(ctx, input.purpose === 'forward' ? 'deposit' : input.purpose, input.chainKey, () => depositToVault(ctx, input), input.rebalanceId);
     },
     async sendOverBridge(input: SendInput) {
-      return timed(ctx, input.purpose === 'forward' ? 'send' : 'return', `${input.from}->${input.to}`, () => sendOverBridge(ctx, input));
+      return timed(ctx, input.purpose === 'forward' ? 'send' : 'return', `${input.from}->${input.to}`, () => sendOverBridge(ctx, input), input.rebalanceId);
     },
     async awaitDelivery(input: DeliveryInput) {
-      return timed(ctx, 'deliver-check', `${input.from}->${input.to}`, () => awaitDelivery(ctx, input));
+      // `deliver` runs from the first check of a GUID until it is delivered (each check is one attempt).
+      const route = `${input.from}->${input.to}`;
+      ctx.metrics.legs.start('deliver', route, input.guid.toLowerCase());
+      const r = await timed(ctx, 'deliver-check', route, () => awaitDelivery(ctx, input));
+      ctx.metrics.legs.end('deliver', route, input.guid.toLowerCase());
+      return r;
     },
     async locateFunds(input: { from: string; to: string; guid?: Hex; nonce?: bigint }) {
+      if (input.guid) ctx.metrics.legs.endKey(input.guid.toLowerCase());
       return locateFunds(ctx, input);
     },
     async observeRebalanceFunds(input: ObserveInput) {
@@ -95,6 +123,8 @@ export function createActivities(ctx: KeeperContext) {
     async recordOutcome(input: { rebalanceId: Hex; from: string; to: string; amount: bigint; outcome: RebalanceOutcome; reason?: string; durationSec: number; guid?: Hex }) {
       const route = `${input.from}->${input.to}`;
       inflight.delete(input.rebalanceId);
+      ctx.metrics.legs.endKey(input.rebalanceId);
+      if (input.guid) ctx.metrics.legs.endKey(input.guid.toLowerCase());
       refreshInflight();
       ctx.metrics.rebalancesTotal.inc({ route, bridge: 'layerzero', outcome: input.outcome });
       const fields = { rebalanceId: input.rebalanceId, route, amount: input.amount.toString(), outcome: input.outcome, reason: input.reason, durationSec: input.durationSec, guid: input.guid };

@@ -1,12 +1,68 @@
 /**
- * Prometheus metrics (prefix `ballast_`), served on `/metrics` by the worker process.
- * Names follow ../DESIGN: per chain `utilization_ratio`, `idle_balance`, `oracle_price`,
- * `oracle_age_seconds`, `snapshot_freshness`; per route `rebalances_total{outcome}`,
- * `leg_duration_seconds{leg}`, `bridge_fee_paid`, `inflight_amount`.
+ * Prometheus metrics (prefix `ballast_`), served on `/metrics` by the worker process, next to the
+ * `/healthz` and `/readyz` probes. Names follow ../DESIGN: per chain `utilization_ratio`, `idle_balance`,
+ * `oracle_price`, `oracle_age_seconds`, `snapshot_freshness`; per route `rebalances_total{outcome}`,
+ * `leg_duration_seconds{leg}`, `bridge_fee_paid`, `inflight_amount`. The alert rules in
+ * `deploy/prometheus/alerts.yml` and the Grafana dashboard use these names (a unit test checks it).
  */
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { WAD } from '../planner/types.js';
+
+/**
+ * Default SLO of each saga leg, seconds: how long one leg may run before `BallastLegStuck` fires.
+ * Write legs: the workflow's start-to-close timeout of one attempt (2 minutes). `deliver` is set from
+ * `layerzero.deliveryDeadlineSec` by the worker ({@link BallastMetrics.setLegSlos}).
+ */
+export const DEFAULT_LEG_SLO_SECONDS: Readonly<Record<string, number>> = {
+  withdraw: 120,
+  send: 120,
+  deposit: 120,
+  redeposit: 120,
+  return: 120,
+  'return-deposit': 120,
+  deliver: 600,
+};
+
+/**
+ * Legs running now, by `(leg, route, key)`, with their start time (ms since epoch). Read at scrape time
+ * into `ballast_leg_in_progress_seconds`: the age of the oldest running leg per `(leg, route)`.
+ */
+export class LegTracker {
+  private readonly running = new Map<string, { leg: string; route: string; startedAtMs: number }>();
+
+  /** Marks a leg as running (the first call for a key wins: retries keep the original start). */
+  start(leg: string, route: string, key: string, nowMs = Date.now()): void {
+    const id = `${leg}|${route}|${key}`;
+    if (!this.running.has(id)) this.running.set(id, { leg, route, startedAtMs: nowMs });
+  }
+
+  /** Marks a leg as ended (done, failed for good, or abandoned). Unknown keys are ignored. */
+  end(leg: string, route: string, key: string): void {
+    this.running.delete(`${leg}|${route}|${key}`);
+  }
+
+  /** Ends every running leg whose key is `key` (e.g. every leg of a finished rebalance). */
+  endKey(key: string): void {
+    for (const id of [...this.running.keys()]) if (id.endsWith(`|${key}`)) this.running.delete(id);
+  }
+
+  /** Oldest running leg per `(leg, route)`: age in seconds. */
+  oldest(nowMs = Date.now()): { leg: string; route: string; ageSec: number }[] {
+    const out = new Map<string, { leg: string; route: string; ageSec: number }>();
+    for (const r of this.running.values()) {
+      const ageSec = Math.max(0, (nowMs - r.startedAtMs) / 1000);
+      const k = `${r.leg}|${r.route}`;
+      if ((out.get(k)?.ageSec ?? -1) < ageSec) out.set(k, { leg: r.leg, route: r.route, ageSec });
+    }
+    return [...out.values()];
+  }
+
+  /** Number of legs running now. */
+  get size(): number {
+    return this.running.size;
+  }
+}
 
 /** All Ballast metrics on one registry (one per process; tests may create their own). */
 export class BallastMetrics {
@@ -23,9 +79,55 @@ export class BallastMetrics {
   readonly bridgeFeePaid = new Counter({ name: 'ballast_bridge_fee_paid', help: 'Native bridge fee paid (ETH)', labelNames: ['route', 'bridge'], registers: [this.registry] });
   readonly ledgerMismatch = new Gauge({ name: 'ballast_ledger_mismatch', help: '1 when the funds ledger disagrees with the chains (new rebalances stopped), else 0', labelNames: [], registers: [this.registry] });
   readonly inflightAmount = new Gauge({ name: 'ballast_inflight_amount', help: 'Amount in flight on the route, whole tokens', labelNames: ['route', 'bridge'], registers: [this.registry] });
+  /** Running legs; read into `ballast_leg_in_progress_seconds` at every scrape. */
+  readonly legs = new LegTracker();
+  readonly legInProgressSeconds: Gauge<'leg' | 'route'>;
+  readonly legSloSeconds = new Gauge({ name: 'ballast_leg_slo_seconds', help: 'How long one saga leg may run before it counts as stuck (BallastLegStuck)', labelNames: ['leg'], registers: [this.registry] });
+  readonly capBreached = new Counter({ name: 'ballast_cap_breached_total', help: 'Moves refused by a cap: cap="onchain_outflow" the vault reverted OutflowCapExceeded', labelNames: ['chain', 'cap'], registers: [this.registry] });
+  readonly capChanges = new Counter({ name: 'ballast_cap_changes_total', help: 'Run-time cap changes by action (applied | proposed | approved | applied-after-delay | expired | cancelled) and scope', labelNames: ['scope', 'action'], registers: [this.registry] });
+  readonly capValue = new Gauge({ name: 'ballast_cap_base_units', help: 'Effective cap the planner uses (base units; windowSec in seconds), by chain or route and field', labelNames: ['scope', 'field'], registers: [this.registry] });
+  readonly outflowWindowUsedRatio = new Gauge({ name: 'ballast_outflow_window_used_ratio', help: "Share of the vault's keeper outflow cap used in the current window (on chain; 1 = cap reached)", labelNames: ['chain'], registers: [this.registry] });
+  readonly oracleMaxStalenessSeconds = new Gauge({ name: 'ballast_oracle_max_staleness_seconds', help: 'Configured oracle.maxStalenessSec of the chain (rounds older are refused)', labelNames: ['chain'], registers: [this.registry] });
+  readonly rpcUp = new Gauge({ name: 'ballast_chain_rpc_up', help: "1 when the chain's RPC answered the last readiness probe, else 0", labelNames: ['chain'], registers: [this.registry] });
+  readonly ready: Gauge;
+  /** Set by the worker: `ballast_ready` runs it at every scrape (probes are cached, see keeper/health.ts). */
+  readinessProbe?: () => Promise<ReadinessReport>;
 
   constructor(defaultMetrics = true) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'ballast_process_' });
+    const legs = this.legs;
+    this.legInProgressSeconds = new Gauge({
+      name: 'ballast_leg_in_progress_seconds',
+      help: 'Age of the oldest saga leg still running, per leg and route (absent when none runs)',
+      labelNames: ['leg', 'route'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const o of legs.oldest()) this.set({ leg: o.leg, route: o.route }, o.ageSec);
+      },
+    });
+    const probe = () => this.readinessProbe;
+    this.ready = new Gauge({
+      name: 'ballast_ready',
+      help: '1 when /readyz reports ready (worker running, Temporal and every chain RPC answering), else 0',
+      registers: [this.registry],
+      async collect() {
+        const p = probe();
+        if (p) this.set((await p()).ready ? 1 : 0);
+      },
+    });
+    this.setLegSlos();
+  }
+
+  /**
+   * Publishes `ballast_leg_slo_seconds{leg}`: {@link DEFAULT_LEG_SLO_SECONDS}, with `deliver` (and
+   * `return-deliver`) set to `deliveryDeadlineSec` when given.
+   */
+  setLegSlos(deliveryDeadlineSec?: number): void {
+    const slos: Record<string, number> = { ...DEFAULT_LEG_SLO_SECONDS };
+    if (deliveryDeadlineSec !== undefined) slos.deliver = deliveryDeadlineSec;
+    slos['return-deliver'] = slos.deliver!;
+    for (const [leg, sec] of Object.entries(slos)) this.legSloSeconds.set({ leg }, sec);
   }
 }
 
@@ -40,14 +142,46 @@ export function wadToNumber(wad: bigint): number {
   return Number((wad * 1_000_000n) / WAD) / 1_000_000;
 }
 
+/** One check of `/readyz`. */
+export interface ReadinessCheck {
+  ok: boolean;
+  /** What was seen, e.g. `RUNNING`, `answered 1.2 s ago at block 123`, or the error. */
+  detail: string;
+}
+
+/** Body of `/readyz`: ready when every check is ok. */
+export interface ReadinessReport {
+  ready: boolean;
+  checks: Record<string, ReadinessCheck>;
+}
+
+/** Options of {@link serveMetrics}. */
+export interface ServeOptions {
+  /** Computes `/readyz`; without it `/readyz` reports ready with no checks (a bare metrics server). */
+  readiness?: () => Promise<ReadinessReport>;
+}
+
 /**
- * Serves `registry` on `http://host:port/metrics` (and `/healthz`). Resolves with the bound port
- * (pass 0 for a free one).
+ * Serves on `http://host:port`:
+ * - `/metrics`: `registry` in the Prometheus text format;
+ * - `/healthz`: liveness, always `200 {"status":"ok","pid":…,"uptimeSec":…}` while the process serves;
+ * - `/readyz`: readiness, `200` when `opts.readiness()` says ready, else `503`; the body is the
+ *   {@link ReadinessReport} as JSON (each check with what it saw).
+ * Resolves with the bound port (pass 0 for a free one).
  * @throws Error when the port is in use (the message names it).
+ * @example
+ *   const srv = await serveMetrics(metrics.registry, 0, '127.0.0.1', { readiness });
+ *   await fetch(`http://127.0.0.1:${srv.port}/readyz`); // 200 or 503, JSON
  */
-export function serveMetrics(registry: Registry, port: number, host = '127.0.0.1'): Promise<{ port: number; close(): Promise<void> }> {
+export function serveMetrics(registry: Registry, port: number, host = '127.0.0.1', opts: ServeOptions = {}): Promise<{ port: number; close(): Promise<void> }> {
+  const startedAtMs = Date.now();
+  const json = (res: http.ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
   const server = http.createServer((req, res) => {
-    if (req.url === '/metrics') {
+    const url = (req.url ?? '/').split('?')[0];
+    if (url === '/metrics') {
       registry.metrics().then(
         (body) => {
           res.writeHead(200, { 'content-type': registry.contentType });
@@ -58,12 +192,17 @@ export function serveMetrics(registry: Registry, port: number, host = '127.0.0.1
           res.end(String(err));
         },
       );
-    } else if (req.url === '/healthz') {
-      res.writeHead(200);
-      res.end('ok');
+    } else if (url === '/healthz') {
+      json(res, 200, { status: 'ok', pid: process.pid, uptimeSec: Math.round((Date.now() - startedAtMs) / 1000) });
+    } else if (url === '/readyz') {
+      const check = opts.readiness ?? (async (): Promise<ReadinessReport> => ({ ready: true, checks: {} }));
+      check().then(
+        (report) => json(res, report.ready ? 200 : 503, report),
+        (err: unknown) => json(res, 503, { ready: false, checks: { readiness: { ok: false, detail: `readiness check failed: ${err instanceof Error ? err.message : String(err)}` } } }),
+      );
     } else {
       res.writeHead(404);
-      res.end('not found: try /metrics');
+      res.end('not found: try /metrics, /healthz or /readyz');
     }
   });
   return new Promise((resolve, reject) => {
@@ -71,7 +210,14 @@ export function serveMetrics(registry: Registry, port: number, host = '127.0.0.1
     server.listen(port, host, () => {
       const addr = server.address();
       const bound = typeof addr === 'object' && addr ? addr.port : port;
-      resolve({ port: bound, close: () => new Promise<void>((r) => server.close(() => r())) });
+      resolve({
+        port: bound,
+        close: () =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+            server.closeAllConnections();
+          }),
+      });
     });
   });
 }

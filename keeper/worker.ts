@@ -1,5 +1,7 @@
 /**
- * The keeper worker: registers the workflows and the activities on the task queue and serves `/metrics`.
+ * The keeper worker: registers the workflows and the activities on the task queue and serves `/metrics`,
+ * `/healthz` and `/readyz` (keeper/health.ts). Shutdown is graceful: polling stops, running activities get
+ * `shutdownGraceTime` (default 30 s) to finish, then the metrics server and the connection close.
  */
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -8,7 +10,8 @@ import type { BallastConfig } from '../config/index.js';
 import { createActivities } from '../activities/index.js';
 import { dataConverter } from './dataConverter.js';
 import { buildKeeperContext } from './runtime.js';
-import { BallastMetrics, serveMetrics } from './metrics.js';
+import { BallastMetrics, serveMetrics, type ReadinessReport } from './metrics.js';
+import { createReadiness } from './health.js';
 import { loadKeeperAccount } from './keys.js';
 import type { Logger } from './logger.js';
 
@@ -45,6 +48,8 @@ export interface KeeperWorker {
   run(): Promise<void>;
   /** Graceful: stop polling, let running activities finish, close the metrics server and the connection. */
   shutdown(): Promise<void>;
+  /** The `/readyz` report (worker running, Temporal answering, every chain's RPC answered recently). */
+  readiness(): Promise<ReadinessReport>;
 }
 
 /**
@@ -61,6 +66,8 @@ export async function createKeeperWorker(
   const account = loadKeeperAccount(config, opts.env);
   const metrics = opts.metrics ?? new BallastMetrics();
   const ctx = buildKeeperContext(config, account, metrics, log);
+  metrics.setLegSlos(config.layerzero.deliveryDeadlineSec);
+  for (const c of config.chains) metrics.oracleMaxStalenessSeconds.set({ chain: c.key }, c.oracle.maxStalenessSec);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,
@@ -69,15 +76,25 @@ export async function createKeeperWorker(
     workflowsPath,
     activities: createActivities(ctx),
     dataConverter,
+    // SIGTERM drains: running legs (idempotent, heartbeating) get this long to finish before they are cancelled.
+    shutdownGraceTime: '30 seconds',
     ...opts.workerOptions,
   });
-  const server = await serveMetrics(metrics.registry, config.metrics.port, config.metrics.host);
-  log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address, metrics: `http://${config.metrics.host}:${server.port}/metrics`, keeper: account.address }, 'worker ready');
+  const readiness = createReadiness({
+    workerState: () => worker.getState(),
+    temporalPing: () => connection.workflowService.getSystemInfo({}),
+    chains: Object.fromEntries([...ctx.chains.values()].map((c) => [c.chainKey, () => c.clients.publicClient.getBlockNumber({ cacheTime: 0 })])),
+    metrics,
+  });
+  metrics.readinessProbe = readiness;
+  const server = await serveMetrics(metrics.registry, config.metrics.port, config.metrics.host, { readiness });
+  log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address, metrics: `http://${config.metrics.host}:${server.port}/metrics`, metricsPort: server.port, keeper: account.address }, 'worker ready');
   let running: Promise<void> | undefined;
   return {
     worker,
     metrics,
     metricsPort: server.port,
+    readiness,
     run() {
       running ??= worker.run().finally(async () => {
         await server.close();
@@ -86,8 +103,12 @@ export async function createKeeperWorker(
       return running;
     },
     async shutdown() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      if (worker.getState() === 'RUNNING') {
+        log.info({ runningLegs: metrics.legs.size }, 'worker draining: no new tasks; running activities finish (grace 30 s)');
+        worker.shutdown();
+      }
       await running;
+      log.info('worker stopped');
     },
   };
 }
