@@ -1,5 +1,6 @@
 /**
  * docker-compose.yml cannot be run here (no Docker engine); check what can be checked by reading it.
+ * `docker compose config` validates it in .ci/run; test/unit/monitoring.test.ts checks the monitoring stack.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,9 +13,9 @@ interface Service { image?: string; build?: string; environment?: Record<string,
 
 const compose = parse(fs.readFileSync(path.join(repoDir(), 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
 
-test('docker-compose.yml runs Temporal on PostgreSQL, the Web UI and the keeper worker built from this repo', () => {
+test('docker-compose.yml runs Temporal on PostgreSQL, the Web UI, the keeper worker built from this repo, Prometheus and Grafana', () => {
   const s = compose.services;
-  assert.deepEqual(Object.keys(s).sort(), ['keeper', 'postgresql', 'temporal', 'temporal-ui']);
+  assert.deepEqual(Object.keys(s).sort(), ['grafana', 'keeper', 'postgresql', 'prometheus', 'temporal', 'temporal-ui']);
   assert.match(s.postgresql!.image ?? '', /^postgres:/);
   assert.equal(s.temporal!.environment?.DB, 'postgres12');
   assert.equal(s.temporal!.environment?.POSTGRES_SEEDS, 'postgresql');
