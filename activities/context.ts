@@ -7,6 +7,8 @@ import type { EvmClients } from '../chains/evm/clients.js';
 import type { ChainPolicy } from '../planner/types.js';
 import type { BallastMetrics } from '../keeper/metrics.js';
 import type { Logger } from '../keeper/logger.js';
+import type { CapApprover } from './capApproval.js';
+import type { CapRules } from '../workflows/caps.js';
 
 /** Addresses of the Ballast and LayerZero contracts on one EVM chain. */
 export interface ChainContracts {
@@ -41,6 +43,8 @@ export interface KeeperContext {
   lzReceiveGas: number;
   metrics: BallastMetrics;
   log: Logger;
+  /** Who may change caps at run time and how raises are approved (config `risk`); absent = every change refused. */
+  risk?: { approvers: readonly CapApprover[]; rules: CapRules };
 }
 
 /** Looks up a chain by key. @throws Error naming the unknown key and the configured ones. */

@@ -27,8 +27,10 @@ export const CONFIG_DEFAULTS = {
   tick: { intervalSec: 10, maxTicksBeforeContinueAsNew: 100 },
   keeper: { privateKeyEnv: 'BALLAST_KEEPER_PRIVATE_KEY', keystorePasswordEnv: 'BALLAST_KEYSTORE_PASSWORD' },
   layerzero: { lzReceiveGas: 200_000, deliveryDeadlineSec: 600 },
+  wormhole: { deliveryDeadlineSec: 1800, vaaPollIntervalMs: 1000 },
   confirmations: 1,
   receiptTimeoutSec: 60,
+  risk: { approvalWindowSec: 86_400 },
 } as const;
 
 const SLUG = /^[a-z0-9]+(?:[-_][a-z0-9]+)*$/;
@@ -127,6 +129,13 @@ const contractAddress = address.refine((a) => BigInt(a) !== 0n, {
   error: 'must not be the zero address: set the deployed contract\'s address',
 });
 
+/** A Wormhole chain id: uint16, 1..65535 (0 is "unset" in Wormhole). */
+const wormholeChainId = z
+  .number({ error: 'must be a Wormhole chain id, an integer 1..65535 (e.g. 2 Ethereum, 23 Arbitrum, 30 Base; not the EVM chain id)' })
+  .int({ error: 'must be a Wormhole chain id, an integer 1..65535 (e.g. 2 Ethereum, 23 Arbitrum, 30 Base; not the EVM chain id)' })
+  .min(1, { error: 'must be a Wormhole chain id, an integer 1..65535 (e.g. 2 Ethereum, 23 Arbitrum, 30 Base; not the EVM chain id)' })
+  .max(65_535, { error: 'must be a Wormhole chain id, an integer 1..65535 (e.g. 2 Ethereum, 23 Arbitrum, 30 Base; not the EVM chain id)' });
+
 const posInt = (what = 'a positive integer') => z.number({ error: `must be ${what}` }).int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
 
 const chainSchema = z.strictObject({
@@ -194,7 +203,89 @@ const chainSchema = z.strictObject({
   confirmations: posInt('a positive integer number of blocks').default(CONFIG_DEFAULTS.confirmations),
   /** How long a write waits for its receipt before the activity fails and Temporal retries it (idempotently). */
   receiptTimeoutSec: posInt('a positive integer number of seconds').default(CONFIG_DEFAULTS.receiptTimeoutSec),
+  /**
+   * This chain on the Wormhole route (optional: without it the chain moves funds over LayerZero only).
+   * `chainId` is the Wormhole chain id (not the EVM one), `core` the Wormhole core contract (proxy),
+   * `adapter` Ballast's WormholeAdapter (the emitter of this chain's sends, the redeemer of VAAs for it).
+   * Needs the top-level `wormhole` section.
+   */
+  wormhole: z
+    .strictObject({
+      chainId: wormholeChainId,
+      core: contractAddress,
+      adapter: contractAddress,
+    })
+    .superRefine(
+      (w, ctx) => {
+        if (typeof w?.core === 'string' && typeof w.adapter === 'string' && ADDRESS.test(w.core) && w.core.toLowerCase() === w.adapter.toLowerCase()) {
+          ctx.addIssue({ code: 'custom', path: ['adapter'], message: 'same address as wormhole.core; the adapter is its own contract' });
+        }
+      },
+      { when: () => true },
+    )
+    .optional(),
 });
+
+/** One guardian set written in the config: its index and the guardian addresses in guardian-index order. */
+const guardianSetSchema = z.strictObject({
+  index: z
+    .number({ error: 'must be a guardian set index, an integer ≥ 0' })
+    .int({ error: 'must be a guardian set index, an integer ≥ 0' })
+    .min(0, { error: 'must be a guardian set index, an integer ≥ 0' }),
+  keys: z
+    .array(address, { error: 'must be a list of guardian addresses (0x + 40 hex), in guardian-index order' })
+    .min(1, { error: 'needs at least one guardian address' })
+    .max(255, { error: 'at most 255 guardians (a VAA guardian index is one byte)' }),
+});
+
+/**
+ * The Wormhole route, shared by every chain that has a `wormhole` entry (optional section).
+ * - `guardianUrl`: a guardian REST API (`GET /v1/signed_vaa/{chain}/{emitter}/{sequence}`), e.g. the
+ *   devnet guardian's URL, or a public Wormhole API.
+ * - the guardian sets VAAs are verified against, keeper-side: `guardianSetsFile` (JSON, the format read
+ *   by chains/wormhole/guardianSets.ts) or `guardianSets` inline; exactly one of them.
+ * - `deliveryDeadlineSec`: how long `deliver` waits for the VAA and its redemption before `stranded`.
+ * - `vaaPollIntervalMs`: how often the keeper asks the guardian API for a VAA not served yet (404).
+ */
+const wormholeSchema = z
+  .strictObject({
+    guardianUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL of a guardian REST API, e.g. "http://127.0.0.1:7071"' }),
+    guardianSetsFile: z.string().min(1, { error: 'must be a file path' }).optional(),
+    guardianSets: z
+      .array(guardianSetSchema, { error: 'must be a list of { index, keys }' })
+      .min(1, { error: 'needs at least one guardian set' })
+      .superRefine(
+        (sets, ctx) => {
+          const seen = new Map<number, number>();
+          sets.forEach((g, i) => {
+            if (typeof g?.index !== 'number') return;
+            const first = seen.get(g.index);
+            if (first === undefined) seen.set(g.index, i);
+            else ctx.addIssue({ code: 'custom', path: [i, 'index'], message: `duplicate: guardianSets[${first}].index has the same value` });
+          });
+        },
+        { when: () => true },
+      )
+      .optional(),
+    deliveryDeadlineSec: posInt('a positive integer number of seconds').default(CONFIG_DEFAULTS.wormhole.deliveryDeadlineSec),
+    vaaPollIntervalMs: posInt('a positive integer number of milliseconds').default(CONFIG_DEFAULTS.wormhole.vaaPollIntervalMs),
+  })
+  .superRefine(
+    (w, ctx) => {
+      const hasFile = w?.guardianSetsFile !== undefined;
+      const hasInline = w?.guardianSets !== undefined;
+      if (hasFile && hasInline) {
+        ctx.addIssue({ code: 'custom', path: ['guardianSets'], message: 'set either wormhole.guardianSetsFile or wormhole.guardianSets, not both' });
+      } else if (!hasFile && !hasInline) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['guardianSetsFile'],
+          message: 'required: the guardian sets VAAs are verified against (a JSON file, or wormhole.guardianSets inline)',
+        });
+      }
+    },
+    { when: () => true },
+  );
 
 function fmtPct(wad: bigint): string {
   const hundredths = (wad * 10_000n) / WAD;
@@ -263,6 +354,31 @@ export const configSchema = z
         ),
       })
       .prefault({}),
+    /**
+     * Who may change caps at run time (`ballast caps set|approve`, EIP-712 signatures) and how a raise is
+     * approved: by a second, different approver within `approvalWindowSec`, or, when `raiseDelaySec` is
+     * set, after that delay. Without approvers every cap change is refused.
+     */
+    risk: z
+      .strictObject({
+        capApprovers: z
+          .array(z.strictObject({ name: z.string().min(1, { error: 'must not be empty' }), address }), { error: 'must be a list of { name, address }' })
+          .default([])
+          .superRefine(
+            (list, ctx) => {
+              const seen = new Set<string>();
+              list.forEach((a, i) => {
+                const k = typeof a?.address === 'string' ? a.address.toLowerCase() : '';
+                if (k && seen.has(k)) ctx.addIssue({ code: 'custom', path: [i, 'address'], message: 'duplicate approver address' });
+                seen.add(k);
+              });
+            },
+            { when: () => true },
+          ),
+        approvalWindowSec: posInt('a positive integer number of seconds').default(CONFIG_DEFAULTS.risk.approvalWindowSec),
+        raiseDelaySec: posInt('a positive integer number of seconds').optional(),
+      })
+      .prefault({}),
     chains: z
       .array(chainSchema, { error: 'must be a list of chains' })
       .min(2, { error: 'needs at least 2 chains to rebalance between' })
@@ -278,10 +394,34 @@ export const configSchema = z
               else ctx.addIssue({ code: 'custom', path: [i, field], message: `duplicate: chains[${first}].${field} has the same value` });
             });
           }
+          const seenWormhole = new Map<number, number>();
+          chains.forEach((c, i) => {
+            const id = (c as Partial<ChainConfig> | undefined)?.wormhole?.chainId;
+            if (typeof id !== 'number') return;
+            const first = seenWormhole.get(id);
+            if (first === undefined) seenWormhole.set(id, i);
+            else ctx.addIssue({ code: 'custom', path: [i, 'wormhole', 'chainId'], message: `duplicate: chains[${first}].wormhole.chainId has the same value` });
+          });
         },
         { when: () => true },
       ),
-  });
+    /** The Wormhole route (optional; required when any chain has a `wormhole` entry). */
+    wormhole: wormholeSchema.optional(),
+  })
+  .superRefine(
+    (c, ctx) => {
+      if (c?.wormhole !== undefined || !Array.isArray(c?.chains)) return;
+      const i = c.chains.findIndex((ch) => (ch as Partial<ChainConfig> | undefined)?.wormhole !== undefined);
+      if (i >= 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['wormhole'],
+          message: `required when a chain is on the Wormhole route (chains[${i}].wormhole is set): add wormhole.guardianUrl and the guardian sets`,
+        });
+      }
+    },
+    { when: () => true },
+  );
 
 /** Validated config: amounts `bigint` base units, bands WAD, addresses checksummed, defaults filled. */
 export type BallastConfig = z.output<typeof configSchema>;

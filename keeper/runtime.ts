@@ -26,7 +26,15 @@ export function buildKeeperContext(config: BallastConfig, account: Account, metr
       receiptTimeoutMs: c.receiptTimeoutSec * 1000,
     });
   }
-  return { deployment: config.deployment, asset: config.asset, chains, lzReceiveGas: config.layerzero.lzReceiveGas, metrics, log };
+  return {
+    deployment: config.deployment,
+    asset: config.asset,
+    chains,
+    lzReceiveGas: config.layerzero.lzReceiveGas,
+    metrics,
+    log,
+    risk: { approvers: config.risk.capApprovers, rules: { approvalWindowSec: config.risk.approvalWindowSec, raiseDelaySec: config.risk.raiseDelaySec } },
+  };
 }
 
 /**

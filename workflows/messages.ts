@@ -1,12 +1,14 @@
 /**
  * Signals and queries of the keeper's workflows (shared by workflows, worker, client and CLI).
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { InFlight, Snapshot } from '../planner/types.js';
 import type { RebalanceOutcome } from '../activities/types.js';
 import type { StrandedInFlight, DeploymentLedger } from '../activities/ledger.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { LegRecord, RebalanceResult } from './types.js';
+import type { CapAuditRecord, CapChangeRequest, CapRules, CapsState } from './caps.js';
+import type { ChainPolicy } from '../planner/types.js';
 
 /** Stop planning new rebalances (open sagas continue). */
 export const pauseSignal = defineSignal<[{ reason?: string }?]>('pause');
@@ -57,3 +59,37 @@ export const monitorStatusQuery = defineQuery<MonitorStatus>('status');
 
 /** A rebalance's progress: legs done so far, compensations run, and the result once ended. */
 export const rebalanceProgressQuery = defineQuery<{ legs: LegRecord[]; result?: RebalanceResult; ledger: Ledger }>('progress');
+
+/** Argument of {@link proposeCapChangeUpdate}: the request, its salt (proves `changeId`) and the approver's EIP-712 signature. */
+export interface ProposeCapChange {
+  request: CapChangeRequest;
+  salt: `0x${string}`;
+  signature: `0x${string}`;
+}
+/** Argument of {@link approveCapChangeUpdate}: a pending raise's id and a second approver's signature of it. */
+export interface ApproveCapChange {
+  changeId: `0x${string}`;
+  signature: `0x${string}`;
+}
+/** What a cap Update did: `applied` (a cut, at once), `pending` (a raise waiting), `approved` (a raise applied). */
+export interface CapChangeOutcome {
+  status: 'applied' | 'pending' | 'approved';
+  audit: CapAuditRecord[];
+}
+/**
+ * Update: propose a cap change signed by an approver. The validator refuses malformed requests (unknown chain,
+ * negative value, maxTransfer above maxOutflowPerWindow, expired, reused id) before they enter history.
+ */
+export const proposeCapChangeUpdate = defineUpdate<CapChangeOutcome, [ProposeCapChange]>('proposeCapChange');
+/** Update: a second, different approver approves a pending raise. */
+export const approveCapChangeUpdate = defineUpdate<CapChangeOutcome, [ApproveCapChange]>('approveCapChange');
+
+/** What `ballast caps show` prints: the config's policies, the effective caps, pending raises and the audit trail. */
+export interface CapsView {
+  policies: ChainPolicy[];
+  effective: ChainPolicy[];
+  routeMaxTransfer: Record<string, bigint>;
+  state: CapsState;
+  rules: CapRules;
+}
+export const capsQuery = defineQuery<CapsView | undefined>('caps');

@@ -2,10 +2,12 @@
  * `monitorWorkflow`: one per deployment, long-running. Each tick: read a snapshot (activity), plan
  * (activity, so the plan is in history), start one child `rebalanceWorkflow` per transfer (workflow id
  * = rebalance id; never two on the same route at once). Signals pause/resume; queries status and the
- * latest snapshot. Continues-as-new every `maxTicksBeforeContinueAsNew` ticks, after its handlers finish,
+ * latest snapshot; Updates `proposeCapChange` / `approveCapChange` change run-time caps (workflows/caps.ts) and
+ * query `caps` shows them. Continues-as-new every `maxTicksBeforeContinueAsNew` ticks, after its handlers finish,
  * carrying its state (in-flight sagas keep running: parent-close policy ABANDON, and they signal back).
  */
 import {
+  ApplicationFailure,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
   allHandlersFinished,
@@ -19,13 +21,31 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { Snapshot } from '../planner/types.js';
-import { monitorStatusQuery, pauseSignal, rebalanceFinishedSignal, resumeSignal, snapshotQuery, type MonitorStatus } from './messages.js';
+import {
+  approveCapChangeUpdate,
+  capsQuery,
+  monitorStatusQuery,
+  pauseSignal,
+  proposeCapChangeUpdate,
+  rebalanceFinishedSignal,
+  resumeSignal,
+  snapshotQuery,
+  type MonitorStatus,
+} from './messages.js';
+import { approveCapChange, effectivePolicies, emptyCapsState, proposeCapChange, settlePendingCaps, validateCapApproval, validateCapChange, type CapAuditRecord } from './caps.js';
+import type { CapsContext } from '../activities/caps.js';
 import type { MonitorInput } from './types.js';
 import { rebalanceWorkflow } from './rebalance.js';
 
 const reads = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '15 seconds', maximumAttempts: 3 },
+});
+
+/** Cap changes: a refused signature is final; the activity is cheap. */
+const risk = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '5 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['CapApprovalRefused'] },
 });
 
 /** How many finished rebalances the status keeps. */
@@ -47,8 +67,63 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
   status.ticks = 0;
   let lastSnapshot: Snapshot | undefined = input.carried?.lastSnapshot;
   let wake = false;
+  const caps = input.carried?.caps ?? emptyCapsState();
+  /** The worker config's policies and approval rules, refreshed every tick (undefined before the first). */
+  let capsCtx: CapsContext | undefined = input.carried?.capsContext;
 
   setHandler(snapshotQuery, () => lastSnapshot);
+  setHandler(capsQuery, () => {
+    if (!capsCtx) return undefined;
+    const eff = effectivePolicies(capsCtx.policies, caps);
+    return { policies: capsCtx.policies, effective: eff.policies, routeMaxTransfer: eff.routeMaxTransfer, state: caps, rules: capsCtx.rules };
+  });
+  const audited = async (records: CapAuditRecord[]) => {
+    if (records.length > 0 && capsCtx) await risk.recordCapAudit({ records, state: caps, policies: capsCtx.policies });
+  };
+  setHandler(
+    proposeCapChangeUpdate,
+    async ({ request, salt, signature }) => {
+      const who = await risk.verifyCapSignature({ action: 'propose', request, salt, signature });
+      // State may have moved while the signature was checked: validate again before acting.
+      const why = capsCtx ? validateCapChange(caps, capsCtx.policies, request, Date.now()) : 'the monitor has not ticked yet';
+      if (why || !capsCtx) throw ApplicationFailure.nonRetryable(`cap change refused: ${why}`, 'CapChangeRefused');
+      const records = proposeCapChange(caps, capsCtx.policies, capsCtx.rules, request, `${who.name} (${who.address})`, Date.now());
+      await audited(records);
+      wake = true;
+      return { status: records[0]?.action === 'applied' ? 'applied' : 'pending', audit: records };
+    },
+    {
+      validator: ({ request }) => {
+        const why = capsCtx ? validateCapChange(caps, capsCtx.policies, request, Date.now()) : 'the monitor has not ticked yet; retry in a moment';
+        if (why) throw new Error(`cap change refused: ${why}`);
+      },
+    },
+  );
+  setHandler(
+    approveCapChangeUpdate,
+    async ({ changeId, signature }) => {
+      const pending = caps.pending.find((p) => p.request.changeId === changeId);
+      if (!pending || !capsCtx) throw ApplicationFailure.nonRetryable(`cap change refused: no pending raise ${changeId}`, 'CapChangeRefused');
+      const who = await risk.verifyCapSignature({ action: 'approve', request: pending.request, signature });
+      const why = validateCapApproval(caps, changeId, Date.now(), capsCtx.rules);
+      if (why) throw ApplicationFailure.nonRetryable(`cap approval refused: ${why}`, 'CapChangeRefused');
+      let records: CapAuditRecord[];
+      try {
+        records = approveCapChange(caps, capsCtx.policies, changeId, `${who.name} (${who.address})`, Date.now());
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(`cap approval refused: ${err instanceof Error ? err.message : String(err)}`, 'CapChangeRefused');
+      }
+      await audited(records);
+      wake = true;
+      return { status: 'approved', audit: records };
+    },
+    {
+      validator: ({ changeId }) => {
+        const why = capsCtx ? validateCapApproval(caps, changeId, Date.now(), capsCtx.rules) : 'the monitor has not ticked yet; retry in a moment';
+        if (why) throw new Error(`cap approval refused: ${why}`);
+      },
+    },
+  );
   setHandler(monitorStatusQuery, () => status);
   setHandler(pauseSignal, (arg) => {
     status.paused = true;
@@ -80,6 +155,8 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
   while (status.ticks < input.maxTicksBeforeContinueAsNew) {
     status.ticks += 1;
     status.totalTicks += 1;
+    capsCtx = await reads.capsContext();
+    await audited(settlePendingCaps(caps, capsCtx.policies, capsCtx.rules, Date.now()));
     if (!status.paused && !status.ledger.halted && status.inFlight.length === 0) {
       // Deployment ledger: checked when no saga is mid-flight, so every token is in a vault, a route or a
       // known stranded packet. Its first check opens it.
@@ -91,7 +168,7 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
     }
     if (!status.paused && !status.ledger.halted) {
       lastSnapshot = await reads.readSnapshot({ previous: lastSnapshot });
-      const plan = await reads.planRebalances({ snapshot: lastSnapshot, inFlight: status.inFlight });
+      const plan = await reads.planRebalances({ snapshot: lastSnapshot, inFlight: status.inFlight, caps });
       status.lastPlanAtMs = Date.now();
       status.lastUnresolved = plan.unresolved;
       for (const t of plan.transfers) {
@@ -119,5 +196,5 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
     await condition(() => wake, `${input.tickIntervalSec} seconds`);
   }
   await condition(allHandlersFinished);
-  await continueAsNew<typeof monitorWorkflow>({ ...input, carried: { status, lastSnapshot } });
+  await continueAsNew<typeof monitorWorkflow>({ ...input, carried: { status, lastSnapshot, caps, capsContext: capsCtx } });
 }

@@ -6,6 +6,8 @@ import type { FundsLocation, RebalanceOutcome } from '../activities/types.js';
 import type { InFlight, Snapshot } from '../planner/types.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { MonitorStatus } from './messages.js';
+import type { CapsState } from './caps.js';
+import type { CapsContext } from '../activities/caps.js';
 
 export interface RebalanceInput {
   rebalanceId: Hex;
@@ -63,6 +65,10 @@ export interface MonitorInput {
   carried?: {
     status: MonitorStatus;
     lastSnapshot?: Snapshot;
+    /** Run-time caps set by the risk team (absent in histories recorded before caps existed). */
+    caps?: CapsState;
+    /** The config's policies and cap rules as last read (so the caps are known before the new run's first tick). */
+    capsContext?: CapsContext;
   };
 }
 

@@ -1,0 +1,102 @@
+/**
+ * Signed cap changes: the EIP-712 typed data a risk approver signs (`ballast caps set|approve`) and its
+ * verification by the keeper (an activity, so the workflow only sees the recovered signer).
+ *
+ * Layout: EIP-712 (https://eips.ethereum.org/EIPS/eip-712), domain `{ name: "Ballast caps", version: "1" }`
+ * (no chainId: the approval is off chain and names the deployment instead), primary type
+ * `CapChange(string deployment,string action,bytes32 changeId,string scope,string changes,string reason,uint64 expiresAtSec)`.
+ * `changes` is `field=value` pairs joined by `;` in {@link CAP_FIELDS} order, e.g. `maxTransfer=100000000`;
+ * `changeId = keccak256(abi.encode(deployment, scope, changes, reason, expiresAtSec, salt))`, so an id names
+ * exactly one request and a signature cannot be moved to another.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { encodeAbiParameters, getAddress, keccak256, recoverTypedDataAddress, type Address, type Hex, type TypedDataDomain } from 'viem';
+import { CAP_FIELDS, routeKey, type CapChangeRequest, type CapScope, type CapValues } from '../workflows/caps.js';
+
+/** The EIP-712 domain of cap approvals. */
+export const CAP_DOMAIN: TypedDataDomain = { name: 'Ballast caps', version: '1' };
+
+/** The EIP-712 types of cap approvals. */
+export const CAP_TYPES = {
+  CapChange: [
+    { name: 'deployment', type: 'string' },
+    { name: 'action', type: 'string' },
+    { name: 'changeId', type: 'bytes32' },
+    { name: 'scope', type: 'string' },
+    { name: 'changes', type: 'string' },
+    { name: 'reason', type: 'string' },
+    { name: 'expiresAtSec', type: 'uint64' },
+  ],
+} as const;
+
+/** `propose` for the first signature of a change, `approve` for the second approver's. */
+export type CapAction = 'propose' | 'approve';
+
+/** `chain:arbitrum` or `route:arbitrum->base`: the scope as signed. */
+export function scopeString(scope: CapScope): string {
+  return 'chainKey' in scope ? `chain:${scope.chainKey}` : `route:${routeKey(scope.route.from, scope.route.to)}`;
+}
+
+/** The changes as signed: `field=value` pairs in {@link CAP_FIELDS} order, joined by `;`. */
+export function changesString(set: CapValues): string {
+  return CAP_FIELDS.filter((f) => set[f] !== undefined)
+    .map((f) => `${f}=${set[f]!.toString()}`)
+    .join(';');
+}
+
+/** The id of a request: keccak256 of its content and a random 32-byte `salt` (see the module doc). */
+export function capChangeId(deployment: string, req: Omit<CapChangeRequest, 'changeId'>, salt: Hex): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: 'string' }, { type: 'string' }, { type: 'string' }, { type: 'string' }, { type: 'uint64' }, { type: 'bytes32' }],
+      [deployment, scopeString(req.scope), changesString(req.set), req.reason, req.expiresAtSec, salt],
+    ),
+  );
+}
+
+/** The typed data message of `req` for `action` (what the approver's key signs). */
+export function capChangeMessage(deployment: string, action: CapAction, req: CapChangeRequest) {
+  return {
+    deployment,
+    action,
+    changeId: req.changeId,
+    scope: scopeString(req.scope),
+    changes: changesString(req.set),
+    reason: req.reason,
+    expiresAtSec: req.expiresAtSec,
+  };
+}
+
+/** A configured approver: a name for the audit and the address its signatures must recover to. */
+export interface CapApprover {
+  name: string;
+  address: Address;
+}
+
+/**
+ * Recovers the signer of `signature` over `req` for `action`, checks the id matches the content (when `salt`
+ * is given: proposals) and the signer is a configured approver. Returns `{ address, name }` of the approver.
+ * @throws non-retryable `CapApprovalRefused` (ApplicationFailure) when the id does not match the content
+ *   (with `salt`), the signature is malformed, or the signer is not an approver.
+ */
+export async function verifyCapSignature(
+  deployment: string,
+  approvers: readonly CapApprover[],
+  input: { action: CapAction; request: CapChangeRequest; salt?: Hex; signature: Hex },
+): Promise<CapApprover> {
+  const { request, salt, signature, action } = input;
+  const refuse = (why: string) => ApplicationFailure.nonRetryable(`cap change ${request.changeId} refused: ${why}`, 'CapApprovalRefused');
+  if (approvers.length === 0) throw refuse('no approvers are configured (config risk.capApprovers)');
+  const { changeId: _id, ...content } = request;
+  // A proposal proves its id; an approval signs a request already in the monitor's state (id checked then).
+  if (salt !== undefined && capChangeId(deployment, content, salt) !== request.changeId) throw refuse('changeId does not match the request content and salt');
+  let signer: Address;
+  try {
+    signer = await recoverTypedDataAddress({ domain: CAP_DOMAIN, types: CAP_TYPES, primaryType: 'CapChange', message: capChangeMessage(deployment, action, request), signature });
+  } catch (err) {
+    throw refuse(`malformed signature: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
+  const found = approvers.find((a) => getAddress(a.address) === getAddress(signer));
+  if (!found) throw refuse(`signer ${signer} is not a configured approver (${approvers.map((a) => a.name).join(', ')})`);
+  return { name: found.name, address: getAddress(found.address) };
+}

@@ -1,0 +1,53 @@
+/**
+ * Activities behind run-time caps (workflows/caps.ts holds the rules): the config's policies and rules for
+ * the monitor, the EIP-712 signature check of a cap change, and the audit trail's log lines and metrics.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { Hex } from 'viem';
+import type { ChainPolicy } from '../planner/types.js';
+import { CAP_FIELDS, effectivePolicies, type CapAuditRecord, type CapChangeRequest, type CapRules, type CapsState } from '../workflows/caps.js';
+import { verifyCapSignature, type CapAction, type CapApprover } from './capApproval.js';
+import type { KeeperContext } from './context.js';
+
+/** What the monitor needs to validate cap changes: the config's policies (config order) and the approval rules. */
+export interface CapsContext {
+  policies: ChainPolicy[];
+  rules: CapRules;
+}
+
+/** Builds the caps activities bound to `ctx`. */
+export function createCapActivities(ctx: KeeperContext) {
+  return {
+    /** The config's per-chain policies and the approval rules (read each tick, so the monitor follows the worker's config). */
+    async capsContext(): Promise<CapsContext> {
+      return {
+        policies: [...ctx.chains.values()].map((c) => c.policy),
+        rules: ctx.risk?.rules ?? { approvalWindowSec: 86_400 },
+      };
+    },
+    /**
+     * Recovers and checks an approver's signature of a cap change.
+     * @throws non-retryable `CapApprovalRefused` (see activities/capApproval.ts).
+     */
+    async verifyCapSignature(input: { action: CapAction; request: CapChangeRequest; salt?: Hex; signature: Hex }): Promise<CapApprover> {
+      if (!ctx.risk) throw ApplicationFailure.nonRetryable('cap changes are disabled: no risk section in the worker config', 'CapApprovalRefused');
+      return verifyCapSignature(ctx.deployment, ctx.risk.approvers, input);
+    },
+    /**
+     * Logs every audit record (warn level: a risk change is always worth reading), counts it in
+     * `ballast_cap_changes_total{scope, action}` and exports the effective caps as `ballast_cap_base_units`.
+     */
+    async recordCapAudit(input: { records: CapAuditRecord[]; state: CapsState; policies: ChainPolicy[] }): Promise<void> {
+      for (const r of input.records) {
+        ctx.metrics.capChanges.inc({ scope: r.scope, action: r.action });
+        ctx.log.warn({ changeId: r.changeId, action: r.action, who: r.who, scope: r.scope, old: r.old, new: r.new, reason: r.reason, at: new Date(r.atMs).toISOString() }, `cap change ${r.action}`);
+      }
+      const eff = effectivePolicies(input.policies, input.state);
+      for (const p of eff.policies) {
+        const values = { maxOutflowPerWindow: p.caps.maxOutflowPerWindow, windowSec: p.caps.windowSec, maxTransfer: p.caps.maxTransfer, minBuffer: p.minBufferAmount };
+        for (const f of CAP_FIELDS) ctx.metrics.capValue.set({ scope: `chain ${p.chainKey}`, field: f }, Number(values[f]));
+      }
+      for (const [route, max] of Object.entries(eff.routeMaxTransfer)) ctx.metrics.capValue.set({ scope: `route ${route}`, field: 'maxTransfer' }, Number(max));
+    },
+  };
+}
