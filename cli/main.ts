@@ -10,6 +10,7 @@ import { rebalanceProgressQuery } from '../workflows/messages.js';
 import { nonZero } from '../ledger/ledger.js';
 import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
 import { registerReplay } from './replay.js';
+import { registerPlan } from './plan.js';
 import { registerInspect } from './inspect.js';
 
 const positiveInt = (v: string): number => {
@@ -135,6 +136,7 @@ for (const [name, paused] of [['pause', true], ['resume', false]] as const) {
 }
 
 registerReplay(program);
+registerPlan(program);
 registerInspect(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

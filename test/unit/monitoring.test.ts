@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -26,7 +26,7 @@ async function exportedNames(): Promise<Set<string>> {
   const names = new Set<string>();
   for (const x of await m.registry.getMetricsAsJSON()) {
     names.add(x.name);
-    if (x.type === ('histogram' as typeof x.type)) for (const s of ['_bucket', '_sum', '_count']) names.add(x.name + s);
+    if (String(x.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(x.name + s);
   }
   return names;
 }
@@ -82,7 +82,7 @@ test('promtool accepts the Prometheus config and the alert rules, and the rule u
   const promtool = which('promtool');
   if (!promtool) return t.skip('promtool not installed (Debian package prometheus; .ci/run installs it)');
   for (const args of [['check', 'config', 'deploy/prometheus/prometheus.yml'], ['check', 'rules', 'deploy/prometheus/alerts.yml'], ['test', 'rules', 'deploy/prometheus/alerts.test.yml']]) {
-    const r = spawnSync(promtool, args, { cwd: root, encoding: 'utf8' });
+    const r: SpawnSyncReturns<string> = spawnSync(promtool, args, { cwd: root, encoding: 'utf8' });
     assert.equal(r.status, 0, `promtool ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
   }
 });

@@ -1,0 +1,120 @@
+/**
+ * `ballast plan --dry-run`: read the live state of every chain (one multicall each, oracle checked, as
+ * the monitor's `readSnapshot` activity does) and print the plan the keeper's planner (`planRebalances`,
+ * the activity's own function) makes from it. Nothing is signed or sent: the context's account refuses
+ * to sign (keeper/runtime.ts `readOnlyAccount`).
+ *
+ * When the deployment's monitor answers, its in-flight rebalances and last snapshot (the oracle deviation
+ * reference) are used, so the plan is the one the monitor would make now; `--offline` skips Temporal.
+ *
+ * Exit status: 0 printed, 1 failure (the reason printed), 2 usage (no `--dry-run`: the monitor plans and acts).
+ */
+import type { Command } from 'commander';
+import { zeroAddress, type Address } from 'viem';
+import { loadConfig, type BallastConfig } from '../config/index.js';
+import { connectClient, monitorStatus } from '../keeper/client.js';
+import { loadKeeperAccount } from '../keeper/keys.js';
+import { buildReadOnlyKeeperContext } from '../keeper/runtime.js';
+import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
+import { readSnapshot } from '../activities/snapshot.js';
+import { planRebalances, type PlanResult } from '../activities/plan.js';
+import type { InFlight, Snapshot } from '../planner/types.js';
+
+/** What `ballast plan --dry-run` found and decided. */
+export interface DryRunResult {
+  dryRun: true;
+  deployment: string;
+  /** The keeper's address when its key is configured (only the address is used), else the zero address. */
+  keeper: Address;
+  monitor: { reachable: boolean; note: string; inFlight: InFlight[] };
+  snapshot: Snapshot;
+  /** The plan result as the planner returned it (transfers, unresolved, and whatever else it carries, e.g. a certificate). */
+  plan: PlanResult & Record<string, unknown>;
+}
+
+/**
+ * Reads the live state and plans, sending nothing.
+ * @param opts.offline do not ask Temporal for the monitor's in-flight rebalances and last snapshot.
+ * @throws Error when the planner throws; an unreachable chain is not an error (the snapshot says why).
+ */
+export async function dryRunPlan(config: BallastConfig, opts: { offline?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<DryRunResult> {
+  let keeper: Address = zeroAddress;
+  try {
+    keeper = loadKeeperAccount(config, opts.env).address;
+  } catch {
+    // no key here: the address only labels the context; nothing signs anyway
+  }
+  const ctx = buildReadOnlyKeeperContext(config, { address: keeper });
+  let inFlight: InFlight[] = [];
+  let previous: Snapshot | undefined;
+  let monitor: DryRunResult['monitor'] = { reachable: false, note: 'offline: planned with no in-flight rebalances and no oracle deviation reference', inFlight };
+  if (!opts.offline) {
+    try {
+      const client = await connectClient(config);
+      try {
+        const { status, snapshot } = await monitorStatus(client, config.deployment);
+        inFlight = status.inFlight;
+        previous = snapshot;
+        monitor = { reachable: true, note: `monitor of ${config.deployment}: ${inFlight.length} rebalance(s) in flight, ${status.paused ? `PAUSED (${status.pauseReason ?? 'no reason'})` : 'running'}`, inFlight };
+      } finally {
+        await client.connection.close();
+      }
+    } catch (err) {
+      monitor = { reachable: false, note: `monitor not reachable (${err instanceof Error ? err.message : String(err)}): planned with no in-flight rebalances and no oracle deviation reference`, inFlight };
+    }
+  }
+  const snapshot = await readSnapshot(ctx, previous);
+  const plan = (await planRebalances(ctx, { snapshot, inFlight })) as DryRunResult['plan'];
+  return { dryRun: true, deployment: config.deployment, keeper, monitor, snapshot, plan };
+}
+
+/** JSON with every bigint as an exact decimal string. */
+const toJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 2);
+
+function printText(r: DryRunResult, config: BallastConfig): void {
+  const d = config.asset.decimals;
+  const sym = config.asset.symbol;
+  console.log(`DRY RUN: nothing is signed or sent (deployment ${r.deployment}, keeper ${r.keeper})`);
+  console.log(r.monitor.note);
+  console.log(`snapshot ${r.snapshot.freshness} at ${new Date(r.snapshot.takenAtMs).toISOString()}:`);
+  for (const c of r.snapshot.chains) {
+    console.log(`  ${c.chainKey.padEnd(10)} block ${c.blockNumber}  utilization ${(wadToNumber(c.utilizationWad) * 100).toFixed(2)}%  idle ${toDisplayNumber(c.idle, d)} ${sym}  oracle ${c.oracleCheck.ok ? 'ok' : `REFUSED: ${c.oracleCheck.reason}`}`);
+  }
+  for (const e of r.snapshot.excluded) console.log(`  ${e.chainKey.padEnd(10)} EXCLUDED: ${e.reason}`);
+  const { transfers, unresolved, ...rest } = r.plan;
+  console.log(`plan: ${transfers.length} transfer(s)`);
+  for (const t of transfers) {
+    const bridge = (t as { bridge?: string }).bridge;
+    console.log(`  ${t.from} → ${t.to} ${toDisplayNumber(t.amount, d)} ${sym} (${t.amount} base units)${bridge ? ` via ${bridge}` : ''}  id ${t.rebalanceId}`);
+    console.log(`      ${t.reason}`);
+  }
+  if (unresolved.length) console.log('unresolved:');
+  for (const u of unresolved) console.log(`  ${u.chainKey}: ${u.reason}`);
+  for (const [k, v] of Object.entries(rest)) console.log(`${k}: ${toJson(v)}`);
+}
+
+/**
+ * Registers `ballast plan` on `program` (only `--dry-run` is supported: the monitor plans and acts).
+ * @example
+ *   registerPlan(program); // ballast plan --dry-run -c ballast.yaml [--json] [--offline]
+ */
+export function registerPlan(program: Command): void {
+  program
+    .command('plan')
+    .description('print the plan for the live state of the chains, sending nothing (--dry-run)')
+    .requiredOption('-c, --config <file>', 'config file')
+    .option('--dry-run', 'read and plan only; nothing is signed or sent (required: the monitor workflow is what acts)')
+    .option('--json', 'print JSON (amounts as exact integer strings)')
+    .option('--offline', "do not ask Temporal for the monitor's in-flight rebalances and last snapshot")
+    .action(async (o: { config: string; dryRun?: boolean; json?: boolean; offline?: boolean }) => {
+      if (!o.dryRun) {
+        console.error('ballast plan: only --dry-run is supported (plans are executed by the monitor workflow: `ballast start`)');
+        process.exitCode = 2;
+        return;
+      }
+      const config = loadConfig(o.config);
+      const r = await dryRunPlan(config, { offline: o.offline });
+      if (o.json) console.log(toJson(r));
+      else printText(r, config);
+    });
+}
