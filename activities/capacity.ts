@@ -1,0 +1,308 @@
+/**
+ * The legs of a capacity move (lending capacity, no tokens) as idempotent activities, mirroring the
+ * collateral legs in activities/legs.ts leg for leg:
+ *
+ *   reserve  vault[from].reserveCredit(id, amount)          comp: restoreCredit(id) while still reserved
+ *   send     messenger[from].sendCredit(id, eid[to])         (LayerZero OApp message: id, amount)
+ *   deliver  wait until messenger[to] holds the credit as pending (retry = Temporal's retry policy)
+ *   apply    vault[to].applyCredit(id)                       comp: return over the same bridge
+ *                                                             (messenger[to].returnCredit(id) →
+ *                                                              deliver → vault[from].applyCredit(returnKey))
+ *
+ * Each activity takes `(ctx, input)` like legs.ts, reads the chain first to see whether it already
+ * happened, and only then simulates and sends (`writeOnce` + `simulateAndWrite`); the contracts also
+ * refuse a reused key (`RebalanceIdUsed`). Reverts become the non-retryable `ContractRevert`.
+ * The messenger of a chain is discovered from its vault (`vault.creditMessenger()`), so the keeper
+ * config needs no new field.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { formatEther, type Abi, type Address, type Hex } from 'viem';
+import { collateralVaultAbi, creditMessengerAbi, endpointV2Abi } from '../contracts/generated/abis.js';
+import { asRevert } from '../chains/evm/errors.js';
+import { simulateAndWrite } from '../chains/evm/writeContract.js';
+import { findPacketDelivered, getDeliveryStatus } from '../chains/evm/layerzero.js';
+import { creditSendsIn, readAppliedCredit, readCreditMessenger, readCreditSend, readPendingCredit, readReservation } from '../chains/evm/credit.js';
+import { chainOf, type ChainRuntime, type KeeperContext } from './context.js';
+import { classified, FailureType } from './failures.js';
+import { legKey } from './legKey.js';
+import { lzReceiveOptions, writeOnce } from './legs.js';
+import type { DeliveryInput, DeliveryResult, LegResult, SendResult } from './types.js';
+
+/** How far back (blocks) `awaitCreditDelivery` looks for the `PacketDelivered` event once delivery is seen. */
+const DELIVERY_LOG_WINDOW = 2_000n;
+
+/** Custom errors our capacity calls can bubble up (vault ↔ messenger ↔ EndpointV2), decoded by name. */
+const creditErrorsAbi: Abi = [...collateralVaultAbi, ...creditMessengerAbi, ...endpointV2Abi].filter((x) => x.type === 'error');
+
+/**
+ * Which message a capacity leg acts on: `forward` = the move itself (key = rebalance id); `return` =
+ * the compensation sending delivered credit back (key = `legKey(id, 'return')`, which equals the
+ * messenger's on-chain `returnKeyOf(id)`).
+ */
+export type CapacityPurpose = 'forward' | 'return';
+
+/** Input of `reserveCredit`. */
+export interface ReserveCreditInput {
+  rebalanceId: Hex;
+  /** The source chain (its vault reserves). */
+  chainKey: string;
+  /** Capacity, asset base units. */
+  amount: bigint;
+}
+
+/** Input of `restoreCredit` (compensation of reserve; acts on the reservation under the rebalance id). */
+export interface RestoreCreditInput {
+  rebalanceId: Hex;
+  chainKey: string;
+}
+
+/** Input of `sendCredit`: `forward` sends the reservation from → to; `return` sends credit pending on `from` back to `to`. */
+export interface SendCreditInput {
+  rebalanceId: Hex;
+  purpose: CapacityPurpose;
+  from: string;
+  to: string;
+  /** Expected amount (base units): the send is refused when the chain's record says otherwise. */
+  amount: bigint;
+}
+
+/** Input of `applyCredit`: `forward` on the destination, `return` on the source (the compensation's restore). */
+export interface ApplyCreditInput {
+  rebalanceId: Hex;
+  purpose: CapacityPurpose;
+  chainKey: string;
+}
+
+/** Message key of a capacity leg: the rebalance id (`forward`) or `legKey(id, 'return')`. */
+export function capacityKey(rebalanceId: Hex, purpose: CapacityPurpose): Hex {
+  return legKey(rebalanceId, purpose);
+}
+
+const messengers = new WeakMap<ChainRuntime, Promise<Address>>();
+
+/**
+ * The `CreditMessenger` of a chain, read once per chain runtime from `vault.creditMessenger()`.
+ * @throws non-retryable `ConfigError` when the vault has none (capacity moves disabled there).
+ */
+export async function messengerOf(c: ChainRuntime): Promise<Address> {
+  let p = messengers.get(c);
+  if (!p) {
+    p = readCreditMessenger(c.clients, c.contracts.vault);
+    messengers.set(c, p);
+    p.catch(() => messengers.delete(c));
+  }
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof Error && /no credit messenger/.test(err.message)) throw ApplicationFailure.nonRetryable(err.message, FailureType.Config);
+    throw err;
+  }
+}
+
+/**
+ * Quotes the native fee (wei) of one capacity message from `from` to `to` (`messenger.quoteSend`).
+ * @throws ContractRevert (non-retryable) e.g. `NoPeer` when the messengers are not peers.
+ */
+export async function quoteCreditFee(ctx: KeeperContext, input: { from: string; to: string }): Promise<bigint> {
+  const src = chainOf(ctx, input.from);
+  const dst = chainOf(ctx, input.to);
+  const messenger = await messengerOf(src);
+  return classified(async () => {
+    try {
+      return await src.clients.publicClient.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'quoteSend', args: [dst.eid, lzReceiveOptions(ctx.lzReceiveGas)] });
+    } catch (err) {
+      throw asRevert(err, src.chainKey, 'quoteSend') ?? err;
+    }
+  });
+}
+
+/**
+ * Leg `reserve`: `vault.reserveCredit(id, amount)` on the source lowers its `borrowLimit` and holds the
+ * amount for the messenger. Idempotent on `vault.creditReservations(id)` (any status but `none` = done).
+ * @throws ContractRevert (non-retryable) e.g. `InsufficientCredit` (would go below totalBorrowed),
+ *   `CreditCapExceeded`, `OutflowPaused`, `AccessControlUnauthorizedAccount`.
+ */
+export async function reserveCredit(ctx: KeeperContext, input: ReserveCreditInput): Promise<LegResult> {
+  const c = chainOf(ctx, input.chainKey);
+  const key = input.rebalanceId;
+  const pc = c.clients.publicClient;
+  const isDone = async () => (await readReservation(c.clients, c.contracts.vault, key)).status !== 'none';
+  const r = await classified(() =>
+    writeOnce(c.chainKey, key, isDone, () =>
+      simulateAndWrite({ clients: c.clients, address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'reserveCredit', args: [key, input.amount], confirmations: c.confirmations, timeoutMs: c.receiptTimeoutMs, errorsAbi: creditErrorsAbi }),
+    ),
+  );
+  if (r.alreadyDone) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber() };
+  ctx.log.info({ rebalanceId: input.rebalanceId, chain: c.chainKey, amount: input.amount.toString(), txHash: r.txHash }, 'capacity reserved');
+  return { legKey: key, txHash: r.txHash, alreadyDone: false, blockNumber: r.receipt.blockNumber };
+}
+
+/**
+ * Compensation of `reserve`: `vault.restoreCredit(id)` gives a reservation that was not sent back to
+ * the source's `borrowLimit`. Idempotent on the reservation's status (`restored` = done).
+ * @throws ContractRevert (non-retryable) `CreditNotReserved` when the reservation was already sent
+ *   (the credit left: compensate by returning it instead) or never made.
+ */
+export async function restoreCredit(ctx: KeeperContext, input: RestoreCreditInput): Promise<LegResult> {
+  const c = chainOf(ctx, input.chainKey);
+  const key = input.rebalanceId;
+  const pc = c.clients.publicClient;
+  const isDone = async () => (await readReservation(c.clients, c.contracts.vault, key)).status === 'restored';
+  const r = await classified(() =>
+    writeOnce(c.chainKey, key, isDone, () =>
+      simulateAndWrite({ clients: c.clients, address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'restoreCredit', args: [key], confirmations: c.confirmations, timeoutMs: c.receiptTimeoutMs, errorsAbi: creditErrorsAbi }),
+    ),
+  );
+  if (r.alreadyDone) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber() };
+  ctx.log.info({ rebalanceId: input.rebalanceId, chain: c.chainKey, txHash: r.txHash }, 'capacity reservation restored');
+  return { legKey: key, txHash: r.txHash, alreadyDone: false, blockNumber: r.receipt.blockNumber };
+}
+
+/**
+ * Leg `send` (and the compensation `return`): the messenger on `from` sends a LayerZero message with
+ * (key, amount) to its peer on `to`, paying the quoted native fee.
+ * - `forward`: `sendCredit(id, eid[to])` takes the vault's reservation `id` (must be `reserved` for `amount`);
+ * - `return`: `returnCredit(id)` sends the credit pending under `id` on `from` back where it came from
+ *   (`to` must be that chain) under `legKey(id, 'return')`.
+ * GUID and nonce come from this transaction's `CreditSent`/`CreditReturned` event. Idempotent on
+ * `messenger.sends(key)` (a record for another destination or amount is a `PacketMismatch`, never "done").
+ * @throws ContractRevert (non-retryable) e.g. `NoPeer`, `CreditNotReserved`, `CreditNotPending`, `OutflowPaused`;
+ *   non-retryable `PacketMismatch` when the chain's record disagrees with `amount`/`to`, or the receipt has no send event.
+ */
+export async function sendCredit(ctx: KeeperContext, input: SendCreditInput): Promise<SendResult> {
+  const src = chainOf(ctx, input.from);
+  const dst = chainOf(ctx, input.to);
+  const key = capacityKey(input.rebalanceId, input.purpose);
+  const messenger = await messengerOf(src);
+  const pc = src.clients.publicClient;
+  const isDone = async () => (await readCreditSend(src.clients, messenger, key)) !== undefined;
+  const options = lzReceiveOptions(ctx.lzReceiveGas);
+  const mismatch = (what: string) => ApplicationFailure.nonRetryable(`${src.chainKey}: capacity ${input.purpose} send of ${input.rebalanceId}: ${what}`, 'PacketMismatch');
+  let fee = 0n;
+  const r = await classified(() =>
+    writeOnce(src.chainKey, key, isDone, async () => {
+      // What is about to leave must be exactly what the saga expects.
+      if (input.purpose === 'forward') {
+        const res = await readReservation(src.clients, src.contracts.vault, input.rebalanceId);
+        if (res.status === 'reserved' && res.amount !== input.amount) throw mismatch(`vault reserved ${res.amount}, the saga expects ${input.amount}`);
+      } else {
+        const p = await readPendingCredit(src.clients, messenger, input.rebalanceId);
+        if (p.status === 'pending' && p.amount !== input.amount) throw mismatch(`messenger holds ${p.amount} pending, the saga expects ${input.amount}`);
+        if (p.status === 'pending' && p.srcEid !== dst.eid) throw mismatch(`the credit came from eid ${p.srcEid}, not ${dst.chainKey} (eid ${dst.eid}); it can only go back there`);
+      }
+      fee = await quoteCreditFee(ctx, input);
+      return input.purpose === 'forward'
+        ? simulateAndWrite({ clients: src.clients, address: messenger, abi: creditMessengerAbi, functionName: 'sendCredit', args: [key, dst.eid, options], value: fee, confirmations: src.confirmations, timeoutMs: src.receiptTimeoutMs, errorsAbi: creditErrorsAbi })
+        : simulateAndWrite({ clients: src.clients, address: messenger, abi: creditMessengerAbi, functionName: 'returnCredit', args: [input.rebalanceId, options], value: fee, confirmations: src.confirmations, timeoutMs: src.receiptTimeoutMs, errorsAbi: creditErrorsAbi });
+    }),
+  );
+  if (r.alreadyDone) {
+    const rec = (await readCreditSend(src.clients, messenger, key))!;
+    // The key was used: it must be this leg's message, not another one under the same key.
+    if (rec.dstEid !== dst.eid || rec.amount !== input.amount) throw mismatch(`key ${key} was already sent ${rec.amount} to eid ${rec.dstEid}; this leg sends ${input.amount} to ${dst.chainKey} (eid ${dst.eid})`);
+    return { legKey: key, alreadyDone: true, guid: rec.guid, nonce: rec.nonce, nativeFeeWei: 0n, blockNumber: await pc.getBlockNumber() };
+  }
+  const ev = creditSendsIn(r.receipt.logs, messenger).find((e) => e.key.toLowerCase() === key.toLowerCase());
+  if (!ev) throw mismatch(`tx ${r.txHash} has no CreditSent/CreditReturned event for key ${key}`);
+  ctx.metrics.bridgeFeePaid.inc({ route: `${input.from}->${input.to}`, bridge: 'layerzero' }, Number(formatEther(fee)));
+  ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, route: `${input.from}->${input.to}`, amount: ev.amount.toString(), guid: ev.guid, nonce: ev.nonce.toString(), feeWei: fee.toString(), txHash: r.txHash }, 'capacity sent over LayerZero');
+  return { legKey: key, txHash: r.txHash, alreadyDone: false, guid: ev.guid, nonce: ev.nonce, nativeFeeWei: fee, blockNumber: r.receipt.blockNumber };
+}
+
+/**
+ * Leg `deliver` of a capacity message: succeeds once the destination EndpointV2 shows the packet
+ * executed (the destination messenger then holds the credit as pending). Until then it throws the
+ * retryable `DeliveryPending`; the workflow's retry policy is the wait loop.
+ */
+export async function awaitCreditDelivery(ctx: KeeperContext, input: DeliveryInput): Promise<DeliveryResult> {
+  const src = chainOf(ctx, input.from);
+  const dst = chainOf(ctx, input.to);
+  const [sender, receiver] = await Promise.all([messengerOf(src), messengerOf(dst)]);
+  const query = { clients: dst.clients, endpoint: dst.contracts.endpoint, receiver, srcEid: src.eid, sender, nonce: input.nonce };
+  const status = await getDeliveryStatus(query);
+  if (!status.delivered) {
+    throw ApplicationFailure.retryable(
+      `capacity message ${input.guid} (nonce ${input.nonce}) not delivered on ${dst.chainKey} as of block ${status.blockNumber} (${status.verified ? 'verified, awaiting execution' : 'not verified yet'})`,
+      FailureType.DeliveryPending,
+    );
+  }
+  const fromBlock = status.blockNumber > DELIVERY_LOG_WINDOW ? status.blockNumber - DELIVERY_LOG_WINDOW : 0n;
+  const log = await findPacketDelivered({ ...query, fromBlock, toBlock: status.blockNumber });
+  return { guid: input.guid, deliveredAtBlock: log?.blockNumber ?? status.blockNumber, txHash: log?.txHash };
+}
+
+/**
+ * Leg `apply` (and the compensation's restore at the source, `purpose: 'return'`): `vault.applyCredit(key)`
+ * claims the credit pending on the chain's messenger and raises `borrowLimit` and
+ * `creditReceivedFrom[srcEid]`. Idempotent on `vault.appliedCreditOf(key)`.
+ * @throws ContractRevert (non-retryable) e.g. `InflowPaused`, `CreditNotPending` (not delivered, or returned).
+ */
+export async function applyCredit(ctx: KeeperContext, input: ApplyCreditInput): Promise<LegResult> {
+  const c = chainOf(ctx, input.chainKey);
+  const key = capacityKey(input.rebalanceId, input.purpose);
+  await messengerOf(c); // a clear ConfigError when capacity moves are disabled on this chain
+  const pc = c.clients.publicClient;
+  const isDone = async () => (await readAppliedCredit(c.clients, c.contracts.vault, key)) > 0n;
+  const r = await classified(() =>
+    writeOnce(c.chainKey, key, isDone, () =>
+      simulateAndWrite({ clients: c.clients, address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'applyCredit', args: [key], confirmations: c.confirmations, timeoutMs: c.receiptTimeoutMs, errorsAbi: creditErrorsAbi }),
+    ),
+  );
+  if (r.alreadyDone) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber() };
+  ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, chain: c.chainKey, txHash: r.txHash }, 'capacity applied');
+  return { legKey: key, txHash: r.txHash, alreadyDone: false, blockNumber: r.receipt.blockNumber };
+}
+
+/** Where a capacity move's credit is, as far as the chains show (for a `stranded` outcome). */
+export interface CreditLocation {
+  summary: string;
+  /** Source vault reservation under the rebalance id. */
+  reservation: { amount: bigint; status: string };
+  /** The forward message, when sent: GUID, amount and whether the destination messenger holds it. */
+  sent?: { guid: Hex; amount: bigint; delivered: boolean };
+  /** Destination messenger's record of the forward message. */
+  pendingAtDestination: { amount: bigint; status: string };
+  /** Applied on the destination vault (base units). */
+  applied: bigint;
+  /** The return message, when sent. */
+  returned?: { guid: Hex; amount: bigint; delivered: boolean };
+  /** Source messenger's record of the return message. */
+  pendingAtSource: { amount: bigint; status: string };
+  /** Applied back on the source vault (base units). */
+  returnApplied: bigint;
+}
+
+/** Reads every record of one capacity move on both chains and says where its credit is. */
+export async function locateCredit(ctx: KeeperContext, input: { rebalanceId: Hex; from: string; to: string }): Promise<CreditLocation> {
+  const src = chainOf(ctx, input.from);
+  const dst = chainOf(ctx, input.to);
+  const [srcM, dstM] = await Promise.all([messengerOf(src), messengerOf(dst)]);
+  const id = input.rebalanceId;
+  const ret = capacityKey(id, 'return');
+  const [reservation, fwd, pendingAtDestination, applied, back, pendingAtSource, returnApplied] = await Promise.all([
+    readReservation(src.clients, src.contracts.vault, id),
+    readCreditSend(src.clients, srcM, id),
+    readPendingCredit(dst.clients, dstM, id),
+    readAppliedCredit(dst.clients, dst.contracts.vault, id),
+    readCreditSend(dst.clients, dstM, ret),
+    readPendingCredit(src.clients, srcM, ret),
+    readAppliedCredit(src.clients, src.contracts.vault, ret),
+  ]);
+  const sent = fwd ? { guid: fwd.guid, amount: fwd.amount, delivered: pendingAtDestination.status !== 'none' } : undefined;
+  const returned = back ? { guid: back.guid, amount: back.amount, delivered: pendingAtSource.status !== 'none' } : undefined;
+  const parts = [`${src.chainKey} reservation ${reservation.status} (${reservation.amount})`];
+  if (sent) parts.push(`message ${sent.guid} (${sent.amount}) ${sent.delivered ? `delivered, ${pendingAtDestination.status} on ${dst.chainKey}` : `not delivered to ${dst.chainKey}`}`);
+  if (applied > 0n) parts.push(`${dst.chainKey} applied ${applied}`);
+  if (returned) parts.push(`return ${returned.guid} (${returned.amount}) ${returned.delivered ? `delivered, ${pendingAtSource.status} on ${src.chainKey}` : `not delivered to ${src.chainKey}`}`);
+  if (returnApplied > 0n) parts.push(`${src.chainKey} re-applied ${returnApplied}`);
+  return {
+    summary: parts.join('; '),
+    reservation,
+    sent,
+    pendingAtDestination,
+    applied,
+    returned,
+    pendingAtSource,
+    returnApplied,
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * Activities of the capacity ledger: read what the chains record about one capacity move (to reconcile
+ * the saga's capacity ledger after each step, like `observeRebalanceFunds`) and check the deployment's
+ * capacity conservation (like `checkDeploymentLedger` for the token supply).
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { Hex } from 'viem';
+import { collateralVaultAbi, creditMessengerAbi } from '../contracts/generated/abis.js';
+import { PENDING_STATUS, RESERVATION_STATUS, readCreditState } from '../chains/evm/credit.js';
+import { checkCapacityConservation, deriveCapacityFromChain, type CapacityChainFacts, type CapacityConservation } from '../ledger/credit.js';
+import { capacityKey, messengerOf } from './capacity.js';
+import { chainOf, type ChainRuntime, type KeeperContext } from './context.js';
+
+const ZERO32 = /^0x0{64}$/;
+
+/** Input of {@link observeCapacityFunds}. */
+export interface ObserveCapacityInput {
+  rebalanceId: Hex;
+  from: string;
+  to: string;
+  amount: bigint;
+  /** Per chain, the lowest block the read may be at: the newest block a leg of this saga reached there. */
+  minBlocks: Record<string, bigint>;
+}
+
+/** The block to read a chain at: its latest, never older than what the saga already saw. */
+async function readBlock(c: ChainRuntime, minBlock: bigint | undefined): Promise<bigint> {
+  const bn = await c.clients.publicClient.getBlockNumber();
+  if (minBlock !== undefined && bn < minBlock) {
+    throw ApplicationFailure.retryable(`${c.chainKey}: node answered block ${bn}, older than block ${minBlock} already seen by this saga (stale read); retrying`, 'StaleRead');
+  }
+  return bn;
+}
+
+const reservationStatus = (n: number) => RESERVATION_STATUS[n] ?? 'none';
+const pendingStatus = (n: number) => PENDING_STATUS[n] ?? 'none';
+
+/**
+ * Reads every on-chain record of one capacity move (source reservation, both messengers' sends and
+ * pending credit, both vaults' applied credit) in one multicall per chain at one block no older than
+ * `minBlocks`, and returns the facts and the capacity-ledger balances they imply (`deriveCapacityFromChain`).
+ * @throws retryable `StaleRead` when a node is behind what the saga already saw.
+ */
+export async function observeCapacityFunds(ctx: KeeperContext, input: ObserveCapacityInput): Promise<{ facts: CapacityChainFacts; balances: Record<string, bigint> }> {
+  const src = chainOf(ctx, input.from);
+  const dst = chainOf(ctx, input.to);
+  const [srcM, dstM, srcBlock, dstBlock] = await Promise.all([messengerOf(src), messengerOf(dst), readBlock(src, input.minBlocks[src.chainKey]), readBlock(dst, input.minBlocks[dst.chainKey])]);
+  const id = input.rebalanceId;
+  const ret = capacityKey(id, 'return');
+  const [srcReads, dstReads] = await Promise.all([
+    src.clients.publicClient.multicall({
+      multicallAddress: src.contracts.multicall3,
+      blockNumber: srcBlock,
+      allowFailure: false,
+      contracts: [
+        { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'creditReservations', args: [id] },
+        { address: srcM, abi: creditMessengerAbi, functionName: 'sends', args: [id] },
+        { address: srcM, abi: creditMessengerAbi, functionName: 'pendingCredit', args: [ret] },
+        { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'appliedCreditOf', args: [ret] },
+      ] as const,
+    }),
+    dst.clients.publicClient.multicall({
+      multicallAddress: dst.contracts.multicall3,
+      blockNumber: dstBlock,
+      allowFailure: false,
+      contracts: [
+        { address: dstM, abi: creditMessengerAbi, functionName: 'pendingCredit', args: [id] },
+        { address: dst.contracts.vault, abi: collateralVaultAbi, functionName: 'appliedCreditOf', args: [id] },
+        { address: dstM, abi: creditMessengerAbi, functionName: 'sends', args: [ret] },
+      ] as const,
+    }),
+  ]);
+  const [reservation, fwdSend, pendingAtSource, returnApplied] = srcReads;
+  const [pendingAtDestination, applied, retSend] = dstReads;
+  const facts: CapacityChainFacts = {
+    from: input.from,
+    to: input.to,
+    amount: input.amount,
+    reservation: { amount: reservation[0], status: reservationStatus(reservation[1]) },
+    sent: fwdSend[2] === 0n && ZERO32.test(fwdSend[0]) ? undefined : { amount: fwdSend[2], guid: fwdSend[0] },
+    pendingAtDestination: { amount: pendingAtDestination[0], status: pendingStatus(pendingAtDestination[2]) },
+    applied,
+    returned: retSend[2] === 0n && ZERO32.test(retSend[0]) ? undefined : { amount: retSend[2], guid: retSend[0] },
+    pendingAtSource: { amount: pendingAtSource[0], status: pendingStatus(pendingAtSource[2]) },
+    returnApplied,
+  };
+  return { facts, balances: deriveCapacityFromChain(facts) };
+}
+
+/** Result of {@link checkCapacityLedger}: the conservation check plus what each chain read and at which block. */
+export interface DeploymentCapacityLedger extends CapacityConservation {
+  perChain: Record<string, { borrowLimit: bigint; reservedCredit: bigint; sent: bigint; received: bigint; pending: bigint; orphaned: bigint }>;
+  blocks: Record<string, bigint>;
+}
+
+/**
+ * Capacity conservation across the deployment (every configured chain): Σ borrowLimit + reserved +
+ * in flight + pending + orphaned = `openingCapacity` (the first check's total when not given).
+ * Call only when no capacity move is mid-flight. Sets `ballast_ledger_mismatch` to 1 when unbalanced
+ * (never back to 0: the supply check owns clearing it).
+ */
+export async function checkCapacityLedger(ctx: KeeperContext, input: { openingCapacity?: bigint } = {}): Promise<DeploymentCapacityLedger> {
+  const chains = [...ctx.chains.values()];
+  const states = await Promise.all(
+    chains.map(async (c) => readCreditState({ clients: c.clients, multicall3: c.contracts.multicall3, vault: c.contracts.vault, messenger: await messengerOf(c) })),
+  );
+  const perChain: DeploymentCapacityLedger['perChain'] = {};
+  const blocks: Record<string, bigint> = {};
+  const totals = states.map((s) => {
+    const t = { borrowLimit: s.borrowLimit, reservedCredit: s.reservedCredit, ...s.messengerTotals };
+    perChain[s.chainKey] = t;
+    blocks[s.chainKey] = s.blockNumber;
+    return { chainKey: s.chainKey, ...t };
+  });
+  const result = checkCapacityConservation(totals, input.openingCapacity);
+  if (!result.balanced) {
+    ctx.metrics.ledgerMismatch.set(1);
+    ctx.log.error({ where: result.where }, 'LEDGER MISMATCH: deployment lending capacity not conserved');
+  }
+  return { ...result, perChain, blocks };
+}
