@@ -12,11 +12,19 @@ import type { Abi, Hex } from 'viem';
 export const ARTIFACTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'artifacts');
 
 /** Contracts compiled from contracts/src. */
-export const SOURCE_CONTRACTS = ['BallastToken', 'CollateralVault', 'BallastRoute', 'DevPriceFeed'] as const;
+export const SOURCE_CONTRACTS = ['BallastToken', 'CollateralVault', 'BallastRoute', 'DevPriceFeed', 'WormholeAdapter'] as const;
 /** LayerZero contracts copied from `@layerzerolabs/lz-evm-protocol-v2`'s Hardhat artifacts. */
 export const LAYERZERO_CONTRACTS = ['EndpointV2', 'SimpleMessageLib'] as const;
+/**
+ * Wormhole core contracts (Setup, the `Wormhole` ERC1967 proxy, Implementation) extracted from the
+ * `@certusone/wormhole-sdk` tarball by `contracts/wormholeCore.ts`.
+ */
+export const WORMHOLE_CONTRACTS = ['WormholeSetup', 'WormholeProxy', 'WormholeImplementation'] as const;
 
-export type ContractName = (typeof SOURCE_CONTRACTS)[number] | (typeof LAYERZERO_CONTRACTS)[number];
+export type ContractName =
+  | (typeof SOURCE_CONTRACTS)[number]
+  | (typeof LAYERZERO_CONTRACTS)[number]
+  | (typeof WORMHOLE_CONTRACTS)[number];
 
 /** Shape of `contracts/artifacts/<Name>.json`. */
 export interface ContractArtifact {

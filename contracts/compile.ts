@@ -1,8 +1,9 @@
 /**
  * Compiles contracts/src with solc-js (standard JSON) and writes:
- * - `contracts/artifacts/<Name>.json` ({ contractName, abi, bytecode }), gitignored, for the four
- *   Ballast contracts plus `EndpointV2` and `SimpleMessageLib` copied from the Hardhat artifacts of
- *   `@layerzerolabs/lz-evm-protocol-v2`;
+ * - `contracts/artifacts/<Name>.json` ({ contractName, abi, bytecode }), gitignored, for the Ballast
+ *   contracts plus `EndpointV2` and `SimpleMessageLib` copied from the Hardhat artifacts of
+ *   `@layerzerolabs/lz-evm-protocol-v2`, and Wormhole's core contracts (`WormholeSetup`,
+ *   `WormholeProxy`, `WormholeImplementation`) fetched once by `contracts/wormholeCore.ts`;
  * - `contracts/generated/abis.ts` (committed, deterministic) with `as const` ABIs for viem typing.
  *
  * Compilation is skipped when a hash of the sources, the solc version, the dependency versions,
@@ -16,7 +17,8 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Abi, Hex } from 'viem';
-import { ARTIFACTS_DIR, LAYERZERO_CONTRACTS, SOURCE_CONTRACTS, type ContractArtifact } from './artifacts.js';
+import { ARTIFACTS_DIR, LAYERZERO_CONTRACTS, SOURCE_CONTRACTS, WORMHOLE_CONTRACTS, type ContractArtifact } from './artifacts.js';
+import { ensureWormholeCore, WORMHOLE_SDK_INTEGRITY, WORMHOLE_SDK_PACKAGE } from './wormholeCore.js';
 
 const CONTRACTS_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO_DIR = path.dirname(CONTRACTS_DIR);
@@ -84,6 +86,7 @@ function buildHash(files: string[]): string {
   const h = crypto.createHash('sha256');
   h.update(`solc@${packageVersion('solc')}\n`);
   for (const dep of SOLIDITY_DEPENDENCIES) h.update(`${dep}@${packageVersion(dep)}\n`);
+  h.update(`${WORMHOLE_SDK_PACKAGE} ${WORMHOLE_SDK_INTEGRITY}\n`);
   h.update(JSON.stringify(SETTINGS));
   h.update(fs.readFileSync(fileURLToPath(import.meta.url)));
   for (const f of files) {
@@ -95,7 +98,7 @@ function buildHash(files: string[]): string {
 }
 
 function artifactsPresent(): boolean {
-  return [...SOURCE_CONTRACTS, ...LAYERZERO_CONTRACTS].every((n) => fs.existsSync(path.join(ARTIFACTS_DIR, `${n}.json`)));
+  return [...SOURCE_CONTRACTS, ...LAYERZERO_CONTRACTS, ...WORMHOLE_CONTRACTS].every((n) => fs.existsSync(path.join(ARTIFACTS_DIR, `${n}.json`)));
 }
 
 /** Resolves a solc import path (`@openzeppelin/...`, `solidity-bytes-utils/...`) against node_modules. */
@@ -157,6 +160,14 @@ function copyLayerZeroArtifacts(): void {
   }
 }
 
+/** Copies the Wormhole core artifacts (fetched and cached by `ensureWormholeCore`) into contracts/artifacts. */
+function copyWormholeArtifacts(artifacts: Record<(typeof WORMHOLE_CONTRACTS)[number], ContractArtifact>): void {
+  fs.mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  for (const name of WORMHOLE_CONTRACTS) {
+    fs.writeFileSync(path.join(ARTIFACTS_DIR, `${name}.json`), JSON.stringify(artifacts[name]));
+  }
+}
+
 function abiConstName(name: string): string {
   return `${name[0]!.toLowerCase()}${name.slice(1)}Abi`;
 }
@@ -168,7 +179,7 @@ function writeAbisModule(): boolean {
     '// Regenerate with `npx tsx contracts/compile.ts`.',
     '',
   ];
-  for (const name of [...SOURCE_CONTRACTS, ...LAYERZERO_CONTRACTS]) {
+  for (const name of [...SOURCE_CONTRACTS, ...LAYERZERO_CONTRACTS, ...WORMHOLE_CONTRACTS]) {
     const { abi } = JSON.parse(fs.readFileSync(path.join(ARTIFACTS_DIR, `${name}.json`), 'utf8')) as ContractArtifact;
     parts.push(`export const ${abiConstName(name)} = ${JSON.stringify(abi, null, 2)} as const;`, '');
   }
@@ -189,12 +200,15 @@ export async function compileContracts(opts: CompileOptions = {}): Promise<Compi
   const started = Date.now();
   const files = listSolidityFiles(SRC_DIR);
   if (files.length === 0) throw new Error(`no .sol files under ${SRC_DIR}`);
+  // Cheap when cached (reads three JSON files); fetches the tarball once on a fresh clone.
+  const wormholeCore = await ensureWormholeCore({ log });
   const hash = buildHash(files);
   const cachedHash = fs.existsSync(HASH_FILE) ? fs.readFileSync(HASH_FILE, 'utf8').trim() : '';
   const upToDate = !opts.force && cachedHash === hash && artifactsPresent();
   if (!upToDate) {
     await runSolc(files, log);
     copyLayerZeroArtifacts();
+    copyWormholeArtifacts(wormholeCore);
     fs.writeFileSync(HASH_FILE, `${hash}\n`);
   }
   const abisChanged = writeAbisModule();
@@ -202,7 +216,7 @@ export async function compileContracts(opts: CompileOptions = {}): Promise<Compi
   log(
     upToDate
       ? `contracts up to date (hash ${hash.slice(0, 12)}), skipped solc; ${durationMs} ms`
-      : `compiled ${SOURCE_CONTRACTS.length} contracts + copied ${LAYERZERO_CONTRACTS.join(', ')} into contracts/artifacts in ${(durationMs / 1000).toFixed(1)} s`,
+      : `compiled ${SOURCE_CONTRACTS.length} contracts + copied ${[...LAYERZERO_CONTRACTS, ...WORMHOLE_CONTRACTS].join(', ')} into contracts/artifacts in ${(durationMs / 1000).toFixed(1)} s`,
   );
   if (abisChanged) log(`wrote ${path.relative(REPO_DIR, GENERATED_FILE)}`);
   return { compiled: !upToDate, durationMs, hash, abisChanged };
