@@ -12,18 +12,22 @@ export interface ExampleChain {
   rpcUrl: string;
   eid: number;
   contracts: ChainConfigInput['contracts'];
+  /** The chain's Wormhole chain id, core and adapter, when it is on the Wormhole route. */
+  wormhole?: ChainConfigInput['wormhole'];
 }
 
 /**
  * Build an example config. Amounts are scaled by `asset.decimals` and written as base-unit strings:
  * buffer 10,000 tokens; per chain window cap 1,000,000 tokens per hour; transfers 100 .. 250,000 tokens.
- * Band 60%..80%; oracle at most 1 hour old and 5% from the previous round.
+ * Band 60%..80%; oracle at most 1 hour old and 5% from the previous round. `wormhole` (guardian URL and
+ * sets) is copied as given, for chains that carry a `wormhole` entry.
  * @example writeConfigFile('.devnet/ballast.yaml', exampleConfig({ chains }))
  */
 export function exampleConfig(opts: {
   chains: ExampleChain[];
   deployment?: string;
   asset?: { symbol: string; decimals: number };
+  wormhole?: BallastConfigInput['wormhole'];
 }): BallastConfigInput {
   const asset = opts.asset ?? { symbol: 'USDC', decimals: 6 };
   const tokens = (n: bigint): string => (n * 10n ** BigInt(asset.decimals)).toString();
@@ -36,6 +40,7 @@ export function exampleConfig(opts: {
       rpcUrl: c.rpcUrl,
       eid: c.eid,
       contracts: c.contracts,
+      ...(c.wormhole ? { wormhole: c.wormhole } : {}),
       band: { lowPct: 60, highPct: 80 },
       minBuffer: tokens(10_000n),
       caps: {
@@ -46,5 +51,6 @@ export function exampleConfig(opts: {
       },
       oracle: { maxStalenessSec: 3600, maxDeviationBps: 500 },
     })),
+    ...(opts.wormhole ? { wormhole: opts.wormhole } : {}),
   };
 }

@@ -15,3 +15,11 @@ export const DEVNET_ACCOUNTS = {
   /** The market driver: supplier and borrower replaying real history (anvil account 3). */
   market: '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6' as Hex,
 } as const;
+
+/**
+ * The Wormhole devnet guardian's key. PUBLIC TEST KEY: Wormhole's own well-known devnet (Tilt) guardian,
+ * the key behind `mocks.devnetGuardianSet()` of `@wormhole-foundation/sdk-definitions/testing`
+ * (address 0xbeFA429d57cD18b7F8A4d91A2da9AB4AF05d0FBe). deployDevnet makes it the one-guardian set of
+ * every devnet core contract; the devnet guardian service (devnet/guardian.ts) signs VAAs with it.
+ */
+export const DEVNET_WORMHOLE_GUARDIAN_KEY = '0xcfb12303a19cde580bb4dd771639b0d26bc68353645571a8cff516ab2ee113a0' as Hex;

@@ -1,8 +1,11 @@
 /**
  * Deploys and wires the Ballast devnet on N local EVM chains (anvil): per chain Multicall3, a real
  * LayerZero EndpointV2 with SimpleMessageLib as default send/receive library, the BallastToken OFT,
- * a DevPriceFeed, a CollateralVault and a BallastRoute; then OFT peers and route peers for every
- * pair, roles, the outflow cap and the initial liquidity supplied by the market account.
+ * a DevPriceFeed, a CollateralVault and a BallastRoute, Wormhole's real core contract (Implementation
+ * behind the `Wormhole` proxy, initialized by `Setup` with the devnet guardian as a one-guardian set)
+ * and a WormholeAdapter; then OFT peers, route peers and Wormhole adapter peers for every pair, the
+ * token's and route's adapter, roles, the outflow cap and the initial liquidity supplied by the
+ * market account.
  *
  * Needs compiled artifacts (`npx tsx contracts/compile.ts`).
  */
@@ -13,6 +16,7 @@ import {
   createPublicClient,
   createWalletClient,
   defineChain,
+  encodeFunctionData,
   getAddress,
   http,
   pad,
@@ -34,8 +38,32 @@ import {
   devPriceFeedAbi,
   endpointV2Abi,
   simpleMessageLibAbi,
+  wormholeAdapterAbi,
+  wormholeImplementationAbi,
+  wormholeProxyAbi,
+  wormholeSetupAbi,
 } from '../contracts/generated/abis.js';
-import { DEVNET_ACCOUNTS } from './accounts.js';
+import { DEVNET_ACCOUNTS, DEVNET_WORMHOLE_GUARDIAN_KEY } from './accounts.js';
+
+/**
+ * Wormhole chain ids given to devnet chains that do not set `whChainId`, by position: real Wormhole
+ * EVM chain ids (Ethereum 2, Arbitrum 23, Base 30, Optimism 24, Polygon 5, Avalanche 6, BSC 4,
+ * Moonbeam 16), so the Wormhole SDK can name them when it builds VAAs.
+ */
+export const DEVNET_WORMHOLE_CHAIN_IDS = [2, 23, 30, 24, 5, 6, 4, 16] as const;
+
+/**
+ * Governance of the devnet Wormhole core contracts: Wormhole's devnet values (governance chain 1 =
+ * Solana, governance emitter `0x…04`). Only guardian-signed governance VAAs from it can change the core
+ * (e.g. `submitSetMessageFee`).
+ */
+export const DEVNET_WORMHOLE_GOVERNANCE = {
+  chainId: 1,
+  contract: pad('0x04', { size: 32 }),
+} as const;
+
+/** Consistency level of the devnet adapters' messages (Wormhole EVM: 1 = finalized). */
+export const DEVNET_WORMHOLE_CONSISTENCY_LEVEL = 1;
 
 /** One chain to deploy on. */
 export interface DevnetChainInput {
@@ -46,6 +74,11 @@ export interface DevnetChainInput {
   chainId: number;
   /** LayerZero endpoint id for this chain (unique across the devnet). */
   eid: number;
+  /**
+   * Wormhole chain id of this chain (unique across the devnet; a real one such as 2, 23, 30, so the
+   * Wormhole SDK knows it). Default: `DEVNET_WORMHOLE_CHAIN_IDS[position]`.
+   */
+  whChainId?: number;
 }
 
 /** Addresses deployed on one chain. */
@@ -57,12 +90,18 @@ export interface DevnetContracts {
   vault: Address;
   route: Address;
   priceFeed: Address;
+  /** Wormhole core contract (the `Wormhole` ERC1967 proxy; call it with `wormholeImplementationAbi`). */
+  wormholeCore: Address;
+  /** Ballast's WormholeAdapter (the Wormhole emitter of this chain's sends). */
+  wormholeAdapter: Address;
 }
 
 export interface DevnetChainDeployment {
   chainKey: string;
   chainId: number;
   eid: number;
+  /** Wormhole chain id (the core's `chainId()`). */
+  whChainId: number;
   rpcUrl: string;
   contracts: DevnetContracts;
 }
@@ -70,7 +109,7 @@ export interface DevnetChainDeployment {
 export interface DevnetDeployment {
   chains: Record<string, DevnetChainDeployment>;
   /** Addresses of the devnet accounts (devnet/accounts.ts) as wired into the contracts. */
-  accounts: { deployer: Address; keeper: Address; relayer: Address; market: Address };
+  accounts: { deployer: Address; keeper: Address; relayer: Address; market: Address; wormholeGuardian: Address };
 }
 
 export interface DeployDevnetOptions {
@@ -108,7 +147,7 @@ export function multicall3Bytecode(): Hex {
 type Wallet = WalletClient<Transport, Chain, Account>;
 
 interface ChainCtx {
-  input: DevnetChainInput;
+  input: DevnetChainInput & { whChainId: number };
   pub: PublicClient<Transport, Chain>;
   deployer: Wallet;
   keeper: Wallet;
@@ -156,7 +195,27 @@ async function deploy(ctx: ChainCtx, label: string, abi: Abi, bytecode: Hex, arg
   return address;
 }
 
-function makeCtx(input: DevnetChainInput, log: (msg: string) => void): ChainCtx {
+/** Deploys independent contracts back to back (nonces from the pending state), confirmed together. */
+async function deployWave(
+  ctx: ChainCtx,
+  items: { label: string; abi: Abi; bytecode: Hex; args: readonly unknown[] }[],
+): Promise<Address[]> {
+  const hashes: Hex[] = [];
+  for (const it of items) hashes.push(await ctx.deployer.deployContract({ abi: it.abi, bytecode: it.bytecode, args: it.args }));
+  return Promise.all(
+    hashes.map(async (hash, i) => {
+      const receipt = await ctx.pub.waitForTransactionReceipt({ hash, pollingInterval: 20 });
+      if (receipt.status !== 'success' || !receipt.contractAddress) {
+        throw new Error(`devnet deploy on ${ctx.input.chainKey}: deploying ${items[i]!.label} failed (tx ${hash})`);
+      }
+      const address = getAddress(receipt.contractAddress);
+      ctx.log(`[${ctx.input.chainKey}] ${items[i]!.label} at ${address}`);
+      return address;
+    }),
+  );
+}
+
+function makeCtx(input: DevnetChainInput & { whChainId: number }, log: (msg: string) => void): ChainCtx {
   const chain = defineChain({
     id: input.chainId,
     name: `ballast-${input.chainKey}`,
@@ -204,18 +263,34 @@ async function deployLocal(
   await batch.send('SimpleMessageLib.setWhitelistCaller', pub.simulateContract({ account: deployer.account, address: sendLib, abi: simpleMessageLibAbi, functionName: 'setWhitelistCaller', args: [accounts.relayer] }), deployer);
   await batch.flush();
 
-  const token = await deploy(ctx, 'BallastToken', ballastTokenAbi, loadBytecode('BallastToken'), ['Ballast USD', 'bUSD', endpoint, accounts.deployer]);
-  const priceFeed = await deploy(ctx, 'DevPriceFeed', devPriceFeedAbi, loadBytecode('DevPriceFeed'), [8, 'ETH / USD', accounts.deployer]);
-  const vault = await deploy(ctx, 'CollateralVault', collateralVaultAbi, loadBytecode('CollateralVault'), [token, accounts.deployer]);
-  const route = await deploy(ctx, 'BallastRoute', ballastRouteAbi, loadBytecode('BallastRoute'), [token, accounts.deployer]);
-  return { multicall3, endpoint, sendLib, token, vault, route, priceFeed };
+  // Three waves of independent deploys (one block each on a block-time chain).
+  const [token, priceFeed, whImplementation, whSetup] = await deployWave(ctx, [
+    { label: 'BallastToken', abi: ballastTokenAbi, bytecode: loadBytecode('BallastToken'), args: ['Ballast USD', 'bUSD', endpoint, accounts.deployer] },
+    { label: 'DevPriceFeed', abi: devPriceFeedAbi, bytecode: loadBytecode('DevPriceFeed'), args: [8, 'ETH / USD', accounts.deployer] },
+    { label: 'Wormhole Implementation', abi: wormholeImplementationAbi, bytecode: loadBytecode('WormholeImplementation'), args: [] },
+    { label: 'Wormhole Setup', abi: wormholeSetupAbi, bytecode: loadBytecode('WormholeSetup'), args: [] },
+  ]);
+  // Setup.setup runs in the proxy's constructor (delegatecall): one guardian, governance as on
+  // Wormhole's devnet, and the EVM chain id, which the core requires to equal block.chainid.
+  const initData = encodeFunctionData({
+    abi: wormholeSetupAbi,
+    functionName: 'setup',
+    args: [whImplementation!, [accounts.wormholeGuardian], ctx.input.whChainId, DEVNET_WORMHOLE_GOVERNANCE.chainId, DEVNET_WORMHOLE_GOVERNANCE.contract, BigInt(chainId)],
+  });
+  const [vault, route, wormholeCore] = await deployWave(ctx, [
+    { label: 'CollateralVault', abi: collateralVaultAbi, bytecode: loadBytecode('CollateralVault'), args: [token, accounts.deployer] },
+    { label: 'BallastRoute', abi: ballastRouteAbi, bytecode: loadBytecode('BallastRoute'), args: [token, accounts.deployer] },
+    { label: `Wormhole core (proxy, chain ${ctx.input.whChainId})`, abi: wormholeProxyAbi, bytecode: loadBytecode('WormholeProxy'), args: [whSetup, initData] },
+  ]);
+  const wormholeAdapter = await deploy(ctx, 'WormholeAdapter', wormholeAdapterAbi, loadBytecode('WormholeAdapter'), [wormholeCore, token, accounts.deployer, DEVNET_WORMHOLE_CONSISTENCY_LEVEL]);
+  return { multicall3, endpoint, sendLib, token: token!, vault: vault!, route: route!, priceFeed: priceFeed!, wormholeCore: wormholeCore!, wormholeAdapter };
 }
 
 /** Phase 2 on one chain: peers (needs every chain's addresses), roles, cap, liquidity. */
 async function wireChain(
   ctx: ChainCtx,
   own: DevnetContracts,
-  others: { eid: number; contracts: DevnetContracts }[],
+  others: { eid: number; whChainId: number; contracts: DevnetContracts }[],
   accounts: DevnetDeployment['accounts'],
   liquidity: { initial: bigint; maxOutflowPerWindow: bigint; windowSec: bigint },
 ): Promise<void> {
@@ -232,7 +307,11 @@ async function wireChain(
   for (const other of others) {
     await run(`token.setPeer(${other.eid})`, pub.simulateContract({ account: d, address: own.token, abi: ballastTokenAbi, functionName: 'setPeer', args: [other.eid, pad(other.contracts.token)] }));
     await run(`route.setPeerRoute(${other.eid})`, pub.simulateContract({ account: d, address: own.route, abi: ballastRouteAbi, functionName: 'setPeerRoute', args: [other.eid, pad(other.contracts.route)] }));
+    await run(`wormholeAdapter.setPeer(${other.whChainId})`, pub.simulateContract({ account: d, address: own.wormholeAdapter, abi: wormholeAdapterAbi, functionName: 'setPeer', args: [other.whChainId, pad(other.contracts.wormholeAdapter), pad(other.contracts.route)] }));
   }
+  await run('token.setWormholeAdapter', pub.simulateContract({ account: d, address: own.token, abi: ballastTokenAbi, functionName: 'setWormholeAdapter', args: [own.wormholeAdapter] }));
+  await run('route.setWormholeAdapter', pub.simulateContract({ account: d, address: own.route, abi: ballastRouteAbi, functionName: 'setWormholeAdapter', args: [own.wormholeAdapter] }));
+  await run('wormholeAdapter.setRoute', pub.simulateContract({ account: d, address: own.wormholeAdapter, abi: wormholeAdapterAbi, functionName: 'setRoute', args: [own.route] }));
   const keeperRole = await pub.readContract({ address: own.vault, abi: collateralVaultAbi, functionName: 'KEEPER_ROLE' });
   const borrowerRole = await pub.readContract({ address: own.vault, abi: collateralVaultAbi, functionName: 'BORROWER_ROLE' });
   await run('vault.grantRole(KEEPER)', pub.simulateContract({ account: d, address: own.vault, abi: collateralVaultAbi, functionName: 'grantRole', args: [keeperRole, accounts.keeper] }));
@@ -247,7 +326,7 @@ async function wireChain(
     await run('vault.supply', pub.simulateContract({ account: market.account, address: own.vault, abi: collateralVaultAbi, functionName: 'supply', args: [liquidity.initial] }), market);
   }
   await batch.flush();
-  ctx.log(`[${ctx.input.chainKey}] wired: ${others.length} peer(s), keeper/borrower roles, cap ${liquidity.maxOutflowPerWindow}/${liquidity.windowSec}s, supplied ${liquidity.initial}`);
+  ctx.log(`[${ctx.input.chainKey}] wired: ${others.length} peer(s) (OFT, route, Wormhole adapter), keeper/borrower roles, cap ${liquidity.maxOutflowPerWindow}/${liquidity.windowSec}s, supplied ${liquidity.initial}`);
 }
 
 /**
@@ -255,10 +334,11 @@ async function wireChain(
  *
  * Accounts (devnet/accounts.ts): deployer = admin/owner of everything, keeper = KEEPER_ROLE on vault
  * and route, market = BORROWER_ROLE and supplier of `initialLiquidity`, relayer = the only caller
- * allowed to validate packets on SimpleMessageLib.
+ * allowed to validate packets on SimpleMessageLib, wormholeGuardian (DEVNET_WORMHOLE_GUARDIAN_KEY) =
+ * the one guardian of every Wormhole core.
  *
  * @throws Error naming the chain and step when a transaction reverts, the chain id does not match,
- *   eids are duplicated, or artifacts are missing (run `npx tsx contracts/compile.ts`).
+ *   eids or Wormhole chain ids are duplicated, or artifacts are missing (run `npx tsx contracts/compile.ts`).
  * @example
  *   const dep = await deployDevnet({ chains: [{ chainKey: 'a', rpcUrl, chainId: 31337, eid: 40101 }] });
  *   dep.chains.a.contracts.vault;
@@ -269,6 +349,20 @@ export async function deployDevnet(opts: DeployDevnetOptions): Promise<DevnetDep
   if (new Set(eids).size !== eids.length) throw new Error(`deployDevnet: duplicate eids in ${JSON.stringify(eids)}`);
   const keys = opts.chains.map((c) => c.chainKey);
   if (new Set(keys).size !== keys.length) throw new Error(`deployDevnet: duplicate chainKeys in ${JSON.stringify(keys)}`);
+  const inputs = opts.chains.map((c, i) => {
+    const whChainId = c.whChainId ?? DEVNET_WORMHOLE_CHAIN_IDS[i];
+    if (whChainId === undefined) {
+      throw new Error(`deployDevnet: chain ${c.chainKey} needs a whChainId (no default past ${DEVNET_WORMHOLE_CHAIN_IDS.length} chains)`);
+    }
+    if (!Number.isInteger(whChainId) || whChainId <= 0 || whChainId > 0xffff) {
+      throw new Error(`deployDevnet: chain ${c.chainKey} has whChainId ${whChainId}; expected a Wormhole chain id 1..65535`);
+    }
+    return { ...c, whChainId };
+  });
+  const whIds = inputs.map((c) => c.whChainId);
+  if (new Set(whIds).size !== whIds.length) {
+    throw new Error(`deployDevnet: duplicate Wormhole chain ids ${JSON.stringify(whIds)} (set whChainId on each chain, or none to use the defaults)`);
+  }
   const initial = opts.initialLiquidity ?? DEFAULT_INITIAL_LIQUIDITY;
   const liquidity = {
     initial,
@@ -280,9 +374,10 @@ export async function deployDevnet(opts: DeployDevnetOptions): Promise<DevnetDep
     keeper: privateKeyToAccount(DEVNET_ACCOUNTS.keeper).address,
     relayer: privateKeyToAccount(DEVNET_ACCOUNTS.relayer).address,
     market: privateKeyToAccount(DEVNET_ACCOUNTS.market).address,
+    wormholeGuardian: privateKeyToAccount(DEVNET_WORMHOLE_GUARDIAN_KEY).address,
   };
   const started = Date.now();
-  const ctxs = opts.chains.map((c) => makeCtx(c, log));
+  const ctxs = inputs.map((c) => makeCtx(c, log));
   const contracts = await Promise.all(
     ctxs.map((ctx) => deployLocal(ctx, eids.filter((e) => e !== ctx.input.eid), accounts)),
   );
@@ -291,7 +386,7 @@ export async function deployDevnet(opts: DeployDevnetOptions): Promise<DevnetDep
       wireChain(
         ctx,
         contracts[i]!,
-        ctxs.flatMap((other, j) => (j === i ? [] : [{ eid: other.input.eid, contracts: contracts[j]! }])),
+        ctxs.flatMap((other, j) => (j === i ? [] : [{ eid: other.input.eid, whChainId: other.input.whChainId, contracts: contracts[j]! }])),
         accounts,
         liquidity,
       ),
@@ -299,8 +394,8 @@ export async function deployDevnet(opts: DeployDevnetOptions): Promise<DevnetDep
   );
   const chains: Record<string, DevnetChainDeployment> = {};
   ctxs.forEach((ctx, i) => {
-    const { chainKey, chainId, eid, rpcUrl } = ctx.input;
-    chains[chainKey] = { chainKey, chainId, eid, rpcUrl, contracts: contracts[i]! };
+    const { chainKey, chainId, eid, whChainId, rpcUrl } = ctx.input;
+    chains[chainKey] = { chainKey, chainId, eid, whChainId, rpcUrl, contracts: contracts[i]! };
   });
   log(`devnet deployed on ${opts.chains.length} chain(s) in ${Date.now() - started} ms`);
   return { chains, accounts };

@@ -1,27 +1,31 @@
 /**
  * The local devnet as one object: N anvil chains with every contract deployed and wired, the
- * LayerZero relayer service, and a generated keeper config. Used by `ballast dev` and the tests.
+ * LayerZero relayer service, the Wormhole devnet guardian service, and a generated keeper config.
+ * Used by `ballast dev` and the tests.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { startAnvil, type AnvilInstance } from './anvil.js';
 import { deployDevnet, type DevnetDeployment } from './deploy.js';
+import { DevnetGuardian, preloadWormholeSdk } from './guardian.js';
 import { LayerZeroRelayer } from './relayer.js';
 import { findFreePort } from './temporal.js';
 import { exampleConfig, parseConfig, writeConfigFile, type BallastConfig, type BallastConfigInput } from '../config/index.js';
 
-/** A devnet chain: key, EVM chain id and LayerZero eid (unique across the devnet). */
+/** A devnet chain: key, EVM chain id, LayerZero eid and Wormhole chain id (each unique across the devnet). */
 export interface DevnetChainSpec {
   key: string;
   chainId: number;
   eid: number;
+  /** Wormhole chain id (a real one, e.g. 2, 23, 30); default `DEVNET_WORMHOLE_CHAIN_IDS[position]` (devnet/deploy.ts). */
+  whChainId?: number;
 }
 
 /** The default three chains, named after the Aave v3 markets the market driver replays. */
 export const DEFAULT_DEVNET_CHAINS: DevnetChainSpec[] = [
-  { key: 'ethereum', chainId: 31101, eid: 40101 },
-  { key: 'arbitrum', chainId: 31110, eid: 40110 },
-  { key: 'base', chainId: 31184, eid: 40184 },
+  { key: 'ethereum', chainId: 31101, eid: 40101, whChainId: 2 },
+  { key: 'arbitrum', chainId: 31110, eid: 40110, whChainId: 23 },
+  { key: 'base', chainId: 31184, eid: 40184, whChainId: 30 },
 ];
 
 export interface StartDevnetOptions {
@@ -38,6 +42,8 @@ export interface StartDevnetOptions {
   configOverrides?: (c: BallastConfigInput) => BallastConfigInput;
   /** Relayer poll interval (default 250 ms). */
   relayerPollMs?: number;
+  /** Wormhole guardian poll interval (default 250 ms). */
+  guardianPollMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -45,14 +51,18 @@ export interface Devnet {
   anvils: Record<string, AnvilInstance>;
   deployment: DevnetDeployment;
   relayer: LayerZeroRelayer;
+  /** The Wormhole devnet guardian (observes every core, signs and serves VAAs). */
+  guardian: DevnetGuardian;
+  /** Base URL of the guardian's REST API (`GET /v1/signed_vaa/{chain}/{emitter}/{sequence}`). */
+  guardianUrl: string;
   config: BallastConfig;
   configFile: string;
-  /** Stops the relayer and the chains. Safe to call twice. */
+  /** Stops the guardian, the relayer and the chains. Safe to call twice. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts the chains, deploys, starts the relayer and writes `<workDir>/ballast.devnet.yaml`.
+ * Starts the chains, deploys, starts the relayer and the Wormhole guardian and writes `<workDir>/ballast.devnet.yaml`.
  * On failure everything started so far is stopped before the error is rethrown.
  */
 export async function startDevnet(opts: StartDevnetOptions): Promise<Devnet> {
@@ -61,10 +71,14 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<Devnet> {
   fs.mkdirSync(opts.workDir, { recursive: true });
   const anvils: Record<string, AnvilInstance> = {};
   let relayer: LayerZeroRelayer | undefined;
+  let guardian: DevnetGuardian | undefined;
   const stop = async () => {
+    if (guardian) await guardian.stop();
     if (relayer) await relayer.stop();
     await Promise.all(Object.values(anvils).map((a) => a.stop()));
   };
+  // Load the Wormhole SDK (~3 s) while the chains start and deploy; failures surface in guardian.start().
+  preloadWormholeSdk().catch(() => {});
   try {
     for (const s of specs) {
       const port = await findFreePort();
@@ -72,7 +86,7 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<Devnet> {
       log(`chain ${s.key} (chainId ${s.chainId}, eid ${s.eid}) at ${anvils[s.key]!.rpcUrl}`);
     }
     const deployment = await deployDevnet({
-      chains: specs.map((s) => ({ chainKey: s.key, rpcUrl: anvils[s.key]!.rpcUrl, chainId: s.chainId, eid: s.eid })),
+      chains: specs.map((s) => ({ chainKey: s.key, rpcUrl: anvils[s.key]!.rpcUrl, chainId: s.chainId, eid: s.eid, whChainId: s.whChainId })),
       log,
     });
     relayer = new LayerZeroRelayer({
@@ -82,6 +96,12 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<Devnet> {
     });
     relayer.start();
     log('LayerZero relayer (devnet DVN + executor) started');
+    guardian = new DevnetGuardian({
+      chains: Object.values(deployment.chains).map((c) => ({ chainKey: c.chainKey, rpcUrl: c.rpcUrl, whChainId: c.whChainId, core: c.contracts.wormholeCore })),
+      pollIntervalMs: opts.guardianPollMs ?? 250,
+      log,
+    });
+    await guardian.start();
     let input = exampleConfig({
       chains: Object.values(deployment.chains).map((c) => ({
         key: c.chainKey,
@@ -89,7 +109,9 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<Devnet> {
         rpcUrl: c.rpcUrl,
         eid: c.eid,
         contracts: { multicall3: c.contracts.multicall3, endpoint: c.contracts.endpoint, token: c.contracts.token, vault: c.contracts.vault, route: c.contracts.route, priceFeed: c.contracts.priceFeed },
+        wormhole: { chainId: c.whChainId, core: c.contracts.wormholeCore, adapter: c.contracts.wormholeAdapter },
       })),
+      wormhole: { guardianUrl: guardian.url, guardianSets: [{ index: 0, keys: [guardian.guardianAddress] }] },
     });
     input = { ...input, temporal: { address: opts.temporalAddress }, metrics: { port: opts.metricsPort ?? 0 } };
     if (opts.configOverrides) input = opts.configOverrides(input);
@@ -97,7 +119,7 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<Devnet> {
     writeConfigFile(configFile, input);
     const config = parseConfig(input, configFile);
     log(`config written to ${configFile}`);
-    return { anvils, deployment, relayer, config, configFile, stop };
+    return { anvils, deployment, relayer, guardian, guardianUrl: guardian.url, config, configFile, stop };
   } catch (err) {
     await stop();
     throw err;
