@@ -132,6 +132,11 @@ export interface PlanCertificate {
   model: { givers: number; takers: number; edges: number; edgesPruned: number; binaries: number; rows: number; scaleExp: number };
   /** Greedy transfers that no quoted bridge could carry as planned (clamped to a route's capacity or dropped). */
   greedyAdjustments: string[];
+  /**
+   * The solver's effort: branch-and-bound nodes, simplex iterations, wall time of the HiGHS call (ms), and
+   * whether HiGHS accepted the MIP start. All 0 / false when no MILP was solved (`status` `Trivial`).
+   */
+  search: { nodes: number; lpIterations: number; solveMs: number; startAccepted: boolean };
 }
 
 /** Result of {@link planOptimal}. */
@@ -786,6 +791,7 @@ export async function planOptimal(input: OptimalInput, opts: OptimalOptions): Pr
   let status = 'Trivial';
   let boundMicro: number;
   let solverOptimal = true;
+  let search: PlanCertificate['search'] = { nodes: 0, lpIterations: 0, solveMs: 0, startAccepted: false };
   if (b.edges.length === 0) {
     // Nothing can move: the plan is empty and its cost is the bound.
     boundMicro = Number(gCost.micro);
@@ -807,6 +813,7 @@ export async function planOptimal(input: OptimalInput, opts: OptimalOptions): Pr
     const budget = Math.max(1, 0.85 * opts.timeLimitMs - (performance.now() - t0));
     const r = await solveMilp(b.model, start, { timeLimitMs: budget, mipRelGap: opts.mipRelGap });
     status = r.status;
+    search = { nodes: r.nodes, lpIterations: r.lpIterations, solveMs: r.solveMs, startAccepted: r.startAccepted };
     solverOptimal = r.status === 'Optimal';
     boundMicro = r.bound * Number(b.scale) * Number(RATE_DENOM);
     if (r.values.size > 0) {
@@ -844,6 +851,7 @@ export async function planOptimal(input: OptimalInput, opts: OptimalOptions): Pr
       unmetNeedWeight: Number(UNMET_NEED_WEIGHT),
       model: modelInfo,
       greedyAdjustments: greedy.adjustments,
+      search,
     },
   };
 }
