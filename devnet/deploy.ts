@@ -35,6 +35,7 @@ import {
   ballastRouteAbi,
   ballastTokenAbi,
   collateralVaultAbi,
+  creditMessengerAbi,
   devPriceFeedAbi,
   endpointV2Abi,
   simpleMessageLibAbi,
@@ -94,6 +95,8 @@ export interface DevnetContracts {
   wormholeCore: Address;
   /** Ballast's WormholeAdapter (the Wormhole emitter of this chain's sends). */
   wormholeAdapter: Address;
+  /** CreditMessenger: the LayerZero OApp moving lending capacity (also `vault.creditMessenger()`). */
+  creditMessenger: Address;
 }
 
 export interface DevnetChainDeployment {
@@ -283,7 +286,8 @@ async function deployLocal(
     { label: `Wormhole core (proxy, chain ${ctx.input.whChainId})`, abi: wormholeProxyAbi, bytecode: loadBytecode('WormholeProxy'), args: [whSetup, initData] },
   ]);
   const wormholeAdapter = await deploy(ctx, 'WormholeAdapter', wormholeAdapterAbi, loadBytecode('WormholeAdapter'), [wormholeCore, token, accounts.deployer, DEVNET_WORMHOLE_CONSISTENCY_LEVEL]);
-  return { multicall3, endpoint, sendLib, token: token!, vault: vault!, route: route!, priceFeed: priceFeed!, wormholeCore: wormholeCore!, wormholeAdapter };
+  const creditMessenger = await deploy(ctx, 'CreditMessenger', creditMessengerAbi, loadBytecode('CreditMessenger'), [endpoint, accounts.deployer]);
+  return { multicall3, endpoint, sendLib, token: token!, vault: vault!, route: route!, priceFeed: priceFeed!, wormholeCore: wormholeCore!, wormholeAdapter, creditMessenger };
 }
 
 /** Phase 2 on one chain: peers (needs every chain's addresses), roles, cap, liquidity. */
@@ -318,6 +322,7 @@ async function wireChain(
   await run('route.grantRole(KEEPER)', pub.simulateContract({ account: d, address: own.route, abi: ballastRouteAbi, functionName: 'grantRole', args: [keeperRole, accounts.keeper] }));
   await run('vault.grantRole(BORROWER)', pub.simulateContract({ account: d, address: own.vault, abi: collateralVaultAbi, functionName: 'grantRole', args: [borrowerRole, accounts.market] }));
   await run('vault.setOutflowCap', pub.simulateContract({ account: d, address: own.vault, abi: collateralVaultAbi, functionName: 'setOutflowCap', args: [liquidity.maxOutflowPerWindow, liquidity.windowSec] }));
+  await wireCredit(ctx, run, own, others, accounts, liquidity);
 
   if (liquidity.initial > 0n) {
     await run('token.mint(market)', pub.simulateContract({ account: d, address: own.token, abi: ballastTokenAbi, functionName: 'mint', args: [accounts.market, liquidity.initial] }));
@@ -327,6 +332,33 @@ async function wireChain(
   }
   await batch.flush();
   ctx.log(`[${ctx.input.chainKey}] wired: ${others.length} peer(s) (OFT, route, Wormhole adapter), keeper/borrower roles, cap ${liquidity.maxOutflowPerWindow}/${liquidity.windowSec}s, supplied ${liquidity.initial}`);
+}
+
+/**
+ * Lending capacity on one chain (queued on the caller's batch): the vault's `borrowLimit` (= the initial
+ * liquidity) and credit cap (= the outflow cap and window), the vault ↔ CreditMessenger link, the keeper
+ * on the messenger, and the messenger's LayerZero peers (the other chains' messengers; the endpoint's
+ * default libraries and the devnet relayer already serve any OApp).
+ */
+async function wireCredit(
+  ctx: ChainCtx,
+  run: (label: string, sim: Promise<{ request: Parameters<Wallet['writeContract']>[0] }>) => Promise<void>,
+  own: DevnetContracts,
+  others: { eid: number; contracts: DevnetContracts }[],
+  accounts: DevnetDeployment['accounts'],
+  liquidity: { initial: bigint; maxOutflowPerWindow: bigint; windowSec: bigint },
+): Promise<void> {
+  const { pub } = ctx;
+  const d = ctx.deployer.account;
+  const m = own.creditMessenger;
+  await run('vault.setCreditMessenger', pub.simulateContract({ account: d, address: own.vault, abi: collateralVaultAbi, functionName: 'setCreditMessenger', args: [m] }));
+  await run('vault.setBorrowLimit', pub.simulateContract({ account: d, address: own.vault, abi: collateralVaultAbi, functionName: 'setBorrowLimit', args: [liquidity.initial] }));
+  await run('vault.setCreditCap', pub.simulateContract({ account: d, address: own.vault, abi: collateralVaultAbi, functionName: 'setCreditCap', args: [liquidity.maxOutflowPerWindow, liquidity.windowSec] }));
+  await run('creditMessenger.setVault', pub.simulateContract({ account: d, address: m, abi: creditMessengerAbi, functionName: 'setVault', args: [own.vault] }));
+  await run('creditMessenger.setKeeper', pub.simulateContract({ account: d, address: m, abi: creditMessengerAbi, functionName: 'setKeeper', args: [accounts.keeper, true] }));
+  for (const other of others) {
+    await run(`creditMessenger.setPeer(${other.eid})`, pub.simulateContract({ account: d, address: m, abi: creditMessengerAbi, functionName: 'setPeer', args: [other.eid, pad(other.contracts.creditMessenger)] }));
+  }
 }
 
 /**
