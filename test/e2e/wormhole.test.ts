@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Options } from '@layerzerolabs/lz-v2-utilities';
-import { createVAA, deserialize, serialize, toChain, UniversalAddress } from '@wormhole-foundation/sdk';
+import { deserialize } from '@wormhole-foundation/sdk-definitions';
 import { mocks } from '@wormhole-foundation/sdk-definitions/testing';
 import {
   createPublicClient,
@@ -42,7 +42,7 @@ import { DEVNET_ACCOUNTS, DEVNET_WORMHOLE_GUARDIAN_KEY } from '../../devnet/acco
 import { DEVNET_WORMHOLE_GOVERNANCE } from '../../devnet/deploy.js';
 import { startDevnet, type Devnet, type DevnetChainSpec } from '../../devnet/devnet.js';
 import type { DevnetChainDeployment } from '../../devnet/deploy.js';
-import type { ServedVaa } from '../../devnet/guardian.js';
+import { signDevnetVaa, type ServedVaa } from '../../devnet/guardian.js';
 import { expectRevert, mined } from './devnetFixture.js';
 
 const UNIT = 10n ** 6n;
@@ -157,19 +157,17 @@ describe('Wormhole route between two anvils: real core, WormholeAdapter, devnet 
     c('beta').pub.simulateContract({ account: c('beta').market.account, address: c('beta').chain.contracts.wormholeAdapter, abi: wormholeAdapterAbi, functionName: 'receiveMessage', args: [vaa] });
 
   /** A VAA signed by the devnet guardian (the trust root of the devnet cores) with any content. */
-  function forgeVaa(opts: { emitterChain: number; emitter: Hex; sequence: bigint; payload: Hex }): Hex {
-    const vaa = createVAA('Uint8Array', {
-      guardianSet: 0,
-      signatures: [],
-      timestamp: Math.floor(Date.now() / 1000),
-      nonce: 0,
-      emitterChain: toChain(opts.emitterChain),
-      emitterAddress: new UniversalAddress(pad(opts.emitter, { size: 32 })),
+  async function forgeVaa(opts: { emitterChain: number; emitter: Hex; sequence: bigint; payload: Hex }): Promise<Hex> {
+    const vaa = await signDevnetVaa({
+      emitterChain: opts.emitterChain,
+      emitterAddress: opts.emitter,
       sequence: opts.sequence,
+      nonce: 0,
+      timestamp: Math.floor(Date.now() / 1000),
       consistencyLevel: 1,
-      payload: Buffer.from(opts.payload.slice(2), 'hex'),
+      payload: opts.payload,
     });
-    return toHex(serialize(mocks.devnetGuardianSet().addSignatures(vaa, [0])));
+    return toHex(vaa);
   }
 
   /** The version-1 payload layout documented in WormholeAdapter.sol. */
@@ -301,7 +299,7 @@ describe('Wormhole route between two anvils: real core, WormholeAdapter, devnet 
     await expectRevert(simulateRedeemOnBeta(vaa), 'UnknownEmitter', [a.chain.whChainId, pad(a.deployer.account.address).toLowerCase()]);
 
     // The right emitter address on a chain with no registered peer is refused too.
-    const other = forgeVaa({ emitterChain: 30, emitter: a.chain.contracts.wormholeAdapter, sequence: 7n, payload: msg });
+    const other = await forgeVaa({ emitterChain: 30, emitter: a.chain.contracts.wormholeAdapter, sequence: 7n, payload: msg });
     await expectRevert(simulateRedeemOnBeta(other), 'UnknownEmitter', [30, pad(a.chain.contracts.wormholeAdapter).toLowerCase()]);
   });
 
@@ -309,14 +307,14 @@ describe('Wormhole route between two anvils: real core, WormholeAdapter, devnet 
     const a = c('alpha');
     const b = c('beta');
     const emitter = a.chain.contracts.wormholeAdapter;
-    const wrongDst = forgeVaa({ emitterChain: a.chain.whChainId, emitter, sequence: 900n, payload: payload(id('wrong-dst'), UNIT, 30, b.chain.contracts.route) });
+    const wrongDst = await forgeVaa({ emitterChain: a.chain.whChainId, emitter, sequence: 900n, payload: payload(id('wrong-dst'), UNIT, 30, b.chain.contracts.route) });
     await expectRevert(simulateRedeemOnBeta(wrongDst), 'WrongDestination', [30, b.chain.whChainId]);
-    const wrongTo = forgeVaa({ emitterChain: a.chain.whChainId, emitter, sequence: 901n, payload: payload(id('wrong-to'), UNIT, b.chain.whChainId, b.market.account.address) });
+    const wrongTo = await forgeVaa({ emitterChain: a.chain.whChainId, emitter, sequence: 901n, payload: payload(id('wrong-to'), UNIT, b.chain.whChainId, b.market.account.address) });
     await expectRevert(simulateRedeemOnBeta(wrongTo), 'WrongRecipient', [pad(b.market.account.address).toLowerCase(), pad(b.chain.contracts.route).toLowerCase()]);
-    const badVersion = forgeVaa({ emitterChain: a.chain.whChainId, emitter, sequence: 902n, payload: `0x02${payload(id('v2'), UNIT, b.chain.whChainId, b.chain.contracts.route).slice(4)}` });
+    const badVersion = await forgeVaa({ emitterChain: a.chain.whChainId, emitter, sequence: 902n, payload: `0x02${payload(id('v2'), UNIT, b.chain.whChainId, b.chain.contracts.route).slice(4)}` });
     await expectRevert(simulateRedeemOnBeta(badVersion), 'UnsupportedPayloadVersion', [2]);
     // Control: the same forging with a correct payload is accepted, so the refusals above are the payload checks.
-    const { result } = await redeemOnBeta(forgeVaa({ emitterChain: a.chain.whChainId, emitter, sequence: 903n, payload: payload(id('forged-ok'), UNIT, b.chain.whChainId, b.chain.contracts.route) }));
+    const { result } = await redeemOnBeta(await forgeVaa({ emitterChain: a.chain.whChainId, emitter, sequence: 903n, payload: payload(id('forged-ok'), UNIT, b.chain.whChainId, b.chain.contracts.route) }));
     assert.deepEqual(result, [id('forged-ok'), UNIT]);
   });
 
@@ -431,7 +429,7 @@ describe('Wormhole route between two anvils: real core, WormholeAdapter, devnet 
     const newFee = 12_345n;
     // Core governance SetMessageFee: module "Core" (bytes32), action 3, chain (uint16), fee (uint256).
     const governancePayload = encodePacked(['bytes32', 'uint8', 'uint16', 'uint256'], [pad(toHex('Core')), 3, a.chain.whChainId, newFee]);
-    const gov = forgeVaa({ emitterChain: DEVNET_WORMHOLE_GOVERNANCE.chainId, emitter: DEVNET_WORMHOLE_GOVERNANCE.contract, sequence: 1n, payload: governancePayload });
+    const gov = await forgeVaa({ emitterChain: DEVNET_WORMHOLE_GOVERNANCE.chainId, emitter: DEVNET_WORMHOLE_GOVERNANCE.contract, sequence: 1n, payload: governancePayload });
     const g = await a.pub.simulateContract({ account: a.deployer.account, address: a.chain.contracts.wormholeCore, abi: wormholeImplementationAbi, functionName: 'submitSetMessageFee', args: [gov] });
     await mined(a.pub, a.deployer.writeContract(g.request));
     assert.equal(await a.pub.readContract({ address: a.chain.contracts.route, abi: ballastRouteAbi, functionName: 'quoteSendWormhole' }), newFee);
