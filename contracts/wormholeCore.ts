@@ -134,14 +134,14 @@ async function fetchTarball(log: (msg: string) => void): Promise<Buffer> {
     try {
       log(`fetching the Wormhole core contracts: npm pack ${WORMHOLE_SDK_PACKAGE} (tarball only, not installed) ...`);
       try {
-        await promisify(execFile)('npm', ['pack', WORMHOLE_SDK_PACKAGE, '--pack-destination', dir, '--silent'], {
+        await promisify(execFile)('npm', ['pack', WORMHOLE_SDK_PACKAGE, '--pack-destination', dir, '--loglevel=error'], {
           cwd: REPO_DIR,
           timeout: 180_000,
           maxBuffer: 16 * 1024 * 1024,
         });
       } catch (err) {
         const e = err as Error & { code?: string | number; stderr?: string };
-        const stderr = (e.stderr ?? '').split('\n').filter((l) => l.trim() && !l.includes('Unknown user config')).slice(-8).join('\n');
+        const stderr = (e.stderr ?? '').split('\n').filter((l) => l.trim() && !l.includes('Unknown user config')).slice(0, 6).join('\n');
         throw new Error(
           e.code === 'ENOENT'
             ? `cannot fetch the Wormhole core contracts: \`npm\` is not on PATH (needed once for \`npm pack ${WORMHOLE_SDK_PACKAGE}\`); ` +
@@ -170,7 +170,7 @@ async function fetchTarball(log: (msg: string) => void): Promise<Buffer> {
 }
 
 /**
- * Reads the named members out of a gzipped ustar/pax tarball held in memory.
+ * Reads the named members out of a gzipped tarball (ustar, with pax or GNU long names) held in memory.
  * @returns member path → contents, for every name in `wanted`.
  * @throws Error naming the members that are not in the archive, or on a malformed header.
  */
@@ -193,9 +193,12 @@ export function extractFromTarGz(tgz: Buffer, wanted: readonly string[]): Map<st
     const body = tar.subarray(offset + 512, offset + 512 + size);
     paxPath = undefined;
     if (type === 'x') {
-      // pax extended header: records "<len> key=value\n"; only `path` matters here.
+      // pax extended header (what npm writes): records "<len> key=value\n"; only `path` matters here.
       const m = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(body.toString('utf8'));
       paxPath = m?.[1];
+    } else if (type === 'L') {
+      // GNU long name (what GNU tar writes): the body is the next entry's path.
+      paxPath = body.toString('utf8').replace(/\0.*$/s, '');
     } else if ((type === '0' || type === '') && want.has(name)) {
       found.set(name, Buffer.from(body));
     }
@@ -215,8 +218,9 @@ export function parseTypechainFactory(contractName: string, source: string, wher
   const abiMatch = /const _abi = (\[[\s\S]*?\n\]);\n/.exec(source);
   const bytecodeMatch = /const _bytecode = "(0x[0-9a-fA-F]*)";/.exec(source);
   if (!abiMatch?.[1] || !bytecodeMatch?.[1]) throw new Error(`${where}: no \`const _abi = [...]\` or \`const _bytecode = "0x..."\` found`);
-  // Bare identifiers before a colon at line start become quoted keys; trailing commas go.
-  const json = abiMatch[1].replace(/^(\s*)([A-Za-z_$][\w$]*):/gm, '$1"$2":').replace(/,(\s*[\]}])/g, '$1');
+  // Bare identifiers before a colon (at a line start, or after `{` or `,`) become quoted keys; trailing
+  // commas go. ABI string values (names, types) never contain `{`, `,` or `:` followed by such a key.
+  const json = abiMatch[1].replace(/(^|[{,])(\s*)([A-Za-z_$][\w$]*)\s*:/gm, '$1$2"$3":').replace(/,(\s*[\]}])/g, '$1');
   let abi: Abi;
   try {
     abi = JSON.parse(json) as Abi;
