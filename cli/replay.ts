@@ -10,6 +10,7 @@
  * Exit status: 0 replayed fine (or, with --decisions, every tick decided the same), 1 nondeterminism
  * (or decisions differ, or an error), 2 usage.
  */
+import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { connectClient } from '../keeper/client.js';
@@ -96,9 +97,9 @@ export function registerReplay(program: Command): void {
       }
       // The SDK's replay logs (nondeterminism details) go to stderr as JSON; the verdict to stdout.
       installTemporalLogging(createLogger('ballast-replay', process.stderr as never), 'ERROR');
-      const [r] = await replayHistories([named], { workflowsPath: o.workflows });
+      const [r] = await replayHistories([named], { workflowsPath: o.workflows ? path.resolve(o.workflows) : undefined });
       if (o.json) console.log(toJson(r));
-      else if (r!.ok) console.log(`ok: ${named.source} (${named.history.events?.length ?? 0} events) replays deterministically against the current workflow code`);
+      else if (r!.ok) console.log(`ok: ${named.source} (${named.history.events?.length ?? 0} events) replays deterministically against ${o.workflows ? o.workflows : 'the current workflow code'}`);
       else console.log(`FAILED: ${named.source}: ${r!.errorName}: ${r!.error}`);
       process.exitCode = r!.ok ? 0 : 1;
     });
