@@ -45,6 +45,8 @@ export interface KeeperContext {
   log: Logger;
   /** Who may change caps at run time and how raises are approved (config `risk`); absent = every change refused. */
   risk?: { approvers: readonly CapApprover[]; rules: CapRules };
+  /** LP mandates (config `lp`); absent = not required (planner/mandates.ts). */
+  lp?: { requireMandates: boolean };
 }
 
 /** Looks up a chain by key. @throws Error naming the unknown key and the configured ones. */

@@ -11,6 +11,8 @@ import type { KeeperContext } from './context.js';
 import { readSnapshot } from './snapshot.js';
 import { planRebalances } from './plan.js';
 import { createCapActivities } from './caps.js';
+import { createMandateActivities } from './mandates.js';
+import type { MandatePlanInput } from '../planner/mandates.js';
 import type { CapsState } from '../workflows/caps.js';
 import { awaitDelivery, depositToVault, locateFunds, quoteBridgeFee, sendOverBridge, withdrawFromVault } from './legs.js';
 import type { DeliveryInput, RebalanceOutcome, SendInput, VaultLegInput } from './types.js';
@@ -64,6 +66,7 @@ export function createActivities(ctx: KeeperContext) {
   };
   return {
     ...createCapActivities(ctx),
+    ...createMandateActivities(ctx),
     /** `previous`: the monitor's last snapshot, for the oracle deviation check (state lives in the workflow). */
     async readSnapshot(input: { previous?: Snapshot } = {}): Promise<Snapshot> {
       const snapshot = await readSnapshot(ctx, input.previous);
@@ -73,7 +76,7 @@ export function createActivities(ctx: KeeperContext) {
       }
       return snapshot;
     },
-    async planRebalances(input: { snapshot: Snapshot; inFlight: InFlight[]; caps?: CapsState }) {
+    async planRebalances(input: { snapshot: Snapshot; inFlight: InFlight[]; caps?: CapsState; lp?: MandatePlanInput }) {
       return planRebalances(ctx, input);
     },
     async quoteBridgeFee(input: { from: string; to: string; amount: bigint }) {

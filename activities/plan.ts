@@ -9,17 +9,20 @@ import type { ChainPolicy, InFlight, Snapshot } from '../planner/types.js';
 import type { KeeperContext } from './context.js';
 import type { PlannedTransfer } from './types.js';
 import { effectivePolicies, routeKey, type CapsState } from '../workflows/caps.js';
+import { clipToMandates, noMandates, type LpAllowance, type MandatePlanInput } from '../planner/mandates.js';
 
 export interface PlanResult {
-  transfers: PlannedTransfer[];
+  /** `lpAllowances`: the LPs a transfer is attributed to, when LP mandates bounded it (planner/mandates.ts). */
+  transfers: (PlannedTransfer & { lpAllowances?: LpAllowance[] })[];
   unresolved: { chainKey: string; reason: string }[];
 }
 
 /**
  * Plans on a `fresh` snapshot only (a partial or stale one yields no transfers and says why).
  * Ids: `rebalanceId(deployment, every chain's block, route, amount, sequence in plan)`.
+ * With config `lp.requireMandates`, transfers are then clipped to the LPs' mandates (`input.lp`; none = nothing moves).
  */
-export function planRebalances(ctx: KeeperContext, input: { snapshot: Snapshot; inFlight: InFlight[]; caps?: CapsState }): PlanResult {
+export function planRebalances(ctx: KeeperContext, input: { snapshot: Snapshot; inFlight: InFlight[]; caps?: CapsState; lp?: MandatePlanInput }): PlanResult {
   const { snapshot, inFlight } = input;
   if (snapshot.freshness !== 'fresh') {
     return { transfers: [], unresolved: snapshot.excluded.map((e) => ({ chainKey: e.chainKey, reason: `not planned: snapshot ${snapshot.freshness}: ${e.reason}` })) };
@@ -28,7 +31,9 @@ export function planRebalances(ctx: KeeperContext, input: { snapshot: Snapshot; 
   const configured = [...ctx.chains.values()].map((c) => c.policy);
   const { policies, routeMaxTransfer } = input.caps ? effectivePolicies(configured, input.caps) : { policies: configured, routeMaxTransfer: {} };
   const planned = planGreedy({ chains: snapshot.chains, policies, inFlight });
-  const plan = { ...planned, transfers: clipToRouteCaps(planned.transfers, policies, routeMaxTransfer) };
+  const routed = clipToRouteCaps(planned.transfers, policies, routeMaxTransfer);
+  const lp = ctx.lp?.requireMandates ? clipToMandates(routed, input.lp ?? noMandates(), policies) : { transfers: routed, dropped: [] };
+  const plan = { transfers: lp.transfers, unresolved: [...planned.unresolved, ...lp.dropped] };
   const blockRefs = snapshot.chains.map((c) => ({ chainKey: c.chainKey, blockNumber: c.blockNumber }));
   const transfers = plan.transfers.map((t, sequence) => ({
     ...t,

@@ -31,6 +31,7 @@ export const CONFIG_DEFAULTS = {
   confirmations: 1,
   receiptTimeoutSec: 60,
   risk: { approvalWindowSec: 86_400 },
+  lp: { requireMandates: false },
 } as const;
 
 const SLUG = /^[a-z0-9]+(?:[-_][a-z0-9]+)*$/;
@@ -377,6 +378,15 @@ export const configSchema = z
           ),
         approvalWindowSec: posInt('a positive integer number of seconds').default(CONFIG_DEFAULTS.risk.approvalWindowSec),
         raiseDelaySec: posInt('a positive integer number of seconds').optional(),
+      })
+      .prefault({}),
+    /**
+     * LP mandates (planner/mandates.ts): with `requireMandates`, the keeper moves out of a chain only what the
+     * LPs' signed mandates allow (`ballast lp mandate`), and attributes each move and its fees to them.
+     */
+    lp: z
+      .strictObject({
+        requireMandates: z.boolean({ error: 'must be true or false' }).default(CONFIG_DEFAULTS.lp.requireMandates),
       })
       .prefault({}),
     chains: z

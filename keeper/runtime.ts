@@ -34,6 +34,7 @@ export function buildKeeperContext(config: BallastConfig, account: Account, metr
     metrics,
     log,
     risk: { approvers: config.risk.capApprovers, rules: { approvalWindowSec: config.risk.approvalWindowSec, raiseDelaySec: config.risk.raiseDelaySec } },
+    lp: { requireMandates: config.lp.requireMandates },
   };
 }
 
