@@ -25,6 +25,10 @@ export interface RebalanceFinished {
   ledgerMismatch?: string;
   /** A stranded saga whose tokens were sent: the deployment ledger counts them in flight until delivered. */
   stranded?: StrandedInFlight;
+  /** Native fees the saga paid over every send, wei (for LP attribution). */
+  feePaidWei?: bigint;
+  /** Fees the saga paid in the asset, base units, when its bridge charges any. */
+  feeBaseUnits?: bigint;
 }
 
 /** The monitor's latest snapshot (undefined before the first tick). */

@@ -3,7 +3,8 @@
  * (activity, so the plan is in history), start one child `rebalanceWorkflow` per transfer (workflow id
  * = rebalance id; never two on the same route at once). Signals pause/resume; queries status and the
  * latest snapshot; Updates `proposeCapChange` / `approveCapChange` change run-time caps (workflows/caps.ts) and
- * query `caps` shows them. Continues-as-new every `maxTicksBeforeContinueAsNew` ticks, after its handlers finish,
+ * query `caps` shows them; Updates `registerMandate` / `revokeMandate` and query `lpMandates` are LP mandates
+ * (workflows/mandates.ts). Continues-as-new every `maxTicksBeforeContinueAsNew` ticks, after its handlers finish,
  * carrying its state (in-flight sagas keep running: parent-close policy ABANDON, and they signal back).
  */
 import {
@@ -34,6 +35,7 @@ import {
 } from './messages.js';
 import { approveCapChange, effectivePolicies, emptyCapsState, proposeCapChange, settlePendingCaps, validateCapApproval, validateCapChange, type CapAuditRecord } from './caps.js';
 import type { CapsContext } from '../activities/caps.js';
+import { installLpMandates } from './mandates.js';
 import type { MonitorInput } from './types.js';
 import { rebalanceWorkflow } from './rebalance.js';
 
@@ -70,6 +72,8 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
   const caps = input.carried?.caps ?? emptyCapsState();
   /** The worker config's policies and approval rules, refreshed every tick (undefined before the first). */
   let capsCtx: CapsContext | undefined = input.carried?.capsContext;
+  /** LP mandates (workflows/mandates.ts): Updates registerMandate/revokeMandate, query lpMandates, attribution. */
+  const lpMandates = installLpMandates(input.carried?.lp, () => (wake = true));
 
   setHandler(snapshotQuery, () => lastSnapshot);
   setHandler(capsQuery, () => {
@@ -141,7 +145,8 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
     wake = true;
     log.info('monitor resumed');
   });
-  setHandler(rebalanceFinishedSignal, ({ rebalanceId, outcome, ledgerMismatch, stranded }) => {
+  setHandler(rebalanceFinishedSignal, ({ rebalanceId, outcome, ledgerMismatch, stranded, feePaidWei, feeBaseUnits }) => {
+    lpMandates.finished({ rebalanceId, outcome, feePaidWei, feeBaseUnits });
     if (ledgerMismatch) status.ledger.halted = `rebalance ${rebalanceId}: ${ledgerMismatch}`;
     if (stranded) status.ledger.stranded.push(stranded);
     const i = status.inFlight.findIndex((f) => f.rebalanceId === rebalanceId);
@@ -168,12 +173,13 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
     }
     if (!status.paused && !status.ledger.halted) {
       lastSnapshot = await reads.readSnapshot({ previous: lastSnapshot });
-      const plan = await reads.planRebalances({ snapshot: lastSnapshot, inFlight: status.inFlight, caps });
+      const plan = await reads.planRebalances({ snapshot: lastSnapshot, inFlight: status.inFlight, caps, lp: await lpMandates.planInput(lastSnapshot) });
       status.lastPlanAtMs = Date.now();
       status.lastUnresolved = plan.unresolved;
       for (const t of plan.transfers) {
         // never two rebalances on the same route at once (the planner is told too; this is the guard)
         if (status.inFlight.some((f) => f.from === t.from && f.to === t.to)) continue;
+        if (!lpMandates.admit(t)) continue; // a mandate it counts on was revoked since the plan
         try {
           await startChild(rebalanceWorkflow, {
             workflowId: t.rebalanceId,
@@ -182,6 +188,7 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
             workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           });
           status.inFlight.push({ rebalanceId: t.rebalanceId, from: t.from, to: t.to, amount: t.amount });
+          lpMandates.started(t);
           status.started += 1;
           status.recent.unshift({ rebalanceId: t.rebalanceId, from: t.from, to: t.to, amount: t.amount });
           status.recent.length = Math.min(status.recent.length, RECENT_LIMIT);
@@ -196,5 +203,5 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
     await condition(() => wake, `${input.tickIntervalSec} seconds`);
   }
   await condition(allHandlersFinished);
-  await continueAsNew<typeof monitorWorkflow>({ ...input, carried: { status, lastSnapshot, caps, capsContext: capsCtx } });
+  await continueAsNew<typeof monitorWorkflow>({ ...input, carried: { status, lastSnapshot, caps, capsContext: capsCtx, lp: lpMandates.state } });
 }

@@ -126,6 +126,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
           rebalanceId,
           outcome,
           ledgerMismatch,
+          feePaidWei: ledger.feesPaidWei,
           stranded: outcome === 'stranded' && guid !== undefined && nonce !== undefined ? { rebalanceId, from, to, amount, guid, nonce } : undefined,
         });
       } catch (err) {

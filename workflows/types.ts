@@ -8,6 +8,7 @@ import type { Ledger } from '../ledger/ledger.js';
 import type { MonitorStatus } from './messages.js';
 import type { CapsState } from './caps.js';
 import type { CapsContext } from '../activities/caps.js';
+import type { MandatesState } from './mandates.js';
 
 export interface RebalanceInput {
   rebalanceId: Hex;
@@ -69,6 +70,8 @@ export interface MonitorInput {
     caps?: CapsState;
     /** The config's policies and cap rules as last read (so the caps are known before the new run's first tick). */
     capsContext?: CapsContext;
+    /** LP mandates and attribution (absent in histories recorded before mandates existed). */
+    lp?: MandatesState;
   };
 }
 
