@@ -4,11 +4,10 @@
  * encrypted keystore (`--keystore` + `--password-env`); never from a flag's value.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import type { PrivateKeyAccount } from 'viem';
 import { loadConfig } from '../config/index.js';
 import { connectClient } from '../keeper/client.js';
 import { approveCaps, proposeCaps, readCaps } from '../keeper/caps.js';
-import { loadEnvAccount, loadKeystoreAccount } from '../keeper/keys.js';
+import { signerAccount, withKeyOptions as keyOptions, type KeyOpts } from './signer.js';
 import { CAP_FIELDS, type CapScope, type CapValues } from '../workflows/caps.js';
 
 const baseUnits = (v: string): bigint => {
@@ -18,27 +17,10 @@ const baseUnits = (v: string): bigint => {
 
 const toJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 2);
 
-interface KeyOpts {
-  keyEnv: string;
-  keystore?: string;
-  passwordEnv: string;
-}
-
 /** The approver's account: keystore when given, else the environment variable. */
-function approverAccount(o: KeyOpts): PrivateKeyAccount {
-  if (o.keystore) return loadKeystoreAccount(o.keystore, o.passwordEnv);
-  try {
-    return loadEnvAccount(o.keyEnv);
-  } catch (err) {
-    throw new Error(`approver key: ${err instanceof Error ? err.message.replace("the keeper's private key", 'the approver key') : String(err)}`);
-  }
-}
+const approverAccount = (o: KeyOpts) => signerAccount(o, 'approver');
 
-const withKeyOptions = (c: Command) =>
-  c
-    .option('--key-env <name>', "environment variable holding the approver's private key", 'BALLAST_APPROVER_PRIVATE_KEY')
-    .option('--keystore <file>', 'encrypted keystore of the approver (instead of --key-env)')
-    .option('--password-env <name>', "environment variable holding the keystore's password", 'BALLAST_APPROVER_KEYSTORE_PASSWORD');
+const withKeyOptions = (c: Command) => keyOptions(c, 'approver', { keyEnv: 'BALLAST_APPROVER_PRIVATE_KEY', passwordEnv: 'BALLAST_APPROVER_KEYSTORE_PASSWORD' });
 
 /** Registers `caps` and its subcommands on `program`. */
 export function registerCaps(program: Command): void {
