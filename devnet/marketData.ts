@@ -214,6 +214,50 @@ function loadAllPriceRounds(): { source: MarketDataSource; note: string; valid: 
   const cached = priceCache.get(file);
   if (cached) return cached;
 
+  const rounds = readChainlinkCsv(file);
+  const valid = rounds.filter((r) => !isInvalidRound(r));
+  const invalid = rounds.filter(isInvalidRound);
+  if (valid.length === 0) throw new Error(`${file}: no valid round (all ${rounds.length} have answer <= 0 or updatedAt 0)`);
+  const iso = (s: bigint): string => new Date(Number(s) * 1000).toISOString().slice(0, 16) + 'Z';
+  const ignored = files.length > 1 ? `; ignored ${files.slice(1).join(', ')}` : '';
+  const note =
+    `Chainlink ETH/USD rounds from ${file}: ${valid.length} valid rounds, oldest first ` +
+    `(${iso(valid[0]!.updatedAtSec)} .. ${iso(valid[valid.length - 1]!.updatedAtSec)}), ${invalid.length} invalid round(s) held out${ignored}`;
+  const result = { source: 'fixture' as const, note, valid, invalid };
+  priceCache.set(file, result);
+  return result;
+}
+
+/** Decimals of the Chainlink stETH/ETH answer (the feed's `decimals()`; see the fixtures README). */
+export const STETH_ETH_DECIMALS = 18;
+
+/** A Chainlink feed history read from `prices/<prefix>_*.csv`: every round, invalid ones included. */
+export interface FeedHistory {
+  /** The CSV read (the first `<prefix>_*.csv` by name). */
+  file: string;
+  decimals: number;
+  /** Every round of the file in `roundId` order, the invalid ones (see {@link isInvalidRound}) in their place. */
+  rounds: PriceRound[];
+}
+
+/**
+ * All rounds of a Chainlink feed CSV in the fixtures' `prices/` folder (e.g. prefix `eth_usd`, `steth_eth`),
+ * in roundId order, invalid rounds included: for replays that must meet them where the feed had them.
+ * No synthetic fallback: `undefined` when no such file exists.
+ * @throws Error when the file lacks a column, holds a non-integer, or repeats a round id.
+ * @example loadFeedHistory('steth_eth', STETH_ETH_DECIMALS)?.rounds.length
+ */
+export function loadFeedHistory(prefix: string, decimals: number): FeedHistory | undefined {
+  const dir = fixturePath(PRICES_FIXTURE_DIR);
+  const pattern = new RegExp(`^${prefix.replace(/[^A-Za-z0-9_]/g, '')}_.*\\.csv$`, 'i');
+  const files = dir ? fs.readdirSync(dir).filter((f) => pattern.test(f)).sort() : [];
+  if (!dir || files.length === 0) return undefined;
+  const file = path.join(dir, files[0]!);
+  return { file, decimals, rounds: readChainlinkCsv(file) };
+}
+
+/** Rounds of a Chainlink CSV (columns round, answer, start, update, answeredInRound), sorted by roundId. */
+function readChainlinkCsv(file: string): PriceRound[] {
   const table = readCsv(file, ['round', 'answer', 'start', 'update', 'answeredInRound']);
   const int = (row: CsvRow, col: string): bigint => {
     const v = row.get(col);
@@ -231,17 +275,7 @@ function loadAllPriceRounds(): { source: MarketDataSource; note: string; valid: 
   for (let i = 1; i < rounds.length; i++) {
     if (rounds[i]!.roundId === rounds[i - 1]!.roundId) throw new Error(`${file}: round ${rounds[i]!.roundId} appears twice`);
   }
-  const valid = rounds.filter((r) => !isInvalidRound(r));
-  const invalid = rounds.filter(isInvalidRound);
-  if (valid.length === 0) throw new Error(`${file}: no valid round (all ${rounds.length} have answer <= 0 or updatedAt 0)`);
-  const iso = (s: bigint): string => new Date(Number(s) * 1000).toISOString().slice(0, 16) + 'Z';
-  const ignored = files.length > 1 ? `; ignored ${files.slice(1).join(', ')}` : '';
-  const note =
-    `Chainlink ETH/USD rounds from ${file}: ${valid.length} valid rounds, oldest first ` +
-    `(${iso(valid[0]!.updatedAtSec)} .. ${iso(valid[valid.length - 1]!.updatedAtSec)}), ${invalid.length} invalid round(s) held out${ignored}`;
-  const result = { source: 'fixture' as const, note, valid, invalid };
-  priceCache.set(file, result);
-  return result;
+  return rounds;
 }
 
 /** Row of {@link readCsv}: `get(col)` returns the cell ('' when the row is short); `line` is 1-based. */
