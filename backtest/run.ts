@@ -1,0 +1,451 @@
+/**
+ * The backtest engine: a discrete-time simulation of the keeper over the fixtures' history
+ * (backtest/history.ts), one run per (asset, planner), each planner with its own vault state.
+ *
+ * Every `stepSec` (default 3600 s, the ETH/USD heartbeat), at step time `t`:
+ * 1. transfers whose delivery time is ≤ t arrive (the destination's supply rises);
+ * 2. borrow demand per chain = utilization(t) × nominal size, utilization linearly interpolated between the
+ *    Aave daily values; borrowed = min(demand, supplied) (a vault cannot lend what it does not hold; the devnet's
+ *    market driver does the same);
+ * 3. each chain's oracle reads the asset's feed round current at feed time `origin + t` and is checked with the
+ *    keeper's own `checkOracle` (staleness, zero/incomplete round, carried-over answer, deviation from the last
+ *    accepted answer); a refused chain is left out of planning, as in the keeper (`oracleCheck.ok = false`);
+ * 4. quotes: the bridge model (backtest/model.ts) with its fixed fees converted at the feed's last accepted
+ *    answer (no accepted answer yet: no quotes, nothing moves);
+ * 5. the planner runs on the same kind of input as in the keeper: chain states (supplied, borrowed, idle,
+ *    the vault's fixed outflow window as CollateralVault keeps it), policies (bands, buffers, caps), the
+ *    transfers in flight, the quotes. `greedy` = planGreedyOnEdges (the baseline on its cheapest bridge),
+ *    `optimal` = planOptimal (HiGHS MILP, `timeLimitMs` per step);
+ * 6. each transfer leaves its source at once (supply and outflow window), is in flight for the edge's latency,
+ *    and its fee (fixed + proportional, as quoted) is paid by the keeper (not taken out of the amount);
+ * 7. time out of band is integrated exactly over the step, with arrivals inside it at their own times.
+ *
+ * Money is bigint base units throughout; times are seconds. Supply is conserved: Σ supplied + Σ in flight is
+ * the initial total at every step (checked; a difference throws).
+ */
+import { checkOracle } from '../planner/oracle.js';
+import { planGreedyOnEdges, planOptimal } from '../planner/optimal.js';
+import { highsRuntime } from '../planner/lp.js';
+import type { OptimalInput, RoutedTransfer } from '../planner/optimal.js';
+import { WAD } from '../planner/types.js';
+import type { ChainPolicy, ChainState, InFlight, OracleCheck, OracleRound } from '../planner/types.js';
+import type { PriceRound } from '../devnet/marketData.js';
+import { defaultBridges, quoteEdges, weiToAssetUnits } from './model.js';
+import type { BridgeModel } from './model.js';
+import { roundAt } from './history.js';
+import type { BacktestAsset } from './history.js';
+
+/** The planners a backtest can run. */
+export type PlannerName = 'greedy' | 'optimal';
+
+/** One planning step as the engine saw it (for {@link BacktestOptions.onPlan}). */
+export interface PlanEvent {
+  asset: string;
+  planner: PlannerName;
+  step: number;
+  /** Step time, seconds from the start. */
+  tSec: number;
+  /** The planner's input (chain states with their oracle verdicts, policies, in flight, quotes). */
+  input: OptimalInput;
+  /** The feed round each chain read at this step. */
+  round: PriceRound;
+  transfers: RoutedTransfer[];
+  /** The plan's totals (fees, volume, shortfall), base units. */
+  totals: { fees: bigint; volume: bigint; shortfall: bigint };
+}
+
+/** Options of {@link runBacktest}. */
+export interface BacktestOptions {
+  planners: readonly PlannerName[];
+  /** Step length, seconds (default 3600). */
+  stepSec?: number;
+  /** MILP budget of one optimal plan, ms (default 300). */
+  timeLimitMs?: number;
+  bridges?: readonly BridgeModel[];
+  /** Called with a progress line about every 10% of a run or every 15 s. */
+  onProgress?: (line: string) => void;
+  /** Called after every plan (tests use it to check invariants on the exact input). */
+  onPlan?: (e: PlanEvent) => void;
+}
+
+/** One transfer as executed. */
+export interface TransferRecord {
+  step: number;
+  /** Sent at (seconds from the start). */
+  sentSec: number;
+  arriveSec: number;
+  from: string;
+  to: string;
+  bridge: string;
+  amount: bigint;
+  fee: bigint;
+}
+
+/** Per-chain figures of one run. */
+export interface ChainFigures {
+  chain: string;
+  band: { lowWad: bigint; highWad: bigint };
+  /** Seconds with utilization outside [low, high]. */
+  outOfBandSec: number;
+  aboveBandSec: number;
+  belowBandSec: number;
+  /** Highest utilization seen (WAD). */
+  maxUtilizationWad: bigint;
+  /** Steps at which the chain's oracle round was refused (chain left out of planning), by reason kind. */
+  excludedSteps: number;
+  exclusionKinds: Record<string, number>;
+  /** The first refusal: step and the keeper's reason. */
+  firstExclusion?: { step: number; tSec: number; roundId: bigint; reason: string };
+  transfersOut: number;
+  volumeOut: bigint;
+  /** Fees of the transfers out of this chain. */
+  feesOut: bigint;
+  initialSupplied: bigint;
+  finalSupplied: bigint;
+}
+
+/** Result of one (asset, planner) run. */
+export interface PlannerRun {
+  planner: PlannerName;
+  steps: number;
+  durationSec: number;
+  totals: {
+    fees: bigint;
+    volume: bigint;
+    transfers: number;
+    byBridge: Record<string, { transfers: number; volume: bigint; fees: bigint }>;
+    /** Chain-seconds out of band (Σ over chains). */
+    outOfBandSec: number;
+    aboveBandSec: number;
+    belowBandSec: number;
+    maxUtilizationWad: bigint;
+    /** Steps with at least one chain left out for its oracle. */
+    stepsWithExclusion: number;
+    /** Σ supplied + Σ in flight at the start and at the end (equal: conservation). */
+    suppliedStart: bigint;
+    suppliedEnd: bigint;
+    inFlightEnd: bigint;
+  };
+  perChain: ChainFigures[];
+  transfers: TransferRecord[];
+  /** Plan wall time per step, ms. */
+  planMs: { p50: number; p95: number; max: number; total: number };
+  /** Optimal only: steps where the returned plan came from the solver / heuristic / greedy, and steps not proved optimal. */
+  certificates?: { solver: number; heuristic: number; greedy: number; notProvedOptimal: number };
+  /** Utilization per chain at each step start (fraction, for the chart). */
+  series: Record<string, Float32Array>;
+  wallMs: number;
+}
+
+/** Result of one asset: its runs side by side. */
+export interface AssetResult {
+  symbol: string;
+  label: string;
+  decimals: number;
+  source: 'fixture' | 'synthetic';
+  networks: string[];
+  days: number;
+  firstDay: string;
+  lastDay: string;
+  stepSec: number;
+  feed: { name: string; file: string; originIso: string; limits: { maxStalenessSec: number; maxDeviationBps: number } };
+  notes: string[];
+  runs: Partial<Record<PlannerName, PlannerRun>>;
+}
+
+const DAY_SEC = 86_400;
+
+/** Utilization of `t` seconds into the history: linear between the Aave days, held after the last (WAD). */
+export function utilizationAt(path: readonly bigint[], tSec: number): bigint {
+  const d = Math.floor(tSec / DAY_SEC);
+  const a = path[Math.min(d, path.length - 1)]!;
+  const b = path[Math.min(d + 1, path.length - 1)]!;
+  const frac = BigInt(tSec - d * DAY_SEC);
+  return a + ((b - a) * frac) / BigInt(DAY_SEC);
+}
+
+/** A short kind of a keeper oracle reason (`invalid answer`, `stale`, `deviation`, …) for tallies. */
+export function exclusionKind(reason: string): string {
+  return reason
+    .split('; ')
+    .map((r) => r.split(':')[0]!.trim())
+    .join(' + ');
+}
+
+const quantile = (xs: readonly number[], q: number): number => {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+};
+
+interface Flight {
+  id: string;
+  from: string;
+  to: string;
+  amount: bigint;
+  arriveSec: number;
+}
+
+/**
+ * Runs one planner over one asset's history.
+ * @throws Error when supply is not conserved (an engine bug) or a planner throws (its message, with the step).
+ */
+export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opts: Omit<BacktestOptions, 'planners'> = {}): Promise<PlannerRun> {
+  // Load and compile HiGHS outside the timed plans (a one-time cost of a few seconds per process).
+  if (planner === 'optimal') await highsRuntime();
+  const wall0 = performance.now();
+  const stepSec = opts.stepSec ?? 3600;
+  const timeLimitMs = opts.timeLimitMs ?? 300;
+  const bridges = opts.bridges ?? defaultBridges();
+  const durationSec = asset.days.length * DAY_SEC;
+  const steps = Math.ceil(durationSec / stepSec);
+  const policies = new Map<string, ChainPolicy>(asset.policies.map((p) => [p.chainKey, p]));
+  const chains = [...asset.networks].sort();
+  const feed = asset.feed;
+
+  const supplied = new Map(chains.map((c) => [c, asset.sizes.get(c)!]));
+  const window = new Map(chains.map((c) => [c, { startSec: -1e15, used: 0n }]));
+  const lastAccepted = new Map<string, bigint | undefined>();
+  let feedAccepted: bigint | undefined;
+  const flights: Flight[] = [];
+  const initialTotal = chains.reduce((s, c) => s + supplied.get(c)!, 0n);
+
+  const fig = new Map<string, ChainFigures>(
+    chains.map((c) => [
+      c,
+      {
+        chain: c,
+        band: policies.get(c)!.band,
+        outOfBandSec: 0,
+        aboveBandSec: 0,
+        belowBandSec: 0,
+        maxUtilizationWad: 0n,
+        excludedSteps: 0,
+        exclusionKinds: {},
+        transfersOut: 0,
+        volumeOut: 0n,
+        feesOut: 0n,
+        initialSupplied: supplied.get(c)!,
+        finalSupplied: 0n,
+      },
+    ]),
+  );
+  const series: Record<string, Float32Array> = Object.fromEntries(chains.map((c) => [c, new Float32Array(steps)]));
+  const transfers: TransferRecord[] = [];
+  const byBridge: PlannerRun['totals']['byBridge'] = {};
+  const planMs: number[] = [];
+  const certs = { solver: 0, heuristic: 0, greedy: 0, notProvedOptimal: 0 };
+  let fees = 0n;
+  let volume = 0n;
+  let stepsWithExclusion = 0;
+  let nextId = 0;
+  let lastProgress = performance.now();
+  let lastDecile = 0;
+
+  const deliver = (upToSec: number, inclusive: boolean): void => {
+    for (let i = flights.length - 1; i >= 0; i--) {
+      const f = flights[i]!;
+      if (inclusive ? f.arriveSec <= upToSec : f.arriveSec < upToSec) {
+        supplied.set(f.to, supplied.get(f.to)! + f.amount);
+        flights.splice(i, 1);
+      }
+    }
+  };
+
+  for (let step = 0; step < steps; step++) {
+    const t = step * stepSec;
+    const stepEnd = Math.min(t + stepSec, durationSec);
+    deliver(t, true);
+
+    // Demand, oracle, chain states.
+    const nowSec = feed.originSec + BigInt(t);
+    const round = roundAt(feed, nowSec);
+    const oracle: OracleRound = { roundId: round.roundId, answer: round.answer, decimals: feed.decimals, updatedAtSec: round.updatedAtSec, answeredInRound: round.answeredInRound };
+    const borrowed = new Map<string, bigint>();
+    const states: ChainState[] = [];
+    let excludedHere = false;
+    for (const c of chains) {
+      const demand = (utilizationAt(asset.paths[c]!, t) * asset.sizes.get(c)!) / WAD;
+      const s = supplied.get(c)!;
+      const b = demand < s ? demand : s;
+      borrowed.set(c, b);
+      series[c]![step] = s === 0n ? 1 : Number((b * 1_000_000n) / s) / 1e6;
+      const check: OracleCheck = checkOracle(oracle, nowSec, feed.limits, lastAccepted.get(c));
+      if (check.ok) lastAccepted.set(c, oracle.answer);
+      else {
+        excludedHere = true;
+        const f = fig.get(c)!;
+        f.excludedSteps++;
+        const kind = exclusionKind(check.reason ?? 'refused');
+        f.exclusionKinds[kind] = (f.exclusionKinds[kind] ?? 0) + 1;
+        f.firstExclusion ??= { step, tSec: t, roundId: oracle.roundId, reason: check.reason ?? 'refused' };
+      }
+      const w = window.get(c)!;
+      const p = policies.get(c)!;
+      states.push({
+        chainKey: c,
+        blockNumber: BigInt(step + 1),
+        blockTimestampSec: nowSec,
+        supplied: s,
+        borrowed: b,
+        idle: s > b ? s - b : 0n,
+        utilizationWad: s === 0n ? 0n : (b * WAD) / s,
+        onChainCap: { maxOutflowPerWindow: p.caps.maxOutflowPerWindow, windowSec: p.caps.windowSec, outflowInWindow: w.used, windowStartSec: feed.originSec + BigInt(Math.max(0, w.startSec)) },
+        oracle,
+        oracleCheck: check,
+        tokenTotalSupply: s,
+        lastAcceptedAnswer: lastAccepted.get(c),
+      });
+    }
+    if (excludedHere) stepsWithExclusion++;
+    // The feed is shared by the asset's chains: the last accepted answer quotes the fees.
+    if (states.some((s) => s.oracleCheck.ok)) feedAccepted = oracle.answer;
+    const price = feedAccepted;
+    const edges = price === undefined ? [] : quoteEdges(chains, bridges, (wei) => weiToAssetUnits(wei, asset.decimals, feed.conversion, price, feed.decimals));
+    const inFlight: InFlight[] = flights.map((f) => ({ rebalanceId: f.id, from: f.from, to: f.to, amount: f.amount }));
+    const input: OptimalInput = { chains: states, policies: asset.policies, inFlight, edges };
+
+    // Plan.
+    const p0 = performance.now();
+    let planned: { transfers: RoutedTransfer[]; totals: { fees: bigint; volume: bigint; shortfall: bigint } };
+    try {
+      if (planner === 'greedy') planned = planGreedyOnEdges(input);
+      else {
+        const p = await planOptimal(input, { timeLimitMs });
+        certs[p.certificate.chosen]++;
+        if (!p.certificate.optimal) certs.notProvedOptimal++;
+        planned = p;
+      }
+    } catch (e) {
+      throw new Error(`backtest ${asset.symbol}/${planner}: planner failed at step ${step} (day ${Math.floor(t / DAY_SEC)}): ${(e as Error).message}`);
+    }
+    planMs.push(performance.now() - p0);
+    opts.onPlan?.({ asset: asset.symbol, planner, step, tSec: t, input, round, transfers: planned.transfers, totals: planned.totals });
+
+    // Execute: out of the source now, in flight for the latency, fee paid by the keeper.
+    for (const tr of planned.transfers) {
+      const w = window.get(tr.from)!;
+      const pol = policies.get(tr.from)!;
+      if (t >= w.startSec + Number(pol.caps.windowSec)) {
+        w.startSec = t;
+        w.used = 0n;
+      }
+      w.used += tr.amount;
+      supplied.set(tr.from, supplied.get(tr.from)! - tr.amount);
+      const arriveSec = t + tr.latencySec;
+      flights.push({ id: `${asset.symbol}-${planner}-${nextId++}`, from: tr.from, to: tr.to, amount: tr.amount, arriveSec });
+      transfers.push({ step, sentSec: t, arriveSec, from: tr.from, to: tr.to, bridge: tr.bridge, amount: tr.amount, fee: tr.fee });
+      fees += tr.fee;
+      volume += tr.amount;
+      const f = fig.get(tr.from)!;
+      f.transfersOut++;
+      f.volumeOut += tr.amount;
+      f.feesOut += tr.fee;
+      const bb = (byBridge[tr.bridge] ??= { transfers: 0, volume: 0n, fees: 0n });
+      bb.transfers++;
+      bb.volume += tr.amount;
+      bb.fees += tr.fee;
+    }
+
+    // Integrate out-of-band time over [t, stepEnd), arrivals inside at their times.
+    const cuts = [...new Set(flights.filter((f) => f.arriveSec > t && f.arriveSec < stepEnd).map((f) => f.arriveSec))].sort((a, b) => a - b);
+    let from = t;
+    for (const cut of [...cuts, stepEnd]) {
+      const dt = cut - from;
+      if (dt > 0) {
+        for (const c of chains) {
+          const f = fig.get(c)!;
+          const s = supplied.get(c)!;
+          const b = borrowed.get(c)!;
+          const u = s === 0n ? (b === 0n ? 0n : WAD) : (b * WAD) / s;
+          if (u > f.maxUtilizationWad) f.maxUtilizationWad = u;
+          if (b * WAD > f.band.highWad * s) {
+            f.aboveBandSec += dt;
+            f.outOfBandSec += dt;
+          } else if (b * WAD < f.band.lowWad * s) {
+            f.belowBandSec += dt;
+            f.outOfBandSec += dt;
+          }
+        }
+      }
+      deliver(cut, cut === stepEnd ? false : true);
+      from = cut;
+    }
+
+    const total = chains.reduce((s, c) => s + supplied.get(c)!, 0n) + flights.reduce((s, f) => s + f.amount, 0n);
+    if (total !== initialTotal) {
+      throw new Error(`backtest ${asset.symbol}/${planner}: supply not conserved at step ${step}: ${total} ≠ ${initialTotal} (engine bug)`);
+    }
+
+    const decile = Math.floor(((step + 1) * 10) / steps);
+    if (opts.onProgress && (decile > lastDecile || performance.now() - lastProgress > 15_000)) {
+      lastDecile = decile;
+      lastProgress = performance.now();
+      opts.onProgress(
+        `[backtest] ${asset.symbol} ${planner}: day ${Math.floor(stepEnd / DAY_SEC)}/${asset.days.length} (${Math.round(((step + 1) * 100) / steps)}%), ` +
+          `${transfers.length} transfers, ${((performance.now() - wall0) / 1000).toFixed(1)} s`,
+      );
+    }
+  }
+
+  for (const c of chains) fig.get(c)!.finalSupplied = supplied.get(c)!;
+  const perChain = chains.map((c) => fig.get(c)!);
+  const sumBy = (k: 'outOfBandSec' | 'aboveBandSec' | 'belowBandSec'): number => perChain.reduce((s, f) => s + f[k], 0);
+  return {
+    planner,
+    steps,
+    durationSec,
+    totals: {
+      fees,
+      volume,
+      transfers: transfers.length,
+      byBridge,
+      outOfBandSec: sumBy('outOfBandSec'),
+      aboveBandSec: sumBy('aboveBandSec'),
+      belowBandSec: sumBy('belowBandSec'),
+      maxUtilizationWad: perChain.reduce((m, f) => (f.maxUtilizationWad > m ? f.maxUtilizationWad : m), 0n),
+      stepsWithExclusion,
+      suppliedStart: initialTotal,
+      suppliedEnd: chains.reduce((s, c) => s + supplied.get(c)!, 0n),
+      inFlightEnd: flights.reduce((s, f) => s + f.amount, 0n),
+    },
+    perChain,
+    transfers,
+    planMs: { p50: quantile(planMs, 0.5), p95: quantile(planMs, 0.95), max: Math.max(0, ...planMs), total: planMs.reduce((s, x) => s + x, 0) },
+    ...(planner === 'optimal' ? { certificates: certs } : {}),
+    series,
+    wallMs: performance.now() - wall0,
+  };
+}
+
+/**
+ * Runs every requested planner over every asset (one after the other, each with its own state).
+ * @example const results = await runBacktest(loadBacktestAssets({ days: 30 }).assets, { planners: ['greedy', 'optimal'] });
+ */
+export async function runBacktest(assets: readonly BacktestAsset[], opts: BacktestOptions): Promise<AssetResult[]> {
+  const out: AssetResult[] = [];
+  for (const a of assets) {
+    const runs: AssetResult['runs'] = {};
+    for (const p of opts.planners) runs[p] = await runPlanner(a, p, opts);
+    out.push({
+      symbol: a.symbol,
+      label: a.label,
+      decimals: a.decimals,
+      source: a.source,
+      networks: [...a.networks].sort(),
+      days: a.days.length,
+      firstDay: a.days[0] ?? '',
+      lastDay: a.days[a.days.length - 1] ?? '',
+      stepSec: opts.stepSec ?? 3600,
+      feed: {
+        name: a.feed.name,
+        file: a.feed.file,
+        originIso: new Date(Number(a.feed.originSec) * 1000).toISOString(),
+        limits: { maxStalenessSec: a.feed.limits.maxStalenessSec, maxDeviationBps: a.feed.limits.maxDeviationBps },
+      },
+      notes: a.notes,
+      runs,
+    });
+  }
+  return out;
+}
