@@ -12,6 +12,7 @@ import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
 import { registerReplay } from './replay.js';
 import { registerPlan } from './plan.js';
 import { registerInspect } from './inspect.js';
+import { registerBacktest } from './backtest.js';
 import { registerLp } from './lp.js';
 
 const positiveInt = (v: string): number => {
@@ -139,6 +140,7 @@ for (const [name, paused] of [['pause', true], ['resume', false]] as const) {
 registerReplay(program);
 registerPlan(program);
 registerInspect(program);
+registerBacktest(program);
 registerLp(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
