@@ -9,6 +9,10 @@
  *                                                             (messenger[to].returnCredit(id) →
  *                                                              deliver → vault[from].applyCredit(returnKey))
  *
+ * Over Wormhole the same saga uses `sendCreditWormhole` (publish on the core; emitter = the messenger)
+ * and `redeemCreditVaa` (submit the guardian-signed VAA on the destination) in place of send and
+ * deliver; reserve, apply and the compensations are the same calls.
+ *
  * Each activity takes `(ctx, input)` like legs.ts, reads the chain first to see whether it already
  * happened, and only then simulates and sends (`writeOnce` + `simulateAndWrite`); the contracts also
  * refuse a reused key (`RebalanceIdUsed`). Reverts become the non-retryable `ContractRevert`.
@@ -21,7 +25,7 @@ import { collateralVaultAbi, creditMessengerAbi, endpointV2Abi } from '../contra
 import { asRevert } from '../chains/evm/errors.js';
 import { simulateAndWrite } from '../chains/evm/writeContract.js';
 import { findPacketDelivered, getDeliveryStatus } from '../chains/evm/layerzero.js';
-import { creditSendsIn, readAppliedCredit, readCreditMessenger, readCreditSend, readPendingCredit, readReservation } from '../chains/evm/credit.js';
+import { creditSendsIn, parseVaaEnvelope, readAppliedCredit, readCreditMessenger, readCreditSend, readPendingCredit, readReservation, readWormholeCreditSend, wormholeCreditSendsIn, wormholeMessageId } from '../chains/evm/credit.js';
 import { chainOf, type ChainRuntime, type KeeperContext } from './context.js';
 import { classified, FailureType } from './failures.js';
 import { legKey } from './legKey.js';
@@ -181,6 +185,7 @@ export async function sendCredit(ctx: KeeperContext, input: SendCreditInput): Pr
   let fee = 0n;
   const r = await classified(() =>
     writeOnce(src.chainKey, key, isDone, async () => {
+      if (await readWormholeCreditSend(src.clients, messenger, key)) throw mismatch(`key ${key} was already sent over Wormhole; a key leaves a messenger once, over one bridge`);
       // What is about to leave must be exactly what the saga expects.
       if (input.purpose === 'forward') {
         const res = await readReservation(src.clients, src.contracts.vault, input.rebalanceId);
@@ -253,19 +258,140 @@ export async function applyCredit(ctx: KeeperContext, input: ApplyCreditInput): 
   return { legKey: key, txHash: r.txHash, alreadyDone: false, blockNumber: r.receipt.blockNumber };
 }
 
+/** Result of {@link sendCreditWormhole}: the Wormhole message to fetch from the guardians and redeem. */
+export interface WormholeCreditSendResult extends LegResult {
+  /** Source Wormhole chain id (the emitter's chain). */
+  emitterChain: number;
+  /** The source messenger: the VAA's emitter (EVM address; left-pad to 32 bytes for the REST path). */
+  emitter: Address;
+  sequence: bigint;
+  /** `wormhole/<chain>/<emitter>/<sequence>`: the ledger's in-flight id for this message. */
+  messageId: string;
+  /** Core message fee paid, wei (0 when already done). */
+  feeWei: bigint;
+}
+
+/**
+ * Leg `send` over Wormhole (and the compensation `return` over Wormhole): the messenger on `from`
+ * publishes (key, amount, destination chain, peer) on the Wormhole core, paying `messageFee()`.
+ * - `forward`: `sendCreditWormhole(id, eid[to])` takes the vault's reservation `id`;
+ * - `return`: `returnCreditWormhole(id)` sends the credit pending under `id` back where it came from.
+ * Idempotent on `messenger.wormholeSends(key)` (a record for another destination or amount is a `PacketMismatch`).
+ * @throws ContractRevert (non-retryable) e.g. `NoWormholePeer`, `WormholeNotSet`, `CreditNotReserved`,
+ *   `CreditNotPending`, `RebalanceIdUsed` (the key went over LayerZero); non-retryable `PacketMismatch`.
+ */
+export async function sendCreditWormhole(ctx: KeeperContext, input: SendCreditInput): Promise<WormholeCreditSendResult> {
+  const src = chainOf(ctx, input.from);
+  const dst = chainOf(ctx, input.to);
+  const key = capacityKey(input.rebalanceId, input.purpose);
+  const messenger = await messengerOf(src);
+  const pc = src.clients.publicClient;
+  const mismatch = (what: string) => ApplicationFailure.nonRetryable(`${src.chainKey}: capacity ${input.purpose} Wormhole send of ${input.rebalanceId}: ${what}`, 'PacketMismatch');
+  const emitterChain = await pc.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'wormholeChainId' });
+  const isDone = async () => (await readWormholeCreditSend(src.clients, messenger, key)) !== undefined;
+  let fee = 0n;
+  const r = await classified(() =>
+    writeOnce(src.chainKey, key, isDone, async () => {
+      if (await readCreditSend(src.clients, messenger, key)) throw mismatch(`key ${key} was already sent over LayerZero; a key leaves a messenger once, over one bridge`);
+      if (input.purpose === 'forward') {
+        const res = await readReservation(src.clients, src.contracts.vault, input.rebalanceId);
+        if (res.status === 'reserved' && res.amount !== input.amount) throw mismatch(`vault reserved ${res.amount}, the saga expects ${input.amount}`);
+      } else {
+        const p = await readPendingCredit(src.clients, messenger, input.rebalanceId);
+        if (p.status === 'pending' && p.amount !== input.amount) throw mismatch(`messenger holds ${p.amount} pending, the saga expects ${input.amount}`);
+        if (p.status === 'pending' && p.srcEid !== dst.eid) throw mismatch(`the credit came from eid ${p.srcEid}, not ${dst.chainKey} (eid ${dst.eid}); it can only go back there`);
+      }
+      try {
+        fee = await pc.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'quoteSendWormhole' });
+      } catch (err) {
+        throw asRevert(err, src.chainKey, 'quoteSendWormhole') ?? err;
+      }
+      const common = { clients: src.clients, address: messenger, abi: creditMessengerAbi, value: fee, confirmations: src.confirmations, timeoutMs: src.receiptTimeoutMs, errorsAbi: creditErrorsAbi } as const;
+      return input.purpose === 'forward'
+        ? simulateAndWrite({ ...common, functionName: 'sendCreditWormhole', args: [key, dst.eid] })
+        : simulateAndWrite({ ...common, functionName: 'returnCreditWormhole', args: [input.rebalanceId] });
+    }),
+  );
+  const result = (sequence: bigint, alreadyDone: boolean, blockNumber: bigint, txHash?: Hex): WormholeCreditSendResult => ({
+    legKey: key,
+    txHash,
+    alreadyDone,
+    blockNumber,
+    emitterChain,
+    emitter: messenger,
+    sequence,
+    messageId: wormholeMessageId(emitterChain, messenger, sequence),
+    feeWei: alreadyDone ? 0n : fee,
+  });
+  if (r.alreadyDone) {
+    const rec = (await readWormholeCreditSend(src.clients, messenger, key))!;
+    if (rec.dstEid !== dst.eid || rec.amount !== input.amount) throw mismatch(`key ${key} was already sent ${rec.amount} to eid ${rec.dstEid}; this leg sends ${input.amount} to ${dst.chainKey} (eid ${dst.eid})`);
+    return result(rec.sequence, true, await pc.getBlockNumber());
+  }
+  const ev = wormholeCreditSendsIn(r.receipt.logs, messenger).find((e) => e.key.toLowerCase() === key.toLowerCase());
+  if (!ev) throw mismatch(`tx ${r.txHash} has no CreditSentWormhole/CreditReturnedWormhole event for key ${key}`);
+  ctx.metrics.bridgeFeePaid.inc({ route: `${input.from}->${input.to}`, bridge: 'wormhole' }, Number(formatEther(fee)));
+  ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, route: `${input.from}->${input.to}`, amount: ev.amount.toString(), sequence: ev.sequence.toString(), emitterChain, feeWei: fee.toString(), txHash: r.txHash }, 'capacity sent over Wormhole');
+  return result(ev.sequence, false, r.receipt.blockNumber, r.txHash);
+}
+
+/** Input of {@link redeemCreditVaa}: the guardian-signed VAA of a capacity message, for the chain it is addressed to. */
+export interface RedeemCreditVaaInput {
+  rebalanceId: Hex;
+  /** Which message: `forward` (key = id) or `return` (key = `legKey(id, 'return')`). */
+  purpose: CapacityPurpose;
+  /** The destination chain (its messenger redeems). */
+  chainKey: string;
+  /** The serialized VAA (as the guardians' `/v1/signed_vaa/...` serves it, base64-decoded). */
+  vaa: Hex;
+}
+
+/**
+ * Leg `deliver` over Wormhole: submits the VAA to the destination messenger (`receiveCreditVaa`), which
+ * verifies it with the core and records the credit as pending. The VAA's payload must carry this leg's
+ * key (checked before sending). Idempotent on `messenger.consumedVaa(hash)`.
+ * @throws ContractRevert (non-retryable) e.g. `InvalidVaa`, `UnknownEmitter`, `WrongDestination`,
+ *   `WrongRecipient`; non-retryable `PacketMismatch` when the VAA carries another key or is malformed.
+ */
+export async function redeemCreditVaa(ctx: KeeperContext, input: RedeemCreditVaaInput): Promise<LegResult & { vmHash: Hex }> {
+  const c = chainOf(ctx, input.chainKey);
+  const key = capacityKey(input.rebalanceId, input.purpose);
+  const messenger = await messengerOf(c);
+  const pc = c.clients.publicClient;
+  let env: ReturnType<typeof parseVaaEnvelope>;
+  try {
+    env = parseVaaEnvelope(input.vaa);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(`${c.chainKey}: capacity VAA for ${input.rebalanceId}: ${err instanceof Error ? err.message : String(err)}`, 'PacketMismatch');
+  }
+  const payloadKey = env.payload.length >= 2 + 66 ? (`0x${env.payload.slice(4, 68)}` as Hex) : undefined;
+  if (payloadKey?.toLowerCase() !== key.toLowerCase()) {
+    throw ApplicationFailure.nonRetryable(`${c.chainKey}: the VAA (chain ${env.emitterChain}, sequence ${env.sequence}) carries key ${payloadKey ?? 'none'}, not this leg's ${key}`, 'PacketMismatch');
+  }
+  const isDone = () => pc.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'consumedVaa', args: [env.hash] });
+  const r = await classified(() =>
+    writeOnce(c.chainKey, env.hash, isDone, () =>
+      simulateAndWrite({ clients: c.clients, address: messenger, abi: creditMessengerAbi, functionName: 'receiveCreditVaa', args: [input.vaa], confirmations: c.confirmations, timeoutMs: c.receiptTimeoutMs, errorsAbi: creditErrorsAbi }),
+    ),
+  );
+  if (r.alreadyDone) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber(), vmHash: env.hash };
+  ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, chain: c.chainKey, emitterChain: env.emitterChain, sequence: env.sequence.toString(), vmHash: env.hash, txHash: r.txHash }, 'capacity VAA redeemed');
+  return { legKey: key, txHash: r.txHash, alreadyDone: false, blockNumber: r.receipt.blockNumber, vmHash: env.hash };
+}
+
 /** Where a capacity move's credit is, as far as the chains show (for a `stranded` outcome). */
 export interface CreditLocation {
   summary: string;
   /** Source vault reservation under the rebalance id. */
   reservation: { amount: bigint; status: string };
-  /** The forward message, when sent: GUID, amount and whether the destination messenger holds it. */
-  sent?: { guid: Hex; amount: bigint; delivered: boolean };
+  /** The forward message, when sent: its id (LayerZero GUID or Wormhole message id), amount, and whether the destination messenger holds it. */
+  sent?: { bridge: 'layerzero' | 'wormhole'; id: string; amount: bigint; delivered: boolean };
   /** Destination messenger's record of the forward message. */
   pendingAtDestination: { amount: bigint; status: string };
   /** Applied on the destination vault (base units). */
   applied: bigint;
   /** The return message, when sent. */
-  returned?: { guid: Hex; amount: bigint; delivered: boolean };
+  returned?: { bridge: 'layerzero' | 'wormhole'; id: string; amount: bigint; delivered: boolean };
   /** Source messenger's record of the return message. */
   pendingAtSource: { amount: bigint; status: string };
   /** Applied back on the source vault (base units). */
@@ -279,21 +405,21 @@ export async function locateCredit(ctx: KeeperContext, input: { rebalanceId: Hex
   const [srcM, dstM] = await Promise.all([messengerOf(src), messengerOf(dst)]);
   const id = input.rebalanceId;
   const ret = capacityKey(id, 'return');
-  const [reservation, fwd, pendingAtDestination, applied, back, pendingAtSource, returnApplied] = await Promise.all([
+  const [reservation, pendingAtDestination, applied, pendingAtSource, returnApplied, sent, returned] = await Promise.all([
     readReservation(src.clients, src.contracts.vault, id),
-    readCreditSend(src.clients, srcM, id),
     readPendingCredit(dst.clients, dstM, id),
     readAppliedCredit(dst.clients, dst.contracts.vault, id),
-    readCreditSend(dst.clients, dstM, ret),
     readPendingCredit(src.clients, srcM, ret),
     readAppliedCredit(src.clients, src.contracts.vault, ret),
+    anySend(src, srcM, id),
+    anySend(dst, dstM, ret),
   ]);
-  const sent = fwd ? { guid: fwd.guid, amount: fwd.amount, delivered: pendingAtDestination.status !== 'none' } : undefined;
-  const returned = back ? { guid: back.guid, amount: back.amount, delivered: pendingAtSource.status !== 'none' } : undefined;
+  if (sent) sent.delivered = pendingAtDestination.status !== 'none';
+  if (returned) returned.delivered = pendingAtSource.status !== 'none';
   const parts = [`${src.chainKey} reservation ${reservation.status} (${reservation.amount})`];
-  if (sent) parts.push(`message ${sent.guid} (${sent.amount}) ${sent.delivered ? `delivered, ${pendingAtDestination.status} on ${dst.chainKey}` : `not delivered to ${dst.chainKey}`}`);
+  if (sent) parts.push(`${sent.bridge} message ${sent.id} (${sent.amount}) ${sent.delivered ? `delivered, ${pendingAtDestination.status} on ${dst.chainKey}` : `not delivered to ${dst.chainKey}`}`);
   if (applied > 0n) parts.push(`${dst.chainKey} applied ${applied}`);
-  if (returned) parts.push(`return ${returned.guid} (${returned.amount}) ${returned.delivered ? `delivered, ${pendingAtSource.status} on ${src.chainKey}` : `not delivered to ${src.chainKey}`}`);
+  if (returned) parts.push(`return ${returned.bridge} message ${returned.id} (${returned.amount}) ${returned.delivered ? `delivered, ${pendingAtSource.status} on ${src.chainKey}` : `not delivered to ${src.chainKey}`}`);
   if (returnApplied > 0n) parts.push(`${src.chainKey} re-applied ${returnApplied}`);
   return {
     summary: parts.join('; '),
@@ -305,4 +431,16 @@ export async function locateCredit(ctx: KeeperContext, input: { rebalanceId: Hex
     pendingAtSource,
     returnApplied,
   };
+}
+
+/**
+ * The message a messenger sent under `key`, over either bridge: its id (LayerZero GUID, or
+ * `wormhole/<chain>/<emitter>/<sequence>`) and amount; undefined when none. `delivered` is filled by the caller.
+ */
+export async function anySend(c: ChainRuntime, messenger: Address, key: Hex, block?: bigint): Promise<{ bridge: 'layerzero' | 'wormhole'; id: string; amount: bigint; delivered: boolean } | undefined> {
+  const [lz, wh] = await Promise.all([readCreditSend(c.clients, messenger, key, block), readWormholeCreditSend(c.clients, messenger, key, block)]);
+  if (lz) return { bridge: 'layerzero', id: lz.guid, amount: lz.amount, delivered: false };
+  if (!wh) return undefined;
+  const emitterChain = await c.clients.publicClient.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'wormholeChainId', blockNumber: block });
+  return { bridge: 'wormhole', id: wormholeMessageId(emitterChain, messenger, wh.sequence), amount: wh.amount, delivered: false };
 }

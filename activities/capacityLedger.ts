@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Hex } from 'viem';
 import { collateralVaultAbi, creditMessengerAbi } from '../contracts/generated/abis.js';
-import { PENDING_STATUS, RESERVATION_STATUS, readCreditState } from '../chains/evm/credit.js';
+import { PENDING_STATUS, RESERVATION_STATUS, readCreditState, wormholeMessageId } from '../chains/evm/credit.js';
 import { checkCapacityConservation, deriveCapacityFromChain, type CapacityChainFacts, type CapacityConservation } from '../ledger/credit.js';
 import { capacityKey, messengerOf } from './capacity.js';
 import { chainOf, type ChainRuntime, type KeeperContext } from './context.js';
@@ -36,7 +36,8 @@ const reservationStatus = (n: number) => RESERVATION_STATUS[n] ?? 'none';
 const pendingStatus = (n: number) => PENDING_STATUS[n] ?? 'none';
 
 /**
- * Reads every on-chain record of one capacity move (source reservation, both messengers' sends and
+ * Reads every on-chain record of one capacity move (source reservation, both messengers' sends over
+ * either bridge — a Wormhole message is identified as `wormhole/<chain>/<emitter>/<sequence>` — and
  * pending credit, both vaults' applied credit) in one multicall per chain at one block no older than
  * `minBlocks`, and returns the facts and the capacity-ledger balances they imply (`deriveCapacityFromChain`).
  * @throws retryable `StaleRead` when a node is behind what the saga already saw.
@@ -57,6 +58,8 @@ export async function observeCapacityFunds(ctx: KeeperContext, input: ObserveCap
         { address: srcM, abi: creditMessengerAbi, functionName: 'sends', args: [id] },
         { address: srcM, abi: creditMessengerAbi, functionName: 'pendingCredit', args: [ret] },
         { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'appliedCreditOf', args: [ret] },
+        { address: srcM, abi: creditMessengerAbi, functionName: 'wormholeSends', args: [id] },
+        { address: srcM, abi: creditMessengerAbi, functionName: 'wormholeChainId' },
       ] as const,
     }),
     dst.clients.publicClient.multicall({
@@ -67,20 +70,25 @@ export async function observeCapacityFunds(ctx: KeeperContext, input: ObserveCap
         { address: dstM, abi: creditMessengerAbi, functionName: 'pendingCredit', args: [id] },
         { address: dst.contracts.vault, abi: collateralVaultAbi, functionName: 'appliedCreditOf', args: [id] },
         { address: dstM, abi: creditMessengerAbi, functionName: 'sends', args: [ret] },
+        { address: dstM, abi: creditMessengerAbi, functionName: 'wormholeSends', args: [ret] },
+        { address: dstM, abi: creditMessengerAbi, functionName: 'wormholeChainId' },
       ] as const,
     }),
   ]);
-  const [reservation, fwdSend, pendingAtSource, returnApplied] = srcReads;
-  const [pendingAtDestination, applied, retSend] = dstReads;
+  const [reservation, fwdSend, pendingAtSource, returnApplied, fwdWh, srcWhChain] = srcReads;
+  const [pendingAtDestination, applied, retSend, retWh, dstWhChain] = dstReads;
+  /** The message sent under a key over either bridge: LayerZero GUID, or the Wormhole message id. */
+  const sentOf = (lz: readonly [Hex, number, bigint, bigint], wh: readonly [number, number, bigint, bigint], whChain: number, messenger: Hex) =>
+    !(lz[2] === 0n && ZERO32.test(lz[0])) ? { amount: lz[2], guid: lz[0] as string } : wh[3] !== 0n ? { amount: wh[3], guid: wormholeMessageId(whChain, messenger, wh[2]) } : undefined;
   const facts: CapacityChainFacts = {
     from: input.from,
     to: input.to,
     amount: input.amount,
     reservation: { amount: reservation[0], status: reservationStatus(reservation[1]) },
-    sent: fwdSend[2] === 0n && ZERO32.test(fwdSend[0]) ? undefined : { amount: fwdSend[2], guid: fwdSend[0] },
+    sent: sentOf(fwdSend, fwdWh, srcWhChain, srcM),
     pendingAtDestination: { amount: pendingAtDestination[0], status: pendingStatus(pendingAtDestination[2]) },
     applied,
-    returned: retSend[2] === 0n && ZERO32.test(retSend[0]) ? undefined : { amount: retSend[2], guid: retSend[0] },
+    returned: sentOf(retSend, retWh, dstWhChain, dstM),
     pendingAtSource: { amount: pendingAtSource[0], status: pendingStatus(pendingAtSource[2]) },
     returnApplied,
   };

@@ -337,14 +337,15 @@ async function wireChain(
 /**
  * Lending capacity on one chain (queued on the caller's batch): the vault's `borrowLimit` (= the initial
  * liquidity) and credit cap (= the outflow cap and window), the vault ↔ CreditMessenger link, the keeper
- * on the messenger, and the messenger's LayerZero peers (the other chains' messengers; the endpoint's
- * default libraries and the devnet relayer already serve any OApp).
+ * on the messenger, the messenger's LayerZero peers (the other chains' messengers; the endpoint's
+ * default libraries and the devnet relayer already serve any OApp), its Wormhole core and its Wormhole
+ * peers (the same messengers, by Wormhole chain id, each named by its eid).
  */
 async function wireCredit(
   ctx: ChainCtx,
   run: (label: string, sim: Promise<{ request: Parameters<Wallet['writeContract']>[0] }>) => Promise<void>,
   own: DevnetContracts,
-  others: { eid: number; contracts: DevnetContracts }[],
+  others: { eid: number; whChainId: number; contracts: DevnetContracts }[],
   accounts: DevnetDeployment['accounts'],
   liquidity: { initial: bigint; maxOutflowPerWindow: bigint; windowSec: bigint },
 ): Promise<void> {
@@ -356,8 +357,10 @@ async function wireCredit(
   await run('vault.setCreditCap', pub.simulateContract({ account: d, address: own.vault, abi: collateralVaultAbi, functionName: 'setCreditCap', args: [liquidity.maxOutflowPerWindow, liquidity.windowSec] }));
   await run('creditMessenger.setVault', pub.simulateContract({ account: d, address: m, abi: creditMessengerAbi, functionName: 'setVault', args: [own.vault] }));
   await run('creditMessenger.setKeeper', pub.simulateContract({ account: d, address: m, abi: creditMessengerAbi, functionName: 'setKeeper', args: [accounts.keeper, true] }));
+  await run('creditMessenger.setWormhole', pub.simulateContract({ account: d, address: m, abi: creditMessengerAbi, functionName: 'setWormhole', args: [own.wormholeCore, DEVNET_WORMHOLE_CONSISTENCY_LEVEL] }));
   for (const other of others) {
     await run(`creditMessenger.setPeer(${other.eid})`, pub.simulateContract({ account: d, address: m, abi: creditMessengerAbi, functionName: 'setPeer', args: [other.eid, pad(other.contracts.creditMessenger)] }));
+    await run(`creditMessenger.setWormholePeer(${other.whChainId})`, pub.simulateContract({ account: d, address: m, abi: creditMessengerAbi, functionName: 'setWormholePeer', args: [other.whChainId, other.eid, pad(other.contracts.creditMessenger)] }));
   }
 }
 

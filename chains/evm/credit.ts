@@ -1,10 +1,10 @@
 /**
  * Readers of lending capacity (credit lines) on one EVM chain: the vault's `borrowLimit`, reservations,
- * applied credit and per-remote credit lines, and the `CreditMessenger`'s sends, pending credit and
- * totals. Amounts are base units of the vault's asset; remote chains are LayerZero endpoint ids.
+ * applied credit and per-remote credit lines, and the `CreditMessenger`'s sends (LayerZero and Wormhole),
+ * pending credit and totals; plus the VAA envelope a Wormhole redeem needs. Amounts are base units of the vault's asset; remote chains are LayerZero endpoint ids.
  * Knows nothing of strategy; see contracts/src/CollateralVault.sol and CreditMessenger.sol for the model.
  */
-import { decodeEventLog, parseAbi, type Address, type Hex, type Log } from 'viem';
+import { bytesToHex, decodeEventLog, hexToBigInt, hexToBytes, keccak256, parseAbi, type Address, type Hex, type Log } from 'viem';
 import { collateralVaultAbi, creditMessengerAbi } from '../../contracts/generated/abis.js';
 import type { EvmClients } from './clients.js';
 
@@ -205,4 +205,91 @@ export function creditSendsIn(logs: readonly Log[], messenger: Address): CreditS
     }
   }
   return out;
+}
+
+/** A messenger's Wormhole send under one key. */
+export interface WormholeCreditSendRecord {
+  dstEid: number;
+  /** Destination Wormhole chain id. */
+  dstChain: number;
+  /** The core's sequence of the message (emitter: the messenger). */
+  sequence: bigint;
+  amount: bigint;
+}
+
+/** `messenger.wormholeSends(key)`, or undefined when nothing was sent over Wormhole under `key`; optionally at `block`. */
+export async function readWormholeCreditSend(clients: EvmClients, messenger: Address, key: Hex, block?: bigint): Promise<WormholeCreditSendRecord | undefined> {
+  const [dstEid, dstChain, sequence, amount] = await clients.publicClient.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'wormholeSends', args: [key], blockNumber: block });
+  if (amount === 0n) return undefined;
+  return { dstEid, dstChain, sequence, amount };
+}
+
+/** A `CreditSentWormhole` or `CreditReturnedWormhole` event of a messenger, decoded. `key` is the message key. */
+export interface WormholeCreditSentEvent {
+  kind: 'sent' | 'returned';
+  key: Hex;
+  sequence: bigint;
+  dstEid: number;
+  dstChain: number;
+  amount: bigint;
+  fee: bigint;
+}
+
+/** Finds the messenger's `CreditSentWormhole` / `CreditReturnedWormhole` events among a receipt's logs. */
+export function wormholeCreditSendsIn(logs: readonly Log[], messenger: Address): WormholeCreditSentEvent[] {
+  const out: WormholeCreditSentEvent[] = [];
+  for (const log of logs) {
+    if (log.address.toLowerCase() !== messenger.toLowerCase()) continue;
+    try {
+      const ev = decodeEventLog({ abi: creditMessengerAbi, data: log.data, topics: log.topics });
+      if (ev.eventName === 'CreditSentWormhole') {
+        out.push({ kind: 'sent', key: ev.args.key, sequence: ev.args.sequence, dstEid: ev.args.dstEid, dstChain: ev.args.dstChain, amount: ev.args.amount, fee: ev.args.fee });
+      } else if (ev.eventName === 'CreditReturnedWormhole') {
+        out.push({ kind: 'returned', key: ev.args.returnKey, sequence: ev.args.sequence, dstEid: ev.args.dstEid, dstChain: ev.args.dstChain, amount: ev.args.amount, fee: ev.args.fee });
+      }
+    } catch {
+      // another event of the messenger
+    }
+  }
+  return out;
+}
+
+/**
+ * The id of a Wormhole message as the guardians' REST API names it, `wormhole/<chain>/<emitter, 64 hex>/<sequence>`:
+ * the capacity ledger's in-flight account for a capacity message sent over Wormhole.
+ * @example wormholeMessageId(2, '0xAbc…', 7n) // 'wormhole/2/000…abc/7'
+ */
+export function wormholeMessageId(emitterChain: number, emitter: Address | Hex, sequence: bigint): string {
+  return `wormhole/${emitterChain}/${emitter.slice(2).toLowerCase().padStart(64, '0')}/${sequence}`;
+}
+
+/** The parts of a serialized VAA (v1) a redeemer needs. Spec: Wormhole VAA v1 (header, then body). */
+export interface VaaEnvelope {
+  /** keccak256(keccak256(body)): the core's `vm.hash` (what `consumedVaa` is keyed by). */
+  hash: Hex;
+  emitterChain: number;
+  /** Emitter address, 32 bytes. */
+  emitterAddress: Hex;
+  sequence: bigint;
+  payload: Hex;
+}
+
+/**
+ * Splits a serialized VAA: header = version(1) guardianSetIndex(4) signatureCount(1) signatures(66 each),
+ * body = timestamp(4) nonce(4) emitterChain(2) emitterAddress(32) sequence(8) consistencyLevel(1) payload.
+ * @throws RangeError when the bytes are too short or not version 1.
+ */
+export function parseVaaEnvelope(vaa: Hex): VaaEnvelope {
+  const bytes = hexToBytes(vaa);
+  if (bytes.length < 6 || bytes[0] !== 1) throw new RangeError(`not a version-1 VAA (${bytes.length} bytes, version ${bytes[0] ?? 'none'})`);
+  const bodyStart = 6 + 66 * bytes[5]!;
+  if (bytes.length < bodyStart + 51) throw new RangeError(`VAA too short: ${bytes.length} bytes, body expected at ${bodyStart} with at least 51 bytes`);
+  const body = bytes.subarray(bodyStart);
+  return {
+    hash: keccak256(keccak256(body)),
+    emitterChain: (body[8]! << 8) | body[9]!,
+    emitterAddress: bytesToHex(body.subarray(10, 42)),
+    sequence: hexToBigInt(bytesToHex(body.subarray(42, 50))),
+    payload: bytesToHex(body.subarray(51)),
+  };
 }

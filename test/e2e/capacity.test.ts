@@ -24,7 +24,7 @@ import { BallastMetrics } from '../../keeper/metrics.js';
 import { createLogger } from '../../keeper/logger.js';
 import type { KeeperContext } from '../../activities/context.js';
 import type { SendResult } from '../../activities/types.js';
-import { applyCredit, awaitCreditDelivery, capacityKey, locateCredit, quoteCreditFee, reserveCredit, restoreCredit, sendCredit } from '../../activities/capacity.js';
+import { applyCredit, awaitCreditDelivery, capacityKey, locateCredit, quoteCreditFee, redeemCreditVaa, reserveCredit, restoreCredit, sendCredit, sendCreditWormhole, type WormholeCreditSendResult } from '../../activities/capacity.js';
 import { checkCapacityLedger, observeCapacityFunds } from '../../activities/capacityLedger.js';
 import { readCreditLines, readCreditSend, readCreditState, readPendingCredit, readReservation } from '../../chains/evm/credit.js';
 import { checkBalanced, describeMismatches, inflightAccount, nonZero, post, postedDeliveries, reconcile, type Ledger } from '../../ledger/ledger.js';
@@ -52,7 +52,7 @@ async function contractRevert(p: Promise<unknown>, errorName: string): Promise<v
   });
 }
 
-describe('capacity moves over LayerZero on a 3-chain devnet', { timeout: 240_000 }, () => {
+describe('capacity moves over LayerZero and Wormhole on a 3-chain devnet', { timeout: 240_000 }, () => {
   let devnet: Devnet;
   let ctx: KeeperContext;
   let opening: bigint;
@@ -76,6 +76,18 @@ describe('capacity moves over LayerZero on a 3-chain devnet', { timeout: 240_000
         if (!(err instanceof ApplicationFailure && err.type === 'DeliveryPending') || Date.now() > deadline) throw err;
         await sleep(100);
       }
+    }
+  }
+
+  /** The guardian-signed VAA of a Wormhole message, polled from the devnet guardian's REST API. */
+  async function fetchVaa(s: WormholeCreditSendResult): Promise<Hex> {
+    const url = `${devnet.guardianUrl}/v1/signed_vaa/${s.emitterChain}/${pad(s.emitter).slice(2)}/${s.sequence}`;
+    for (const deadline = Date.now() + 30_000; ; ) {
+      const res = await fetch(url);
+      if (res.status === 200) return toHex(Buffer.from(((await res.json()) as { vaaBytes: string }).vaaBytes, 'base64'));
+      assert.equal(res.status, 404, `guardian answered ${res.status} for ${url}`);
+      if (Date.now() > deadline) assert.fail(`no VAA at ${url} within 30 s`);
+      await sleep(100);
     }
   }
 
@@ -304,5 +316,84 @@ describe('capacity moves over LayerZero on a 3-chain devnet', { timeout: 240_000
     total = await checkCapacityLedger(ctx, { openingCapacity: opening });
     assert.equal(total.balanced, true, total.where);
     assert.deepEqual([total.inFlight, total.pending, total.reserved, total.orphaned], [0n, 0n, 0n, 2n * X]);
+  });
+
+  test('a→c over Wormhole: reserve, publish on the core, the guardian signs, redeem, apply; misdirected, replayed and foreign VAAs refused; ledger and Σ agree', async () => {
+    const rebalanceId = id('wormhole');
+    const X = 321_000n * UNIT;
+    const [a0, c0] = [await limitOf('a'), await limitOf('c')];
+    const cM = chain('c').c.contracts.creditMessenger;
+    let ledger = openCapacityLedger('a', X);
+    const r = await reserveCredit(ctx, { rebalanceId, chainKey: 'a', amount: X });
+    ledger = await step(ledger, rebalanceId, 'a', 'c', { step: 'reserve', from: limitAccount('a'), to: reservedAccount('a'), amount: X }, ['a', r.blockNumber]);
+    const s = await sendCreditWormhole(ctx, { rebalanceId, purpose: 'forward', from: 'a', to: 'c', amount: X });
+    assert.equal(s.emitterChain, devnet.deployment.chains.a!.whChainId);
+    assert.equal(s.emitter, chain('a').c.contracts.creditMessenger);
+    ledger = await step(ledger, rebalanceId, 'a', 'c', { step: 'send', from: reservedAccount('a'), to: inflightAccount(s.messageId), amount: X }, ['a', s.blockNumber]);
+    const again = await sendCreditWormhole(ctx, { rebalanceId, purpose: 'forward', from: 'a', to: 'c', amount: X });
+    assert.deepEqual([again.alreadyDone, again.sequence], [true, s.sequence], 'a retried Wormhole send finds the same message');
+    await assert.rejects(sendCredit(ctx, { rebalanceId, purpose: 'forward', from: 'a', to: 'c', amount: X }), (e: unknown) => e instanceof ApplicationFailure && e.type === 'PacketMismatch' && /already sent over Wormhole/.test(e.message));
+
+    const vaa = await fetchVaa(s);
+    await contractRevert(redeemCreditVaa(ctx, { rebalanceId, purpose: 'forward', chainKey: 'b', vaa }), 'WrongDestination');
+    await assert.rejects(redeemCreditVaa(ctx, { rebalanceId: id('someone else'), purpose: 'forward', chainKey: 'c', vaa }), (e: unknown) => e instanceof ApplicationFailure && e.type === 'PacketMismatch', 'a VAA carrying another key is refused before sending');
+    const rd = await redeemCreditVaa(ctx, { rebalanceId, purpose: 'forward', chainKey: 'c', vaa });
+    assert.equal(rd.alreadyDone, false);
+    const pending = await readPendingCredit(ctx.chains.get('c')!.clients, cM, rebalanceId);
+    assert.deepEqual(pending, { amount: X, srcEid: devnet.deployment.chains.a!.eid, status: 'pending', guid: rd.vmHash }, 'credit pending on c, named by the VAA hash');
+    ledger = await step(ledger, rebalanceId, 'a', 'c', { step: 'deliver', from: inflightAccount(s.messageId), to: pendingAccount('c'), amount: X }, ['c', rd.blockNumber]);
+    assert.equal((await redeemCreditVaa(ctx, { rebalanceId, purpose: 'forward', chainKey: 'c', vaa })).alreadyDone, true, 'a retried redeem is already done');
+    const cc = chain('c');
+    await expectRevert(cc.pub.simulateContract({ account: cc.market.account, address: cM, abi: creditMessengerAbi, functionName: 'receiveCreditVaa', args: [vaa] }), 'VaaAlreadyConsumed', [rd.vmHash]);
+    const forged = (vaa.slice(0, -2) + (vaa.endsWith('00') ? '01' : '00')) as Hex; // one payload byte changed: the signature no longer matches
+    await expectRevert(cc.pub.simulateContract({ account: cc.market.account, address: cM, abi: creditMessengerAbi, functionName: 'receiveCreditVaa', args: [forged] }), 'InvalidVaa');
+
+    const ap = await applyCredit(ctx, { rebalanceId, purpose: 'forward', chainKey: 'c' });
+    ledger = await step(ledger, rebalanceId, 'a', 'c', { step: 'apply', from: pendingAccount('c'), to: limitAccount('c'), amount: X }, ['c', ap.blockNumber]);
+    assert.equal(await limitOf('c'), c0 + X, 'c’s limit rises by exactly the amount');
+    assert.equal(await limitOf('a'), a0 - X);
+    assert.deepEqual(nonZero(ledger.balances), { [limitAccount('c')]: X });
+    const [lineA] = await readCreditLines({ clients: ctx.chains.get('a')!.clients, multicall3: chain('a').c.contracts.multicall3, vault: chain('a').c.contracts.vault, remoteEids: [devnet.deployment.chains.c!.eid] });
+    assert.equal(lineA!.sent, X, 'the credit line is named by the LayerZero eid whatever the bridge');
+    assert.match((await locateCredit(ctx, { rebalanceId, from: 'a', to: 'c' })).summary, new RegExp(`wormhole message ${s.messageId} \\(${X}\\) delivered, applied on c`));
+    const total = await checkCapacityLedger(ctx, { openingCapacity: opening });
+    assert.equal(total.balanced, true, total.where);
+  });
+
+  test('compensation over Wormhole: apply refused on c → the credit is published back, redeemed and re-applied on a; Σ conserved', async () => {
+    const rebalanceId = id('wormhole-compensated');
+    const X = 77_000n * UNIT;
+    const c = chain('c');
+    const pause = async (paused: boolean) =>
+      mined(c.pub, c.deployer.writeContract((await c.pub.simulateContract({ account: c.deployer.account, address: c.c.contracts.vault, abi: collateralVaultAbi, functionName: 'setKeeperFlowsPaused', args: [false, paused] })).request));
+    const [a0, c0] = [await limitOf('a'), await limitOf('c')];
+    await pause(true);
+    try {
+      let ledger = openCapacityLedger('a', X);
+      const r = await reserveCredit(ctx, { rebalanceId, chainKey: 'a', amount: X });
+      ledger = await step(ledger, rebalanceId, 'a', 'c', { step: 'reserve', from: limitAccount('a'), to: reservedAccount('a'), amount: X }, ['a', r.blockNumber]);
+      const s = await sendCreditWormhole(ctx, { rebalanceId, purpose: 'forward', from: 'a', to: 'c', amount: X });
+      ledger = await step(ledger, rebalanceId, 'a', 'c', { step: 'send', from: reservedAccount('a'), to: inflightAccount(s.messageId), amount: X }, ['a', s.blockNumber]);
+      const rd = await redeemCreditVaa(ctx, { rebalanceId, purpose: 'forward', chainKey: 'c', vaa: await fetchVaa(s) });
+      ledger = await step(ledger, rebalanceId, 'a', 'c', { step: 'deliver', from: inflightAccount(s.messageId), to: pendingAccount('c'), amount: X }, ['c', rd.blockNumber]);
+      await contractRevert(applyCredit(ctx, { rebalanceId, purpose: 'forward', chainKey: 'c' }), 'InflowPaused');
+
+      const back = await sendCreditWormhole(ctx, { rebalanceId, purpose: 'return', from: 'c', to: 'a', amount: X });
+      assert.equal(back.legKey, capacityKey(rebalanceId, 'return'));
+      ledger = await step(ledger, rebalanceId, 'a', 'c', { step: 'return', from: pendingAccount('c'), to: inflightAccount(back.messageId), amount: X }, ['c', back.blockNumber]);
+      const rr = await redeemCreditVaa(ctx, { rebalanceId, purpose: 'return', chainKey: 'a', vaa: await fetchVaa(back) });
+      ledger = await step(ledger, rebalanceId, 'a', 'c', { step: 'return-deliver', from: inflightAccount(back.messageId), to: pendingAccount('a'), amount: X }, ['a', rr.blockNumber]);
+      const ra = await applyCredit(ctx, { rebalanceId, purpose: 'return', chainKey: 'a' });
+      ledger = await step(ledger, rebalanceId, 'a', 'c', { step: 'return-apply', from: pendingAccount('a'), to: limitAccount('a'), amount: X }, ['a', ra.blockNumber]);
+
+      assert.equal(await limitOf('a'), a0, 'the source limit is whole again');
+      assert.equal(await limitOf('c'), c0, 'the destination limit never moved');
+      assert.deepEqual(nonZero(ledger.balances), { [limitAccount('a')]: X });
+      const total = await checkCapacityLedger(ctx, { openingCapacity: opening });
+      assert.equal(total.balanced, true, total.where);
+      assert.deepEqual([total.inFlight, total.pending, total.reserved], [0n, 0n, 0n]);
+    } finally {
+      await pause(false);
+    }
   });
 });
