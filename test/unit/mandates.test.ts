@@ -12,6 +12,7 @@ import { WAD, type ChainPolicy } from '../../planner/types.js';
 import { allowanceOf, attributeMove, clipToMandates, routeFeeKey, splitProRata, transferFeeBps, type Mandate, type MandatePlanInput } from '../../planner/mandates.js';
 import { mandateId, mandateTypedData, revocationTypedData, verifyMandateSignature, verifyRevocationSignature } from '../../activities/mandateSignature.js';
 import { nativeFeeToAsset } from '../../activities/mandates.js';
+import { CONFIG_DEFAULTS, ConfigError, exampleConfig, parseConfig } from '../../config/index.js';
 import {
   activeMandates,
   admitTransfer,
@@ -266,5 +267,22 @@ describe('EIP-712 mandates (activities/mandateSignature.ts)', () => {
     assert.equal(nativeFeeToAsset(1n, 3_000n * 10n ** 8n, 8, 6), 1n);
     assert.equal(nativeFeeToAsset(0n, 3_000n * 10n ** 8n, 8, 6), 0n);
     assert.equal(nativeFeeToAsset(1n, 0n, 8, 6), undefined);
+  });
+});
+
+describe('config lp', () => {
+  const base = () =>
+    exampleConfig({
+      chains: ['alpha', 'beta'].map((key, i) => {
+        const a = (role: number) => `0x${(i + 1).toString(16).padStart(2, '0')}${role.toString(16).padStart(2, '0')}${'ab'.repeat(18)}` as `0x${string}`;
+        return { key, chainId: 31_000 + i, rpcUrl: `http://127.0.0.1:${8545 + i}`, eid: 40_000 + i, contracts: { multicall3: a(1), endpoint: a(2), token: a(3), vault: a(4), route: a(5), priceFeed: a(6) } };
+      }),
+    });
+
+  test('mandates are not required by default; requireMandates must be a boolean', () => {
+    assert.equal(parseConfig(base()).lp.requireMandates, false);
+    assert.equal(CONFIG_DEFAULTS.lp.requireMandates, false);
+    assert.equal(parseConfig({ ...base(), lp: { requireMandates: true } }).lp.requireMandates, true);
+    assert.throws(() => parseConfig({ ...base(), lp: { requireMandates: 'yes' } }), (e: unknown) => e instanceof ConfigError && /lp\.requireMandates: must be true or false/.test(e.message));
   });
 });
