@@ -36,6 +36,8 @@ export interface PlannerFigures {
   conservation: { start: string; end: string; inFlightAtEnd: string };
   planMs: { p50: number; p95: number; max: number; total: number };
   certificates?: PlannerRun['certificates'];
+  /** Where in the feed's history chains were left out (see {@link PlannerRun.exclusionSpans}). */
+  oracleExclusionSpans: PlannerRun['exclusionSpans'];
   wallSec: number;
   perChain: {
     chain: string;
@@ -122,6 +124,7 @@ export function plannerFigures(run: PlannerRun, decimals: number): PlannerFigure
     conservation: { start: t.suppliedStart.toString(), end: (t.suppliedEnd + t.inFlightEnd).toString(), inFlightAtEnd: t.inFlightEnd.toString() },
     planMs: { p50: r2(run.planMs.p50), p95: r2(run.planMs.p95), max: r2(run.planMs.max), total: Math.round(run.planMs.total) },
     ...(run.certificates ? { certificates: run.certificates } : {}),
+    oracleExclusionSpans: run.exclusionSpans,
     wallSec: r2(run.wallMs / 1000),
     perChain: run.perChain.map((c) => ({
       chain: c.chain,
@@ -278,6 +281,10 @@ export function renderMarkdown(r: BacktestReport): string {
       );
       const first = f.perChain.find((c) => c.firstExclusion)?.firstExclusion;
       if (first) out.push(`First oracle refusal: step ${first.step} (t = ${first.tSec} s), round ${first.roundId}: ${first.reason}.`, '');
+      if (f.oracleExclusionSpans.length > 0) {
+        const spans = f.oracleExclusionSpans.map((x) => `steps ${x.fromStep}–${x.toStep} (feed ${x.feedFrom} .. ${x.feedTo}, ${x.chains} chain(s): ${x.kinds.join(', ')})`);
+        out.push(`Chains left out for their oracle: ${spans.slice(0, 12).join('; ')}${spans.length > 12 ? `; … ${spans.length - 12} more in report.json` : ''}.`, '');
+      }
       if (f.certificates) {
         const c = f.certificates;
         out.push(`Plans returned: solver ${c.solver}, fee-aware heuristic ${c.heuristic}, greedy (nothing strictly cheaper) ${c.greedy}; not proved optimal within the budget: ${c.notProvedOptimal}.`, '');

@@ -132,6 +132,11 @@ export interface PlannerRun {
   planMs: { p50: number; p95: number; max: number; total: number };
   /** Optimal only: steps where the returned plan came from the solver / heuristic / greedy, and steps not proved optimal. */
   certificates?: { solver: number; heuristic: number; greedy: number; notProvedOptimal: number };
+  /**
+   * Runs of consecutive steps with a chain left out for its oracle, with the reason kinds and the feed's
+   * time span (ISO): where in the price history the refusals happened. At most 100 spans are kept.
+   */
+  exclusionSpans: { fromStep: number; toStep: number; chains: number; kinds: string[]; feedFrom: string; feedTo: string }[];
   /** Utilization per chain at each step start (fraction, for the chart). */
   series: Record<string, Float32Array>;
   wallMs: number;
@@ -238,6 +243,8 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
   let fees = 0n;
   let volume = 0n;
   let stepsWithExclusion = 0;
+  const spans: PlannerRun['exclusionSpans'] = [];
+  const iso = (feedSec: bigint): string => new Date(Number(feedSec) * 1000).toISOString().slice(0, 16) + 'Z';
   let nextId = 0;
   let lastProgress = performance.now();
   let lastDecile = 0;
@@ -297,7 +304,20 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
         lastAcceptedAnswer: lastAccepted.get(c),
       });
     }
-    if (excludedHere) stepsWithExclusion++;
+    if (excludedHere) {
+      stepsWithExclusion++;
+      const kinds = [...new Set(states.filter((x) => !x.oracleCheck.ok).map((x) => exclusionKind(x.oracleCheck.reason ?? 'refused')))].sort();
+      const n = states.filter((x) => !x.oracleCheck.ok).length;
+      const last = spans[spans.length - 1];
+      if (last && last.toStep === step - 1) {
+        last.toStep = step;
+        last.chains = Math.max(last.chains, n);
+        last.kinds = [...new Set([...last.kinds, ...kinds])].sort();
+        last.feedTo = iso(nowSec);
+      } else if (spans.length < 100) {
+        spans.push({ fromStep: step, toStep: step, chains: n, kinds, feedFrom: iso(nowSec), feedTo: iso(nowSec) });
+      }
+    }
     // The feed is shared by the asset's chains: the last accepted answer quotes the fees.
     if (states.some((s) => s.oracleCheck.ok)) feedAccepted = oracle.answer;
     const price = feedAccepted;
@@ -413,6 +433,7 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
     transfers,
     planMs: { p50: quantile(planMs, 0.5), p95: quantile(planMs, 0.95), max: Math.max(0, ...planMs), total: planMs.reduce((s, x) => s + x, 0) },
     ...(planner === 'optimal' ? { certificates: certs } : {}),
+    exclusionSpans: spans,
     series,
     wallMs: performance.now() - wall0,
   };
