@@ -6,8 +6,8 @@
  *   ballast backtest [--fixtures DIR] [--out DIR] [--planner both|greedy|optimal] [--days N] [--json]
  *                    [--step-sec S] [--time-limit-ms MS] [--synthetic]
  *
- * Exit status: 0 report written; 1 with the reason (fixtures absent without --synthetic, a planner error);
- * 2 usage.
+ * Exit status: 0 report written; 1 with the reason (fixtures absent without --synthetic, a planner error, or
+ * a bad option, as commander reports it).
  */
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
