@@ -12,6 +12,7 @@ import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
 import { registerReplay } from './replay.js';
 import { registerPlan } from './plan.js';
 import { registerInspect } from './inspect.js';
+import { registerCaps } from './caps.js';
 import { registerBacktest } from './backtest.js';
 import { registerLp } from './lp.js';
 
@@ -140,6 +141,7 @@ for (const [name, paused] of [['pause', true], ['resume', false]] as const) {
 registerReplay(program);
 registerPlan(program);
 registerInspect(program);
+registerCaps(program);
 registerBacktest(program);
 registerLp(program);
 
