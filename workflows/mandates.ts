@@ -325,6 +325,7 @@ export interface LpMandatesHooks {
    * Before each plan: exports new attribution as metrics, and, when a mandate is active, reads the LPs'
    * positions and the route fees at the snapshot's blocks. Returns the planner's `lp` input (undefined when no
    * mandate is active: the planner then allows nothing if mandates are required, and calls no activity here).
+   * Never throws: when the positions cannot be read it returns an input with no mandate (fail closed).
    */
   planInput(snapshot: Snapshot): Promise<MandatePlanInput | undefined>;
   /** False (and logs why) when a planned transfer may no longer start; see {@link admitTransfer}. */
@@ -392,14 +393,26 @@ export function installLpMandates(carried: MandatesState | undefined, onChange: 
     async planInput(snapshot) {
       if (dirty) {
         dirty = false;
-        await reads.recordLpAttribution({ totals: Object.values(state.attribution).map((a) => ({ lp: a.lp, moved: a.moved, feesWei: a.feesWei })) });
+        try {
+          await reads.recordLpAttribution({ totals: Object.values(state.attribution).map((a) => ({ lp: a.lp, moved: a.moved, feesWei: a.feesWei })) });
+        } catch (err) {
+          dirty = true; // metrics only: try again next tick
+          log.warn('LP attribution metrics not exported', { error: err instanceof Error ? err.message : String(err) });
+        }
       }
       const nowMs = Date.now();
       const mandates = activeMandates(state, nowMs);
       if (mandates.length === 0) return undefined;
       const lps = [...new Set(mandates.map((m) => m.lp.toLowerCase()))];
       const chains = snapshot.chains.map((c) => ({ chainKey: c.chainKey, blockNumber: c.blockNumber, answer: c.oracle.answer, decimals: c.oracle.decimals }));
-      const r = await reads.readMandateInputs({ lps, chains });
+      let r: Awaited<ReturnType<Activities['readMandateInputs']>>;
+      try {
+        r = await reads.readMandateInputs({ lps, chains });
+      } catch (err) {
+        // Fail closed: no positions, so nothing moves under mandates this tick (if the worker requires them).
+        log.warn('LP positions not read: no move under mandates this tick', { error: err instanceof Error ? err.message : String(err) });
+        return { mandates: [], positions: {}, routeFees: {}, nowMs };
+      }
       state.enforced = r.enforced;
       if (!r.enforced) return undefined;
       // Revocations that landed while the positions were read are honoured: only mandates still active now.
