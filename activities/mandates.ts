@@ -3,18 +3,20 @@
  * EIP-712 signature checks of mandates and revocations, the LPs' positions and the route fees the planner
  * needs, and the per-LP attribution metrics.
  *
- * Fees in the asset: a LayerZero route's fee is the native fee `quoteSend` asks for (wei, per message),
- * converted to asset base units with the SOURCE chain's oracle round of the snapshot:
- * `ceil(wei · answer · 10^assetDecimals / (10^18 · 10^oracleDecimals))`. This assumes the chain's oracle prices
- * its native gas token in the asset's unit (ETH/USD with a USD-pegged asset, as on the devnet). A route whose
- * fee cannot be quoted has an unknown fee (only a mandate accepting any fee covers it).
+ * Fees in the asset: a LayerZero route's fee is the native fee `quoteSend` asks for (wei, per message; one
+ * multicall per source chain, chains/evm/quoteLayerZero.ts), converted to asset base units with the SOURCE
+ * chain's oracle round of the snapshot (planner/bridgeFees.ts `nativeFeeToAsset`: the oracle prices the gas
+ * token in USD, the asset is a USD stablecoin, as on the devnet). A route whose fee cannot be quoted has an
+ * unknown fee (only a mandate accepting any fee covers it).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Hex } from 'viem';
 import { collateralVaultAbi } from '../contracts/generated/abis.js';
 import { KNOWN_BRIDGES, routeFeeKey, type Mandate, type RouteFee } from '../planner/mandates.js';
 import { verifyMandateSignature, verifyRevocationSignature, type MandateRevocation } from './mandateSignature.js';
-import { quoteBridgeFee } from './legs.js';
+import { quoteLayerZeroFees } from '../chains/evm/quoteLayerZero.js';
+import { nativeFeeToAsset } from '../planner/bridgeFees.js';
+import { lzReceiveOptions } from './legs.js';
 import type { KeeperContext } from './context.js';
 
 /** The snapshot facts {@link createMandateActivities}' `readMandateInputs` needs per chain. */
@@ -33,17 +35,6 @@ export interface MandateInputs {
   enforced: boolean;
   positions: Record<string, Record<string, bigint>>;
   routeFees: Record<string, RouteFee>;
-}
-
-/**
- * A native fee in wei as asset base units, rounded up (see the module doc).
- * @returns undefined when the answer is not positive.
- */
-export function nativeFeeToAsset(feeWei: bigint, answer: bigint, oracleDecimals: number, assetDecimals: number): bigint | undefined {
-  if (answer <= 0n) return undefined;
-  const num = feeWei * answer * 10n ** BigInt(assetDecimals);
-  const den = 10n ** 18n * 10n ** BigInt(oracleDecimals);
-  return (num + den - 1n) / den;
 }
 
 /** Builds the mandate activities bound to `ctx`. */
@@ -94,15 +85,26 @@ export function createMandateActivities(ctx: KeeperContext) {
           }
         }),
       );
-      const pairs = known.flatMap((a) => known.filter((b) => b.chainKey !== a.chainKey).map((b) => [a, b] as const));
       await Promise.all(
-        pairs.map(async ([from, to]) => {
+        known.map(async (from) => {
+          const src = ctx.chains.get(from.chainKey)!;
+          const dsts = known.filter((b) => b.chainKey !== from.chainKey).map((b) => ctx.chains.get(b.chainKey)!);
           try {
-            const wei = await quoteBridgeFee(ctx, { from: from.chainKey, to: to.chainKey, amount: ctx.chains.get(from.chainKey)!.policy.caps.maxTransfer });
-            const fixedFee = nativeFeeToAsset(wei, from.answer, from.decimals, ctx.asset.decimals);
-            if (fixedFee !== undefined) routeFees[routeFeeKey(from.chainKey, to.chainKey, 'layerzero')] = { fixedFee };
+            const quotes = await quoteLayerZeroFees({
+              clients: src.clients,
+              multicall3: src.contracts.multicall3,
+              route: src.contracts.route,
+              options: lzReceiveOptions(ctx.lzReceiveGas),
+              requests: dsts.map((d) => ({ dstEid: d.eid, amount: src.policy.caps.maxTransfer })),
+              block: from.blockNumber,
+            });
+            quotes.forEach((q, i) => {
+              const to = dsts[i]!.chainKey;
+              if (q.ok) routeFees[routeFeeKey(from.chainKey, to, 'layerzero')] = { fixedFee: nativeFeeToAsset(q.nativeFeeWei, from, ctx.asset.decimals) };
+              else ctx.log.warn({ route: `${from.chainKey}->${to}`, error: q.error }, 'bridge fee not quoted: the route fee is unknown to LP mandates this tick');
+            });
           } catch (err) {
-            ctx.log.warn({ route: `${from.chainKey}->${to.chainKey}`, error: err instanceof Error ? err.message.split('\n')[0] : String(err) }, 'bridge fee not quoted: the route fee is unknown to LP mandates this tick');
+            ctx.log.warn({ chain: from.chainKey, error: err instanceof Error ? err.message.split('\n')[0] : String(err) }, 'bridge fees not quoted: route fees from this chain are unknown to LP mandates this tick');
           }
         }),
       );

@@ -11,7 +11,6 @@ import { mulberry32 } from '../../devnet/prng.js';
 import { WAD, type ChainPolicy } from '../../planner/types.js';
 import { allowanceOf, attributeMove, clipToMandates, routeFeeKey, splitProRata, transferFeeBps, type Mandate, type MandatePlanInput } from '../../planner/mandates.js';
 import { mandateId, mandateTypedData, revocationTypedData, verifyMandateSignature, verifyRevocationSignature } from '../../activities/mandateSignature.js';
-import { nativeFeeToAsset } from '../../activities/mandates.js';
 import { CONFIG_DEFAULTS, ConfigError, exampleConfig, parseConfig } from '../../config/index.js';
 import {
   activeMandates,
@@ -259,14 +258,6 @@ describe('EIP-712 mandates (activities/mandateSignature.ts)', () => {
     await assert.rejects(verifyMandateSignature(KNOWN, { mandate: m, signature: revSig }), refused(/not by the LP/));
     await assert.rejects(verifyRevocationSignature('test', { revocation: { ...rev, nonce: 2n }, signature: revSig }), refused(/not by the LP/));
     await assert.rejects(verifyRevocationSignature('test', { revocation: { ...rev, lp: LP_B.address }, signature: revSig }), refused(/not by the LP/));
-  });
-
-  test('a native fee converts to asset base units with the oracle, rounded up', () => {
-    // 0.0001 ETH at 3000 USD (8 decimals) = 0.30 USD = 300_000 base units of a 6-decimal asset
-    assert.equal(nativeFeeToAsset(10n ** 14n, 3_000n * 10n ** 8n, 8, 6), 300_000n);
-    assert.equal(nativeFeeToAsset(1n, 3_000n * 10n ** 8n, 8, 6), 1n);
-    assert.equal(nativeFeeToAsset(0n, 3_000n * 10n ** 8n, 8, 6), 0n);
-    assert.equal(nativeFeeToAsset(1n, 0n, 8, 6), undefined);
   });
 });
 
