@@ -52,7 +52,7 @@ export async function runDev(opts: DevOptions): Promise<number> {
   const cleanup = async () => {
     if (stopping) return;
     stopping = true;
-    say('stopping: worker, market driver, relayer, chains, Temporal…');
+    say('stopping: worker, market driver, relayer, guardian, chains, Temporal…');
     await keeper?.shutdown().catch(() => {});
     await driver?.stop().catch(() => {});
     await devnet?.stop().catch(() => {});
@@ -87,6 +87,7 @@ export async function runDev(opts: DevOptions): Promise<number> {
       }),
     });
     say(`devnet ready in ${Date.now() - t0} ms; config: ${devnet.configFile}`);
+    say(`Wormhole devnet guardian (signed VAAs): ${devnet.guardianUrl}/v1/signed_vaa/{chain}/{emitter}/{sequence}`);
     const networks = Object.fromEntries(DEFAULT_DEVNET_CHAINS.map((c) => [c.key, c.key]));
     driver = new MarketDriver({ deployment: devnet.deployment, networks, dayMs: opts.dayMs ?? 4000, log: say });
     await driver.start();
