@@ -14,50 +14,15 @@
  *
  * Deterministic: no I/O here, only activities, timers and workflow APIs.
  */
-import { ActivityFailure, TimeoutFailure, getExternalWorkflowHandle, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, log, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { addFee, checkBalanced, deriveFromChain, describeMismatches, inflightAccount, postedDeliveries, openLedger, post, reconcile, routeAccount, vaultAccount, type Ledger, type LedgerEntry, type LedgerMismatch } from '../ledger/ledger.js';
+import { addFee, checkBalanced, deriveFromChain, inflightAccount, postedDeliveries, openLedger, post, reconcile, routeAccount, vaultAccount, type Ledger, type LedgerEntry } from '../ledger/ledger.js';
 import { rebalanceFinishedSignal, rebalanceProgressQuery } from './messages.js';
 import type { LegRecord, RebalanceInput, RebalanceResult } from './types.js';
+// The activity proxies, failureMessage and LedgerMismatchError are shared with the capacity saga (workflows/saga.ts).
+import { audit, books, failureMessage, LedgerMismatchError, writes } from './saga.js';
 
-/** Writes: a revert is final (the saga decides); transport errors retry a few times. */
-const writes = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  // The write activities heartbeat every second: a killed worker is noticed in 10 s, not 2 minutes.
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '20 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['ContractRevert', 'PacketMismatch', 'ConfigError'] },
-});
-
-/** Bookkeeping activities: cheap, retried generously. */
-const books = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
-});
-
-/** Ledger reconciliation reads: retried (stale nodes, RPC outages) for up to 10 minutes. */
-const audit = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '15 seconds' },
-});
-
-/** Why an activity failed, in one line (the innermost cause's message). */
-export function failureMessage(err: unknown): string {
-  let e: unknown = err;
-  while (e instanceof ActivityFailure && e.cause) e = e.cause;
-  if (e instanceof TimeoutFailure) return `timed out (${e.timeoutType})`;
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** The ledger disagrees with the chain: the saga stops acting. */
-class LedgerMismatchError extends Error {
-  constructor(
-    readonly step: string,
-    readonly mismatches: LedgerMismatch[],
-  ) {
-    super(`ledger mismatch after ${step}: ${describeMismatches(mismatches)}`);
-  }
-}
+export { failureMessage };
 
 export async function rebalanceWorkflow(input: RebalanceInput): Promise<RebalanceResult> {
   const startedAtMs = Date.now(); // workflow time: deterministic

@@ -1,0 +1,137 @@
+/**
+ * What the keeper's sagas share (`rebalanceWorkflow`: collateral, `capacityMoveWorkflow`: lending capacity):
+ * the activity proxies with their retry policies, {@link failureMessage}, {@link LedgerMismatchError}, and
+ * {@link SagaSteps}, the step pattern: run one leg or compensation, record it, post its ledger entry when it
+ * succeeded, and reconcile the ledger with the chains after it whether it succeeded or not.
+ *
+ * Deterministic: no I/O here, only activities and workflow APIs.
+ */
+import { ActivityFailure, TimeoutFailure, proxyActivities } from '@temporalio/workflow';
+import type { Hex } from 'viem';
+import type { Activities } from '../activities/index.js';
+import { checkBalanced, describeMismatches, post, reconcile, type Ledger, type LedgerEntry, type LedgerMismatch } from '../ledger/ledger.js';
+
+/** Writes: a revert is final (the saga decides); transport errors retry a few times. */
+export const writes = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  // The write activities heartbeat every second: a killed worker is noticed in 10 s, not 2 minutes.
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '20 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['ContractRevert', 'PacketMismatch', 'ConfigError'] },
+});
+
+/** Bookkeeping activities: cheap, retried generously. */
+export const books = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
+});
+
+/** Ledger reconciliation reads: retried (stale nodes, RPC outages) for up to 10 minutes. */
+export const audit = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '15 seconds' },
+});
+
+/**
+ * A delivery wait: the activity throws a retryable "not yet" (`DeliveryPending`, `VaaPending`) until the
+ * message arrives, and the retry policy is the loop, bounded by `deadlineSec` (schedule-to-close).
+ * @param deadlineSec how long to wait in all, seconds.
+ * @param pollMs first retry interval, ms (default 500; grows ×1.5 up to max(10 s, pollMs)).
+ */
+export function deliveryWaitFor(deadlineSec: number, pollMs = 500) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '30 seconds',
+    scheduleToCloseTimeout: `${deadlineSec} seconds`,
+    retry: { initialInterval: `${pollMs} milliseconds`, backoffCoefficient: 1.5, maximumInterval: `${Math.max(10_000, pollMs)} milliseconds`, nonRetryableErrorTypes: ['ConfigError'] },
+  });
+}
+
+/** Why an activity failed, in one line (the innermost cause's message). */
+export function failureMessage(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof ActivityFailure && e.cause) e = e.cause;
+  if (e instanceof TimeoutFailure) return `timed out (${e.timeoutType})`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The ledger disagrees with the chain: the saga stops acting. */
+export class LedgerMismatchError extends Error {
+  constructor(
+    readonly step: string,
+    readonly mismatches: LedgerMismatch[],
+  ) {
+    super(`ledger mismatch after ${step}: ${describeMismatches(mismatches)}`);
+  }
+}
+
+/** One leg or compensation of a saga as it happened (`Leg`: the saga's leg names). */
+export interface StepRecord<Leg extends string> {
+  leg: Leg;
+  kind: 'leg' | 'compensation';
+  status: 'ok' | 'failed';
+  txHash?: Hex;
+  alreadyDone?: boolean;
+  error?: string;
+  atMs: number;
+}
+
+/**
+ * The step pattern of a saga over its ledger. `observe(minBlocks, ledger)` returns the balances the chains
+ * imply for this saga's accounts, read at blocks no older than `minBlocks` (the newest block any step
+ * reached per chain), given the ledger as posted so far (deliveries it has not posted count as in flight).
+ */
+export class SagaSteps<Leg extends string> {
+  /** Every leg and compensation run so far, in order. */
+  readonly legs: StepRecord<Leg>[] = [];
+  /** Per chain, the newest block a step of this saga reached: reconciliation never reads older state. */
+  readonly minBlocks: Record<string, bigint> = {};
+
+  constructor(
+    readonly rebalanceId: Hex,
+    /** The saga's ledger (replaced by every posted entry and fee). */
+    public ledger: Ledger,
+    private readonly observe: (minBlocks: Record<string, bigint>, ledger: Ledger) => Promise<Record<string, bigint>>,
+  ) {}
+
+  /** Records that a step of the saga reached `block` on `chainKey`. */
+  seen(chainKey: string, block: bigint | undefined): void {
+    if (block !== undefined && (this.minBlocks[chainKey] === undefined || block > this.minBlocks[chainKey]!)) this.minBlocks[chainKey] = block;
+  }
+
+  /**
+   * Reconciles the ledger with the chains. On any difference: `reportLedgerMismatch` (metric, log) and
+   * @throws LedgerMismatchError (the saga stops acting), naming the accounts, expected vs observed.
+   */
+  async audited(after: string): Promise<void> {
+    const bal = checkBalanced(this.ledger);
+    if (!bal.balanced) throw new LedgerMismatchError(after, [{ account: '(sum of accounts)', expected: this.ledger.opening, observed: bal.total }]);
+    const observed = await this.observe({ ...this.minBlocks }, this.ledger);
+    const mismatches = reconcile(this.ledger.balances, observed);
+    if (mismatches.length > 0) {
+      await books.reportLedgerMismatch({ rebalanceId: this.rebalanceId, step: after, mismatches });
+      throw new LedgerMismatchError(after, mismatches);
+    }
+  }
+
+  /**
+   * Runs one leg or compensation, records it, posts its ledger entry when it succeeded (and notes the
+   * block it reached), and reconciles the ledger with the chains whether it succeeded or not.
+   * @throws what `fn` threw (after recording and auditing), or LedgerMismatchError.
+   */
+  async step<T extends object>(leg: Leg, kind: StepRecord<Leg>['kind'], fn: () => Promise<T>, entry: (r: T) => LedgerEntry, chainOfBlock: (r: T) => [string, bigint | undefined]): Promise<T> {
+    let r: T;
+    try {
+      r = await fn();
+    } catch (err) {
+      this.legs.push({ leg, kind, status: 'failed', error: failureMessage(err), atMs: Date.now() });
+      await this.audited(`${leg} (failed)`);
+      throw err;
+    }
+    const w = r as { txHash?: Hex; alreadyDone?: boolean };
+    this.legs.push({ leg, kind, status: 'ok', txHash: w.txHash, alreadyDone: w.alreadyDone, atMs: Date.now() });
+    this.ledger = post(this.ledger, entry(r));
+    this.seen(...chainOfBlock(r));
+    await this.audited(leg);
+    return r;
+  }
+}
