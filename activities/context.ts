@@ -9,6 +9,7 @@ import type { BallastMetrics } from '../keeper/metrics.js';
 import type { Logger } from '../keeper/logger.js';
 import type { CapApprover } from './capApproval.js';
 import type { CapRules } from '../workflows/caps.js';
+import type { CapacitySettings, WormholeSettings } from '../config/capacity.js';
 
 /** Addresses of the Ballast and LayerZero contracts on one EVM chain. */
 export interface ChainContracts {
@@ -47,6 +48,10 @@ export interface KeeperContext {
   risk?: { approvers: readonly CapApprover[]; rules: CapRules };
   /** LP mandates (config `lp`); absent = not required (planner/mandates.ts). */
   lp?: { requireMandates: boolean };
+  /** Capacity moves (config `chains[].capacity`, config/capacity.ts); absent = none planned. */
+  capacity?: CapacitySettings;
+  /** The keeper side of Wormhole (config `wormhole`): guardian API and the guardian sets VAAs are verified against. */
+  wormhole?: WormholeSettings;
 }
 
 /** Looks up a chain by key. @throws Error naming the unknown key and the configured ones. */

@@ -225,6 +225,37 @@ const chainSchema = z.strictObject({
       { when: () => true },
     )
     .optional(),
+  /**
+   * Capacity moves for this chain (lending capacity as credit lines, planner/capacity.ts; optional: without it
+   * the chain takes no part in them, and a move needs both ends configured). Usage = borrowed / borrowLimit:
+   * above `highPct` the chain takes capacity (back to the middle of the marks), a chain gives only what keeps
+   * it at or below `lowPct`. `minMove` / `maxMove`: per move, base units. `bridge`: the bridge this chain
+   * prefers for capacity messages; a move goes over Wormhole only when both ends prefer it (and the top-level
+   * `wormhole` section is set), else over LayerZero.
+   */
+  capacity: z
+    .strictObject({
+      highPct: percent,
+      lowPct: percent,
+      minMove: amount,
+      maxMove: amount,
+      bridge: z.enum(['layerzero', 'wormhole'], { error: 'must be "layerzero" or "wormhole"' }).default('layerzero'),
+    })
+    .superRefine(
+      (c, ctx) => {
+        if (typeof c?.lowPct === 'bigint' && c.lowPct === 0n) ctx.addIssue({ code: 'custom', path: ['lowPct'], message: 'must be > 0' });
+        if (typeof c?.lowPct === 'bigint' && typeof c.highPct === 'bigint' && c.lowPct >= c.highPct) {
+          ctx.addIssue({ code: 'custom', path: ['lowPct'], message: `must be < capacity.highPct (${fmtPct(c.highPct)})` });
+        }
+        if (typeof c?.maxMove === 'bigint' && c.maxMove === 0n) ctx.addIssue({ code: 'custom', path: ['maxMove'], message: 'must be > 0' });
+        if (typeof c?.minMove === 'bigint' && typeof c.maxMove === 'bigint' && c.minMove > c.maxMove) {
+          ctx.addIssue({ code: 'custom', path: ['minMove'], message: `must be ≤ capacity.maxMove (${c.maxMove})` });
+        }
+      },
+      { when: () => true },
+    )
+    .transform((c) => ({ highWad: c.highPct, lowWad: c.lowPct, minMove: c.minMove, maxMove: c.maxMove, bridge: c.bridge }))
+    .optional(),
 });
 
 /** One guardian set written in the config: its index and the guardian addresses in guardian-index order. */

@@ -5,6 +5,7 @@ import { zeroAddress, type Account, type Address } from 'viem';
 import { toAccount } from 'viem/accounts';
 import { chainPolicies, type BallastConfig } from '../config/index.js';
 import { createEvmClients } from '../chains/evm/clients.js';
+import { capacitySettings, wormholeSettings } from '../config/capacity.js';
 import type { ChainRuntime, KeeperContext } from '../activities/context.js';
 import { BallastMetrics } from './metrics.js';
 import { createLogger, type Logger } from './logger.js';
@@ -35,6 +36,8 @@ export function buildKeeperContext(config: BallastConfig, account: Account, metr
     log,
     risk: { approvers: config.risk.capApprovers, rules: { approvalWindowSec: config.risk.approvalWindowSec, raiseDelaySec: config.risk.raiseDelaySec } },
     lp: { requireMandates: config.lp.requireMandates },
+    capacity: capacitySettings(config),
+    wormhole: wormholeSettings(config),
   };
 }
 
