@@ -9,6 +9,7 @@ import type { BallastMetrics } from '../keeper/metrics.js';
 import type { Logger } from '../keeper/logger.js';
 import type { CapApprover } from './capApproval.js';
 import type { CapRules } from '../workflows/caps.js';
+import type { WormholeSettings } from '../config/capacity.js';
 import type { CapacitySettings, WormholeSettings } from '../config/capacity.js';
 
 /** Addresses of the Ballast and LayerZero contracts on one EVM chain. */
@@ -34,6 +35,8 @@ export interface ChainRuntime {
   confirmations: number;
   /** Receipt wait per write, ms. */
   receiptTimeoutMs: number;
+  /** Wormhole on this chain (config `chains[].wormhole`): its Wormhole chain id, the core and the token's adapter. */
+  wormhole?: { chainId: number; core: Address; adapter: Address };
 }
 
 export interface KeeperContext {
@@ -44,6 +47,8 @@ export interface KeeperContext {
   lzReceiveGas: number;
   metrics: BallastMetrics;
   log: Logger;
+  /** The keeper side of Wormhole (config `wormhole`): guardian API and the guardian sets VAAs are verified against. */
+  wormhole?: WormholeSettings;
   /** Who may change caps at run time and how raises are approved (config `risk`); absent = every change refused. */
   risk?: { approvers: readonly CapApprover[]; rules: CapRules };
   /** LP mandates (config `lp`); absent = not required (planner/mandates.ts). */

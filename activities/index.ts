@@ -57,12 +57,15 @@ function countCapBreach(ctx: KeeperContext, err: unknown): void {
 
 /** Builds the activity implementations for the worker. */
 export function createActivities(ctx: KeeperContext) {
-  const inflight = new Map<string, { route: string; amount: bigint }>();
+  const inflight = new Map<string, { route: string; amount: bigint; bridge: string }>();
   const refreshInflight = () => {
-    const byRoute = new Map<string, bigint>();
-    for (const v of inflight.values()) byRoute.set(v.route, (byRoute.get(v.route) ?? 0n) + v.amount);
+    const byRoute = new Map<string, { route: string; bridge: string; amount: bigint }>();
+    for (const v of inflight.values()) {
+      const k = `${v.route}|${v.bridge}`;
+      byRoute.set(k, { route: v.route, bridge: v.bridge, amount: (byRoute.get(k)?.amount ?? 0n) + v.amount });
+    }
     ctx.metrics.inflightAmount.reset();
-    for (const [route, amount] of byRoute) ctx.metrics.inflightAmount.set({ route, bridge: 'layerzero' }, toDisplayNumber(amount, ctx.asset.decimals));
+    for (const v of byRoute.values()) ctx.metrics.inflightAmount.set({ route: v.route, bridge: v.bridge }, toDisplayNumber(v.amount, ctx.asset.decimals));
   };
   return {
     ...createCapActivities(ctx),
@@ -99,7 +102,7 @@ export function createActivities(ctx: KeeperContext) {
       ctx.metrics.legs.end('deliver', route, input.guid.toLowerCase());
       return r;
     },
-    async locateFunds(input: { from: string; to: string; guid?: Hex; nonce?: bigint }) {
+    async locateFunds(input: { from: string; to: string; guid?: Hex; nonce?: bigint; bridge?: string; key?: Hex }) {
       if (input.guid) ctx.metrics.legs.endKey(input.guid.toLowerCase());
       return locateFunds(ctx, input);
     },
@@ -115,21 +118,22 @@ export function createActivities(ctx: KeeperContext) {
       ctx.log.error({ rebalanceId: input.rebalanceId, step: input.step, where: describeMismatches(input.mismatches) }, 'LEDGER MISMATCH after a saga step; new rebalances stopped');
     },
     /** Metrics and a log line when a saga starts. */
-    async recordStarted(input: { rebalanceId: Hex; from: string; to: string; amount: bigint }) {
+    async recordStarted(input: { rebalanceId: Hex; from: string; to: string; amount: bigint; bridge?: string }) {
       const route = `${input.from}->${input.to}`;
-      inflight.set(input.rebalanceId, { route, amount: input.amount });
+      const bridge = input.bridge ?? 'layerzero';
+      inflight.set(input.rebalanceId, { route, amount: input.amount, bridge });
       refreshInflight();
-      ctx.metrics.rebalancesStarted.inc({ route, bridge: 'layerzero' });
+      ctx.metrics.rebalancesStarted.inc({ route, bridge });
       ctx.log.info({ rebalanceId: input.rebalanceId, route, amount: input.amount.toString() }, 'rebalance started');
     },
     /** Metrics and a log line when a saga ends; a `stranded` outcome is logged at error level (alert). */
-    async recordOutcome(input: { rebalanceId: Hex; from: string; to: string; amount: bigint; outcome: RebalanceOutcome; reason?: string; durationSec: number; guid?: Hex }) {
+    async recordOutcome(input: { rebalanceId: Hex; from: string; to: string; amount: bigint; outcome: RebalanceOutcome; reason?: string; durationSec: number; guid?: Hex; bridge?: string }) {
       const route = `${input.from}->${input.to}`;
       inflight.delete(input.rebalanceId);
       ctx.metrics.legs.endKey(input.rebalanceId);
       if (input.guid) ctx.metrics.legs.endKey(input.guid.toLowerCase());
       refreshInflight();
-      ctx.metrics.rebalancesTotal.inc({ route, bridge: 'layerzero', outcome: input.outcome });
+      ctx.metrics.rebalancesTotal.inc({ route, bridge: input.bridge ?? 'layerzero', outcome: input.outcome });
       const fields = { rebalanceId: input.rebalanceId, route, amount: input.amount.toString(), outcome: input.outcome, reason: input.reason, durationSec: input.durationSec, guid: input.guid };
       if (input.outcome === 'stranded') ctx.log.error(fields, 'rebalance STRANDED: funds located, operator action needed');
       else ctx.log.info(fields, `rebalance ${input.outcome}`);

@@ -4,7 +4,8 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Hex } from 'viem';
-import { ballastRouteAbi, collateralVaultAbi } from '../contracts/generated/abis.js';
+import { ballastRouteAbi, collateralVaultAbi, wormholeAdapterAbi } from '../contracts/generated/abis.js';
+import { wormholeDelivered, wormholeGuid, wormholeOf } from './wormholeLegs.js';
 import { getDeliveryStatus } from '../chains/evm/layerzero.js';
 import { readChainState } from '../chains/evm/readChainState.js';
 import { deriveFromChain, type RebalanceChainFacts } from '../ledger/ledger.js';
@@ -20,6 +21,8 @@ export interface ObserveInput {
   amount: bigint;
   /** Per chain, the lowest block the read may be at: the newest block a leg of this saga reached there. */
   minBlocks: Record<string, bigint>;
+  /** `layerzero` (default) or `wormhole`: which send records and delivery evidence to read. */
+  bridge?: string;
 }
 
 /** The block to read a chain at: its latest, which must not be older than what the saga already saw. */
@@ -40,6 +43,10 @@ export async function observeRebalanceFunds(ctx: KeeperContext, input: ObserveIn
   const src = chainOf(ctx, input.from);
   const dst = chainOf(ctx, input.to);
   const [srcBlock, dstBlock] = await Promise.all([readBlock(src, input.minBlocks[src.chainKey]), readBlock(dst, input.minBlocks[dst.chainKey])]);
+  if (input.bridge === 'wormhole') {
+    const facts = await observeWormholeFacts(input, src, dst, srcBlock, dstBlock);
+    return { facts, balances: deriveFromChain(facts) };
+  }
   const id = input.rebalanceId;
   const [srcReads, dstReads] = await Promise.all([
     src.clients.publicClient.multicall({
@@ -88,7 +95,58 @@ export interface StrandedInFlight {
   to: string;
   amount: bigint;
   guid: Hex;
+  /** LayerZero nonce, or the Wormhole sequence. */
   nonce: bigint;
+  /** `layerzero` (absent: entries from before Wormhole) or `wormhole`. */
+  bridge?: string;
+}
+
+/**
+ * The Wormhole flavour of {@link observeRebalanceFunds}: sends from `route.wormholeSends(key)` (dst chain,
+ * sequence, amount), delivery from the destination adapter's `receivedOf(key)`, GUIDs by `wormholeGuid`.
+ */
+async function observeWormholeFacts(input: ObserveInput, src: ChainRuntime, dst: ChainRuntime, srcBlock: bigint, dstBlock: bigint): Promise<RebalanceChainFacts> {
+  const id = input.rebalanceId;
+  const retKey = legKey(id, 'return');
+  const srcWh = wormholeOf(src);
+  const dstWh = wormholeOf(dst);
+  const [srcReads, dstReads] = await Promise.all([
+    src.clients.publicClient.multicall({
+      multicallAddress: src.contracts.multicall3,
+      blockNumber: srcBlock,
+      allowFailure: false,
+      contracts: [
+        { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'outflowOf', args: [id] },
+        { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [legKey(id, 'redeposit')] },
+        { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [legKey(id, 'return-deposit')] },
+        { address: src.contracts.route, abi: ballastRouteAbi, functionName: 'wormholeSends', args: [id] },
+        { address: srcWh.adapter, abi: wormholeAdapterAbi, functionName: 'receivedOf', args: [retKey] },
+      ] as const,
+    }),
+    dst.clients.publicClient.multicall({
+      multicallAddress: dst.contracts.multicall3,
+      blockNumber: dstBlock,
+      allowFailure: false,
+      contracts: [
+        { address: dst.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [id] },
+        { address: dst.contracts.route, abi: ballastRouteAbi, functionName: 'wormholeSends', args: [retKey] },
+        { address: dstWh.adapter, abi: wormholeAdapterAbi, functionName: 'receivedOf', args: [id] },
+      ] as const,
+    }),
+  ]);
+  const [withdrawn, redeposited, returnDeposited, fwdSend, returnReceived] = srcReads;
+  const [deposited, retSend, fwdReceived] = dstReads;
+  return {
+    from: input.from,
+    to: input.to,
+    amount: input.amount,
+    withdrawn,
+    redeposited,
+    deposited,
+    returnDeposited,
+    sent: fwdSend[2] === 0n ? undefined : { amount: fwdSend[2], guid: wormholeGuid(srcWh.chainId, srcWh.adapter, fwdSend[1]), delivered: fwdReceived > 0n },
+    returned: retSend[2] === 0n ? undefined : { amount: retSend[2], guid: wormholeGuid(dstWh.chainId, dstWh.adapter, retSend[1]), delivered: returnReceived > 0n },
+  };
 }
 
 export interface DeploymentLedger {
@@ -125,8 +183,11 @@ export async function checkDeploymentLedger(ctx: KeeperContext, input: { opening
   for (const r of input.stranded) {
     const src = chainOf(ctx, r.from);
     const dst = chainOf(ctx, r.to);
-    const st = await getDeliveryStatus({ clients: dst.clients, endpoint: dst.contracts.endpoint, receiver: dst.contracts.token, srcEid: src.eid, sender: src.contracts.token, nonce: r.nonce });
-    if (!st.delivered) inFlightUndelivered += r.amount;
+    const delivered =
+      r.bridge === 'wormhole'
+        ? await wormholeDelivered(dst, r.rebalanceId)
+        : (await getDeliveryStatus({ clients: dst.clients, endpoint: dst.contracts.endpoint, receiver: dst.contracts.token, srcEid: src.eid, sender: src.contracts.token, nonce: r.nonce })).delivered;
+    if (!delivered) inFlightUndelivered += r.amount;
   }
   const openingSupply = input.openingSupply ?? totalSupply + inFlightUndelivered;
   const diff = totalSupply + inFlightUndelivered - openingSupply;

@@ -14,6 +14,7 @@ import { findPacketDelivered, getDeliveryStatus, packetsSentIn } from '../chains
 import { chainOf, type KeeperContext } from './context.js';
 import { classified, FailureType } from './failures.js';
 import { legKey } from './legKey.js';
+import { awaitWormholeDelivery, sendOverWormhole, wormholeDelivered } from './wormholeLegs.js';
 import type { DeliveryInput, DeliveryResult, FundsLocation, LegResult, SendInput, SendResult, VaultLegInput } from './types.js';
 
 const ZERO32 = /^0x0{64}$/;
@@ -120,6 +121,8 @@ export async function depositToVault(ctx: KeeperContext, input: VaultLegInput): 
  * @throws ContractRevert (non-retryable) e.g. NoPeerRoute, InsufficientBalance.
  */
 export async function sendOverBridge(ctx: KeeperContext, input: SendInput): Promise<SendResult> {
+  if (input.bridge === 'wormhole') return sendOverWormhole(ctx, input);
+  if (input.bridge !== undefined && input.bridge !== 'layerzero') throw ApplicationFailure.nonRetryable(`unknown bridge "${input.bridge}" (layerzero | wormhole)`, FailureType.Config);
   const src = chainOf(ctx, input.from);
   const dst = chainOf(ctx, input.to);
   const key = legKey(input.rebalanceId, input.purpose);
@@ -171,6 +174,10 @@ function routeSentGuid(receipt: TransactionReceipt, route: Hex, key: Hex): Hex |
  * = the delivery deadline) is the wait loop.
  */
 export async function awaitDelivery(ctx: KeeperContext, input: DeliveryInput): Promise<DeliveryResult> {
+  if (input.bridge === 'wormhole') {
+    if (!input.key) throw ApplicationFailure.nonRetryable('a Wormhole delivery needs the send\'s leg key', FailureType.Config);
+    return awaitWormholeDelivery(ctx, { ...input, key: input.key });
+  }
   const src = chainOf(ctx, input.from);
   const dst = chainOf(ctx, input.to);
   const query = {
@@ -195,19 +202,26 @@ export async function awaitDelivery(ctx: KeeperContext, input: DeliveryInput): P
 }
 
 /** Reads where a rebalance's tokens are: the two routes' balances and, if sent, the packet's delivery state. */
-export async function locateFunds(ctx: KeeperContext, input: { from: string; to: string; guid?: Hex; nonce?: bigint }): Promise<FundsLocation> {
+export async function locateFunds(ctx: KeeperContext, input: { from: string; to: string; guid?: Hex; nonce?: bigint; bridge?: string; key?: Hex }): Promise<FundsLocation> {
   const src = chainOf(ctx, input.from);
   const dst = chainOf(ctx, input.to);
   const bal = (c: typeof src) => c.clients.publicClient.readContract({ address: c.contracts.token, abi: erc20Abi, functionName: 'balanceOf', args: [c.contracts.route] });
   const [sourceRouteBalance, destinationRouteBalance] = await Promise.all([bal(src), bal(dst)]);
   let delivered: boolean | undefined;
   let verified: boolean | undefined;
+  const parts = [`${src.chainKey} route holds ${sourceRouteBalance}`, `${dst.chainKey} route holds ${destinationRouteBalance}`];
+  if (input.bridge === 'wormhole') {
+    if (input.key && input.nonce !== undefined) {
+      delivered = await wormholeDelivered(dst, input.key);
+      parts.push(`Wormhole message ${src.wormhole?.chainId}/${src.wormhole?.adapter}/${input.nonce} ${delivered ? 'redeemed' : 'not redeemed'} on ${dst.chainKey}`);
+    }
+    return { summary: parts.join('; '), sourceRouteBalance, destinationRouteBalance, guid: input.guid, delivered, verified };
+  }
   if (input.guid && input.nonce !== undefined) {
     const s = await getDeliveryStatus({ clients: dst.clients, endpoint: dst.contracts.endpoint, receiver: dst.contracts.token, srcEid: src.eid, sender: src.contracts.token, nonce: input.nonce });
     delivered = s.delivered;
     verified = s.verified;
   }
-  const parts = [`${src.chainKey} route holds ${sourceRouteBalance}`, `${dst.chainKey} route holds ${destinationRouteBalance}`];
   if (input.guid) parts.push(`LayerZero GUID ${input.guid} nonce ${input.nonce} ${delivered ? 'delivered' : verified ? 'verified, not executed' : 'not delivered'} on ${dst.chainKey}`);
   return { summary: parts.join('; '), sourceRouteBalance, destinationRouteBalance, guid: input.guid, delivered, verified };
 }

@@ -42,6 +42,8 @@ export interface SendInput {
   from: string;
   to: string;
   amount: bigint;
+  /** `layerzero` (default) or `wormhole`. */
+  bridge?: string;
 }
 
 export interface SendResult extends LegResult {
@@ -55,8 +57,14 @@ export interface SendResult extends LegResult {
 export interface DeliveryInput {
   from: string;
   to: string;
+  /** LayerZero GUID, or a Wormhole message's `wormholeGuid`. */
   guid: Hex;
+  /** LayerZero outbound nonce, or the Wormhole sequence. */
   nonce: bigint;
+  /** `layerzero` (default) or `wormhole`. */
+  bridge?: string;
+  /** The send's leg key (Wormhole: the adapter records the mint under it). */
+  key?: Hex;
 }
 
 export interface DeliveryResult {

@@ -6,7 +6,10 @@
  *     after withdraw: redeposit into the source vault
  *     after deliver:  return over the same bridge, then deposit into the source vault
  *   deliver has no compensation: it retries until the deadline, then the saga ends `stranded`
- *   with the funds located by GUID. A compensation that fails is never swallowed: `stranded`.
+ *   with the funds located by GUID (LayerZero) or VAA id (Wormhole).
+ *   `input.bridge` picks the bridge of the send, the delivery and the return: `layerzero` (LayerZero v2 OFT,
+ *   delivered by the executor) or `wormhole` (the adapter publishes; the keeper fetches, verifies and redeems
+ *   the VAA as the deliver leg). A compensation that fails is never swallowed: `stranded`.
  *
  * The funds ledger (ledger/ledger.ts) is posted by every leg and compensation and reconciled with the
  * chains after every step; a disagreement stops the saga at once (`stranded`, exact accounts named) and
@@ -29,6 +32,8 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
   const legs: LegRecord[] = [];
   let result: RebalanceResult | undefined;
   const { rebalanceId, from, to, amount } = input;
+  /** Both the move and its return go over this bridge (absent in inputs from before Wormhole: LayerZero). */
+  const bridge = input.bridge ?? 'layerzero';
   let ledger: Ledger = openLedger(from, amount);
   /** Per chain, the newest block a step of this saga reached: reconciliation never reads older state. */
   const minBlocks: Record<string, bigint> = {};
@@ -36,7 +41,9 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
 
   /** Waits for delivery: the activity throws `DeliveryPending` until the packet executes; retry is the loop. */
   const deliveryWait = proxyActivities<Activities>({
-    startToCloseTimeout: '30 seconds',
+    // A Wormhole delivery also submits the VAA (a write with its receipt wait): heartbeats keep it honest.
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '10 seconds',
     scheduleToCloseTimeout: `${input.deliveryDeadlineSec} seconds`,
     retry: { initialInterval: '500 milliseconds', backoffCoefficient: 1.5, maximumInterval: '10 seconds', nonRetryableErrorTypes: ['ConfigError'] },
   });
@@ -52,7 +59,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
   async function audited(after: string): Promise<void> {
     const bal = checkBalanced(ledger);
     if (!bal.balanced) throw new LedgerMismatchError(after, [{ account: '(sum of accounts)', expected: ledger.opening, observed: bal.total }]);
-    const { facts } = await audit.observeRebalanceFunds({ rebalanceId, from, to, amount, minBlocks });
+    const { facts } = await audit.observeRebalanceFunds({ rebalanceId, from, to, amount, minBlocks, bridge });
     const mismatches = reconcile(ledger.balances, deriveFromChain(facts, { postedDeliveries: postedDeliveries(ledger) }));
     if (mismatches.length > 0) {
       await books.reportLedgerMismatch({ rebalanceId, step: after, mismatches });
@@ -84,7 +91,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
   const finish = async (outcome: RebalanceResult['outcome'], reason?: string, fundsLocation?: RebalanceResult['fundsLocation'], ledgerMismatch?: string): Promise<RebalanceResult> => {
     const durationSec = Math.round((Date.now() - startedAtMs) / 1000);
     result = { rebalanceId, outcome, from, to, amount, legs, guid, nonce, feePaidWei: ledger.feesPaidWei, reason, fundsLocation, durationSec, ledger, ledgerMismatch };
-    await books.recordOutcome({ rebalanceId, from, to, amount, outcome, reason, durationSec, guid });
+    await books.recordOutcome({ rebalanceId, from, to, amount, outcome, reason, durationSec, guid, bridge });
     if (input.monitorWorkflowId) {
       try {
         await getExternalWorkflowHandle(input.monitorWorkflowId).signal(rebalanceFinishedSignal, {
@@ -92,7 +99,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
           outcome,
           ledgerMismatch,
           feePaidWei: ledger.feesPaidWei,
-          stranded: outcome === 'stranded' && guid !== undefined && nonce !== undefined ? { rebalanceId, from, to, amount, guid, nonce } : undefined,
+          stranded: outcome === 'stranded' && guid !== undefined && nonce !== undefined ? { rebalanceId, from, to, amount, guid, nonce, bridge } : undefined,
         });
       } catch (err) {
         log.warn('could not notify the monitor', { monitor: input.monitorWorkflowId, error: failureMessage(err) });
@@ -102,20 +109,20 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
   };
 
   const strandedByMismatch = async (err: LedgerMismatchError) => {
-    const where = await books.locateFunds({ from, to, guid, nonce });
+    const where = await books.locateFunds({ from, to, guid, nonce, bridge, key: rebalanceId });
     return finish('stranded', err.message, where, err.message);
   };
 
-  await books.recordStarted({ rebalanceId, from, to, amount });
+  await books.recordStarted({ rebalanceId, from, to, amount, bridge });
   const compensations: { leg: LegRecord['leg']; run: () => Promise<unknown> }[] = [];
 
   const redeposit = () =>
     step('redeposit', 'compensation', () => writes.depositToVault({ rebalanceId, purpose: 'redeposit', chainKey: from, amount }), () => ({ step: 'redeposit', from: routeAccount(from), to: vaultAccount(from), amount }), (r) => [from, r.blockNumber]);
 
   const returnOverBridge = async () => {
-    const back = await step('return', 'compensation', () => writes.sendOverBridge({ rebalanceId, purpose: 'return', from: to, to: from, amount }), (r) => ({ step: 'return', from: routeAccount(to), to: inflightAccount(r.guid), amount }), (r) => [to, r.blockNumber]);
+    const back = await step('return', 'compensation', () => writes.sendOverBridge({ rebalanceId, purpose: 'return', from: to, to: from, amount, bridge }), (r) => ({ step: 'return', from: routeAccount(to), to: inflightAccount(r.guid), amount }), (r) => [to, r.blockNumber]);
     ledger = addFee(ledger, back.nativeFeeWei);
-    await step('return-deliver', 'compensation', () => deliveryWait.awaitDelivery({ from: to, to: from, guid: back.guid, nonce: back.nonce }), () => ({ step: 'return-deliver', from: inflightAccount(back.guid), to: routeAccount(from), amount }), (r) => [from, r.deliveredAtBlock]);
+    await step('return-deliver', 'compensation', () => deliveryWait.awaitDelivery({ from: to, to: from, guid: back.guid, nonce: back.nonce, bridge, key: back.legKey }), () => ({ step: 'return-deliver', from: inflightAccount(back.guid), to: routeAccount(from), amount }), (r) => [from, r.deliveredAtBlock]);
     await step('return-deposit', 'compensation', () => writes.depositToVault({ rebalanceId, purpose: 'return-deposit', chainKey: from, amount }), () => ({ step: 'return-deposit', from: routeAccount(from), to: vaultAccount(from), amount }), (r) => [from, r.blockNumber]);
   };
 
@@ -124,7 +131,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
     await step('withdraw', 'leg', () => writes.withdrawFromVault({ rebalanceId, purpose: 'forward', chainKey: from, amount }), () => ({ step: 'withdraw', from: vaultAccount(from), to: routeAccount(from), amount }), (r) => [from, r.blockNumber]);
     compensations.unshift({ leg: 'redeposit', run: redeposit });
 
-    const sent = await step('send', 'leg', () => writes.sendOverBridge({ rebalanceId, purpose: 'forward', from, to, amount }), (r) => ({ step: 'send', from: routeAccount(from), to: inflightAccount(r.guid), amount }), (r) => [from, r.blockNumber]);
+    const sent = await step('send', 'leg', () => writes.sendOverBridge({ rebalanceId, purpose: 'forward', from, to, amount, bridge }), (r) => ({ step: 'send', from: routeAccount(from), to: inflightAccount(r.guid), amount }), (r) => [from, r.blockNumber]);
     guid = sent.guid;
     nonce = sent.nonce;
     ledger = addFee(ledger, sent.nativeFeeWei);
@@ -132,10 +139,10 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
     compensations.length = 0;
 
     try {
-      await step('deliver', 'leg', () => deliveryWait.awaitDelivery({ from, to, guid: sent.guid, nonce: sent.nonce }), () => ({ step: 'deliver', from: inflightAccount(sent.guid), to: routeAccount(to), amount }), (r) => [to, r.deliveredAtBlock]);
+      await step('deliver', 'leg', () => deliveryWait.awaitDelivery({ from, to, guid: sent.guid, nonce: sent.nonce, bridge, key: sent.legKey }), () => ({ step: 'deliver', from: inflightAccount(sent.guid), to: routeAccount(to), amount }), (r) => [to, r.deliveredAtBlock]);
     } catch (err) {
       if (err instanceof LedgerMismatchError) throw err;
-      const where = await books.locateFunds({ from, to, guid: sent.guid, nonce: sent.nonce });
+      const where = await books.locateFunds({ from, to, guid: sent.guid, nonce: sent.nonce, bridge, key: rebalanceId });
       return await finish('stranded', `delivery of GUID ${sent.guid} not seen within ${input.deliveryDeadlineSec}s: ${failureMessage(err)}`, where);
     }
 
@@ -151,7 +158,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
         await c.run();
       } catch (compErr) {
         if (compErr instanceof LedgerMismatchError) return strandedByMismatch(compErr);
-        const where = await books.locateFunds({ from, to, guid, nonce });
+        const where = await books.locateFunds({ from, to, guid, nonce, bridge, key: rebalanceId });
         return await finish('stranded', `${reason}; compensation ${c.leg} failed: ${failureMessage(compErr)}`, where);
       }
     }

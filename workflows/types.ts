@@ -21,6 +21,8 @@ export interface RebalanceInput {
   deliveryDeadlineSec: number;
   /** Workflow id of the monitor to notify at the end (optional: a saga can be started by hand). */
   monitorWorkflowId?: string;
+  /** `layerzero` (default) or `wormhole`: the bridge of the send, its delivery and any return. */
+  bridge?: string;
 }
 
 /** One leg or compensation as it happened. */
