@@ -11,7 +11,9 @@
  *
  * Over Wormhole the same saga uses `sendCreditWormhole` (publish on the core; emitter = the messenger)
  * and `redeemCreditVaa` (submit the guardian-signed VAA on the destination) in place of send and
- * deliver; reserve, apply and the compensations are the same calls.
+ * deliver, the VAA fetched from the guardian API and verified keeper-side by `fetchCreditVaa`; reserve,
+ * apply and the compensations are the same calls. `createCapacityActivities(ctx)` is what the worker
+ * registers (activities/index.ts), with the plan (activities/capacityPlan.ts) and the capacity ledger reads.
  *
  * Each activity takes `(ctx, input)` like legs.ts, reads the chain first to see whether it already
  * happened, and only then simulates and sends (`writeOnce` + `simulateAndWrite`); the contracts also
@@ -30,7 +32,12 @@ import { chainOf, type ChainRuntime, type KeeperContext } from './context.js';
 import { classified, FailureType } from './failures.js';
 import { legKey } from './legKey.js';
 import { lzReceiveOptions, writeOnce } from './legs.js';
-import type { DeliveryInput, DeliveryResult, LegResult, SendResult } from './types.js';
+import type { DeliveryInput, DeliveryResult, LegResult, RebalanceOutcome, SendResult } from './types.js';
+import type { InFlight } from '../planner/types.js';
+import { fetchVerifiedVaa, type FetchedVaa } from './wormholeVaa.js';
+import { planCapacityMoves } from './capacityPlan.js';
+import { observeCapacityFunds, checkCapacityLedger, type ObserveCapacityInput } from './capacityLedger.js';
+import { timed } from './timed.js';
 
 /** How far back (blocks) `awaitCreditDelivery` looks for the `PacketDelivered` event once delivery is seen. */
 const DELIVERY_LOG_WINDOW = 2_000n;
@@ -443,4 +450,111 @@ export async function anySend(c: ChainRuntime, messenger: Address, key: Hex, blo
   if (!wh) return undefined;
   const emitterChain = await c.clients.publicClient.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'wormholeChainId', blockNumber: block });
   return { bridge: 'wormhole', id: wormholeMessageId(emitterChain, messenger, wh.sequence), amount: wh.amount, delivered: false };
+}
+
+/** Input of {@link fetchCreditVaa}: which capacity message (as `sendCreditWormhole` returned it) and where it goes. */
+export interface FetchCreditVaaInput {
+  rebalanceId: Hex;
+  purpose: CapacityPurpose;
+  /** The chain that published (its messenger is the emitter). */
+  from: string;
+  /** The chain it is addressed to. */
+  to: string;
+  /** Wormhole chain id of `from` (the VAA's emitter chain). */
+  emitterChain: number;
+  /** The source messenger (EVM address). */
+  emitter: Address;
+  sequence: bigint;
+}
+
+/**
+ * Part of leg `deliver` over Wormhole: the signed VAA of a capacity message from the guardian API, verified
+ * keeper-side before the saga submits it (activities/wormholeVaa.ts `fetchVerifiedVaa`: the config's guardian
+ * sets, every signature, quorum, the emitter allowed = the source messenger on its Wormhole chain, and the
+ * served VAA must be the asked-for message).
+ * @throws retryable `VaaPending` until the guardians serve it (the workflow's retry policy is the wait loop,
+ *   bounded by the delivery deadline); retryable `VaaRejected` when the served VAA does not verify (never
+ *   returned, never submitted); non-retryable `ConfigError` without a `wormhole` section.
+ */
+export async function fetchCreditVaa(ctx: KeeperContext, input: FetchCreditVaaInput): Promise<FetchedVaa> {
+  return fetchVerifiedVaa(ctx, { emitterChain: input.emitterChain, emitter: input.emitter, sequence: input.sequence }, `capacity ${input.purpose} ${input.rebalanceId} (${input.from}->${input.to})`);
+}
+
+/**
+ * The capacity activities as the worker registers them (spread into `createActivities`): the legs and
+ * compensations (writes run in `timed`: leg timing, heartbeat, running-leg tracker), the delivery waits,
+ * the capacity ledger reads, the plan, and the saga's start/outcome bookkeeping.
+ */
+export function createCapacityActivities(ctx: KeeperContext) {
+  const route = (from: string, to: string) => `${from}->${to}`;
+  return {
+    async planCapacityMoves(input: { inFlight: InFlight[] }) {
+      return planCapacityMoves(ctx, input);
+    },
+    async quoteCreditFee(input: { from: string; to: string }) {
+      return quoteCreditFee(ctx, input);
+    },
+    async reserveCredit(input: ReserveCreditInput) {
+      return timed(ctx, 'reserve', input.chainKey, () => reserveCredit(ctx, input), input.rebalanceId);
+    },
+    async restoreCredit(input: RestoreCreditInput) {
+      return timed(ctx, 'restore', input.chainKey, () => restoreCredit(ctx, input), input.rebalanceId);
+    },
+    async sendCredit(input: SendCreditInput) {
+      return timed(ctx, input.purpose === 'forward' ? 'send' : 'return', route(input.from, input.to), () => sendCredit(ctx, input), input.rebalanceId);
+    },
+    async sendCreditWormhole(input: SendCreditInput) {
+      return timed(ctx, input.purpose === 'forward' ? 'send' : 'return', route(input.from, input.to), () => sendCreditWormhole(ctx, input), input.rebalanceId);
+    },
+    async awaitCreditDelivery(input: DeliveryInput) {
+      // `deliver` runs from the first check of a message until it is delivered (each check is one attempt).
+      const r = route(input.from, input.to);
+      ctx.metrics.legs.start('deliver', r, input.guid.toLowerCase());
+      const out = await timed(ctx, 'deliver-check', r, () => awaitCreditDelivery(ctx, input));
+      ctx.metrics.legs.end('deliver', r, input.guid.toLowerCase());
+      return out;
+    },
+    async fetchCreditVaa(input: FetchCreditVaaInput) {
+      const r = route(input.from, input.to);
+      const key = wormholeMessageId(input.emitterChain, input.emitter, input.sequence);
+      ctx.metrics.legs.start('deliver', r, key);
+      const out = await timed(ctx, 'deliver-check', r, () => fetchCreditVaa(ctx, input));
+      // the leg stays open until the VAA is redeemed (redeemCreditVaa ends it)
+      return out;
+    },
+    async redeemCreditVaa(input: RedeemCreditVaaInput & { from: string }) {
+      const r = route(input.from, input.chainKey);
+      const out = await timed(ctx, 'redeem', r, () => redeemCreditVaa(ctx, input), input.rebalanceId);
+      const env = parseVaaEnvelope(input.vaa);
+      ctx.metrics.legs.end('deliver', r, wormholeMessageId(env.emitterChain, env.emitterAddress, env.sequence));
+      return out;
+    },
+    async applyCredit(input: ApplyCreditInput) {
+      return timed(ctx, input.purpose === 'forward' ? 'apply' : 'return-apply', input.chainKey, () => applyCredit(ctx, input), input.rebalanceId);
+    },
+    async locateCredit(input: { rebalanceId: Hex; from: string; to: string }) {
+      return locateCredit(ctx, input);
+    },
+    async observeCapacityFunds(input: ObserveCapacityInput) {
+      return observeCapacityFunds(ctx, input);
+    },
+    async checkCapacityLedger(input: { openingCapacity?: bigint } = {}) {
+      return checkCapacityLedger(ctx, input);
+    },
+    /** Metrics and a log line when a capacity saga starts (counted with the rebalances, labelled by its bridge). */
+    async recordCapacityStarted(input: { rebalanceId: Hex; from: string; to: string; amount: bigint; bridge: string }) {
+      ctx.metrics.rebalancesStarted.inc({ route: route(input.from, input.to), bridge: input.bridge });
+      ctx.log.info({ rebalanceId: input.rebalanceId, kind: 'capacity', route: route(input.from, input.to), bridge: input.bridge, amount: input.amount.toString() }, 'capacity move started');
+    },
+    /** Metrics and a log line when a capacity saga ends; `stranded` is logged at error level (alert). */
+    async recordCapacityOutcome(input: { rebalanceId: Hex; from: string; to: string; amount: bigint; bridge: string; outcome: RebalanceOutcome; reason?: string; durationSec: number; messageIds: string[]; where?: string }) {
+      const r = route(input.from, input.to);
+      ctx.metrics.legs.endKey(input.rebalanceId);
+      for (const k of input.messageIds) ctx.metrics.legs.endKey(k.toLowerCase());
+      ctx.metrics.rebalancesTotal.inc({ route: r, bridge: input.bridge, outcome: input.outcome });
+      const fields = { rebalanceId: input.rebalanceId, kind: 'capacity', route: r, bridge: input.bridge, amount: input.amount.toString(), outcome: input.outcome, reason: input.reason, durationSec: input.durationSec, messages: input.messageIds, where: input.where };
+      if (input.outcome === 'stranded') ctx.log.error(fields, 'capacity move STRANDED: credit located, operator action needed');
+      else ctx.log.info(fields, `capacity move ${input.outcome}`);
+    },
+  };
 }

@@ -3,9 +3,8 @@
  * `Activities` TYPE from here (through `proxyActivities`), never the code.
  */
 import type { Hex } from 'viem';
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from './failures.js';
+import { timed } from './timed.js';
+import { createCapacityActivities } from './capacity.js';
 import { WAD, type InFlight, type Snapshot } from '../planner/types.js';
 import type { KeeperContext } from './context.js';
 import { readSnapshot } from './snapshot.js';
@@ -19,41 +18,6 @@ import type { DeliveryInput, RebalanceOutcome, SendInput, VaultLegInput } from '
 import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
 import { checkDeploymentLedger, observeRebalanceFunds, type ObserveInput, type StrandedInFlight } from './ledger.js';
 import { describeMismatches, type LedgerMismatch } from '../ledger/ledger.js';
-
-/**
- * Times one leg into `ballast_leg_duration_seconds{leg,route}` (also on failure) and heartbeats every
- * second while it runs, so a worker killed mid-leg is noticed within the heartbeat timeout (the workflow
- * sets it), not after the whole start-to-close timeout. Outside an activity (direct calls in tests) it
- * only times.
- */
-async function timed<T>(ctx: KeeperContext, leg: string, route: string, fn: () => Promise<T>, trackKey?: string): Promise<T> {
-  const end = ctx.metrics.legDurationSeconds.startTimer({ leg, route });
-  if (trackKey) ctx.metrics.legs.start(leg, route, trackKey);
-  let activity: Context | undefined;
-  try {
-    activity = Context.current();
-  } catch {
-    activity = undefined;
-  }
-  const beat = activity ? setInterval(() => activity.heartbeat(), 1000) : undefined;
-  try {
-    return await fn();
-  } catch (err) {
-    countCapBreach(ctx, err);
-    throw err;
-  } finally {
-    if (beat) clearInterval(beat);
-    if (trackKey) ctx.metrics.legs.end(leg, route, trackKey);
-    end();
-  }
-}
-
-/** A vault revert `OutflowCapExceeded` counts into `ballast_cap_breached_total{chain, cap="onchain_outflow"}`. */
-function countCapBreach(ctx: KeeperContext, err: unknown): void {
-  if (!(err instanceof ApplicationFailure) || err.type !== FailureType.ContractRevert) return;
-  const d = (err.details?.[0] ?? {}) as { chainKey?: string; errorName?: string | null };
-  if (d.errorName === 'OutflowCapExceeded') ctx.metrics.capBreached.inc({ chain: d.chainKey ?? 'unknown', cap: 'onchain_outflow' });
-}
 
 /** Builds the activity implementations for the worker. */
 export function createActivities(ctx: KeeperContext) {
@@ -70,6 +34,7 @@ export function createActivities(ctx: KeeperContext) {
   return {
     ...createCapActivities(ctx),
     ...createMandateActivities(ctx),
+    ...createCapacityActivities(ctx),
     /** `previous`: the monitor's last snapshot, for the oracle deviation check (state lives in the workflow). */
     async readSnapshot(input: { previous?: Snapshot } = {}): Promise<Snapshot> {
       const snapshot = await readSnapshot(ctx, input.previous);

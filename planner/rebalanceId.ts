@@ -56,6 +56,25 @@ const PARAMS = [
  * @example rebalanceId({ deployment: 'devnet', blockRefs, from: 'arbitrum', to: 'base', amount: 10n ** 9n, sequence: 0 })
  */
 export function rebalanceId(input: RebalanceIdInput): `0x${string}` {
+  return hashMoveId(REBALANCE_ID_DOMAIN, input);
+}
+
+/** Version tag of capacity move ids: a different domain, so a capacity id never equals a collateral rebalance id. */
+export const CAPACITY_ID_DOMAIN = 'ballast.capacity.v1';
+
+/**
+ * The id of one capacity move (move kind `capacity`, planner/capacity.ts): the same encoding as
+ * {@link rebalanceId} with `domain = "ballast.capacity.v1"`, `blockRefs` being the blocks the chains'
+ * lending capacity was read at and `sequence` the move's index in its capacity plan. Same input → same id;
+ * never equal to a collateral rebalance id of the same route, amount and blocks (different domain).
+ * @throws {Error} as {@link rebalanceId}.
+ * @example capacityMoveId({ deployment: 'devnet', blockRefs, from: 'base', to: 'arbitrum', amount: 10n ** 12n, sequence: 0 })
+ */
+export function capacityMoveId(input: RebalanceIdInput): `0x${string}` {
+  return hashMoveId(CAPACITY_ID_DOMAIN, input);
+}
+
+function hashMoveId(domain: string, input: RebalanceIdInput): `0x${string}` {
   const { deployment, from, to, amount, sequence } = input;
   if (from === to) throw new Error(`rebalanceId: from and to are both "${from}"; a rebalance moves between two chains`);
   if (amount <= 0n) throw new Error(`rebalanceId: amount must be > 0 (got ${amount})`);
@@ -70,7 +89,7 @@ export function rebalanceId(input: RebalanceIdInput): `0x${string}` {
   }
   return keccak256(
     encodeAbiParameters(PARAMS, [
-      REBALANCE_ID_DOMAIN,
+      domain,
       deployment,
       blockRefs.map((r) => ({ chainKey: r.chainKey, blockNumber: r.blockNumber })),
       from,

@@ -89,6 +89,16 @@ export interface InFlight {
   from: string;
   to: string;
   amount: bigint;
+  /** What the move moves; absent = `collateral` (entries made before capacity moves existed). */
+  kind?: MoveKind;
+}
+
+/** What a move moves: `collateral` (tokens, `rebalanceWorkflow`) or `capacity` (lending capacity as credit, `capacityMoveWorkflow`). */
+export type MoveKind = 'collateral' | 'capacity';
+
+/** The collateral moves of an in-flight list (the ones the collateral planners account for). */
+export function collateralInFlight<T extends { kind?: MoveKind }>(list: readonly T[]): T[] {
+  return list.filter((f) => (f.kind ?? 'collateral') === 'collateral');
 }
 
 /** One move the planner asks for. */

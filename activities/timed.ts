@@ -1,0 +1,47 @@
+/**
+ * The wrapper every write activity runs in: leg timing, the running-leg tracker, a heartbeat while it
+ * runs, and the cap-breach counter. Shared by activities/index.ts and the capacity activities.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from './failures.js';
+import type { KeeperContext } from './context.js';
+
+/**
+ * Times one leg into `ballast_leg_duration_seconds{leg,route}` (also on failure) and heartbeats every
+ * second while it runs, so a worker killed mid-leg is noticed within the heartbeat timeout (the workflow
+ * sets it), not after the whole start-to-close timeout. Outside an activity (direct calls in tests) it
+ * only times. With `trackKey`, the leg shows in `ballast_leg_in_progress_seconds` while it runs.
+ */
+export async function timed<T>(ctx: KeeperContext, leg: string, route: string, fn: () => Promise<T>, trackKey?: string): Promise<T> {
+  const end = ctx.metrics.legDurationSeconds.startTimer({ leg, route });
+  if (trackKey) ctx.metrics.legs.start(leg, route, trackKey);
+  let activity: Context | undefined;
+  try {
+    activity = Context.current();
+  } catch {
+    activity = undefined;
+  }
+  const beat = activity ? setInterval(() => activity.heartbeat(), 1000) : undefined;
+  try {
+    return await fn();
+  } catch (err) {
+    countCapBreach(ctx, err);
+    throw err;
+  } finally {
+    if (beat) clearInterval(beat);
+    if (trackKey) ctx.metrics.legs.end(leg, route, trackKey);
+    end();
+  }
+}
+
+/**
+ * A vault revert `OutflowCapExceeded` counts into `ballast_cap_breached_total{chain, cap="onchain_outflow"}`,
+ * `CreditCapExceeded` (a capacity reservation over the vault's credit cap) into `cap="onchain_credit"`.
+ */
+export function countCapBreach(ctx: KeeperContext, err: unknown): void {
+  if (!(err instanceof ApplicationFailure) || err.type !== FailureType.ContractRevert) return;
+  const d = (err.details?.[0] ?? {}) as { chainKey?: string; errorName?: string | null };
+  if (d.errorName === 'OutflowCapExceeded') ctx.metrics.capBreached.inc({ chain: d.chainKey ?? 'unknown', cap: 'onchain_outflow' });
+  if (d.errorName === 'CreditCapExceeded') ctx.metrics.capBreached.inc({ chain: d.chainKey ?? 'unknown', cap: 'onchain_credit' });
+}
