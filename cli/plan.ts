@@ -18,7 +18,7 @@ import { buildReadOnlyKeeperContext } from '../keeper/runtime.js';
 import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
 import { readSnapshot } from '../activities/snapshot.js';
 import { planRebalances, type PlanResult } from '../activities/plan.js';
-import type { InFlight, Snapshot } from '../planner/types.js';
+import { collateralInFlight, type InFlight, type Snapshot } from '../planner/types.js';
 
 /** What `ballast plan --dry-run` found and decided. */
 export interface DryRunResult {
@@ -53,7 +53,7 @@ export async function dryRunPlan(config: BallastConfig, opts: { offline?: boolea
       const client = await connectClient(config);
       try {
         const { status, snapshot } = await monitorStatus(client, config.deployment);
-        inFlight = status.inFlight;
+        inFlight = collateralInFlight(status.inFlight); // capacity moves do not move collateral
         previous = snapshot;
         monitor = { reachable: true, note: `monitor of ${config.deployment}: ${inFlight.length} rebalance(s) in flight, ${status.paused ? `PAUSED (${status.pauseReason ?? 'no reason'})` : 'running'}`, inFlight };
       } finally {

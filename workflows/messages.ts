@@ -2,7 +2,7 @@
  * Signals and queries of the keeper's workflows (shared by workflows, worker, client and CLI).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { InFlight, Snapshot } from '../planner/types.js';
+import type { InFlight, MoveKind, Snapshot } from '../planner/types.js';
 import type { RebalanceOutcome } from '../activities/types.js';
 import type { StrandedInFlight, DeploymentLedger } from '../activities/ledger.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -47,7 +47,10 @@ export interface MonitorStatus {
   lastUnresolved: { chainKey: string; reason: string }[];
   started: number;
   finished: Record<RebalanceOutcome, number>;
-  recent: { rebalanceId: string; from: string; to: string; amount: bigint; outcome?: RebalanceOutcome }[];
+  /** Latest started moves, newest first; `kind` absent = collateral. */
+  recent: { rebalanceId: string; from: string; to: string; amount: bigint; outcome?: RebalanceOutcome; kind?: MoveKind }[];
+  /** Chains the last capacity plan left out or could not bring under their high mark (absent: capacity moves not configured). */
+  lastCapacityUnresolved?: { chainKey: string; reason: string }[];
   /** The deployment's funds ledger: supply conservation, checked on ticks with nothing in flight. */
   ledger: {
     openingSupply?: bigint;

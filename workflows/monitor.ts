@@ -15,13 +15,14 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { Snapshot } from '../planner/types.js';
+import { collateralInFlight, type Snapshot } from '../planner/types.js';
 import {
   approveCapChangeUpdate,
   capsQuery,
@@ -38,6 +39,7 @@ import type { CapsContext } from '../activities/caps.js';
 import { installLpMandates } from './mandates.js';
 import type { MonitorInput } from './types.js';
 import { rebalanceWorkflow } from './rebalance.js';
+import { planAndStartCapacityMoves } from './capacityMonitor.js';
 
 const reads = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -173,12 +175,12 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
     }
     if (!status.paused && !status.ledger.halted) {
       lastSnapshot = await reads.readSnapshot({ previous: lastSnapshot });
-      const plan = await reads.planRebalances({ snapshot: lastSnapshot, inFlight: status.inFlight, caps, lp: await lpMandates.planInput(lastSnapshot) });
+      const plan = await reads.planRebalances({ snapshot: lastSnapshot, inFlight: collateralInFlight(status.inFlight), caps, lp: await lpMandates.planInput(lastSnapshot) });
       status.lastPlanAtMs = Date.now();
       status.lastUnresolved = plan.unresolved;
       for (const t of plan.transfers) {
         // never two rebalances on the same route at once (the planner is told too; this is the guard)
-        if (status.inFlight.some((f) => f.from === t.from && f.to === t.to)) continue;
+        if (collateralInFlight(status.inFlight).some((f) => f.from === t.from && f.to === t.to)) continue;
         if (!lpMandates.admit(t)) continue; // a mandate it counts on was revoked since the plan
         try {
           await startChild(rebalanceWorkflow, {
@@ -198,6 +200,8 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
           log.warn('rebalance not started', { rebalanceId: t.rebalanceId, error: err instanceof Error ? err.message : String(err) });
         }
       }
+      // Capacity moves (workflows/capacityMonitor.ts); patched: histories recorded before them replay unchanged.
+      if (patched('capacity-moves')) await planAndStartCapacityMoves(status, { deliveryDeadlineSec: input.deliveryDeadlineSec, recentLimit: RECENT_LIMIT });
     }
     wake = false;
     await condition(() => wake, `${input.tickIntervalSec} seconds`);
