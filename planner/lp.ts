@@ -1,7 +1,8 @@
 /**
  * A thin, deterministic bridge to the HiGHS MILP solver (npm `highs`, HiGHS compiled to WebAssembly):
- * writes a model as CPLEX LP text, solves it with a time limit and an optional starting incumbent
- * (a MIP start), and returns the primal values, the solver status and the proven dual bound.
+ * passes a model as arrays (or writes it as CPLEX LP text, for reading), solves it with a time limit and an
+ * optional starting incumbent (a MIP start), and returns the primal values, the solver status and the
+ * proven dual bound.
  *
  * Only used by planner/optimal.ts. The WebAssembly module is loaded once per process (lazily). The solve
  * itself is synchronous and blocks the event loop for up to the time limit; run it in an activity.
@@ -149,6 +150,9 @@ const STATUS_NAMES: Record<number, string> = {
   12: 'ObjectiveTarget',
   13: 'TimeLimit',
   14: 'IterationLimit',
+  15: 'Unknown',
+  16: 'SolutionLimit',
+  17: 'Interrupted',
 };
 
 /** Outcome of {@link solveMilp}. */
@@ -172,6 +176,54 @@ export interface MilpResult {
 }
 
 /**
+ * The model as HiGHS's arrays (columns in `model.columns` order, rows in `model.rows` order, the matrix
+ * row-wise). Passing arrays instead of LP text spares HiGHS's LP reader, which took 200–300 ms for the
+ * ~3 000 columns of a 64-chain plan.
+ * @throws {Error} naming the row and column when a row uses an unknown column or the same column twice.
+ */
+function toModelData(model: LpModel, infinity: number) {
+  const index = new Map(model.columns.map((c, i) => [c.name, i]));
+  if (index.size !== model.columns.length) throw new Error('solveMilp: two columns share a name; every column needs its own');
+  const colCost = new Float64Array(model.columns.length);
+  for (const t of model.objective) {
+    const j = index.get(t.name);
+    if (j === undefined) throw new Error(`solveMilp: the objective uses column "${t.name}", which is not among the model's columns`);
+    colCost[j] = (colCost[j] ?? 0) + t.coef;
+  }
+  const starts = [0];
+  const indices: number[] = [];
+  const values: number[] = [];
+  const rowLower = new Float64Array(model.rows.length);
+  const rowUpper = new Float64Array(model.rows.length);
+  model.rows.forEach((r, i) => {
+    const seen = new Set<number>();
+    for (const t of r.terms) {
+      const j = index.get(t.name);
+      if (j === undefined) throw new Error(`solveMilp: row "${r.name}" uses column "${t.name}", which is not among the model's columns`);
+      if (seen.has(j)) throw new Error(`solveMilp: row "${r.name}" uses column "${t.name}" twice; merge the terms`);
+      seen.add(j);
+      indices.push(j);
+      values.push(t.coef);
+    }
+    starts.push(indices.length);
+    rowLower[i] = r.op === '<=' ? -infinity : r.rhs;
+    rowUpper[i] = r.op === '>=' ? infinity : r.rhs;
+  });
+  return {
+    numCols: model.columns.length,
+    numRows: model.rows.length,
+    offset: model.objectiveConstant,
+    colCost,
+    colLower: Float64Array.from(model.columns, (c) => (c.binary ? 0 : c.lower)),
+    colUpper: Float64Array.from(model.columns, (c) => (c.binary ? 1 : c.upper)),
+    rowLower,
+    rowUpper,
+    matrix: { format: 'csr' as const, numRows: model.rows.length, numCols: model.columns.length, starts: Int32Array.from(starts), indices: Int32Array.from(indices), values: Float64Array.from(values) },
+    integrality: Int32Array.from(model.columns, (c) => (c.binary ? 1 : 0)),
+  };
+}
+
+/**
  * Solves a minimization MILP with HiGHS.
  * @param start optional MIP start: column name → value (missing columns are 0).
  * @param opts `timeLimitMs` wall-clock budget of the solve; `mipRelGap` relative gap at which HiGHS stops
@@ -180,7 +232,8 @@ export interface MilpResult {
  *   they took 60–90% of the solve time, recursing up to 8 sub-MIPs deep, and found nothing the branch and
  *   bound did not find anyway; with them off the ≤ 16-chain bench instances prove optimality in 2–5× less
  *   CPU and the 32/64-chain ones prove it more often within the same budget.
- * @throws {Error} when HiGHS cannot parse the model text (a bug in the model writer; the message says which).
+ * @throws {Error} when the model names an unknown column or HiGHS refuses it (a bug in the model builder; the
+ *   message says which).
  */
 export async function solveMilp(
   model: LpModel,
@@ -188,13 +241,13 @@ export async function solveMilp(
   opts: { timeLimitMs: number; mipRelGap?: number; subMipHeuristics?: boolean },
 ): Promise<MilpResult> {
   const highs = await highsRuntime();
-  const text = toLpText(model);
   const t0 = performance.now();
+  const data = toModelData(model, highs.infinity);
   let m: ReturnType<HighsRuntime['createModel']>;
   try {
-    m = highs.createModel({ format: 'lp', data: text });
+    m = highs.createModel(data);
   } catch (e) {
-    throw new Error(`solveMilp: HiGHS could not read the model (${(e as Error).message}); first lines: ${text.slice(0, 300)}`);
+    throw new Error(`solveMilp: HiGHS refused the model (${(e as Error).message}); its LP text begins: ${toLpText(model).slice(0, 300)}`);
   }
   try {
     m.options.set({
@@ -206,9 +259,8 @@ export async function solveMilp(
       mip_heuristic_run_rens: opts.subMipHeuristics ?? false,
       mip_heuristic_run_root_reduced_cost: opts.subMipHeuristics ?? false,
     });
-    const numCols = m.getDimensions().numCols;
-    const names: string[] = [];
-    for (let i = 0; i < numCols; i++) names.push(m.getColName(i));
+    const numCols = model.columns.length;
+    const names = model.columns.map((c) => c.name);
     let startAccepted = false;
     if (start !== undefined && start.size > 0) {
       const colValue = new Float64Array(numCols);
@@ -222,9 +274,19 @@ export async function solveMilp(
         startAccepted = false;
       }
     }
-    m.run();
+    // HiGHS checks `time_limit` between phases only (a sub-MIP, a cut round or a long LP can run past it):
+    // the interrupt callbacks, called throughout the branch and bound and the simplex, stop it at the
+    // wall-clock deadline itself.
+    const deadline = t0 + opts.timeLimitMs;
+    const stopAtDeadline = (e: { interrupt(): void }): undefined => {
+      if (performance.now() >= deadline) e.interrupt();
+      return undefined;
+    };
+    m.run({ [highs.constants.callbackType.mipInterrupt]: stopAtDeadline, [highs.constants.callbackType.simplexInterrupt]: stopAtDeadline });
     const code = m.getModelStatus() as number;
-    const status = STATUS_NAMES[code] ?? `Unknown(${code})`;
+    const named = STATUS_NAMES[code] ?? `Unknown(${code})`;
+    // Stopped by the deadline (either way) is a time limit, whatever the channel that noticed it.
+    const status = named === 'Interrupted' ? 'TimeLimit' : named;
     const primalStatus = Number(m.info.get('primal_solution_status'));
     const values = new Map<string, number>();
     let objective: number | undefined;
