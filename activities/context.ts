@@ -9,7 +9,6 @@ import type { BallastMetrics } from '../keeper/metrics.js';
 import type { Logger } from '../keeper/logger.js';
 import type { CapApprover } from './capApproval.js';
 import type { CapRules } from '../workflows/caps.js';
-import type { WormholeSettings } from '../config/capacity.js';
 import type { CapacitySettings, WormholeSettings } from '../config/capacity.js';
 
 /** Addresses of the Ballast and LayerZero contracts on one EVM chain. */
@@ -39,6 +38,16 @@ export interface ChainRuntime {
   wormhole?: { chainId: number; core: Address; adapter: Address };
 }
 
+/** One bridge's settings from config `bridges` (besides its quoted fee): see config/schema.ts. */
+export interface BridgeSettings {
+  /** Proportional fee, basis points (multiple of 0.01). */
+  feeBps: number;
+  /** Expected delivery latency, seconds (reported, not optimized). */
+  latencySec: number;
+  /** Largest amount one transfer may carry over this bridge (base units); absent = no limit of its own. */
+  rateLimit?: bigint;
+}
+
 export interface KeeperContext {
   deployment: string;
   asset: { symbol: string; decimals: number };
@@ -47,8 +56,10 @@ export interface KeeperContext {
   lzReceiveGas: number;
   metrics: BallastMetrics;
   log: Logger;
-  /** The keeper side of Wormhole (config `wormhole`): guardian API and the guardian sets VAAs are verified against. */
-  wormhole?: WormholeSettings;
+  /** Which planner `planRebalances` runs and the optimal solve's budget (config `planner`); absent = optimal, 1000 ms. */
+  planner?: { kind: 'optimal' | 'greedy'; timeBudgetMs: number };
+  /** The enabled bridges' settings by name (config `bridges`); absent = `layerzero` with fee 0 bps, latency 120 s. */
+  bridges?: Readonly<Record<string, BridgeSettings>>;
   /** Who may change caps at run time and how raises are approved (config `risk`); absent = every change refused. */
   risk?: { approvers: readonly CapApprover[]; rules: CapRules };
   /** LP mandates (config `lp`); absent = not required (planner/mandates.ts). */

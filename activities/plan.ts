@@ -1,45 +1,185 @@
 /**
- * Activity `planRebalances`: runs the (pure) planner on a snapshot and gives each transfer its
- * deterministic rebalance id. Run as an activity so the plan is recorded in history: a replay
- * re-reads it instead of re-deriving it with newer code.
+ * Activity `planRebalances`: runs the planner on a snapshot and gives each transfer its deterministic
+ * rebalance id. Run as an activity so the plan is recorded in history: a replay re-reads it instead of
+ * re-deriving it with newer code, and a time-limited solve (not deterministic) is fine here.
+ *
+ * Planner (config `planner.kind`): `optimal` (default) quotes every bridge on the giver → taker pairs
+ * (activities/quotes.ts: I/O, done here in the activity), converts the native fees into the asset, and
+ * runs planner/optimal.ts within `planner.timeBudgetMs`, the greedy plan on the same edges as its
+ * starting incumbent and floor; the plan carries the solver's certificate and the quotes it used.
+ * `greedy` runs planner/greedy.ts (the baseline) and sends everything over LayerZero.
  */
 import { planGreedy } from '../planner/greedy.js';
+import { planOptimal, plannedChains, type PlanCertificate } from '../planner/optimal.js';
 import { rebalanceId } from '../planner/rebalanceId.js';
 import type { ChainPolicy, InFlight, Snapshot } from '../planner/types.js';
+import { toDisplayNumber } from '../keeper/metrics.js';
 import type { KeeperContext } from './context.js';
 import type { PlannedTransfer } from './types.js';
+import { edgesFromQuotes, quoteRoutes, type RouteQuote } from './quotes.js';
 import { effectivePolicies, routeKey, type CapsState } from '../workflows/caps.js';
 import { clipToMandates, noMandates, type LpAllowance, type MandatePlanInput } from '../planner/mandates.js';
 
+/** Planner used when the context does not say (config defaults). */
+export const DEFAULT_PLANNER = { kind: 'optimal', timeBudgetMs: 1000 } as const;
+
+/**
+ * The plan of one tick, as recorded in the monitor's history.
+ * - `planner`: which planner made it (absent in plans recorded before the optimal planner was wired: greedy).
+ * - `certificate`: the optimal planner's certificate (solver status, objective, proven bound and gap,
+ *   per-transfer reasons, model size; planner/optimal.ts `PlanCertificate`); absent for greedy.
+ * - `quotes`: the (from, to, bridge) quotes the optimal plan's edges came from, with the price used and the
+ *   reason for every edge left out; a replay re-plans from these instead of quoting again.
+ * - `totals`: fees (of the transfers as planned, base units; 0 for greedy, which is not quoted) and volume.
+ * - `planMs`: wall time of quoting and planning (ms).
+ */
 export interface PlanResult {
   /** `lpAllowances`: the LPs a transfer is attributed to, when LP mandates bounded it (planner/mandates.ts). */
   transfers: (PlannedTransfer & { lpAllowances?: LpAllowance[] })[];
   unresolved: { chainKey: string; reason: string }[];
+  planner?: 'optimal' | 'greedy';
+  certificate?: PlanCertificate;
+  quotes?: RouteQuote[];
+  totals?: { fees: bigint; volume: bigint };
+  planMs?: number;
+}
+
+/** The activity's input: the monitor's snapshot, its in-flight rebalances, run-time caps and LP mandates. */
+export interface PlanInput {
+  snapshot: Snapshot;
+  inFlight: InFlight[];
+  caps?: CapsState;
+  lp?: MandatePlanInput;
 }
 
 /**
  * Plans on a `fresh` snapshot only (a partial or stale one yields no transfers and says why).
  * Ids: `rebalanceId(deployment, every chain's block, route, amount, sequence in plan)`.
  * With config `lp.requireMandates`, transfers are then clipped to the LPs' mandates (`input.lp`; none = nothing moves).
+ * Records `ballast_plan_*` metrics and logs the certificate's summary.
+ * @param opts.quotes plan from these quotes instead of quoting the chains (a replay passes the recorded ones).
+ * @throws what planner/optimal.ts throws on malformed input (a bug, not a market condition).
  */
-export function planRebalances(ctx: KeeperContext, input: { snapshot: Snapshot; inFlight: InFlight[]; caps?: CapsState; lp?: MandatePlanInput }): PlanResult {
+export async function planRebalances(ctx: KeeperContext, input: PlanInput, opts: { quotes?: readonly RouteQuote[] } = {}): Promise<PlanResult> {
+  const t0 = performance.now();
   const { snapshot, inFlight } = input;
+  const planner = ctx.planner ?? DEFAULT_PLANNER;
   if (snapshot.freshness !== 'fresh') {
-    return { transfers: [], unresolved: snapshot.excluded.map((e) => ({ chainKey: e.chainKey, reason: `not planned: snapshot ${snapshot.freshness}: ${e.reason}` })) };
+    return { transfers: [], unresolved: snapshot.excluded.map((e) => ({ chainKey: e.chainKey, reason: `not planned: snapshot ${snapshot.freshness}: ${e.reason}` })), planner: planner.kind };
   }
   // Run-time caps (the monitor's, set by the risk team) replace the config's; a route cap clips the transfer.
   const configured = [...ctx.chains.values()].map((c) => c.policy);
   const { policies, routeMaxTransfer } = input.caps ? effectivePolicies(configured, input.caps) : { policies: configured, routeMaxTransfer: {} };
-  const planned = planGreedy({ chains: snapshot.chains, policies, inFlight });
-  const routed = clipToRouteCaps(planned.transfers, policies, routeMaxTransfer);
+  const made = planner.kind === 'greedy' ? planWithGreedy(snapshot, policies, inFlight) : await planWithOptimal(ctx, snapshot, policies, inFlight, routeMaxTransfer, planner.timeBudgetMs, opts.quotes);
+  const routed = clipToRouteCaps(made.transfers, policies, routeMaxTransfer);
   const lp = ctx.lp?.requireMandates ? clipToMandates(routed, input.lp ?? noMandates(), policies) : { transfers: routed, dropped: [] };
-  const plan = { transfers: lp.transfers, unresolved: [...planned.unresolved, ...lp.dropped] };
+  const plan = { transfers: lp.transfers, unresolved: [...made.unresolved, ...lp.dropped] };
   const blockRefs = snapshot.chains.map((c) => ({ chainKey: c.chainKey, blockNumber: c.blockNumber }));
   const transfers = plan.transfers.map((t, sequence) => ({
     ...t,
     rebalanceId: rebalanceId({ deployment: ctx.deployment, blockRefs, from: t.from, to: t.to, amount: t.amount, sequence }),
   }));
-  return { transfers, unresolved: plan.unresolved };
+  const result: PlanResult = {
+    transfers,
+    unresolved: plan.unresolved,
+    planner: planner.kind,
+    ...(made.certificate ? { certificate: made.certificate } : {}),
+    ...(made.quotes ? { quotes: made.quotes } : {}),
+    totals: { fees: transfers.reduce((s, t) => s + (t.fee ?? 0n), 0n), volume: transfers.reduce((s, t) => s + t.amount, 0n) },
+    planMs: performance.now() - t0,
+  };
+  recordPlan(ctx, result);
+  return result;
+}
+
+/** What one planner made, before the route caps, the LP mandates and the ids. */
+interface Made {
+  transfers: (Omit<PlannedTransfer, 'rebalanceId'>)[];
+  unresolved: { chainKey: string; reason: string }[];
+  certificate?: PlanCertificate;
+  quotes?: RouteQuote[];
+}
+
+/** The greedy baseline: every transfer over LayerZero (the only bridge the greedy planner knows). */
+function planWithGreedy(snapshot: Snapshot, policies: ChainPolicy[], inFlight: InFlight[]): Made {
+  const planned = planGreedy({ chains: snapshot.chains, policies, inFlight });
+  return { transfers: planned.transfers.map((t) => ({ ...t, bridge: 'layerzero' })), unresolved: planned.unresolved };
+}
+
+/**
+ * The optimal planner: quotes (unless given) on the giver → taker pairs without a transfer in flight, edges
+ * with the route caps as capacities, then planner/optimal.ts within the budget.
+ */
+async function planWithOptimal(
+  ctx: KeeperContext,
+  snapshot: Snapshot,
+  policies: ChainPolicy[],
+  inFlight: InFlight[],
+  routeMaxTransfer: Record<string, bigint>,
+  timeBudgetMs: number,
+  given: readonly RouteQuote[] | undefined,
+): Promise<Made> {
+  const base = { chains: snapshot.chains, policies, inFlight };
+  let quotes: RouteQuote[];
+  if (given !== undefined) quotes = [...given];
+  else {
+    const nodes = plannedChains(base);
+    const busy = new Set(inFlight.flatMap((f) => [routeKey(f.from, f.to), routeKey(f.to, f.from)]));
+    const pairs = nodes.filter((g) => g.spare > 0n).flatMap((g) => nodes.filter((t) => t.need > 0n && !busy.has(routeKey(g.key, t.key))).map((t) => ({ from: g.key, to: t.key })));
+    quotes = await quoteRoutes(ctx, snapshot, pairs, policies);
+    for (const q of quotes) if (q.error !== undefined) ctx.log.warn({ from: q.from, to: q.to, bridge: q.bridge, error: q.error }, 'edge left out of planning: no fee quote');
+  }
+  const plan = await planOptimal({ ...base, edges: edgesFromQuotes(quotes, routeMaxTransfer) }, { timeLimitMs: timeBudgetMs });
+  return {
+    transfers: plan.transfers.map((t) => ({ from: t.from, to: t.to, amount: t.amount, reason: t.reason, bridge: t.bridge, fee: t.fee, latencySec: t.latencySec })),
+    unresolved: plan.unresolved,
+    certificate: plan.certificate,
+    quotes,
+  };
+}
+
+/** `ballast_plan_*` metrics and one log line with the certificate's summary. */
+function recordPlan(ctx: KeeperContext, r: PlanResult): void {
+  const m = ctx.metrics;
+  const kind = r.planner ?? 'greedy';
+  const fees = r.totals?.fees ?? 0n;
+  m.planDurationSeconds.observe({ planner: kind }, (r.planMs ?? 0) / 1000);
+  m.planTransfers.set({ planner: kind }, r.transfers.length);
+  m.planFeesPlanned.set({ planner: kind }, toDisplayNumber(fees, ctx.asset.decimals));
+  const c = r.certificate;
+  if (c) {
+    m.planObjective.set(c.objective);
+    m.planBound.set(c.bound);
+    m.planGapRatio.set(c.gapPct / 100);
+    m.planSolverStatus.reset();
+    m.planSolverStatus.set({ status: c.status, chosen: c.chosen }, 1);
+    m.planOptimal.set(c.optimal ? 1 : 0);
+  }
+  const summary = {
+    planner: kind,
+    transfers: r.transfers.length,
+    volume: (r.totals?.volume ?? 0n).toString(),
+    fees: fees.toString(),
+    planMs: Math.round(r.planMs ?? 0),
+    unresolved: r.unresolved.length,
+    ...(c
+      ? {
+          status: c.status,
+          optimal: c.optimal,
+          objective: c.exact.objective,
+          greedyObjective: c.exact.greedyObjective,
+          bound: c.bound,
+          gapPct: c.gapPct,
+          chosen: c.chosen,
+          solveMs: Math.round(c.search.solveMs),
+          nodes: c.search.nodes,
+          edges: c.model.edges,
+          edgesLeftOut: (r.quotes ?? []).filter((q) => q.error !== undefined).length,
+        }
+      : {}),
+  };
+  if (r.transfers.length > 0 || c?.optimal === false) ctx.log.info(summary, c ? `plan certificate: ${c.status}, gap ${c.gapPct.toFixed(4)}%, objective ${c.exact.objective} (greedy ${c.exact.greedyObjective}), ${c.chosen}` : 'plan (greedy)');
+  else ctx.log.debug(summary, 'plan: nothing to move');
 }
 
 /**

@@ -14,9 +14,17 @@ import type { Transfer } from '../planner/types.js';
  */
 export type LegPurpose = 'forward' | 'redeposit' | 'return' | 'return-deposit';
 
-/** A transfer the plan asks for, with its deterministic rebalance id. */
+/**
+ * A transfer the plan asks for, with its deterministic rebalance id and the bridge it goes over
+ * (`layerzero`, `wormhole`, …: the name of config `bridges.<name>`). `fee` (base units: the quoted native
+ * fee converted into the asset plus the bridge's proportional fee) and `latencySec` are the optimal
+ * planner's estimate; the greedy planner does not quote and leaves them out.
+ */
 export interface PlannedTransfer extends Transfer {
   rebalanceId: Hex;
+  bridge: string;
+  fee?: bigint;
+  latencySec?: number;
 }
 
 export interface VaultLegInput {

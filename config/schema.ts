@@ -28,6 +28,8 @@ export const CONFIG_DEFAULTS = {
   keeper: { privateKeyEnv: 'BALLAST_KEEPER_PRIVATE_KEY', keystorePasswordEnv: 'BALLAST_KEYSTORE_PASSWORD' },
   layerzero: { lzReceiveGas: 200_000, deliveryDeadlineSec: 600 },
   wormhole: { deliveryDeadlineSec: 1800, vaaPollIntervalMs: 1000 },
+  planner: { kind: 'optimal', timeBudgetMs: 1000 },
+  bridges: { layerzero: { feeBps: 0, latencySec: 120 }, wormhole: { feeBps: 0, latencySec: 1200 } },
   confirmations: 1,
   receiptTimeoutSec: 60,
   risk: { approvalWindowSec: 86_400 },
@@ -319,6 +321,25 @@ const wormholeSchema = z
     { when: () => true },
   );
 
+/**
+ * What the planner needs to know about one bridge besides its quoted fee: a proportional fee in basis points
+ * (a multiple of 0.01, 0 ≤ feeBps < 10000), the expected delivery latency (reported with each transfer), and
+ * optionally the route's rate limit: the largest amount one transfer may carry over this bridge (base units).
+ * `enabled: false` keeps the bridge out of planning.
+ */
+const bridgeSchema = (defaults: { feeBps: number; latencySec: number }) =>
+  z.strictObject({
+    enabled: z.boolean({ error: 'must be true or false' }).default(true),
+    feeBps: z
+      .number({ error: 'must be a number of basis points, 0 ≤ feeBps < 10000, in steps of 0.01' })
+      .min(0, { error: 'must be ≥ 0 bps' })
+      .lt(10_000, { error: 'must be < 10000 bps (100%)' })
+      .refine((v) => Math.abs(v * 100 - Math.round(v * 100)) < 1e-6, { error: 'must be a multiple of 0.01 bps (e.g. 1.25)' })
+      .default(defaults.feeBps),
+    latencySec: posInt('a positive integer number of seconds').default(defaults.latencySec),
+    rateLimit: amount.optional(),
+  });
+
 function fmtPct(wad: bigint): string {
   const hundredths = (wad * 10_000n) / WAD;
   return `${hundredths / 100n}.${(hundredths % 100n).toString().padStart(2, '0')}%`;
@@ -418,6 +439,29 @@ export const configSchema = z
     lp: z
       .strictObject({
         requireMandates: z.boolean({ error: 'must be true or false' }).default(CONFIG_DEFAULTS.lp.requireMandates),
+      })
+      .prefault({}),
+    /**
+     * Which planner the keeper runs each tick: `optimal` (planner/optimal.ts: the HiGHS MILP over quoted
+     * (chain, chain, bridge) edges, greedy as its starting incumbent and floor; its certificate is recorded
+     * with the plan) or `greedy` (planner/greedy.ts, the baseline). `timeBudgetMs`: the optimal solve's
+     * wall-clock budget per tick; the keeper acts on the best plan found in it.
+     */
+    planner: z
+      .strictObject({
+        kind: z.enum(['optimal', 'greedy'], { error: 'must be "optimal" or "greedy"' }).default(CONFIG_DEFAULTS.planner.kind),
+        timeBudgetMs: posInt('a positive integer number of milliseconds').default(CONFIG_DEFAULTS.planner.timeBudgetMs),
+      })
+      .prefault({}),
+    /**
+     * Per bridge: proportional fee, latency, rate limit (see bridgeSchema). LayerZero is on by default for
+     * every chain; Wormhole, when this entry is set, for the chains that have a `wormhole` entry. The optimal
+     * planner gets a bridge's edges only between two chains that both have it.
+     */
+    bridges: z
+      .strictObject({
+        layerzero: bridgeSchema(CONFIG_DEFAULTS.bridges.layerzero).prefault({}),
+        wormhole: bridgeSchema(CONFIG_DEFAULTS.bridges.wormhole).optional(),
       })
       .prefault({}),
     chains: z

@@ -79,6 +79,15 @@ export class BallastMetrics {
   readonly bridgeFeePaid = new Counter({ name: 'ballast_bridge_fee_paid', help: 'Native bridge fee paid (ETH)', labelNames: ['route', 'bridge'], registers: [this.registry] });
   readonly ledgerMismatch = new Gauge({ name: 'ballast_ledger_mismatch', help: '1 when the funds ledger disagrees with the chains (new rebalances stopped), else 0', labelNames: [], registers: [this.registry] });
   readonly inflightAmount = new Gauge({ name: 'ballast_inflight_amount', help: 'Amount in flight on the route, whole tokens', labelNames: ['route', 'bridge'], registers: [this.registry] });
+  // Per tick, from the planRebalances activity (activities/plan.ts); the certificate fields are the optimal planner's (planner/optimal.ts).
+  readonly planObjective = new Gauge({ name: 'ballast_plan_objective', help: "Objective of the last optimal plan: 1000 x unmet need + fees, base units (the certificate's)", labelNames: [], registers: [this.registry] });
+  readonly planBound = new Gauge({ name: 'ballast_plan_bound', help: 'Lower bound the solver proved on the objective of any plan for the last tick, base units', labelNames: [], registers: [this.registry] });
+  readonly planGapRatio = new Gauge({ name: 'ballast_plan_gap_ratio', help: 'Proven gap of the last optimal plan, (objective - bound) / objective (0.001 = 0.1%)', labelNames: [], registers: [this.registry] });
+  readonly planOptimal = new Gauge({ name: 'ballast_plan_optimal', help: '1 when the last optimal plan was proven optimal (solver Optimal and gap <= 0.1%), else 0', labelNames: [], registers: [this.registry] });
+  readonly planSolverStatus = new Gauge({ name: 'ballast_plan_solver_status', help: "1 for the last optimal plan's solver status (Optimal, TimeLimit, Trivial, ...) and which plan it acted on (solver, heuristic, greedy)", labelNames: ['status', 'chosen'], registers: [this.registry] });
+  readonly planDurationSeconds = new Histogram({ name: 'ballast_plan_duration_seconds', help: 'Wall time of one tick of planning (quotes and solve included)', labelNames: ['planner'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 5, 10], registers: [this.registry] });
+  readonly planFeesPlanned = new Gauge({ name: 'ballast_plan_fees_planned', help: 'Bridge fees of the last plan as planned (quoted native fees in the asset plus proportional fees), whole tokens; 0 for the greedy planner (not quoted)', labelNames: ['planner'], registers: [this.registry] });
+  readonly planTransfers = new Gauge({ name: 'ballast_plan_transfers', help: 'Transfers in the last plan', labelNames: ['planner'], registers: [this.registry] });
   /** Running legs; read into `ballast_leg_in_progress_seconds` at every scrape. */
   readonly legs = new LegTracker();
   readonly legInProgressSeconds: Gauge<'leg' | 'route'>;

@@ -205,7 +205,9 @@ export interface DecisionReplay extends RecordedDecision {
 export async function rederiveDecisions(history: History, ctx: KeeperContext): Promise<DecisionReplay[]> {
   const out: DecisionReplay[] = [];
   for (const d of recordedDecisions(history)) {
-    const current = await planRebalances(ctx, d.input);
+    // The optimal planner re-plans from the quotes recorded with the plan (no live quoting in a replay); a plan
+    // recorded without quotes (greedy, or before the optimal planner) gives it no edges.
+    const current = await planRebalances(ctx, d.input, { quotes: d.recorded?.quotes ?? [] });
     const recorded = d.recorded ?? { transfers: [], unresolved: [] };
     out.push({ ...d, current, diff: diffPlans(recorded, current) });
   }

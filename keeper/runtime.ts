@@ -6,7 +6,7 @@ import { toAccount } from 'viem/accounts';
 import { chainPolicies, type BallastConfig } from '../config/index.js';
 import { createEvmClients } from '../chains/evm/clients.js';
 import { capacitySettings, wormholeSettings } from '../config/capacity.js';
-import type { ChainRuntime, KeeperContext } from '../activities/context.js';
+import type { BridgeSettings, ChainRuntime, KeeperContext } from '../activities/context.js';
 import { BallastMetrics } from './metrics.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -33,6 +33,8 @@ export function buildKeeperContext(config: BallastConfig, account: Account, metr
     asset: config.asset,
     chains,
     lzReceiveGas: config.layerzero.lzReceiveGas,
+    planner: config.planner,
+    bridges: enabledBridges(config),
     metrics,
     log,
     risk: { approvers: config.risk.capApprovers, rules: { approvalWindowSec: config.risk.approvalWindowSec, raiseDelaySec: config.risk.raiseDelaySec } },
@@ -40,6 +42,16 @@ export function buildKeeperContext(config: BallastConfig, account: Account, metr
     capacity: capacitySettings(config),
     wormhole: wormholeSettings(config),
   };
+}
+
+/** The bridges config `bridges` enables (absent or `enabled: false` ones left out), without the `enabled` flag. */
+export function enabledBridges(config: BallastConfig): Record<string, BridgeSettings> {
+  const out: Record<string, BridgeSettings> = {};
+  for (const [name, b] of Object.entries(config.bridges)) {
+    if (b === undefined || !b.enabled) continue;
+    out[name] = { feeBps: b.feeBps, latencySec: b.latencySec, ...(b.rateLimit !== undefined ? { rateLimit: b.rateLimit } : {}) };
+  }
+  return out;
 }
 
 /**

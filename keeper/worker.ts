@@ -10,6 +10,7 @@ import type { BallastConfig } from '../config/index.js';
 import { createActivities } from '../activities/index.js';
 import { dataConverter } from './dataConverter.js';
 import { buildKeeperContext } from './runtime.js';
+import { highsRuntime } from '../planner/lp.js';
 import { BallastMetrics, serveMetrics, type ReadinessReport } from './metrics.js';
 import { createReadiness } from './health.js';
 import { loadKeeperAccount } from './keys.js';
@@ -66,6 +67,9 @@ export async function createKeeperWorker(
   const account = loadKeeperAccount(config, opts.env);
   const metrics = opts.metrics ?? new BallastMetrics();
   const ctx = buildKeeperContext(config, account, metrics, log);
+  // The optimal planner's solver is compiled once per process (planner/lp.ts: seconds of CPU, on background
+  // threads): start now, so the first tick's plan does not wait for it.
+  if (config.planner.kind === 'optimal') void highsRuntime().catch((err: unknown) => log.error({ error: err instanceof Error ? err.message : String(err) }, 'HiGHS (optimal planner) failed to load; plans fail until it does'));
   metrics.setLegSlos(config.layerzero.deliveryDeadlineSec);
   for (const c of config.chains) metrics.oracleMaxStalenessSeconds.set({ chain: c.key }, c.oracle.maxStalenessSec);
   const connection = await NativeConnection.connect({ address: config.temporal.address });

@@ -120,8 +120,8 @@ async function assertOracleRefused(k: Keeper, snap: Snapshot, bad: string, reaso
 }
 
 /** Plans on `snap` and asserts no transfer touches `bad`, which is listed as unresolved because of its oracle. */
-function assertNoTransferTouches(k: Keeper, snap: Snapshot, bad: string) {
-  const plan = planRebalances(k.ctx, { snapshot: snap, inFlight: [] });
+async function assertNoTransferTouches(k: Keeper, snap: Snapshot, bad: string) {
+  const plan = await planRebalances(k.ctx, { snapshot: snap, inFlight: [] });
   const touching = plan.transfers.filter((t) => t.from === bad || t.to === bad);
   assert.deepEqual(touching, [], `no transfer from or to ${bad}`);
   const why = plan.unresolved.find((u) => u.chainKey === bad);
@@ -145,7 +145,7 @@ describe('bad oracle input and partial reads, through readSnapshot and planRebal
     const snap = await readSnapshot(k.ctx);
     assert.equal(snap.freshness, 'fresh');
     assert.ok(snap.chains.every((c) => c.oracleCheck.ok));
-    const plan = planRebalances(k.ctx, { snapshot: snap, inFlight: [] });
+    const plan = await planRebalances(k.ctx, { snapshot: snap, inFlight: [] });
     assert.deepEqual(plan.transfers.map((t) => `${t.from}->${t.to}`).sort(), ['b->a', 'c->a']);
   });
 
@@ -158,7 +158,7 @@ describe('bad oracle input and partial reads, through readSnapshot and planRebal
     await assertOracleRefused(k, snap, 'a', new RegExp(`stale: age (\\d+)s > maxStalenessSec ${MAX_STALENESS_SEC}`));
     const age = Number(/stale: age (\d+)s/.exec(snap.chains.find((c) => c.chainKey === 'a')!.oracleCheck.reason!)![1]);
     assert.ok(age >= MAX_STALENESS_SEC + 600, `age ${age}s measured against the block time`);
-    const plan = assertNoTransferTouches(k, snap, 'a');
+    const plan = await assertNoTransferTouches(k, snap, 'a');
     assert.deepEqual(plan.transfers, [], 'nobody else needs liquidity');
   });
 
@@ -179,7 +179,7 @@ describe('bad oracle input and partial reads, through readSnapshot and planRebal
     const a = snap.chains.find((c) => c.chainKey === 'a')!;
     assert.equal(a.oracle.roundId, zero.roundId, 'the feed served the real round id');
     await assertOracleRefused(k, snap, 'a', new RegExp(`invalid answer: 0 ≤ 0 \\(round ${zero.roundId}\\); incomplete round: updatedAt is 0`));
-    assertNoTransferTouches(k, snap, 'a');
+    await assertNoTransferTouches(k, snap, 'a');
   });
 
   test(`a price moving more than maxDeviationBps ${MAX_DEVIATION_BPS} from the previous snapshot leaves the chain out; a smaller move does not`, async () => {
@@ -191,7 +191,7 @@ describe('bad oracle input and partial reads, through readSnapshot and planRebal
     await setRound('a', { answer: (PRICE * 110n) / 100n, updatedAtSec: await latestTimestamp('a') }); // +10%
     const snap = await readSnapshot(k.ctx, previous);
     await assertOracleRefused(k, snap, 'a', /deviation: 2200 vs previous 2000 moved 1000\.00 bps > maxDeviationBps 500/);
-    assertNoTransferTouches(k, snap, 'a');
+    await assertNoTransferTouches(k, snap, 'a');
     // The refused jump does not become the reference: the next tick still compares with the last accepted 2000.
     const next = await readSnapshot(k.ctx, snap);
     await assertOracleRefused(k, next, 'a', /deviation: 2200 vs previous 2000 moved 1000\.00 bps > maxDeviationBps 500/);
@@ -207,7 +207,7 @@ describe('bad oracle input and partial reads, through readSnapshot and planRebal
     const k = keeper();
     const snap = await readSnapshot(k.ctx);
     await assertOracleRefused(k, snap, 'a', new RegExp(`carried-over answer: answeredInRound ${id - 1n} < roundId ${id}`));
-    assertNoTransferTouches(k, snap, 'a');
+    await assertNoTransferTouches(k, snap, 'a');
   });
 
   test('a bad round on a donor chain removes only its transfers: b is stale, c still sends to a', async () => {
@@ -216,7 +216,7 @@ describe('bad oracle input and partial reads, through readSnapshot and planRebal
     const k = keeper();
     const snap = await readSnapshot(k.ctx);
     await assertOracleRefused(k, snap, 'b', /stale: age \d+s > maxStalenessSec 3600/);
-    const plan = assertNoTransferTouches(k, snap, 'b');
+    const plan = await assertNoTransferTouches(k, snap, 'b');
     assert.deepEqual(plan.transfers.map((t) => `${t.from}->${t.to}`), ['c->a']);
   });
 
@@ -235,13 +235,13 @@ describe('bad oracle input and partial reads, through readSnapshot and planRebal
       assert.equal(await gauge(k.metrics, 'ballast_snapshot_freshness', 'c'), 0);
       assert.ok(k.logs.some((l) => /"chain":"c".*chain read failed; no plan this tick/.test(l)), 'logged');
 
-      const plan = planRebalances(k.ctx, { snapshot: snap, inFlight: [] });
+      const plan = await planRebalances(k.ctx, { snapshot: snap, inFlight: [] });
       assert.deepEqual(plan.transfers, [], 'no transfer at all, not even b->a between healthy chains');
       assert.equal(plan.unresolved.length, 1);
       assert.match(plan.unresolved[0]!.reason, /not planned: snapshot partial: .*c: multicall read failed/);
       // The same chains with c's config restored would plan: the refusal is the partial read alone.
       const healthy = keeper();
-      assert.ok(planRebalances(healthy.ctx, { snapshot: await readSnapshot(healthy.ctx), inFlight: [] }).transfers.length > 0);
+      assert.ok((await planRebalances(healthy.ctx, { snapshot: await readSnapshot(healthy.ctx), inFlight: [] })).transfers.length > 0);
     }
 
     test('a feed that never published a round (latestRoundData reverts NoRoundData)', async () => {

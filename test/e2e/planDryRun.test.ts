@@ -120,7 +120,7 @@ describe('ops on a devnet: plan --dry-run, cap breach metrics', () => {
     assert.match(r.stdout, /^offline: planned with no in-flight rebalances/m);
     assert.match(r.stdout, /^ {2}alpha +block \d+ {2}utilization 90\.00%/m);
     assert.match(r.stdout, /^plan: [1-9]\d* transfer\(s\)$/m);
-    assert.match(r.stdout, /^ {2}beta → alpha [\d.]+ USDC \(\d+ base units\) {2}id 0x[0-9a-f]{64}\n {6}\S.*alpha.*$/m, 'the transfer and, below it, its reason');
+    assert.match(r.stdout, /^ {2}beta → alpha [\d.]+ USDC \(\d+ base units\)(?: via \w+)? {2}id 0x[0-9a-f]{64}\n {6}(?=\S).*alpha.*$/m, 'the transfer (and its bridge) and, below it, its reason');
     assert.deepEqual(await chainState(), before);
   });
 
