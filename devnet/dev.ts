@@ -18,6 +18,7 @@ import { createLogger } from '../keeper/logger.js';
 import { toDisplayNumber } from '../keeper/metrics.js';
 import { repoDir } from '../config/fixtures.js';
 import type { RebalanceResult } from '../workflows/types.js';
+import type { CapacityMoveResult } from '../workflows/capacity.js';
 
 export interface DevOptions {
   /** Stop after this many rebalances completed (exit 0); undefined = run until Ctrl-C. */
@@ -83,7 +84,9 @@ export async function runDev(opts: DevOptions): Promise<number> {
         ...c,
         tick: { intervalSec: opts.tickSec ?? 3, maxTicksBeforeContinueAsNew: 200 },
         layerzero: { deliveryDeadlineSec: 120 },
-        chains: c.chains.map((ch) => ({ ...ch, band: { lowPct: 75, highPct: 85 } })),
+        // Capacity moves too: a chain whose borrowed / borrowLimit (the replayed utilization, as the limits start
+        // at the supplied liquidity) runs above 92% takes lending capacity from one below 85%.
+        chains: c.chains.map((ch) => ({ ...ch, band: { lowPct: 75, highPct: 85 }, capacity: { highPct: 92, lowPct: 85, minMove: (1_000n * 10n ** BigInt(c.asset.decimals)).toString(), maxMove: (1_000_000n * 10n ** BigInt(c.asset.decimals)).toString() } })),
       }),
     });
     say(`devnet ready in ${Date.now() - t0} ms; config: ${devnet.configFile}`);
@@ -114,10 +117,12 @@ export async function runDev(opts: DevOptions): Promise<number> {
     const stopReason = await new Promise<'until' | 'timeout' | 'signal' | 'worker'>((resolve) => {
       interrupted = () => resolve('signal');
       workerDone.catch(() => resolve('worker'));
-      const report = (res: RebalanceResult) => {
+      const report = (res: RebalanceResult | CapacityMoveResult) => {
         const legs = res.legs.map((l) => `${l.leg}${l.status === 'ok' ? '✓' : '✗'}`).join(' ');
-        say(`${res.outcome === 'completed' ? '✔' : '✘'} rebalance ${res.rebalanceId.slice(0, 10)}… ${res.outcome}: ${res.from} → ${res.to} ${toDisplayNumber(res.amount, decimals)} ${symbol}, GUID ${res.guid ?? '-'}, legs [${legs}], fee ${formatEther(res.feePaidWei)} ETH, ${res.durationSec}s${res.reason ? `, reason: ${res.reason}` : ''}`);
-        if (res.outcome === 'completed') completed += 1;
+        const capacity = 'kind' in res && res.kind === 'capacity';
+        const message = 'kind' in res ? `${res.bridge} message ${res.messageId ?? '-'}` : `GUID ${res.guid ?? '-'}`;
+        say(`${res.outcome === 'completed' ? '✔' : '✘'} ${capacity ? 'capacity move' : 'rebalance'} ${res.rebalanceId.slice(0, 10)}… ${res.outcome}: ${res.from} → ${res.to} ${toDisplayNumber(res.amount, decimals)} ${symbol}, ${message}, legs [${legs}], fee ${formatEther(res.feePaidWei)} ETH, ${res.durationSec}s${res.reason ? `, reason: ${res.reason}` : ''}`);
+        if (res.outcome === 'completed' && !capacity) completed += 1; // --until counts collateral rebalances
         if (opts.until && completed >= opts.until) resolve('until');
       };
       const tick = async () => {
@@ -132,8 +137,8 @@ export async function runDev(opts: DevOptions): Promise<number> {
         for (const r of st.status.recent) {
           if (seen.has(r.rebalanceId)) continue;
           seen.add(r.rebalanceId);
-          say(`▶ rebalance ${r.rebalanceId.slice(0, 10)}… ${r.from} → ${r.to} ${toDisplayNumber(r.amount, decimals)} ${symbol} (${driver!.describe()})`);
-          call(() => client.workflow.getHandle(r.rebalanceId).result() as Promise<RebalanceResult>).then(report, (err: unknown) => {
+          say(`▶ ${r.kind === 'capacity' ? 'capacity move' : 'rebalance'} ${r.rebalanceId.slice(0, 10)}… ${r.from} → ${r.to} ${toDisplayNumber(r.amount, decimals)} ${symbol}${r.kind === 'capacity' ? ' of lending capacity' : ''} (${driver!.describe()})`);
+          call(() => client.workflow.getHandle(r.rebalanceId).result() as Promise<RebalanceResult | CapacityMoveResult>).then(report, (err: unknown) => {
             if (!abort.signal.aborted) say(`rebalance ${r.rebalanceId} did not report: ${err instanceof Error ? err.message : String(err)}`);
           });
         }

@@ -1,7 +1,8 @@
 /**
  * The devnet's market: replays REAL history onto the chains, compressed in time.
  * - Borrow demand: each chain follows an Aave v3 USDC utilization path (one day of history per
- *   `dayMs`): the market account borrows or repays so that borrowed = baseSupply × utilization(day).
+ *   `dayMs`): the market account borrows or repays so that borrowed = baseSupply × utilization(day)
+ *   (borrowing stops at the vault's idle liquidity and its `borrowLimit`, the lending capacity).
  *   Demand is absolute (it does not follow the keeper's moves), so moving liquidity really changes
  *   utilization, as on a real market.
  * - Prices: one Chainlink ETH/USD round per step into every chain's feed (answer and round id from
@@ -75,12 +76,17 @@ export class MarketDriver {
       }
       const u = this.utilization.paths[network]?.[dayIdx] ?? 0n;
       const target = (this.baseSupply.get(chainKey)! * u) / WAD;
-      const [borrowed, supplied] = await Promise.all([
+      const [borrowed, supplied, borrowLimit] = await Promise.all([
         pub.readContract({ address: vault, abi: collateralVaultAbi, functionName: 'totalBorrowed' }),
         pub.readContract({ address: vault, abi: collateralVaultAbi, functionName: 'totalSupplied' }),
+        pub.readContract({ address: vault, abi: collateralVaultAbi, functionName: 'borrowLimit' }),
       ]);
       if (target > borrowed) {
-        const room = supplied - borrowed;
+        // Borrowers get at most the idle liquidity and what the lending capacity (borrowLimit) still allows:
+        // demand above the limit stays unmet, as on a capped market (capacity moves raise the limit).
+        const idle = supplied - borrowed;
+        const capacity = borrowLimit > borrowed ? borrowLimit - borrowed : 0n;
+        const room = idle < capacity ? idle : capacity;
         const amount = target - borrowed < room ? target - borrowed : room;
         if (amount > 0n) await this.write(pub, market, vault, 'borrow', amount);
       } else if (target < borrowed) {
