@@ -119,6 +119,7 @@ program
         for (const e of snapshot.excluded) console.log(`  ${e.chainKey.padEnd(10)} EXCLUDED: ${e.reason}`);
       }
       for (const u of status.lastUnresolved) console.log(`  unresolved ${u.chainKey}: ${u.reason}`);
+      if (status.lastTickError) console.log(`  last tick SKIPPED at ${new Date(status.lastTickError.atMs).toISOString()}: ${status.lastTickError.error}`);
     }
     await client.connection.close();
   });

@@ -45,6 +45,8 @@ export interface MonitorStatus {
   inFlight: InFlight[];
   lastPlanAtMs?: number;
   lastUnresolved: { chainKey: string; reason: string }[];
+  /** The last tick skipped because an activity failed after its retries (cleared by the next good tick). */
+  lastTickError?: { atMs: number; error: string };
   started: number;
   finished: Record<RebalanceOutcome, number>;
   /** Latest started moves, newest first; `kind` absent = collateral. */

@@ -8,6 +8,7 @@
  * carrying its state (in-flight sagas keep running: parent-close policy ABANDON, and they signal back).
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
@@ -162,46 +163,55 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
   while (status.ticks < input.maxTicksBeforeContinueAsNew) {
     status.ticks += 1;
     status.totalTicks += 1;
-    capsCtx = await reads.capsContext();
-    await audited(settlePendingCaps(caps, capsCtx.policies, capsCtx.rules, Date.now()));
-    if (!status.paused && !status.ledger.halted && status.inFlight.length === 0) {
-      // Deployment ledger: checked when no saga is mid-flight, so every token is in a vault, a route or a
-      // known stranded packet. Its first check opens it.
-      const dl = await reads.checkDeploymentLedger({ openingSupply: status.ledger.openingSupply, stranded: status.ledger.stranded });
-      status.ledger.openingSupply = dl.openingSupply;
-      status.ledger.last = dl;
-      status.ledger.checkedAtMs = Date.now();
-      if (!dl.balanced) status.ledger.halted = `deployment ledger: ${dl.where}`;
-    }
-    if (!status.paused && !status.ledger.halted) {
-      lastSnapshot = await reads.readSnapshot({ previous: lastSnapshot });
-      const plan = await reads.planRebalances({ snapshot: lastSnapshot, inFlight: collateralInFlight(status.inFlight), caps, lp: await lpMandates.planInput(lastSnapshot) });
-      status.lastPlanAtMs = Date.now();
-      status.lastUnresolved = plan.unresolved;
-      for (const t of plan.transfers) {
-        // never two rebalances on the same route at once (the planner is told too; this is the guard)
-        if (collateralInFlight(status.inFlight).some((f) => f.from === t.from && f.to === t.to)) continue;
-        if (!lpMandates.admit(t)) continue; // a mandate it counts on was revoked since the plan
-        try {
-          await startChild(rebalanceWorkflow, {
-            workflowId: t.rebalanceId,
-            args: [{ rebalanceId: t.rebalanceId, from: t.from, to: t.to, amount: t.amount, reason: t.reason, deliveryDeadlineSec: input.deliveryDeadlineSec, monitorWorkflowId: workflowInfo().workflowId, bridge: t.bridge }],
-            parentClosePolicy: ParentClosePolicy.ABANDON,
-            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          });
-          status.inFlight.push({ rebalanceId: t.rebalanceId, from: t.from, to: t.to, amount: t.amount });
-          lpMandates.started(t);
-          status.started += 1;
-          status.recent.unshift({ rebalanceId: t.rebalanceId, from: t.from, to: t.to, amount: t.amount });
-          status.recent.length = Math.min(status.recent.length, RECENT_LIMIT);
-          log.info('rebalance started', { rebalanceId: t.rebalanceId, from: t.from, to: t.to, amount: t.amount.toString(), reason: t.reason });
-        } catch (err) {
-          // Same id already ran (a replayed plan): it is not started twice.
-          log.warn('rebalance not started', { rebalanceId: t.rebalanceId, error: err instanceof Error ? err.message : String(err) });
-        }
+    // A tick whose reads fail (an RPC outage past the retries, a feed with no round yet) is skipped and
+    // reported in the status; the monitor keeps ticking instead of failing.
+    try {
+      capsCtx = await reads.capsContext();
+      await audited(settlePendingCaps(caps, capsCtx.policies, capsCtx.rules, Date.now()));
+      if (!status.paused && !status.ledger.halted && status.inFlight.length === 0) {
+        // Deployment ledger: checked when no saga is mid-flight, so every token is in a vault, a route or a
+        // known stranded packet. Its first check opens it.
+        const dl = await reads.checkDeploymentLedger({ openingSupply: status.ledger.openingSupply, stranded: status.ledger.stranded });
+        status.ledger.openingSupply = dl.openingSupply;
+        status.ledger.last = dl;
+        status.ledger.checkedAtMs = Date.now();
+        if (!dl.balanced) status.ledger.halted = `deployment ledger: ${dl.where}`;
       }
-      // Capacity moves (workflows/capacityMonitor.ts); patched: histories recorded before them replay unchanged.
-      if (patched('capacity-moves')) await planAndStartCapacityMoves(status, { deliveryDeadlineSec: input.deliveryDeadlineSec, recentLimit: RECENT_LIMIT });
+      if (!status.paused && !status.ledger.halted) {
+        lastSnapshot = await reads.readSnapshot({ previous: lastSnapshot });
+        const plan = await reads.planRebalances({ snapshot: lastSnapshot, inFlight: collateralInFlight(status.inFlight), caps, lp: await lpMandates.planInput(lastSnapshot) });
+        status.lastPlanAtMs = Date.now();
+        status.lastUnresolved = plan.unresolved;
+        for (const t of plan.transfers) {
+          // never two rebalances on the same route at once (the planner is told too; this is the guard)
+          if (collateralInFlight(status.inFlight).some((f) => f.from === t.from && f.to === t.to)) continue;
+          if (!lpMandates.admit(t)) continue; // a mandate it counts on was revoked since the plan
+          try {
+            await startChild(rebalanceWorkflow, {
+              workflowId: t.rebalanceId,
+              args: [{ rebalanceId: t.rebalanceId, from: t.from, to: t.to, amount: t.amount, reason: t.reason, deliveryDeadlineSec: input.deliveryDeadlineSec, monitorWorkflowId: workflowInfo().workflowId, bridge: t.bridge }],
+              parentClosePolicy: ParentClosePolicy.ABANDON,
+              workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+            });
+            status.inFlight.push({ rebalanceId: t.rebalanceId, from: t.from, to: t.to, amount: t.amount });
+            lpMandates.started(t);
+            status.started += 1;
+            status.recent.unshift({ rebalanceId: t.rebalanceId, from: t.from, to: t.to, amount: t.amount });
+            status.recent.length = Math.min(status.recent.length, RECENT_LIMIT);
+            log.info('rebalance started', { rebalanceId: t.rebalanceId, from: t.from, to: t.to, amount: t.amount.toString(), reason: t.reason });
+          } catch (err) {
+            // Same id already ran (a replayed plan): it is not started twice.
+            log.warn('rebalance not started', { rebalanceId: t.rebalanceId, error: err instanceof Error ? err.message : String(err) });
+          }
+        }
+        // Capacity moves (workflows/capacityMonitor.ts); patched: histories recorded before them replay unchanged.
+        if (patched('capacity-moves')) await planAndStartCapacityMoves(status, { deliveryDeadlineSec: input.deliveryDeadlineSec, recentLimit: RECENT_LIMIT });
+      }
+      status.lastTickError = undefined;
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      status.lastTickError = { atMs: Date.now(), error: err.cause instanceof Error ? err.cause.message : err.message };
+      log.warn('tick skipped: an activity failed after its retries', { error: status.lastTickError.error });
     }
     wake = false;
     await condition(() => wake, `${input.tickIntervalSec} seconds`);

@@ -131,4 +131,23 @@ describe('monitorWorkflow on anvil + Temporal', () => {
     assert.ok(done, 'a completed rebalance is listed');
     assert.deepEqual(done.balances, { [`vault:${done.to}`]: done.amount }, 'all of its amount sits in the destination vault');
   });
+
+  // Last: it stops a chain for good.
+  test('a chain that stops answering skips ticks (reported in the status) instead of failing the monitor', async () => {
+    const config = h.devnet.config;
+    await h.devnet.anvils.beta!.stop();
+    const skipped = await waitFor('a skipped tick', async () => {
+      const s = await monitorStatus(h.client, config.deployment);
+      return s.status.lastTickError ? s : undefined;
+    }, 180_000);
+    assert.match(skipped.status.lastTickError!.error, /.+/);
+    const ticksThen = skipped.status.totalTicks;
+    const later = await waitFor('the monitor to keep ticking', async () => {
+      const s = await monitorStatus(h.client, config.deployment);
+      return s.status.totalTicks > ticksThen ? s : undefined;
+    }, 180_000);
+    assert.ok(later.status.totalTicks > ticksThen);
+    const desc = await h.client.workflow.getHandle(monitorWorkflowId(config.deployment)).describe();
+    assert.equal(desc.status.name, 'RUNNING');
+  });
 });
