@@ -55,8 +55,9 @@ export interface SendInput {
 }
 
 export interface SendResult extends LegResult {
+  /** LayerZero GUID, or for Wormhole the message's `wormholeGuid` (activities/wormholeLegs.ts). */
   guid: Hex;
-  /** LayerZero outbound nonce of the packet (source EndpointV2, per path). */
+  /** LayerZero outbound nonce of the packet (source EndpointV2, per path); for Wormhole the sequence. */
   nonce: bigint;
   /** Native fee paid, wei. */
   nativeFeeWei: bigint;
