@@ -46,6 +46,8 @@ export interface BridgeSettings {
   latencySec: number;
   /** Largest amount one transfer may carry over this bridge (base units); absent = no limit of its own. */
   rateLimit?: bigint;
+  /** Gas the keeper spends on the destination per message (Wormhole: `receiveMessage`), priced at its gas price. */
+  relayGas?: number;
 }
 
 export interface KeeperContext {

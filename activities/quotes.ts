@@ -16,6 +16,7 @@ import type { ChainPolicy, Snapshot } from '../planner/types.js';
 import { routeKey } from '../workflows/caps.js';
 import type { BridgeSettings, ChainRuntime, KeeperContext } from './context.js';
 import { lzReceiveOptions } from './legs.js';
+import { ballastRouteAbi } from '../contracts/generated/abis.js';
 
 /** A native-fee quote of one message, or why there is none. */
 export type NativeFeeQuote = { ok: true; nativeFeeWei: bigint } | { ok: false; error: string };
@@ -37,6 +38,8 @@ export interface BridgeQuoter {
  * The quoters by bridge name (the name of the edges, of config `bridges.<name>` and of `PlannedTransfer.bridge`).
  * - `layerzero`: `BallastRoute.quoteSend(dstEid, amount, lzReceiveOptions(layerzero.lzReceiveGas))`, all
  *   destinations of a source in one multicall (chains/evm/quoteLayerZero.ts); every configured chain has it.
+ * - `wormhole`: the core's `messageFee` (through `BallastRoute.quoteSendWormhole`) + `bridges.wormhole.relayGas`
+ *   × the destination's gas price (the keeper redeems the VAA itself); chains with a `wormhole` entry only.
  */
 export const BRIDGE_QUOTERS: Readonly<Record<string, BridgeQuoter>> = {
   layerzero: {
@@ -51,6 +54,27 @@ export const BRIDGE_QUOTERS: Readonly<Record<string, BridgeQuoter>> = {
         block: blockNumber,
       });
       return quotes.map((q) => (q.ok ? { ok: true, nativeFeeWei: q.nativeFeeWei } : { ok: false, error: q.error }));
+    },
+  },
+  wormhole: {
+    enabledOn: (ctx, chain) => ctx.wormhole !== undefined && chain.wormhole !== undefined,
+    async quoteNativeFees(ctx, from, to, _amount, blockNumber) {
+      // The core's message fee (BallastRoute.quoteSendWormhole = WormholeAdapter.messageFee at the snapshot block)
+      // plus the keeper's own relay: `bridges.wormhole.relayGas` at the destination's current gas price. Relay gas
+      // is paid in the destination's gas token and counted 1:1 in the source's (every devnet and EVM L2 pair here
+      // uses ETH; a pair with different gas tokens would need its own price).
+      const messageFee = await from.clients.publicClient.readContract({ address: from.contracts.route, abi: ballastRouteAbi, functionName: 'quoteSendWormhole', blockNumber });
+      const relayGas = BigInt(ctx.bridges?.wormhole?.relayGas ?? 0);
+      return Promise.all(
+        to.map(async (t): Promise<NativeFeeQuote> => {
+          try {
+            const gasPrice = relayGas > 0n ? await t.clients.publicClient.getGasPrice() : 0n;
+            return { ok: true, nativeFeeWei: messageFee + relayGas * gasPrice };
+          } catch (err) {
+            return { ok: false, error: `${t.chainKey}: gas price for the Wormhole relay: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
+          }
+        }),
+      );
     },
   },
 };

@@ -338,6 +338,8 @@ const bridgeSchema = (defaults: { feeBps: number; latencySec: number }) =>
       .default(defaults.feeBps),
     latencySec: posInt('a positive integer number of seconds').default(defaults.latencySec),
     rateLimit: amount.optional(),
+    /** Gas the keeper spends on the destination to complete a message (Wormhole: redeeming the VAA); quoted at the destination's gas price. */
+    relayGas: posInt('a positive integer amount of gas').optional(),
   });
 
 function fmtPct(wad: bigint): string {

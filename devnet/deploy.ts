@@ -80,6 +80,11 @@ export interface DevnetChainInput {
    * Wormhole SDK knows it). Default: `DEVNET_WORMHOLE_CHAIN_IDS[position]`.
    */
   whChainId?: number;
+  /**
+   * The native fee (wei) SimpleMessageLib charges per LayerZero message sent from this chain, standing in for
+   * the DVN + executor fees of production LayerZero (which differ by chain). Default: the library's own (100 wei).
+   */
+  lzNativeFeeWei?: bigint;
 }
 
 /** Addresses deployed on one chain. */
@@ -263,6 +268,9 @@ async function deployLocal(
     await batch.send(`EndpointV2.setDefaultReceiveLibrary(${eid})`, pub.simulateContract({ account: deployer.account, address: endpoint, abi: endpointV2Abi, functionName: 'setDefaultReceiveLibrary', args: [eid, sendLib, 0n] }), deployer);
   }
   // Only the devnet relayer may validate packets (SimpleMessageLib checks nothing else).
+  if (ctx.input.lzNativeFeeWei !== undefined) {
+    await batch.send('SimpleMessageLib.setMessagingFee', pub.simulateContract({ account: deployer.account, address: sendLib, abi: simpleMessageLibAbi, functionName: 'setMessagingFee', args: [ctx.input.lzNativeFeeWei, 0n] }), deployer);
+  }
   await batch.send('SimpleMessageLib.setWhitelistCaller', pub.simulateContract({ account: deployer.account, address: sendLib, abi: simpleMessageLibAbi, functionName: 'setWhitelistCaller', args: [accounts.relayer] }), deployer);
   await batch.flush();
 

@@ -120,7 +120,7 @@ export async function runDev(opts: DevOptions): Promise<number> {
       const report = (res: RebalanceResult | CapacityMoveResult) => {
         const legs = res.legs.map((l) => `${l.leg}${l.status === 'ok' ? '✓' : '✗'}`).join(' ');
         const capacity = 'kind' in res && res.kind === 'capacity';
-        const message = 'kind' in res ? `${res.bridge} message ${res.messageId ?? '-'}` : `GUID ${res.guid ?? '-'}`;
+        const message = 'kind' in res ? `${res.bridge} message ${res.messageId ?? '-'}` : res.bridge === 'wormhole' ? `wormhole, message sequence ${res.nonce ?? '-'}` : `layerzero GUID ${res.guid ?? '-'}`;
         say(`${res.outcome === 'completed' ? '✔' : '✘'} ${capacity ? 'capacity move' : 'rebalance'} ${res.rebalanceId.slice(0, 10)}… ${res.outcome}: ${res.from} → ${res.to} ${toDisplayNumber(res.amount, decimals)} ${symbol}, ${message}, legs [${legs}], fee ${formatEther(res.feePaidWei)} ETH, ${res.durationSec}s${res.reason ? `, reason: ${res.reason}` : ''}`);
         if (res.outcome === 'completed' && !capacity) completed += 1; // --until counts collateral rebalances
         if (opts.until && completed >= opts.until) resolve('until');

@@ -19,13 +19,17 @@ export interface DevnetChainSpec {
   eid: number;
   /** Wormhole chain id (a real one, e.g. 2, 23, 30); default `DEVNET_WORMHOLE_CHAIN_IDS[position]` (devnet/deploy.ts). */
   whChainId?: number;
+  /** LayerZero native fee per message from this chain, wei (devnet/deploy.ts `lzNativeFeeWei`). */
+  lzNativeFeeWei?: bigint;
 }
 
 /** The default three chains, named after the Aave v3 markets the market driver replays. */
 export const DEFAULT_DEVNET_CHAINS: DevnetChainSpec[] = [
-  { key: 'ethereum', chainId: 31101, eid: 40101, whChainId: 2 },
+  // LayerZero from Ethereum costs more (L1 DVN + executor gas), so the planner's quotes send some moves out
+  // of Ethereum over Wormhole (message fee + the keeper's relay gas) and the others over LayerZero.
+  { key: 'ethereum', chainId: 31101, eid: 40101, whChainId: 2, lzNativeFeeWei: 500_000_000_000_000n },
   { key: 'arbitrum', chainId: 31110, eid: 40110, whChainId: 23 },
-  { key: 'base', chainId: 31184, eid: 40184, whChainId: 30 },
+  { key: 'base', chainId: 31184, eid: 40184, whChainId: 30, lzNativeFeeWei: 300_000_000_000_000n },
 ];
 
 export interface StartDevnetOptions {
@@ -86,7 +90,7 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<Devnet> {
       log(`chain ${s.key} (chainId ${s.chainId}, eid ${s.eid}) at ${anvils[s.key]!.rpcUrl}`);
     }
     const deployment = await deployDevnet({
-      chains: specs.map((s) => ({ chainKey: s.key, rpcUrl: anvils[s.key]!.rpcUrl, chainId: s.chainId, eid: s.eid, whChainId: s.whChainId })),
+      chains: specs.map((s) => ({ chainKey: s.key, rpcUrl: anvils[s.key]!.rpcUrl, chainId: s.chainId, eid: s.eid, whChainId: s.whChainId, lzNativeFeeWei: s.lzNativeFeeWei })),
       log,
     });
     relayer = new LayerZeroRelayer({
@@ -114,6 +118,8 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<Devnet> {
       wormhole: { guardianUrl: guardian.url, guardianSets: [{ index: 0, keys: [guardian.guardianAddress] }] },
     });
     input = { ...input, temporal: { address: opts.temporalAddress }, metrics: { port: opts.metricsPort ?? 0 } };
+    // Both bridges quoted by the planner: Wormhole's fee is the core's message fee plus the keeper's relay gas.
+    input = { ...input, bridges: { ...input.bridges, wormhole: { relayGas: 200_000, latencySec: 60, ...input.bridges?.wormhole } } };
     if (opts.configOverrides) input = opts.configOverrides(input);
     const configFile = path.join(opts.workDir, 'ballast.devnet.yaml');
     writeConfigFile(configFile, input);

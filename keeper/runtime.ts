@@ -49,7 +49,7 @@ export function enabledBridges(config: BallastConfig): Record<string, BridgeSett
   const out: Record<string, BridgeSettings> = {};
   for (const [name, b] of Object.entries(config.bridges)) {
     if (b === undefined || !b.enabled) continue;
-    out[name] = { feeBps: b.feeBps, latencySec: b.latencySec, ...(b.rateLimit !== undefined ? { rateLimit: b.rateLimit } : {}) };
+    out[name] = { feeBps: b.feeBps, latencySec: b.latencySec, ...(b.rateLimit !== undefined ? { rateLimit: b.rateLimit } : {}), ...(b.relayGas !== undefined ? { relayGas: b.relayGas } : {}) };
   }
   return out;
 }

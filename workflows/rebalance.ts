@@ -90,7 +90,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
 
   const finish = async (outcome: RebalanceResult['outcome'], reason?: string, fundsLocation?: RebalanceResult['fundsLocation'], ledgerMismatch?: string): Promise<RebalanceResult> => {
     const durationSec = Math.round((Date.now() - startedAtMs) / 1000);
-    result = { rebalanceId, outcome, from, to, amount, legs, guid, nonce, feePaidWei: ledger.feesPaidWei, reason, fundsLocation, durationSec, ledger, ledgerMismatch };
+    result = { rebalanceId, outcome, from, to, amount, legs, bridge, guid, nonce, feePaidWei: ledger.feesPaidWei, reason, fundsLocation, durationSec, ledger, ledgerMismatch };
     await books.recordOutcome({ rebalanceId, from, to, amount, outcome, reason, durationSec, guid, bridge });
     if (input.monitorWorkflowId) {
       try {

@@ -43,6 +43,9 @@ export interface RebalanceResult {
   to: string;
   amount: bigint;
   legs: LegRecord[];
+  /** The bridge the move went over (`layerzero` | `wormhole`). */
+  bridge?: string;
+  /** LayerZero GUID, or for Wormhole the message id `keccak256(chain, emitter, sequence)`. */
   guid?: Hex;
   nonce?: bigint;
   /** Native fees paid over every send of this saga, wei. */
