@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { Worker } from '@temporalio/worker';
 import { createPublicClient, createWalletClient, http, keccak256, toHex, zeroHash, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { startHarness, type Harness } from './harness.js';
+import { startHarness, waitFor, type Harness } from './harness.js';
 import { collateralVaultAbi, creditMessengerAbi } from '../../contracts/generated/abis.js';
 import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
 import { monitorStatus, setPaused, startMonitor } from '../../keeper/client.js';
@@ -24,15 +24,6 @@ const M = 10n ** 6n; // one token (6 decimals)
 const HIGH = 90n;
 const LOW = 70n;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 describe('capacityMoveWorkflow (capacity saga) and the monitor’s capacity moves on anvil + LayerZero + Wormhole + Temporal', () => {
   let h: Harness;

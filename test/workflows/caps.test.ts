@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { privateKeyToAccount } from 'viem/accounts';
-import { startHarness, type Harness } from './harness.js';
+import { startHarness, waitFor, type Harness } from './harness.js';
 import { monitorStatus, setPaused, startMonitor } from '../../keeper/client.js';
 import { approveCaps, proposeCaps, readCaps } from '../../keeper/caps.js';
 import { repoDir } from '../../config/fixtures.js';
@@ -22,15 +22,6 @@ const riskA = privateKeyToAccount(KEY_A);
 const riskB = privateKeyToAccount(KEY_B);
 const stranger = privateKeyToAccount(KEY_X);
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 /** The reason a refused Update carries, whichever layer refused it (validator or handler). */
 function refusal(err: unknown): string {

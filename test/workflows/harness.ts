@@ -18,6 +18,20 @@ import { dataConverter } from '../../keeper/dataConverter.js';
 import { ballastRouteAbi, collateralVaultAbi, devPriceFeedAbi } from '../../contracts/generated/abis.js';
 import type { BallastConfigInput } from '../../config/index.js';
 
+/**
+ * Polls `fn` (every 300 ms; a throw counts as "not yet") until it returns a value, or throws naming `what`
+ * after `timeoutMs`.
+ */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
 export const TWO_CHAINS: DevnetChainSpec[] = [
   { key: 'alpha', chainId: 31201, eid: 40201 },
   { key: 'beta', chainId: 31202, eid: 40202 },

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { privateKeyToAccount } from 'viem/accounts';
-import { startHarness, type Harness } from './harness.js';
+import { startHarness, waitFor, type Harness } from './harness.js';
 import { monitorStatus, monitorWorkflowId, setPaused, startMonitor } from '../../keeper/client.js';
 import { readLp, registerLpMandate, revokeLpMandate } from '../../keeper/lp.js';
 import { mandateTypedData } from '../../activities/mandateSignature.js';
@@ -27,15 +27,6 @@ const stranger = privateKeyToAccount('0x4bbbf85ce3377467afe5d46f804f221813b2bb87
 const SHARE_BPS = 100;
 const ALLOWANCE = (10_000_000n * M * BigInt(SHARE_BPS)) / 10_000n;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 function causes(err: unknown): string {
   const parts: string[] = [];

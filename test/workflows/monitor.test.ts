@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startHarness, type Harness } from './harness.js';
+import { startHarness, waitFor, type Harness } from './harness.js';
 import { monitorWorkflowId } from '../../keeper/client.js';
 import { repoDir } from '../../config/fixtures.js';
 import { monitorStatus, setPaused, startMonitor } from '../../keeper/client.js';
@@ -15,15 +15,6 @@ import { WAD } from '../../planner/types.js';
 
 const M = 10n ** 6n;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 describe('monitorWorkflow on anvil + Temporal', () => {
   let h: Harness;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startHarness, type Harness } from './harness.js';
+import { startHarness, waitFor, type Harness } from './harness.js';
 import { monitorStatus, monitorWorkflowId, setPaused, startMonitor } from '../../keeper/client.js';
 import { repoDir } from '../../config/fixtures.js';
 
@@ -20,15 +20,6 @@ const ballast = (args: string[]) =>
     (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
   );
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 describe('ballast replay on a live devnet (Temporal + anvil + relayer + worker)', () => {
   let h: Harness;
