@@ -43,12 +43,8 @@ export async function observeRebalanceFunds(ctx: KeeperContext, input: ObserveIn
   const src = chainOf(ctx, input.from);
   const dst = chainOf(ctx, input.to);
   const [srcBlock, dstBlock] = await Promise.all([readBlock(src, input.minBlocks[src.chainKey]), readBlock(dst, input.minBlocks[dst.chainKey])]);
-  if (input.bridge === 'wormhole') {
-    const facts = await observeWormholeFacts(input, src, dst, srcBlock, dstBlock);
-    return { facts, balances: deriveFromChain(facts) };
-  }
   const id = input.rebalanceId;
-  const [srcReads, dstReads] = await Promise.all([
+  const [[withdrawn, redeposited, returnDeposited], [deposited], sends] = await Promise.all([
     src.clients.publicClient.multicall({
       multicallAddress: src.contracts.multicall3,
       blockNumber: srcBlock,
@@ -57,35 +53,58 @@ export async function observeRebalanceFunds(ctx: KeeperContext, input: ObserveIn
         { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'outflowOf', args: [id] },
         { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [legKey(id, 'redeposit')] },
         { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [legKey(id, 'return-deposit')] },
-        { address: src.contracts.route, abi: ballastRouteAbi, functionName: 'sends', args: [id] },
       ] as const,
     }),
     dst.clients.publicClient.multicall({
       multicallAddress: dst.contracts.multicall3,
       blockNumber: dstBlock,
       allowFailure: false,
-      contracts: [
-        { address: dst.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [id] },
-        { address: dst.contracts.route, abi: ballastRouteAbi, functionName: 'sends', args: [legKey(id, 'return')] },
-      ] as const,
+      contracts: [{ address: dst.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [id] }] as const,
     }),
+    input.bridge === 'wormhole' ? observeWormholeSends(id, src, dst, srcBlock, dstBlock) : observeLayerZeroSends(id, src, dst, srcBlock, dstBlock),
   ]);
-  const [withdrawn, redeposited, returnDeposited, fwdSend] = srcReads;
-  const [deposited, retSend] = dstReads;
+  const facts: RebalanceChainFacts = { from: input.from, to: input.to, amount: input.amount, withdrawn, redeposited, deposited, returnDeposited, ...sends };
+  return { facts, balances: deriveFromChain(facts) };
+}
+
+/** The bridge part of a rebalance's facts: the forward send (on the source) and the return (on the destination). */
+type ObservedSends = Pick<RebalanceChainFacts, 'sent' | 'returned'>;
+
+/** LayerZero: `route.sends(key)` (GUID, amount, nonce), delivery by nonce on the receiving EndpointV2. */
+async function observeLayerZeroSends(id: Hex, src: ChainRuntime, dst: ChainRuntime, srcBlock: bigint, dstBlock: bigint): Promise<ObservedSends> {
+  const read = (c: ChainRuntime, key: Hex, blockNumber: bigint) => c.clients.publicClient.readContract({ address: c.contracts.route, abi: ballastRouteAbi, functionName: 'sends', args: [key], blockNumber });
+  const [fwd, ret] = await Promise.all([read(src, id, srcBlock), read(dst, legKey(id, 'return'), dstBlock)]);
   const delivered = async (send: readonly [Hex, number, bigint, bigint], from: ChainRuntime, to: ChainRuntime) =>
     (await getDeliveryStatus({ clients: to.clients, endpoint: to.contracts.endpoint, receiver: to.contracts.token, srcEid: from.eid, sender: from.contracts.token, nonce: send[3] })).delivered;
-  const facts: RebalanceChainFacts = {
-    from: input.from,
-    to: input.to,
-    amount: input.amount,
-    withdrawn,
-    redeposited,
-    deposited,
-    returnDeposited,
-    sent: ZERO32.test(fwdSend[0]) ? undefined : { amount: fwdSend[2], guid: fwdSend[0], delivered: await delivered(fwdSend, src, dst) },
-    returned: ZERO32.test(retSend[0]) ? undefined : { amount: retSend[2], guid: retSend[0], delivered: await delivered(retSend, dst, src) },
+  return {
+    sent: ZERO32.test(fwd[0]) ? undefined : { amount: fwd[2], guid: fwd[0], delivered: await delivered(fwd, src, dst) },
+    returned: ZERO32.test(ret[0]) ? undefined : { amount: ret[2], guid: ret[0], delivered: await delivered(ret, dst, src) },
   };
-  return { facts, balances: deriveFromChain(facts) };
+}
+
+/**
+ * Wormhole: `route.wormholeSends(key)` (dst chain, sequence, amount), delivery from the receiving adapter's
+ * `receivedOf(key)`, message ids by `wormholeGuid`.
+ */
+async function observeWormholeSends(id: Hex, src: ChainRuntime, dst: ChainRuntime, srcBlock: bigint, dstBlock: bigint): Promise<ObservedSends> {
+  const retKey = legKey(id, 'return');
+  const srcWh = wormholeOf(src);
+  const dstWh = wormholeOf(dst);
+  const side = (c: ChainRuntime, adapter: Hex, sendKey: Hex, receiveKey: Hex, blockNumber: bigint) =>
+    c.clients.publicClient.multicall({
+      multicallAddress: c.contracts.multicall3,
+      blockNumber,
+      allowFailure: false,
+      contracts: [
+        { address: c.contracts.route, abi: ballastRouteAbi, functionName: 'wormholeSends', args: [sendKey] },
+        { address: adapter, abi: wormholeAdapterAbi, functionName: 'receivedOf', args: [receiveKey] },
+      ] as const,
+    });
+  const [[fwd, returnReceived], [ret, fwdReceived]] = await Promise.all([side(src, srcWh.adapter, id, retKey, srcBlock), side(dst, dstWh.adapter, retKey, id, dstBlock)]);
+  return {
+    sent: fwd[2] === 0n ? undefined : { amount: fwd[2], guid: wormholeGuid(srcWh.chainId, srcWh.adapter, fwd[1]), delivered: fwdReceived > 0n },
+    returned: ret[2] === 0n ? undefined : { amount: ret[2], guid: wormholeGuid(dstWh.chainId, dstWh.adapter, ret[1]), delivered: returnReceived > 0n },
+  };
 }
 
 /** A stranded rebalance whose tokens may still be in flight (burned, not minted). */
@@ -101,53 +120,6 @@ export interface StrandedInFlight {
   bridge?: string;
 }
 
-/**
- * The Wormhole flavour of {@link observeRebalanceFunds}: sends from `route.wormholeSends(key)` (dst chain,
- * sequence, amount), delivery from the destination adapter's `receivedOf(key)`, GUIDs by `wormholeGuid`.
- */
-async function observeWormholeFacts(input: ObserveInput, src: ChainRuntime, dst: ChainRuntime, srcBlock: bigint, dstBlock: bigint): Promise<RebalanceChainFacts> {
-  const id = input.rebalanceId;
-  const retKey = legKey(id, 'return');
-  const srcWh = wormholeOf(src);
-  const dstWh = wormholeOf(dst);
-  const [srcReads, dstReads] = await Promise.all([
-    src.clients.publicClient.multicall({
-      multicallAddress: src.contracts.multicall3,
-      blockNumber: srcBlock,
-      allowFailure: false,
-      contracts: [
-        { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'outflowOf', args: [id] },
-        { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [legKey(id, 'redeposit')] },
-        { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [legKey(id, 'return-deposit')] },
-        { address: src.contracts.route, abi: ballastRouteAbi, functionName: 'wormholeSends', args: [id] },
-        { address: srcWh.adapter, abi: wormholeAdapterAbi, functionName: 'receivedOf', args: [retKey] },
-      ] as const,
-    }),
-    dst.clients.publicClient.multicall({
-      multicallAddress: dst.contracts.multicall3,
-      blockNumber: dstBlock,
-      allowFailure: false,
-      contracts: [
-        { address: dst.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [id] },
-        { address: dst.contracts.route, abi: ballastRouteAbi, functionName: 'wormholeSends', args: [retKey] },
-        { address: dstWh.adapter, abi: wormholeAdapterAbi, functionName: 'receivedOf', args: [id] },
-      ] as const,
-    }),
-  ]);
-  const [withdrawn, redeposited, returnDeposited, fwdSend, returnReceived] = srcReads;
-  const [deposited, retSend, fwdReceived] = dstReads;
-  return {
-    from: input.from,
-    to: input.to,
-    amount: input.amount,
-    withdrawn,
-    redeposited,
-    deposited,
-    returnDeposited,
-    sent: fwdSend[2] === 0n ? undefined : { amount: fwdSend[2], guid: wormholeGuid(srcWh.chainId, srcWh.adapter, fwdSend[1]), delivered: fwdReceived > 0n },
-    returned: retSend[2] === 0n ? undefined : { amount: retSend[2], guid: wormholeGuid(dstWh.chainId, dstWh.adapter, retSend[1]), delivered: returnReceived > 0n },
-  };
-}
 
 export interface DeploymentLedger {
   /** Σ over chains of the asset token's totalSupply (base units) at `blocks`. */
