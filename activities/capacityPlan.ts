@@ -11,9 +11,10 @@ import { planCapacity, type CapacityChainState, type CapacityMove } from '../pla
 import { capacityMoveId } from '../planner/rebalanceId.js';
 import type { InFlight } from '../planner/types.js';
 import { readCreditState } from '../chains/evm/credit.js';
-import type { CapacityBridge } from '../config/capacity.js';
-import { messengerOf } from './capacity.js';
-import type { KeeperContext } from './context.js';
+import type { CapacityBridge, CapacitySettings } from '../config/capacity.js';
+import { creditMessengerAbi } from '../contracts/generated/abis.js';
+import { messengerOf, quoteCreditFee } from './capacity.js';
+import { chainOf, type KeeperContext } from './context.js';
 
 /** One capacity move to start: the planner's move, its id, its bridge and that bridge's delivery settings. */
 export interface PlannedCapacityMove extends CapacityMove {
@@ -41,7 +42,7 @@ export interface CapacityPlanResult {
  * Plans capacity moves between the chains that have `capacity` configured (config/capacity.ts). A chain whose
  * capacity cannot be read (RPC down, no credit messenger) is left out with the reason; the others are planned.
  * `inFlight`: the monitor's in-flight list; only its `capacity` entries count (routes busy, amounts on the way).
- * Bridge: Wormhole when both ends prefer it and the config has a `wormhole` section, else LayerZero.
+ * Bridge: {@link capacityBridge} (preferences, and quotes where an end says `auto`).
  * @throws what planner/capacity.ts throws on malformed policies (a config bug, not a market condition).
  */
 export async function planCapacityMoves(ctx: KeeperContext, input: { inFlight: readonly InFlight[] }): Promise<CapacityPlanResult> {
@@ -71,15 +72,48 @@ export async function planCapacityMoves(ctx: KeeperContext, input: { inFlight: r
   const inFlight = input.inFlight.filter((f) => f.kind === 'capacity').map((f) => ({ from: f.from, to: f.to, amount: f.amount }));
   const plan = chains.length >= 2 ? planCapacity({ chains: chains.map(({ blockNumber: _b, ...s }) => s), policies, inFlight }) : { moves: [], unresolved: [] };
   const blockRefs = chains.map((c) => ({ chainKey: c.chainKey, blockNumber: c.blockNumber }));
-  const moves = plan.moves.map((m, sequence): PlannedCapacityMove => {
+  const moves: PlannedCapacityMove[] = [];
+  for (const [sequence, m] of plan.moves.entries()) {
     const id = capacityMoveId({ deployment: ctx.deployment, blockRefs, from: m.from, to: m.to, amount: m.amount, sequence });
-    const wantsWormhole = settings.bridges[m.from] === 'wormhole' && settings.bridges[m.to] === 'wormhole';
-    if (wantsWormhole && ctx.wormhole) {
-      return { ...m, rebalanceId: id, bridge: 'wormhole', deliveryDeadlineSec: ctx.wormhole.deliveryDeadlineSec, vaaPollIntervalMs: ctx.wormhole.vaaPollIntervalMs };
+    const choice = await capacityBridge(ctx, settings, m.from, m.to);
+    if (choice.bridge === 'wormhole' && ctx.wormhole) {
+      moves.push({ ...m, rebalanceId: id, bridge: 'wormhole', reason: choice.why ? `${m.reason}; ${choice.why}` : m.reason, deliveryDeadlineSec: ctx.wormhole.deliveryDeadlineSec, vaaPollIntervalMs: ctx.wormhole.vaaPollIntervalMs });
+    } else {
+      moves.push({ ...m, rebalanceId: id, bridge: 'layerzero', reason: choice.why ? `${m.reason}; ${choice.why}` : m.reason });
     }
-    return { ...m, rebalanceId: id, bridge: 'layerzero', reason: wantsWormhole ? `${m.reason}; over LayerZero: both ends prefer Wormhole but the config has no wormhole section` : m.reason };
-  });
+  }
   const result = { enabled: true, moves, unresolved: [...unresolved, ...plan.unresolved].sort((a, b) => (a.chainKey < b.chainKey ? -1 : a.chainKey > b.chainKey ? 1 : 0)), chains };
   if (moves.length > 0) ctx.log.info({ moves: moves.map((m) => ({ id: m.rebalanceId, from: m.from, to: m.to, amount: m.amount.toString(), bridge: m.bridge })), unresolved: result.unresolved.length }, 'capacity plan');
   return result;
+}
+
+/**
+ * The bridge of one capacity move from the two ends' preferences (config `chains[].capacity.bridge`):
+ * both `wormhole` → Wormhole; both accept Wormhole (`wormhole` or `auto`) with at least one `auto`, and Wormhole
+ * configured on both chains → the lower native-fee quote (LayerZero: the messenger's `quoteSend`; Wormhole: its
+ * `quoteSendWormhole` = the core's message fee, plus `bridges.wormhole.relayGas` × the destination's gas price,
+ * as activities/quotes.ts prices collateral moves; ties go to LayerZero); anything else → LayerZero. A quote that
+ * fails leaves the move on LayerZero, saying why.
+ */
+export async function capacityBridge(ctx: KeeperContext, settings: CapacitySettings, from: string, to: string): Promise<{ bridge: CapacityBridge; why?: string }> {
+  const a = settings.bridges[from] ?? 'layerzero';
+  const b = settings.bridges[to] ?? 'layerzero';
+  if (a === 'wormhole' && b === 'wormhole') return { bridge: 'wormhole', why: ctx.wormhole ? undefined : 'over LayerZero: both ends prefer Wormhole but the config has no wormhole section' };
+  if (a === 'layerzero' || b === 'layerzero') return { bridge: 'layerzero' };
+  const src = chainOf(ctx, from);
+  const dst = chainOf(ctx, to);
+  if (!ctx.wormhole || !src.wormhole || !dst.wormhole) return { bridge: 'layerzero' };
+  try {
+    const messenger = await messengerOf(src);
+    const relayGas = BigInt(ctx.bridges?.wormhole?.relayGas ?? 0);
+    const [lz, messageFee, gasPrice] = await Promise.all([
+      quoteCreditFee(ctx, { from, to }),
+      src.clients.publicClient.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'quoteSendWormhole' }),
+      relayGas > 0n ? dst.clients.publicClient.getGasPrice() : Promise.resolve(0n),
+    ]);
+    const wh = messageFee + relayGas * gasPrice;
+    return wh < lz ? { bridge: 'wormhole', why: `over Wormhole: quoted ${wh} wei vs LayerZero ${lz} wei` } : { bridge: 'layerzero', why: `over LayerZero: quoted ${lz} wei vs Wormhole ${wh} wei` };
+  } catch (err) {
+    return { bridge: 'layerzero', why: `over LayerZero: quoting the bridges failed (${err instanceof Error ? err.message.split('\n')[0] : String(err)})` };
+  }
 }

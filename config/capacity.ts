@@ -14,8 +14,8 @@ export type CapacityBridge = 'layerzero' | 'wormhole';
 export interface CapacitySettings {
   /** In config order; only chains with a `capacity` entry. */
   policies: CapacityPolicy[];
-  /** Preferred bridge per chain key (a move uses Wormhole only when both ends prefer it). */
-  bridges: Record<string, CapacityBridge>;
+  /** Preferred bridge per chain key (`auto`: the cheaper quote; see activities/capacityPlan.ts). */
+  bridges: Record<string, CapacityBridge | 'auto'>;
 }
 
 /** The keeper side of the Wormhole route (config `wormhole`). */
@@ -38,7 +38,7 @@ export interface WormholeSettings {
  */
 export function capacitySettings(config: BallastConfig): CapacitySettings | undefined {
   const policies: CapacityPolicy[] = [];
-  const bridges: Record<string, CapacityBridge> = {};
+  const bridges: Record<string, CapacityBridge | 'auto'> = {};
   for (const c of config.chains) {
     if (!c.capacity) continue;
     policies.push({ chainKey: c.key, highWad: c.capacity.highWad, lowWad: c.capacity.lowWad, minMove: c.capacity.minMove, maxMove: c.capacity.maxMove });

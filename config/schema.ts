@@ -232,8 +232,9 @@ const chainSchema = z.strictObject({
    * the chain takes no part in them, and a move needs both ends configured). Usage = borrowed / borrowLimit:
    * above `highPct` the chain takes capacity (back to the middle of the marks), a chain gives only what keeps
    * it at or below `lowPct`. `minMove` / `maxMove`: per move, base units. `bridge`: the bridge this chain
-   * prefers for capacity messages; a move goes over Wormhole only when both ends prefer it (and the top-level
-   * `wormhole` section is set), else over LayerZero.
+   * prefers for capacity messages; a move goes over Wormhole when both ends prefer it (and the top-level
+   * `wormhole` section is set); when both ends accept Wormhole and one says `auto`, over the bridge whose quote
+   * is lower (activities/capacityPlan.ts); else over LayerZero.
    */
   capacity: z
     .strictObject({
@@ -241,7 +242,7 @@ const chainSchema = z.strictObject({
       lowPct: percent,
       minMove: amount,
       maxMove: amount,
-      bridge: z.enum(['layerzero', 'wormhole'], { error: 'must be "layerzero" or "wormhole"' }).default('layerzero'),
+      bridge: z.enum(['layerzero', 'wormhole', 'auto'], { error: 'must be "layerzero", "wormhole" or "auto"' }).default('layerzero'),
     })
     .superRefine(
       (c, ctx) => {

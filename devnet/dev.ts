@@ -86,7 +86,7 @@ export async function runDev(opts: DevOptions): Promise<number> {
         layerzero: { deliveryDeadlineSec: 120 },
         // Capacity moves too: a chain whose borrowed / borrowLimit (the replayed utilization, as the limits start
         // at the supplied liquidity) runs above 92% takes lending capacity from one below 85%.
-        chains: c.chains.map((ch) => ({ ...ch, band: { lowPct: 75, highPct: 85 }, capacity: { highPct: 92, lowPct: 85, minMove: (1_000n * 10n ** BigInt(c.asset.decimals)).toString(), maxMove: (1_000_000n * 10n ** BigInt(c.asset.decimals)).toString() } })),
+        chains: c.chains.map((ch) => ({ ...ch, band: { lowPct: 75, highPct: 85 }, capacity: { highPct: 92, lowPct: 85, minMove: (1_000n * 10n ** BigInt(c.asset.decimals)).toString(), maxMove: (1_000_000n * 10n ** BigInt(c.asset.decimals)).toString(), bridge: 'auto' } })),
       }),
     });
     say(`devnet ready in ${Date.now() - t0} ms; config: ${devnet.configFile}`);
