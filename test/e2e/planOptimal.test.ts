@@ -49,7 +49,8 @@ describe('optimal planning on a devnet: real LayerZero quotes, fees in USDC, a c
 
   before(async () => {
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-optimal-'));
-    devnet = await startDevnet({ chains: CHAINS, workDir, temporalAddress: `127.0.0.1:${await findFreePort()}` });
+    // LayerZero only: this test checks the LayerZero quotes and their conversion (bridge choice: bridgeChoice.test.ts).
+    devnet = await startDevnet({ chains: CHAINS, workDir, temporalAddress: `127.0.0.1:${await findFreePort()}`, configOverrides: (c) => ({ ...c, bridges: { ...c.bridges, wormhole: { ...c.bridges?.wormhole, enabled: false } } }) });
     // alpha 90% utilized (above its 60–80% band), beta and gamma 40%: both can give to alpha.
     const borrow: Record<string, bigint> = { alpha: 9_000_000n * M, beta: 4_000_000n * M, gamma: 4_000_000n * M };
     // Gas token prices differ per chain, so each route's fee converts at its own source's price.
