@@ -13,6 +13,8 @@ import type { Command } from 'commander';
 import { zeroAddress, type Address } from 'viem';
 import { loadConfig, type BallastConfig } from '../config/index.js';
 import { connectClient, monitorStatus } from '../keeper/client.js';
+import { readCaps } from '../keeper/caps.js';
+import type { CapsState } from '../workflows/caps.js';
 import { loadKeeperAccount } from '../keeper/keys.js';
 import { buildReadOnlyKeeperContext } from '../keeper/runtime.js';
 import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
@@ -47,6 +49,7 @@ export async function dryRunPlan(config: BallastConfig, opts: { offline?: boolea
   const ctx = buildReadOnlyKeeperContext(config, { address: keeper });
   let inFlight: InFlight[] = [];
   let previous: Snapshot | undefined;
+  let caps: CapsState | undefined;
   let monitor: DryRunResult['monitor'] = { reachable: false, note: 'offline: planned with no in-flight rebalances and no oracle deviation reference', inFlight };
   if (!opts.offline) {
     try {
@@ -55,6 +58,7 @@ export async function dryRunPlan(config: BallastConfig, opts: { offline?: boolea
         const { status, snapshot } = await monitorStatus(client, config.deployment);
         inFlight = collateralInFlight(status.inFlight); // capacity moves do not move collateral
         previous = snapshot;
+        caps = (await readCaps(client, config.deployment))?.state; // the risk team's run-time caps, as the monitor plans with them
         monitor = { reachable: true, note: `monitor of ${config.deployment}: ${inFlight.length} rebalance(s) in flight, ${status.paused ? `PAUSED (${status.pauseReason ?? 'no reason'})` : 'running'}`, inFlight };
       } finally {
         await client.connection.close();
@@ -64,7 +68,7 @@ export async function dryRunPlan(config: BallastConfig, opts: { offline?: boolea
     }
   }
   const snapshot = await readSnapshot(ctx, previous);
-  const plan = (await planRebalances(ctx, { snapshot, inFlight })) as DryRunResult['plan'];
+  const plan = (await planRebalances(ctx, { snapshot, inFlight, caps })) as DryRunResult['plan'];
   return { dryRun: true, deployment: config.deployment, keeper, monitor, snapshot, plan };
 }
 
