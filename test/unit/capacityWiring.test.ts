@@ -82,7 +82,7 @@ describe('config: chains[].capacity', () => {
     );
     assert.deepEqual(lines, [
       '<inline>: chains[0].capacity.lowPct: must be < capacity.highPct (80.00%) (got 80)',
-      '<inline>: chains[1].capacity.bridge: must be "layerzero" or "wormhole" (got "ccip")',
+      '<inline>: chains[1].capacity.bridge: must be "layerzero", "wormhole" or "auto" (got "ccip")',
       '<inline>: chains[1].capacity.lowPct: must be > 0 (got 0)',
       '<inline>: chains[1].capacity.minMove: must be ≤ capacity.maxMove (10) (got 11)',
       '<inline>: chains[2].capacity.extra: unknown key (check the spelling; unknown keys are refused) (got 1)',
