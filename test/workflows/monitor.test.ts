@@ -124,19 +124,20 @@ describe('monitorWorkflow on anvil + Temporal', () => {
   });
 
   // Last: it stops a chain for good.
-  test('a chain that stops answering skips ticks (reported in the status) instead of failing the monitor', async () => {
+  test('a chain that stops answering does not fail the monitor: the chain is left out or the tick skipped, and ticking goes on', async () => {
     const config = h.devnet.config;
     await h.devnet.anvils.beta!.stop();
-    const skipped = await waitFor('a skipped tick', async () => {
+    // With nothing in flight the deployment ledger check fails (tick skipped, status.lastTickError); with a
+    // rebalance in flight the snapshot leaves beta out (excluded). Either way the monitor keeps running.
+    const seen = await waitFor('beta left out or a skipped tick', async () => {
       const s = await monitorStatus(h.client, config.deployment);
-      return s.status.lastTickError ? s : undefined;
-    }, 180_000);
-    assert.match(skipped.status.lastTickError!.error, /.+/);
-    const ticksThen = skipped.status.totalTicks;
+      return s.status.lastTickError || s.snapshot?.excluded.some((e) => e.chainKey === 'beta') ? s : undefined;
+    }, 120_000);
+    const ticksThen = seen.status.totalTicks;
     const later = await waitFor('the monitor to keep ticking', async () => {
       const s = await monitorStatus(h.client, config.deployment);
       return s.status.totalTicks > ticksThen ? s : undefined;
-    }, 180_000);
+    }, 120_000);
     assert.ok(later.status.totalTicks > ticksThen);
     const desc = await h.client.workflow.getHandle(monitorWorkflowId(config.deployment)).describe();
     assert.equal(desc.status.name, 'RUNNING');
