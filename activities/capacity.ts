@@ -170,6 +170,22 @@ export async function restoreCredit(ctx: KeeperContext, input: RestoreCreditInpu
 }
 
 /**
+ * Before a capacity send (either bridge): what is about to leave must be exactly what the saga expects — the
+ * vault's reservation (forward) or the messenger's pending credit, which can only go back where it came from
+ * (return). @throws the `mismatch` failure (non-retryable `PacketMismatch`) naming the difference.
+ */
+async function checkCreditAboutToLeave(src: ChainRuntime, dst: ChainRuntime, messenger: Address, input: SendCreditInput, mismatch: (what: string) => Error): Promise<void> {
+  if (input.purpose === 'forward') {
+    const res = await readReservation(src.clients, src.contracts.vault, input.rebalanceId);
+    if (res.status === 'reserved' && res.amount !== input.amount) throw mismatch(`vault reserved ${res.amount}, the saga expects ${input.amount}`);
+  } else {
+    const p = await readPendingCredit(src.clients, messenger, input.rebalanceId);
+    if (p.status === 'pending' && p.amount !== input.amount) throw mismatch(`messenger holds ${p.amount} pending, the saga expects ${input.amount}`);
+    if (p.status === 'pending' && p.srcEid !== dst.eid) throw mismatch(`the credit came from eid ${p.srcEid}, not ${dst.chainKey} (eid ${dst.eid}); it can only go back there`);
+  }
+}
+
+/**
  * Leg `send` (and the compensation `return`): the messenger on `from` sends a LayerZero message with
  * (key, amount) to its peer on `to`, paying the quoted native fee.
  * - `forward`: `sendCredit(id, eid[to])` takes the vault's reservation `id` (must be `reserved` for `amount`);
@@ -194,14 +210,7 @@ export async function sendCredit(ctx: KeeperContext, input: SendCreditInput): Pr
     writeOnce(src.chainKey, key, isDone, async () => {
       if (await readWormholeCreditSend(src.clients, messenger, key)) throw mismatch(`key ${key} was already sent over Wormhole; a key leaves a messenger once, over one bridge`);
       // What is about to leave must be exactly what the saga expects.
-      if (input.purpose === 'forward') {
-        const res = await readReservation(src.clients, src.contracts.vault, input.rebalanceId);
-        if (res.status === 'reserved' && res.amount !== input.amount) throw mismatch(`vault reserved ${res.amount}, the saga expects ${input.amount}`);
-      } else {
-        const p = await readPendingCredit(src.clients, messenger, input.rebalanceId);
-        if (p.status === 'pending' && p.amount !== input.amount) throw mismatch(`messenger holds ${p.amount} pending, the saga expects ${input.amount}`);
-        if (p.status === 'pending' && p.srcEid !== dst.eid) throw mismatch(`the credit came from eid ${p.srcEid}, not ${dst.chainKey} (eid ${dst.eid}); it can only go back there`);
-      }
+      await checkCreditAboutToLeave(src, dst, messenger, input, mismatch);
       fee = await quoteCreditFee(ctx, input);
       return input.purpose === 'forward'
         ? simulateAndWrite({ clients: src.clients, address: messenger, abi: creditMessengerAbi, functionName: 'sendCredit', args: [key, dst.eid, options], value: fee, confirmations: src.confirmations, timeoutMs: src.receiptTimeoutMs, errorsAbi: creditErrorsAbi })
@@ -300,14 +309,7 @@ export async function sendCreditWormhole(ctx: KeeperContext, input: SendCreditIn
   const r = await classified(() =>
     writeOnce(src.chainKey, key, isDone, async () => {
       if (await readCreditSend(src.clients, messenger, key)) throw mismatch(`key ${key} was already sent over LayerZero; a key leaves a messenger once, over one bridge`);
-      if (input.purpose === 'forward') {
-        const res = await readReservation(src.clients, src.contracts.vault, input.rebalanceId);
-        if (res.status === 'reserved' && res.amount !== input.amount) throw mismatch(`vault reserved ${res.amount}, the saga expects ${input.amount}`);
-      } else {
-        const p = await readPendingCredit(src.clients, messenger, input.rebalanceId);
-        if (p.status === 'pending' && p.amount !== input.amount) throw mismatch(`messenger holds ${p.amount} pending, the saga expects ${input.amount}`);
-        if (p.status === 'pending' && p.srcEid !== dst.eid) throw mismatch(`the credit came from eid ${p.srcEid}, not ${dst.chainKey} (eid ${dst.eid}); it can only go back there`);
-      }
+      await checkCreditAboutToLeave(src, dst, messenger, input, mismatch);
       try {
         fee = await pc.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'quoteSendWormhole' });
       } catch (err) {
