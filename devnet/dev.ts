@@ -98,7 +98,10 @@ export async function runDev(opts: DevOptions): Promise<number> {
     keeper = await createKeeperWorker(devnet.config, log, { env: { ...process.env, BALLAST_KEEPER_PRIVATE_KEY: process.env.BALLAST_KEEPER_PRIVATE_KEY ?? DEVNET_ACCOUNTS.keeper } });
     const workerDone = keeper.run();
     say(`keeper worker running; metrics at http://127.0.0.1:${keeper.metricsPort}/metrics`);
-    const client = await connectClient(devnet.config);
+    // Shutdown order: stop polling, abort the pending calls, stop retrying, wait for them to settle, and only then
+    // close the connection, so no gRPC retry timer fires on a closed channel.
+    let closing = false;
+    const client = await connectClient(devnet.config, { stopRetrying: () => closing });
     const { workflowId } = await startMonitor(client, devnet.config);
     say(`monitor ${workflowId} started (tick ${devnet.config.tick.intervalSec}s); watch it at ${temporal.uiUrl ?? 'the Temporal CLI'}`);
     say(opts.until ? `running until ${opts.until} rebalance(s) complete (timeout ${opts.timeoutSec ?? 300}s)…` : 'running; Ctrl-C to stop');
@@ -109,11 +112,19 @@ export async function runDev(opts: DevOptions): Promise<number> {
     const seen = new Set<string>();
     let completed = 0;
     const deadline = opts.until ? Date.now() + (opts.timeoutSec ?? 300) * 1000 : Infinity;
-    // Every client call below is abortable, so none is left pending on a closed connection.
+    // Every client call below is abortable and tracked, so none is left pending on a closed connection.
     const abort = new AbortController();
     setMaxListeners(0, abort.signal); // one listener per pending call; they are all released by abort()
-    const call = <T>(fn: () => Promise<T>) => client.withAbortSignal(abort.signal, fn);
+    const pending = new Set<Promise<unknown>>();
+    const call = <T>(fn: () => Promise<T>): Promise<T> => {
+      const p = client.withAbortSignal(abort.signal, fn);
+      pending.add(p);
+      void p.then(() => pending.delete(p), () => pending.delete(p));
+      return p;
+    };
+    const unreported = new Set<string>(); // started rebalances whose result is not printed yet
     let poll: NodeJS.Timeout | undefined;
+    let ticking = false;
     const stopReason = await new Promise<'until' | 'timeout' | 'signal' | 'worker'>((resolve) => {
       interrupted = () => resolve('signal');
       workerDone.catch(() => resolve('worker'));
@@ -124,6 +135,18 @@ export async function runDev(opts: DevOptions): Promise<number> {
         say(`${res.outcome === 'completed' ? '✔' : '✘'} ${capacity ? 'capacity move' : 'rebalance'} ${res.rebalanceId.slice(0, 10)}… ${res.outcome}: ${res.from} → ${res.to} ${toDisplayNumber(res.amount, decimals)} ${symbol}, ${message}, legs [${legs}], fee ${formatEther(res.feePaidWei)} ETH, ${res.durationSec}s${res.reason ? `, reason: ${res.reason}` : ''}`);
         if (res.outcome === 'completed' && !capacity) completed += 1; // --until counts collateral rebalances
         if (opts.until && completed >= opts.until) resolve('until');
+      };
+      // Results are read only once a workflow has closed (describe first), so no call is a long poll and every
+      // call settles within one RPC (plus at most one retry backoff) once shutdown begins.
+      const collect = async (id: string) => {
+        const d = await call(() => client.workflow.getHandle(id).describe());
+        if (d.status.name === 'RUNNING') return;
+        unreported.delete(id);
+        try {
+          report((await call(() => client.workflow.getHandle(id).result())) as RebalanceResult | CapacityMoveResult);
+        } catch (err) {
+          if (!abort.signal.aborted) say(`rebalance ${id} did not report: ${err instanceof Error ? err.message : String(err)}`);
+        }
       };
       const tick = async () => {
         if (Date.now() > deadline) return resolve('timeout');
@@ -137,16 +160,27 @@ export async function runDev(opts: DevOptions): Promise<number> {
         for (const r of st.status.recent) {
           if (seen.has(r.rebalanceId)) continue;
           seen.add(r.rebalanceId);
+          unreported.add(r.rebalanceId);
           say(`▶ ${r.kind === 'capacity' ? 'capacity move' : 'rebalance'} ${r.rebalanceId.slice(0, 10)}… ${r.from} → ${r.to} ${toDisplayNumber(r.amount, decimals)} ${symbol}${r.kind === 'capacity' ? ' of lending capacity' : ''} (${driver!.describe()})`);
-          call(() => client.workflow.getHandle(r.rebalanceId).result() as Promise<RebalanceResult | CapacityMoveResult>).then(report, (err: unknown) => {
-            if (!abort.signal.aborted) say(`rebalance ${r.rebalanceId} did not report: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        for (const id of [...unreported]) {
+          if (abort.signal.aborted) return;
+          await collect(id).catch((err: unknown) => {
+            if (!abort.signal.aborted) say(`cannot read rebalance ${id}: ${err instanceof Error ? err.message : String(err)}`);
           });
         }
       };
-      poll = setInterval(() => void tick(), 1000);
+      poll = setInterval(() => {
+        if (ticking) return; // one tick at a time: a slow tick is not stacked on
+        ticking = true;
+        void tick().finally(() => (ticking = false));
+      }, 1000);
     });
     clearInterval(poll);
+    closing = true;
     abort.abort();
+    const settled = await settleWithin([...pending], 15_000);
+    if (!settled) say('some Temporal client calls did not settle within 15 s of stopping; closing anyway');
     try {
       const body = await (await fetch(`http://127.0.0.1:${keeper.metricsPort}/metrics`)).text();
       const lines = body.split('\n').filter((l) => l.startsWith('ballast_rebalances_total') || l.startsWith('ballast_bridge_fee_paid'));
@@ -157,8 +191,9 @@ export async function runDev(opts: DevOptions): Promise<number> {
     }
     if (stopReason === 'timeout') say(`no ${opts.until} completed rebalance(s) within ${opts.timeoutSec ?? 300}s (completed: ${completed}); see ${workDir}/keeper.log`);
     if (stopReason === 'worker') say('the worker stopped unexpectedly; see keeper.log');
-    await client.connection.close();
     await cleanup();
+    await settleWithin([...pending], 15_000);
+    await client.connection.close();
     return stopReason === 'until' || stopReason === 'signal' ? 0 : 1;
   } catch (err) {
     say(`error: ${err instanceof Error ? err.message : String(err)}`);
@@ -167,6 +202,18 @@ export async function runDev(opts: DevOptions): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Resolves true once every promise settled, false when `timeoutMs` passed first. Never rejects. */
+async function settleWithin(promises: Promise<unknown>[], timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  const all = Promise.allSettled(promises).then(() => true as const);
+  try {
+    return await Promise.race([all, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

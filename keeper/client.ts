@@ -1,7 +1,7 @@
 /**
  * Temporal client side of the keeper: start the monitor, read its status, pause and resume it.
  */
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { BallastConfig } from '../config/index.js';
 import { dataConverter } from './dataConverter.js';
 import { monitorStatusQuery, pauseSignal, resumeSignal, snapshotQuery, type MonitorStatus } from '../workflows/messages.js';
@@ -13,10 +13,28 @@ export function monitorWorkflowId(deployment: string): string {
   return `ballast-monitor-${deployment}`;
 }
 
-/** Connects a bigint-aware client. @throws Error naming the address when Temporal does not answer. */
-export async function connectClient(config: BallastConfig): Promise<Client> {
+/** Options of {@link connectClient}. */
+export interface ConnectClientOptions {
+  /**
+   * When it returns true, a failed gRPC call is not retried any more (the client's default retry policy applies
+   * until then). A caller that closes the connection sets it first, so no retry timer outlives the channel.
+   */
+  stopRetrying?: () => boolean;
+}
+
+/**
+ * Connects a bigint-aware client.
+ * @example const client = await connectClient(config, { stopRetrying: () => closing });
+ * @throws Error naming the address when Temporal does not answer.
+ */
+export async function connectClient(config: BallastConfig, opts: ConnectClientOptions = {}): Promise<Client> {
+  const retry = defaultGrpcRetryOptions();
+  const stopRetrying = opts.stopRetrying;
+  const interceptors = stopRetrying
+    ? [makeGrpcRetryInterceptor({ ...retry, retryableDecider: (attempt, status) => !stopRetrying() && retry.retryableDecider(attempt, status) })]
+    : undefined;
   try {
-    const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
+    const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s', interceptors });
     return new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   } catch (err) {
     throw new Error(`cannot reach Temporal at ${config.temporal.address}: ${err instanceof Error ? err.message : String(err)} (is the server running? \`ballast dev\` starts one)`);
