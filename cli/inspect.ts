@@ -4,15 +4,19 @@
  * ```
  * ballast inspect vaa <hex|base64> [--guardian-sets FILE] [--testnet] [--now SEC] [--allow-emitter CHAIN:ADDRESS]... [--json]
  * ballast inspect packet <hex> [--json]
+ * ballast inspect pyth <base64> [--json]
  * ```
+ * `pyth` decodes a Pyth `PriceUpdateV2` account's data (Solana `getAccountInfo`, base64) and names known feeds.
  * Exit status: 0 valid; 1 invalid input or failed verification (the reasons on stderr); 2 usage error.
  * `--json` prints one JSON object on stdout (bigints as decimal strings), also when invalid.
  */
+import fs from 'node:fs';
 import { InvalidArgumentError, type Command, type CommanderError } from 'commander';
 import type { Hex } from 'viem';
 import { fixturePath, fixturesDir } from '../config/fixtures.js';
 import { inspectPacket, PacketDecodeError, type PacketInspection } from '../chains/evm/inspectPacket.js';
 import { loadGuardianSets, GuardianSetsFileError, type GuardianSet } from '../chains/wormhole/guardianSets.js';
+import type { PriceUpdateV2 } from '../chains/solana/pyth.js';
 import { unixSecToIso, vaaBytesFromText, verifyVaa, type AllowedEmitter, type VaaVerification } from '../chains/wormhole/verifyVaa.js';
 
 /** Where the default guardian sets live, relative to the fixtures folder. */
@@ -146,14 +150,74 @@ function inspectPacketAction(input: string, o: { json?: boolean }): void {
   if (p.guidMatches === false) failWith('packet', [`INVALID: the packet's GUID ${p.guid} is not keccak256(nonce, srcEid, sender, dstEid, receiver) = ${p.guidRecomputed}`]);
 }
 
+/** Feed id → name from the fixtures' `pyth/price_update_v2_accounts.json` `knownFeedIds`; empty when absent. */
+function knownPythFeeds(): Record<string, string> {
+  const file = fixturePath('pyth/price_update_v2_accounts.json');
+  try {
+    return file ? ((JSON.parse(fs.readFileSync(file, 'utf8')) as { knownFeedIds?: Record<string, string> }).knownFeedIds ?? {}) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The text form of a Pyth price update (stdout). `d` holds the decimal strings. */
+function pythText(u: PriceUpdateV2, feedName: string | undefined, d: Record<'price' | 'conf' | 'emaPrice' | 'emaConf', string>): string {
+  const out = ['Pyth PriceUpdateV2 (Pyth Solana receiver account)'];
+  const row = (k: string, v: string) => out.push(`  ${k.padEnd(20)} ${v}`);
+  row('feed id', `${u.feedId}${feedName ? ` (${feedName})` : ''}`);
+  row('price', `${d.price}  (${u.price} × 10^${u.exponent})`);
+  row('conf', `${d.conf}  (${u.conf})`);
+  row('exponent', String(u.exponent));
+  row('publish time', `${u.publishTimeSec} (${unixSecToIso(u.publishTimeSec)})`);
+  row('prev publish time', `${u.prevPublishTimeSec} (${unixSecToIso(u.prevPublishTimeSec)})`);
+  row('EMA price', `${d.emaPrice}  (${u.emaPrice})`);
+  row('EMA conf', `${d.emaConf}  (${u.emaConf})`);
+  const v = u.verificationLevel;
+  row('verification level', v.kind === 'Full' ? 'Full (guardian quorum)' : `Partial (${v.numSignatures} guardian signatures, not a quorum)`);
+  row('posted slot', u.postedSlot.toString());
+  row('write authority', u.writeAuthority);
+  return out.join('\n');
+}
+
+async function inspectPythAction(input: string, o: { json?: boolean }): Promise<void> {
+  // Loaded on use: it pulls in Anchor and @solana/web3.js, which every other command can do without.
+  const { decodePriceUpdateV2, formatPythDecimal, PythDecodeError } = await import('../chains/solana/pyth.js');
+  const text = input.trim();
+  const bytes = /^0x([0-9a-fA-F]{2})*$/.test(text)
+    ? Buffer.from(text.slice(2), 'hex')
+    : /^[A-Za-z0-9+/]*={0,2}$/.test(text) && text.length % 4 === 0
+      ? Buffer.from(text, 'base64')
+      : undefined;
+  if (!bytes) return failWith('pyth', [`input is neither base64 nor 0x-hex account data (${text.length} characters starting "${text.slice(0, 16)}")`]);
+  let u: PriceUpdateV2;
+  try {
+    u = decodePriceUpdateV2(bytes);
+  } catch (err) {
+    if (err instanceof PythDecodeError) return failWith('pyth', [err.message]);
+    throw err;
+  }
+  const feedName = knownPythFeeds()[u.feedId];
+  const d = {
+    price: formatPythDecimal(u.price, u.exponent),
+    conf: formatPythDecimal(u.conf, u.exponent),
+    emaPrice: formatPythDecimal(u.emaPrice, u.exponent),
+    emaConf: formatPythDecimal(u.emaConf, u.exponent),
+  };
+  console.log(
+    o.json
+      ? jsonText({ ...u, feedName: feedName ?? null, priceDecimal: d.price, confDecimal: d.conf, emaPriceDecimal: d.emaPrice, emaConfDecimal: d.emaConf, publishTimeIso: unixSecToIso(u.publishTimeSec), prevPublishTimeIso: unixSecToIso(u.prevPublishTimeSec), dataLen: bytes.length })
+      : pythText(u, feedName, d),
+  );
+}
+
 /**
- * Adds `inspect vaa` and `inspect packet` to the `ballast` program.
+ * Adds `inspect vaa`, `inspect packet` and `inspect pyth` to the `ballast` program.
  * @param program the root commander program.
  */
 export function registerInspect(program: Command): void {
   const inspect = program
     .command('inspect')
-    .description('decode and check a Wormhole VAA or a LayerZero v2 packet (offline; exit 0 valid, 1 invalid, 2 usage)')
+    .description('decode and check a Wormhole VAA, a LayerZero v2 packet or a Pyth PriceUpdateV2 account (offline; exit 0 valid, 1 invalid, 2 usage)')
     .exitOverride(usageExit);
   inspect
     .command('vaa')
@@ -171,4 +235,10 @@ export function registerInspect(program: Command): void {
     .argument('<hex>', 'encoded packet (PacketSent.encodedPayload), header | guid, or the 81-byte header; 0x optional')
     .option('--json', 'print JSON (bigints as decimal strings)')
     .action((input: string, o: { json?: boolean }) => inspectPacketAction(input, o));
+  inspect
+    .command('pyth')
+    .description("decode a Pyth PriceUpdateV2 account (the Pyth Solana receiver's price account): price, conf, times, verification level")
+    .argument('<base64>', 'the account data as base64 (getAccountInfo encoding base64); 0x-hex also accepted')
+    .option('--json', 'print JSON (bigints as decimal strings)')
+    .action((input: string, o: { json?: boolean }) => inspectPythAction(input, o));
 }
