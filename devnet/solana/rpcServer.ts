@@ -582,7 +582,9 @@ export async function startSolanaRpc(opts: { port?: number; log?: (m: string) =>
       };
     } else throw new RpcError(-32602, `Invalid params: unsupported transaction encoding ${JSON.stringify(encoding)} (json or base64; jsonParsed is not implemented on the devnet)`);
     return {
-      slot: Number(rec.slot), blockTime: rec.blockTime, version, transaction,
+      slot: Number(rec.slot), blockTime: rec.blockTime, transaction,
+      // like a real node: `version` only when the client said which versions it supports
+      ...(cfg.maxSupportedTransactionVersion === undefined ? {} : { version }),
       meta: {
         err: rec.err, status: rec.err === null ? { Ok: null } : { Err: rec.err }, fee: Number(rec.fee),
         preBalances: rec.preBalances, postBalances: rec.postBalances, innerInstructions: rec.innerInstructions,
