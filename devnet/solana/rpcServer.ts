@@ -6,8 +6,13 @@
  * Rules (a real node's behaviour where it matters to a client):
  * - ONE transaction per slot: after every landed transaction (and airdrop) the slot advances by 1 (`warpToSlot`)
  *   and the Clock's `unix_timestamp` follows wall-clock seconds, so a transaction's slot identifies it.
- *   Block height = slot. The blockhash never expires (LiteSVM accepts only its one latest blockhash; expiring it
- *   would break concurrent clients), so resending identical bytes fails with `AlreadyProcessed`, like a real node.
+ *   Block height = slot.
+ * - Blockhashes: every `getLatestBlockhash` call issues a NEW blockhash (LiteSVM `expireBlockhash`), valid while the
+ *   block height is <= its `lastValidBlockHeight` (issue slot + 150). web3.js needs the blockhash to change: it will
+ *   not resend a legacy `Transaction` whose signature it already sent and instead polls for a new blockhash (~10 s,
+ *   then "Unable to obtain a new blockhash"). LiteSVM only knows its latest blockhash, so its own check is off and
+ *   the server checks the blockhash itself (`BlockhashNotFound`); durable-nonce transactions are not checked.
+ *   Resending identical bytes fails with `AlreadyProcessed`, like a real node.
  * - `sendTransaction` runs a preflight simulation unless `skipPreflight`; a failing preflight answers JSON-RPC
  *   error -32002 `Transaction simulation failed: ...` with `data: { err, logs, accounts, unitsConsumed, returnData }`
  *   (web3.js raises `SendTransactionError` carrying the logs). With `skipPreflight`, a transaction failing in a
@@ -76,6 +81,9 @@ const BUILTINS = new Set([
 const LAMPORTS_PER_SIGNATURE = 5000n;
 const MAX_CU_LIMIT = 1_400_000n;
 const RENT_EPOCH_EXEMPT = Number(2n ** 64n - 1n);
+const SYSTEM_PROGRAM = '11111111111111111111111111111111';
+const BLOCKHASH_VALID_SLOTS = 150n;
+const MAX_TRACKED_BLOCKHASHES = 10_000;
 const GENESIS_HASH = new PublicKey(createHash('sha256').update('ballast-devnet-solana').digest()).toBase58();
 
 /** TransactionError variants without fields, in LiteSVM's (agave's) enum order. */
@@ -294,7 +302,7 @@ function decodeEncoded(data: string, encoding: unknown, what: string): Uint8Arra
  */
 export async function startSolanaRpc(opts: { port?: number; log?: (m: string) => void } = {}): Promise<SolanaRpcServer> {
   const log = opts.log ?? (() => {});
-  const svm = new LiteSVM();
+  const svm = new LiteSVM().withBlockhashCheck(false);
   const nowSec = (): bigint => BigInt(Math.floor(Date.now() / 1000));
   {
     const c = svm.getClock();
@@ -308,6 +316,32 @@ export async function startSolanaRpc(opts: { port?: number; log?: (m: string) =>
   let nextSubId = 1;
 
   const currentSlot = (): bigint => svm.getClock().slot;
+  /** blockhash -> slot it was issued at (valid while slot <= issued + 150). */
+  const blockhashes = new Map<string, bigint>([[svm.latestBlockhash(), currentSlot()]]);
+  function issueBlockhash(): { blockhash: string; lastValidBlockHeight: number } {
+    svm.expireBlockhash();
+    const blockhash = svm.latestBlockhash();
+    const slot = currentSlot();
+    blockhashes.set(blockhash, slot);
+    if (blockhashes.size > MAX_TRACKED_BLOCKHASHES) {
+      const oldest = blockhashes.keys().next().value;
+      if (oldest !== undefined) blockhashes.delete(oldest);
+    }
+    return { blockhash, lastValidBlockHeight: Number(slot + BLOCKHASH_VALID_SLOTS) };
+  }
+  function blockhashValid(blockhash: string): boolean {
+    const issued = blockhashes.get(blockhash);
+    return issued !== undefined && currentSlot() <= issued + BLOCKHASH_VALID_SLOTS;
+  }
+  /** A transaction's blockhash is acceptable: known and unexpired, or a durable-nonce transaction (not checked). */
+  function lifetimeOk(message: VersionedMessage): boolean {
+    const first = message.compiledInstructions[0];
+    const program = first ? message.staticAccountKeys[first.programIdIndex]?.toBase58() : undefined;
+    const isNonceAdvance = program === SYSTEM_PROGRAM && first !== undefined && first.data.length >= 4 && Buffer.from(first.data).readUInt32LE(0) === 4;
+    return isNonceAdvance || blockhashValid(message.recentBlockhash);
+  }
+  const blockhashNotFound = (): RpcError =>
+    new RpcError(-32002, 'Transaction simulation failed: Blockhash not found', { err: 'BlockhashNotFound', logs: [], accounts: null, unitsConsumed: 0, returnData: null, innerInstructions: null });
   const context = (): { slot: number; apiVersion: string } => ({ slot: Number(currentSlot()), apiVersion: '2.2.0' });
   const withContext = (value: unknown): unknown => ({ context: context(), value });
 
@@ -405,13 +439,13 @@ export async function startSolanaRpc(opts: { port?: number; log?: (m: string) =>
     return { keys: [...statics, ...loaded.writable, ...loaded.readonly], loaded };
   }
 
-  /** Run LiteSVM's simulation with sigverify / blockhash check set as asked, restoring the defaults after. */
-  function simulate(ktx: KitTransaction, sigVerify: boolean, replaceBlockhash: boolean): ReturnType<LiteSVM['simulateTransaction']> {
-    svm.withSigverify(sigVerify).withBlockhashCheck(!replaceBlockhash);
+  /** Run LiteSVM's simulation with sigverify set as asked, restoring the default (on) after. */
+  function simulate(ktx: KitTransaction, sigVerify: boolean): ReturnType<LiteSVM['simulateTransaction']> {
+    svm.withSigverify(sigVerify);
     try {
       return svm.simulateTransaction(ktx);
     } finally {
-      svm.withSigverify(true).withBlockhashCheck(true);
+      svm.withSigverify(true);
     }
   }
 
@@ -430,6 +464,10 @@ export async function startSolanaRpc(opts: { port?: number; log?: (m: string) =>
     const sig0 = vtx.signatures[0];
     if (!sig0) throw new RpcError(-32602, 'Invalid params: transaction has no signature');
     const signature = b58(sig0);
+    if (!lifetimeOk(vtx.message)) {
+      log(`solana rpc: rejected ${signature}: blockhash ${vtx.message.recentBlockhash} not found or expired`);
+      throw blockhashNotFound();
+    }
     if (cfg.skipPreflight !== true) {
       let sim;
       try {
@@ -498,10 +536,13 @@ export async function startSolanaRpc(opts: { port?: number; log?: (m: string) =>
     const sigVerify = cfg.sigVerify === true;
     const replace = cfg.replaceRecentBlockhash === true;
     if (sigVerify && replace) throw new RpcError(-32602, 'Invalid params: sigVerify may not be used with replaceRecentBlockhash');
-    const { ktx } = decodeTx(wire);
+    const { vtx, ktx } = decodeTx(wire);
+    if (!replace && !lifetimeOk(vtx.message)) {
+      return withContext({ err: 'BlockhashNotFound', logs: [], accounts: null, unitsConsumed: 0, returnData: null, innerInstructions: null });
+    }
     let sim;
     try {
-      sim = simulate(ktx, sigVerify, replace);
+      sim = simulate(ktx, sigVerify);
     } catch (e) {
       throw new RpcError(-32003, `Transaction signature verification failure (${(e as Error).message})`);
     }
@@ -524,7 +565,8 @@ export async function startSolanaRpc(opts: { port?: number; log?: (m: string) =>
     const rd = m.returnData();
     const rdData = rd.data();
     const returnData = rdData.length ? { programId: b58(rd.programId()), data: [Buffer.from(rdData).toString('base64'), 'base64'] } : null;
-    return withContext({ err: null, logs: m.logs(), accounts, unitsConsumed: Number(m.computeUnitsConsumed()), returnData, innerInstructions: null });
+    const replacementBlockhash = replace ? { replacementBlockhash: { blockhash: svm.latestBlockhash(), lastValidBlockHeight: Number(currentSlot() + BLOCKHASH_VALID_SLOTS) } } : {};
+    return withContext({ err: null, logs: m.logs(), accounts, unitsConsumed: Number(m.computeUnitsConsumed()), returnData, innerInstructions: null, ...replacementBlockhash });
   }
 
   function requestAirdrop(params: unknown[]): string {
@@ -642,8 +684,8 @@ export async function startSolanaRpc(opts: { port?: number; log?: (m: string) =>
     getSlot: () => Number(currentSlot()),
     getBlockHeight: () => Number(currentSlot()),
     getEpochInfo: epochInfo,
-    getLatestBlockhash: () => withContext({ blockhash: svm.latestBlockhash(), lastValidBlockHeight: Number(currentSlot()) + 150 }),
-    isBlockhashValid: (p) => withContext(strParam(p, 0, 'blockhash') === svm.latestBlockhash()),
+    getLatestBlockhash: () => withContext(issueBlockhash()),
+    isBlockhashValid: (p) => withContext(blockhashValid(strParam(p, 0, 'blockhash'))),
     getAccountInfo: (p) => withContext(accountJson(pubkeyParam(p[0], 'pubkey'), cfgParam(p, 1))),
     getMultipleAccounts: (p) => {
       const keys = p[0];

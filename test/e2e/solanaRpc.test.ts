@@ -231,6 +231,40 @@ describe('devnet Solana RPC (LiteSVM) through web3.js Connection', () => {
     assert.deepEqual(latest?.err, { InstructionError: [1, { Custom: 1 }] });
   });
 
+  it('serves a fresh blockhash per getLatestBlockhash, so web3.js can send the same legacy instructions twice', async () => {
+    // web3.js will not send a legacy Transaction whose signature it already sent under its cached blockhash: it
+    // polls getLatestBlockhash for a new one and gives up after ~10 s if the blockhash never changes.
+    const before = await tokenAmount(source);
+    const t0 = performance.now();
+    await mintTo(connection, payer, mint, source, payer, 1n);
+    await mintTo(connection, payer, mint, source, payer, 1n);
+    const tx = new Transaction().add(ComputeBudgetProgram.setComputeUnitPrice({ microLamports: 1 }), createMemoInstruction('sim then send'));
+    assert.equal((await connection.simulateTransaction(tx, [payer])).value.err, null);
+    const sig = await connection.sendTransaction(tx, [payer]);
+    assert.ok(performance.now() - t0 < 3000, `two identical mints + simulate/send took ${performance.now() - t0} ms`);
+    assert.equal(await tokenAmount(source), before + 2n);
+    assert.equal((await connection.getSignatureStatuses([sig])).value[0]?.err, null);
+    const a = await connection.getLatestBlockhash();
+    const b = await connection.getLatestBlockhash();
+    assert.notEqual(a.blockhash, b.blockhash);
+    assert.equal((await connection.isBlockhashValid(a.blockhash)).value, true, 'an earlier blockhash stays valid for 150 slots');
+  });
+
+  it('rejects resent identical bytes (AlreadyProcessed) and an unknown blockhash (BlockhashNotFound)', async () => {
+    const tx = await v0Tx([createMemoInstruction('once')], [payer]);
+    await connection.sendTransaction(tx);
+    await assert.rejects(connection.sendTransaction(tx), (e: unknown) => e instanceof SendTransactionError && /already been processed/.test(e.message));
+    await assert.rejects(connection.sendTransaction(tx, { skipPreflight: true }), (e: unknown) => e instanceof SendTransactionError && /already been processed/.test(e.message));
+    const msg = new TransactionMessage({ payerKey: payer.publicKey, recentBlockhash: Keypair.generate().publicKey.toBase58(), instructions: [createMemoInstruction('stale')] }).compileToV0Message();
+    const stale = new VersionedTransaction(msg);
+    stale.sign([payer]);
+    await assert.rejects(connection.sendTransaction(stale), (e: unknown) => e instanceof SendTransactionError && /Blockhash not found/.test(e.message));
+    const sim = await connection.simulateTransaction(stale);
+    assert.equal(sim.value.err, 'BlockhashNotFound');
+    const replaced = await connection.simulateTransaction(stale, { sigVerify: false, replaceRecentBlockhash: true });
+    assert.equal(replaced.value.err, null);
+  });
+
   it('airdrops the same amount twice (LiteSVM airdrop txs are deterministic)', async () => {
     const kp = Keypair.generate();
     for (let i = 0; i < 2; i++) {
