@@ -56,7 +56,11 @@ export interface SolanaRpcServer {
   setAccount(pubkey: string, acct: { lamports: bigint; data: Uint8Array; owner: string; executable?: boolean }): void;
   /** The account's data, or undefined when it does not exist. */
   getAccountData(pubkey: string): Uint8Array | undefined;
-  /** Close the HTTP and websocket listeners and every open connection. */
+  /**
+   * Close the HTTP and websocket listeners and every open connection. Websocket peers get a close frame with code
+   * 1000 so web3.js does not reconnect; a client still waiting on a confirmation at that moment would retry the
+   * websocket forever (web3.js behaviour), so stop after the clients are done.
+   */
   stop(): Promise<void>;
 }
 
