@@ -7,7 +7,7 @@ import type { Hex } from 'viem';
 import type { ChainPolicy } from '../planner/types.js';
 import { CAP_FIELDS, effectivePolicies, type CapAuditRecord, type CapChangeRequest, type CapRules, type CapsState } from '../workflows/caps.js';
 import { verifyCapSignature, type CapAction, type CapApprover } from './capApproval.js';
-import type { KeeperContext } from './context.js';
+import { configuredPolicies, type KeeperContext } from './context.js';
 
 /** What the monitor needs to validate cap changes: the config's policies (config order) and the approval rules. */
 export interface CapsContext {
@@ -21,7 +21,7 @@ export function createCapActivities(ctx: KeeperContext) {
     /** The config's per-chain policies and the approval rules (read each tick, so the monitor follows the worker's config). */
     async capsContext(): Promise<CapsContext> {
       return {
-        policies: [...ctx.chains.values()].map((c) => c.policy),
+        policies: configuredPolicies(ctx),
         rules: ctx.risk?.rules ?? { approvalWindowSec: 86_400 },
       };
     },

@@ -3,6 +3,8 @@
  * and a logger. Built once per worker process from the config (see `keeper/runtime.ts`).
  */
 import type { Address } from 'viem';
+import type { Connection, Keypair } from '@solana/web3.js';
+import type { SolanaAccounts } from '../chains/solana/readSolanaState.js';
 import type { EvmClients } from '../chains/evm/clients.js';
 import type { ChainPolicy } from '../planner/types.js';
 import type { BallastMetrics } from '../keeper/metrics.js';
@@ -38,6 +40,32 @@ export interface ChainRuntime {
   wormhole?: { chainId: number; core: Address; adapter: Address };
 }
 
+/**
+ * One Solana chain at run time (config `solana.chains[]`): the web3.js connection, the keeper's key (absent in
+ * read-only contexts: every write then refuses), the accounts, and the chain's policy and limits.
+ */
+export interface SolanaChainRuntime {
+  chainKey: string;
+  connection: Connection;
+  /** The keeper's Solana key (signs and pays); absent = read-only. */
+  keeper?: Keypair;
+  accounts: SolanaAccounts;
+  /** Commitment of reads and of the confirmation every write waits for. */
+  commitment: 'confirmed' | 'finalized';
+  /** Wormhole chain id (1 on Solana). */
+  wormholeChainId: number;
+  policy: ChainPolicy;
+  /** Staleness (s) and deviation (bps) as on EVM chains, plus the widest Pyth confidence accepted (bps of the price). */
+  oracleLimits: { maxStalenessSec: number; maxDeviationBps: number; maxConfBps: number };
+  /** Compute-unit price (micro-lamports) and limit of every transaction. */
+  priorityFeeMicroLamports: number;
+  computeUnitLimit: number;
+  /** How long a write waits for its confirmation, ms. */
+  confirmTimeoutMs: number;
+  /** The asset's decimals (the mint's). */
+  decimals: number;
+}
+
 /** One bridge's settings from config `bridges` (besides its quoted fee): see config/schema.ts. */
 export interface BridgeSettings {
   /** Proportional fee, basis points (multiple of 0.01). */
@@ -70,11 +98,31 @@ export interface KeeperContext {
   capacity?: CapacitySettings;
   /** The keeper side of Wormhole (config `wormhole`): guardian API and the guardian sets VAAs are verified against. */
   wormhole?: WormholeSettings;
+  /** Solana chains (config `solana`), keyed by chain key, and the custody service that redeems VAAs for them. */
+  solana?: { custodyUrl: string; chains: ReadonlyMap<string, SolanaChainRuntime> };
+}
+
+/** The Solana chain `chainKey`, or undefined when it is not a Solana chain of this context. */
+export function solanaChainOf(ctx: KeeperContext, chainKey: string): SolanaChainRuntime | undefined {
+  return ctx.solana?.chains.get(chainKey);
+}
+
+/** Every configured chain's policy from the config, EVM chains then Solana chains. */
+export function configuredPolicies(ctx: KeeperContext): ChainPolicy[] {
+  return [...[...ctx.chains.values()].map((c) => c.policy), ...[...(ctx.solana?.chains.values() ?? [])].map((c) => c.policy)];
+}
+
+/** Every configured chain key, EVM chains then Solana chains. */
+export function allChainKeys(ctx: KeeperContext): string[] {
+  return [...ctx.chains.keys(), ...(ctx.solana?.chains.keys() ?? [])];
 }
 
 /** Looks up a chain by key. @throws Error naming the unknown key and the configured ones. */
 export function chainOf(ctx: KeeperContext, chainKey: string): ChainRuntime {
   const c = ctx.chains.get(chainKey);
-  if (!c) throw new Error(`unknown chain "${chainKey}" (configured: ${[...ctx.chains.keys()].join(', ')})`);
+  if (!c) {
+    if (ctx.solana?.chains.has(chainKey)) throw new Error(`chain "${chainKey}" is a Solana chain; this step needs an EVM chain`);
+    throw new Error(`unknown chain "${chainKey}" (configured: ${allChainKeys(ctx).join(', ')})`);
+  }
   return c;
 }

@@ -9,7 +9,9 @@ import { wormholeDelivered, wormholeGuid, wormholeOf } from './wormholeLegs.js';
 import { getDeliveryStatus } from '../chains/evm/layerzero.js';
 import { readChainState } from '../chains/evm/readChainState.js';
 import { deriveFromChain, type RebalanceChainFacts } from '../ledger/ledger.js';
-import { chainOf, type ChainRuntime, type KeeperContext } from './context.js';
+import { chainOf, solanaChainOf, type ChainRuntime, type KeeperContext, type SolanaChainRuntime } from './context.js';
+import { solanaRedeemOf, solanaReserveTransferOf, solanaSendOf, solanaUniversalAddress } from './solanaLegs.js';
+import { readSolanaChain } from './solanaSnapshot.js';
 import { legKey } from './legKey.js';
 
 const ZERO32 = /^0x0{64}$/;
@@ -40,6 +42,7 @@ async function readBlock(c: ChainRuntime, minBlock: bigint | undefined): Promise
  * balances they imply. @throws retryable `StaleRead` when a node is behind what the saga already saw.
  */
 export async function observeRebalanceFunds(ctx: KeeperContext, input: ObserveInput): Promise<{ facts: RebalanceChainFacts; balances: Record<string, bigint> }> {
+  if (solanaChainOf(ctx, input.from) || solanaChainOf(ctx, input.to)) return observeWithSolana(ctx, input);
   const src = chainOf(ctx, input.from);
   const dst = chainOf(ctx, input.to);
   const [srcBlock, dstBlock] = await Promise.all([readBlock(src, input.minBlocks[src.chainKey]), readBlock(dst, input.minBlocks[dst.chainKey])]);
@@ -107,6 +110,84 @@ async function observeWormholeSends(id: Hex, src: ChainRuntime, dst: ChainRuntim
   };
 }
 
+/** One end of a rebalance with a Solana chain on either side: what its records say, read by family. */
+interface EndReader {
+  /** Amount withdrawn from (`withdraw`) or deposited into (`deposit`) the vault / reserve under `key` (0 = none). */
+  vault(kind: 'withdraw' | 'deposit', key: Hex): Promise<bigint>;
+  /** The Wormhole send recorded under `key` on this end, if any: amount and message id. */
+  sent(key: Hex): Promise<{ amount: bigint; guid: Hex } | undefined>;
+  /** Whether a Wormhole message for `key` was redeemed on this end. */
+  received(key: Hex): Promise<boolean>;
+}
+
+/** Reads a Solana end from its memo-tagged transfers (activities/solanaLegs.ts), once its slot reached `minSlot`. */
+async function solanaEnd(sc: SolanaChainRuntime, minSlot: bigint | undefined): Promise<EndReader> {
+  const slot = BigInt(await sc.connection.getSlot(sc.commitment));
+  if (minSlot !== undefined && slot < minSlot) {
+    throw ApplicationFailure.retryable(`${sc.chainKey}: node answered slot ${slot}, older than slot ${minSlot} already seen by this saga (stale read); retrying`, 'StaleRead');
+  }
+  const custody = solanaUniversalAddress(sc, 'custody');
+  return {
+    vault: async (kind, key) => (await solanaReserveTransferOf(sc, kind, key))?.amount ?? 0n,
+    sent: async (key) => {
+      const t = await solanaSendOf(sc, key);
+      return t ? { amount: t.amount, guid: wormholeGuid(sc.wormholeChainId, custody, t.slot) } : undefined;
+    },
+    received: async (key) => (await solanaRedeemOf(sc, key)) !== undefined,
+  };
+}
+
+/** Reads an EVM end at one block no older than `minBlock`: vault flows, route Wormhole sends, adapter receipts. */
+async function evmEnd(c: ChainRuntime, minBlock: bigint | undefined): Promise<EndReader> {
+  const blockNumber = await readBlock(c, minBlock);
+  const wh = wormholeOf(c);
+  const pc = c.clients.publicClient;
+  return {
+    vault: (kind, key) => pc.readContract({ address: c.contracts.vault, abi: collateralVaultAbi, functionName: kind === 'withdraw' ? 'outflowOf' : 'inflowOf', args: [key], blockNumber }),
+    sent: async (key) => {
+      const r = await pc.readContract({ address: c.contracts.route, abi: ballastRouteAbi, functionName: 'wormholeSends', args: [key], blockNumber });
+      return r[2] === 0n ? undefined : { amount: r[2], guid: wormholeGuid(wh.chainId, wh.adapter, r[1]) };
+    },
+    received: async (key) => (await pc.readContract({ address: wh.adapter, abi: wormholeAdapterAbi, functionName: 'receivedOf', args: [key], blockNumber })) > 0n,
+  };
+}
+
+/**
+ * {@link observeRebalanceFunds} for a rebalance with a Solana end (always over Wormhole): the same facts, read
+ * from the EVM end's contracts and the Solana end's memo-tagged transfers.
+ */
+async function observeWithSolana(ctx: KeeperContext, input: ObserveInput): Promise<{ facts: RebalanceChainFacts; balances: Record<string, bigint> }> {
+  const end = (key: string) => {
+    const sc = solanaChainOf(ctx, key);
+    return sc ? solanaEnd(sc, input.minBlocks[key]) : evmEnd(chainOf(ctx, key), input.minBlocks[key]);
+  };
+  const [src, dst] = await Promise.all([end(input.from), end(input.to)]);
+  const id = input.rebalanceId;
+  const retKey = legKey(id, 'return');
+  const [withdrawn, redeposited, returnDeposited, deposited, fwd, ret, fwdReceived, retReceived] = await Promise.all([
+    src.vault('withdraw', id),
+    src.vault('deposit', legKey(id, 'redeposit')),
+    src.vault('deposit', legKey(id, 'return-deposit')),
+    dst.vault('deposit', id),
+    src.sent(id),
+    dst.sent(retKey),
+    dst.received(id),
+    src.received(retKey),
+  ]);
+  const facts: RebalanceChainFacts = {
+    from: input.from,
+    to: input.to,
+    amount: input.amount,
+    withdrawn,
+    redeposited,
+    deposited,
+    returnDeposited,
+    sent: fwd ? { ...fwd, delivered: fwdReceived } : undefined,
+    returned: ret ? { ...ret, delivered: retReceived } : undefined,
+  };
+  return { facts, balances: deriveFromChain(facts) };
+}
+
 /** A stranded rebalance whose tokens may still be in flight (burned, not minted). */
 export interface StrandedInFlight {
   rebalanceId: Hex;
@@ -151,14 +232,26 @@ export async function checkDeploymentLedger(ctx: KeeperContext, input: { opening
     blocks[s.chainKey] = s.blockNumber;
     totalSupply += s.tokenTotalSupply;
   });
+  // A Solana chain counts the mint's supply outside the Wormhole custody (lock-and-release there, burn-and-mint
+  // on the EVM chains): a send locks in custody what the EVM side mints, a release frees what it burned.
+  for (const sc of ctx.solana?.chains.values() ?? []) {
+    const r = await readSolanaChain(sc, undefined);
+    perChain[sc.chainKey] = r.state.tokenTotalSupply;
+    blocks[sc.chainKey] = r.state.blockNumber;
+    totalSupply += r.state.tokenTotalSupply;
+  }
   let inFlightUndelivered = 0n;
   for (const r of input.stranded) {
-    const src = chainOf(ctx, r.from);
-    const dst = chainOf(ctx, r.to);
-    const delivered =
-      r.bridge === 'wormhole'
-        ? await wormholeDelivered(dst, r.rebalanceId)
-        : (await getDeliveryStatus({ clients: dst.clients, endpoint: dst.contracts.endpoint, receiver: dst.contracts.token, srcEid: src.eid, sender: src.contracts.token, nonce: r.nonce })).delivered;
+    const dstSc = solanaChainOf(ctx, r.to);
+    const delivered = dstSc
+      ? (await solanaRedeemOf(dstSc, r.rebalanceId)) !== undefined
+      : r.bridge === 'wormhole'
+        ? await wormholeDelivered(chainOf(ctx, r.to), r.rebalanceId)
+        : await (async () => {
+            const src = chainOf(ctx, r.from);
+            const dst = chainOf(ctx, r.to);
+            return (await getDeliveryStatus({ clients: dst.clients, endpoint: dst.contracts.endpoint, receiver: dst.contracts.token, srcEid: src.eid, sender: src.contracts.token, nonce: r.nonce })).delivered;
+          })();
     if (!delivered) inFlightUndelivered += r.amount;
   }
   const openingSupply = input.openingSupply ?? totalSupply + inFlightUndelivered;

@@ -6,15 +6,16 @@
  */
 import { Options } from '@layerzerolabs/lz-v2-utilities';
 import { ApplicationFailure } from '@temporalio/common';
-import { decodeEventLog, erc20Abi, formatEther, type Abi, type Hex, type TransactionReceipt } from 'viem';
+import { decodeEventLog, erc20Abi, formatEther, pad, type Abi, type Hex, type TransactionReceipt } from 'viem';
 import { ballastRouteAbi, ballastTokenAbi, collateralVaultAbi, endpointV2Abi } from '../contracts/generated/abis.js';
 import { asRevert, ContractRevertError } from '../chains/evm/errors.js';
 import { simulateAndWrite, type WriteResult } from '../chains/evm/writeContract.js';
 import { findPacketDelivered, getDeliveryStatus, packetsSentIn } from '../chains/evm/layerzero.js';
-import { chainOf, type KeeperContext } from './context.js';
+import { chainOf, solanaChainOf, type KeeperContext } from './context.js';
+import { solanaAwaitDelivery, solanaDeposit, solanaRedeemOf, solanaSend, solanaWithdraw } from './solanaLegs.js';
 import { classified, FailureType } from './failures.js';
 import { legKey } from './legKey.js';
-import { awaitWormholeDelivery, sendOverWormhole, wormholeDelivered } from './wormholeLegs.js';
+import { awaitWormholeDelivery, sendOverWormhole, wormholeDelivered, wormholeEmitterOf } from './wormholeLegs.js';
 import type { DeliveryInput, DeliveryResult, FundsLocation, LegResult, SendInput, SendResult, VaultLegInput } from './types.js';
 
 const ZERO32 = /^0x0{64}$/;
@@ -79,6 +80,8 @@ export async function quoteBridgeFee(ctx: KeeperContext, input: { from: string; 
  * Idempotent on `vault.outflowOf(key)`. @throws ContractRevert (non-retryable) e.g. OutflowCapExceeded.
  */
 export async function withdrawFromVault(ctx: KeeperContext, input: VaultLegInput): Promise<LegResult> {
+  const sc = solanaChainOf(ctx, input.chainKey);
+  if (sc) return solanaWithdraw(ctx, sc, input);
   const c = chainOf(ctx, input.chainKey);
   const key = legKey(input.rebalanceId, input.purpose);
   const pc = c.clients.publicClient;
@@ -99,6 +102,8 @@ export async function withdrawFromVault(ctx: KeeperContext, input: VaultLegInput
  * @throws ContractRevert (non-retryable) e.g. InflowPaused, or ERC20 balance errors when the tokens are not there.
  */
 export async function depositToVault(ctx: KeeperContext, input: VaultLegInput): Promise<LegResult> {
+  const sc = solanaChainOf(ctx, input.chainKey);
+  if (sc) return solanaDeposit(ctx, sc, input);
   const c = chainOf(ctx, input.chainKey);
   const key = legKey(input.rebalanceId, input.purpose);
   const pc = c.clients.publicClient;
@@ -121,6 +126,16 @@ export async function depositToVault(ctx: KeeperContext, input: VaultLegInput): 
  * @throws ContractRevert (non-retryable) e.g. NoPeerRoute, InsufficientBalance.
  */
 export async function sendOverBridge(ctx: KeeperContext, input: SendInput): Promise<SendResult> {
+  const solanaSrc = solanaChainOf(ctx, input.from);
+  if (solanaSrc || solanaChainOf(ctx, input.to)) {
+    if (input.bridge !== 'wormhole') throw ApplicationFailure.nonRetryable(`${input.from} -> ${input.to}: a move to or from Solana goes over Wormhole (got bridge "${input.bridge ?? 'layerzero'}")`, FailureType.Config);
+    if (solanaSrc) {
+      const dstSc = solanaChainOf(ctx, input.to);
+      if (dstSc) throw ApplicationFailure.nonRetryable(`${input.from} -> ${input.to}: Solana-to-Solana moves are not supported`, FailureType.Config);
+      const dst = chainOf(ctx, input.to);
+      return solanaSend(ctx, solanaSrc, input, { chainId: wormholeEmitterOf(ctx, input.to).chainId, recipient: pad(dst.contracts.route, { size: 32 }) });
+    }
+  }
   if (input.bridge === 'wormhole') return sendOverWormhole(ctx, input);
   if (input.bridge !== undefined && input.bridge !== 'layerzero') throw ApplicationFailure.nonRetryable(`unknown bridge "${input.bridge}" (layerzero | wormhole)`, FailureType.Config);
   const src = chainOf(ctx, input.from);
@@ -176,6 +191,8 @@ function routeSentGuid(receipt: TransactionReceipt, route: Hex, key: Hex): Hex |
 export async function awaitDelivery(ctx: KeeperContext, input: DeliveryInput): Promise<DeliveryResult> {
   if (input.bridge === 'wormhole') {
     if (!input.key) throw ApplicationFailure.nonRetryable('a Wormhole delivery needs the send\'s leg key', FailureType.Config);
+    const dstSc = solanaChainOf(ctx, input.to);
+    if (dstSc) return solanaAwaitDelivery(ctx, dstSc, { ...input, key: input.key }, wormholeEmitterOf(ctx, input.from));
     return awaitWormholeDelivery(ctx, { ...input, key: input.key });
   }
   const src = chainOf(ctx, input.from);
@@ -201,22 +218,34 @@ export async function awaitDelivery(ctx: KeeperContext, input: DeliveryInput): P
   return { guid: input.guid, deliveredAtBlock: log?.blockNumber ?? status.blockNumber, txHash: log?.txHash };
 }
 
-/** Reads where a rebalance's tokens are: the two routes' balances and, if sent, the packet's delivery state. */
+/** The route's (EVM) or treasury's (Solana) token balance on `chainKey`, base units. */
+async function routeBalanceOf(ctx: KeeperContext, chainKey: string): Promise<bigint> {
+  const sc = solanaChainOf(ctx, chainKey);
+  if (sc) return BigInt((await sc.connection.getTokenAccountBalance(sc.accounts.treasury, sc.commitment)).value.amount);
+  const c = chainOf(ctx, chainKey);
+  return c.clients.publicClient.readContract({ address: c.contracts.token, abi: erc20Abi, functionName: 'balanceOf', args: [c.contracts.route] });
+}
+
+/**
+ * Reads where a rebalance's tokens are: the two routes' (Solana: treasuries') balances and, if sent, the
+ * message's delivery state (LayerZero: by nonce; Wormhole: the destination adapter's or custody's record).
+ */
 export async function locateFunds(ctx: KeeperContext, input: { from: string; to: string; guid?: Hex; nonce?: bigint; bridge?: string; key?: Hex }): Promise<FundsLocation> {
-  const src = chainOf(ctx, input.from);
-  const dst = chainOf(ctx, input.to);
-  const bal = (c: typeof src) => c.clients.publicClient.readContract({ address: c.contracts.token, abi: erc20Abi, functionName: 'balanceOf', args: [c.contracts.route] });
-  const [sourceRouteBalance, destinationRouteBalance] = await Promise.all([bal(src), bal(dst)]);
+  const [sourceRouteBalance, destinationRouteBalance] = await Promise.all([routeBalanceOf(ctx, input.from), routeBalanceOf(ctx, input.to)]);
   let delivered: boolean | undefined;
   let verified: boolean | undefined;
-  const parts = [`${src.chainKey} route holds ${sourceRouteBalance}`, `${dst.chainKey} route holds ${destinationRouteBalance}`];
+  const parts = [`${input.from} route holds ${sourceRouteBalance}`, `${input.to} route holds ${destinationRouteBalance}`];
   if (input.bridge === 'wormhole') {
     if (input.key && input.nonce !== undefined) {
-      delivered = await wormholeDelivered(dst, input.key);
-      parts.push(`Wormhole message ${src.wormhole?.chainId}/${src.wormhole?.adapter}/${input.nonce} ${delivered ? 'redeemed' : 'not redeemed'} on ${dst.chainKey}`);
+      const dstSc = solanaChainOf(ctx, input.to);
+      delivered = dstSc ? (await solanaRedeemOf(dstSc, input.key)) !== undefined : await wormholeDelivered(chainOf(ctx, input.to), input.key);
+      const e = wormholeEmitterOf(ctx, input.from);
+      parts.push(`Wormhole message ${e.chainId}/${e.emitter}/${input.nonce} ${delivered ? 'redeemed' : 'not redeemed'} on ${input.to}`);
     }
     return { summary: parts.join('; '), sourceRouteBalance, destinationRouteBalance, guid: input.guid, delivered, verified };
   }
+  const src = chainOf(ctx, input.from);
+  const dst = chainOf(ctx, input.to);
   if (input.guid && input.nonce !== undefined) {
     const s = await getDeliveryStatus({ clients: dst.clients, endpoint: dst.contracts.endpoint, receiver: dst.contracts.token, srcEid: src.eid, sender: src.contracts.token, nonce: input.nonce });
     delivered = s.delivered;

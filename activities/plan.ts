@@ -14,7 +14,7 @@ import { planOptimal, plannedChains, type PlanCertificate } from '../planner/opt
 import { rebalanceId } from '../planner/rebalanceId.js';
 import type { ChainPolicy, InFlight, Snapshot } from '../planner/types.js';
 import { toDisplayNumber } from '../keeper/metrics.js';
-import type { KeeperContext } from './context.js';
+import { configuredPolicies, solanaChainOf, type KeeperContext } from './context.js';
 import type { PlannedTransfer } from './types.js';
 import { edgesFromQuotes, quoteRoutes, type RouteQuote } from './quotes.js';
 import { effectivePolicies, routeKey, type CapsState } from '../workflows/caps.js';
@@ -68,9 +68,9 @@ export async function planRebalances(ctx: KeeperContext, input: PlanInput, opts:
     return { transfers: [], unresolved: snapshot.excluded.map((e) => ({ chainKey: e.chainKey, reason: `not planned: snapshot ${snapshot.freshness}: ${e.reason}` })), planner: planner.kind };
   }
   // Run-time caps (the monitor's, set by the risk team) replace the config's; a route cap clips the transfer.
-  const configured = [...ctx.chains.values()].map((c) => c.policy);
+  const configured = configuredPolicies(ctx);
   const { policies, routeMaxTransfer } = input.caps ? effectivePolicies(configured, input.caps) : { policies: configured, routeMaxTransfer: {} };
-  const made = planner.kind === 'greedy' ? planWithGreedy(snapshot, policies, inFlight) : await planWithOptimal(ctx, snapshot, policies, inFlight, routeMaxTransfer, planner.timeBudgetMs, opts.quotes);
+  const made = planner.kind === 'greedy' ? planWithGreedy(ctx, snapshot, policies, inFlight) : await planWithOptimal(ctx, snapshot, policies, inFlight, routeMaxTransfer, planner.timeBudgetMs, opts.quotes);
   const routed = clipToRouteCaps(made.transfers, policies, routeMaxTransfer);
   const lp = ctx.lp?.requireMandates ? clipToMandates(routed, input.lp ?? noMandates(), policies) : { transfers: routed, dropped: [] };
   const plan = { transfers: lp.transfers, unresolved: [...made.unresolved, ...lp.dropped] };
@@ -100,10 +100,10 @@ interface Made {
   quotes?: RouteQuote[];
 }
 
-/** The greedy baseline: every transfer over LayerZero (the only bridge the greedy planner knows). */
-function planWithGreedy(snapshot: Snapshot, policies: ChainPolicy[], inFlight: InFlight[]): Made {
+/** The greedy baseline: every transfer over LayerZero (the greedy planner does not quote), Solana's over Wormhole. */
+function planWithGreedy(ctx: KeeperContext, snapshot: Snapshot, policies: ChainPolicy[], inFlight: InFlight[]): Made {
   const planned = planGreedy({ chains: snapshot.chains, policies, inFlight });
-  return { transfers: planned.transfers.map((t) => ({ ...t, bridge: 'layerzero' })), unresolved: planned.unresolved };
+  return { transfers: planned.transfers.map((t) => ({ ...t, bridge: solanaChainOf(ctx, t.from) || solanaChainOf(ctx, t.to) ? 'wormhole' : 'layerzero' })), unresolved: planned.unresolved };
 }
 
 /**

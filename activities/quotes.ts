@@ -14,7 +14,7 @@ import { nativeFeeToAsset } from '../planner/bridgeFees.js';
 import type { BridgeEdge } from '../planner/optimal.js';
 import type { ChainPolicy, Snapshot } from '../planner/types.js';
 import { routeKey } from '../workflows/caps.js';
-import type { BridgeSettings, ChainRuntime, KeeperContext } from './context.js';
+import { solanaChainOf, type BridgeSettings, type ChainRuntime, type KeeperContext } from './context.js';
 import { lzReceiveOptions } from './legs.js';
 import { ballastRouteAbi } from '../contracts/generated/abis.js';
 
@@ -79,6 +79,29 @@ export const BRIDGE_QUOTERS: Readonly<Record<string, BridgeQuoter>> = {
   },
 };
 
+/**
+ * The Wormhole fee of one move with a Solana end, in wei of the EVM end's gas token, and the EVM chain whose
+ * oracle converts it into the asset: EVM → Solana = the source core's message fee (`quoteSendWormhole` at the
+ * snapshot block; the custody service pays the release); Solana → EVM = `bridges.wormhole.relayGas` × the
+ * destination's gas price (the keeper redeems the VAA there). The keeper's Solana transaction fees (lamports:
+ * 5000 per signature plus the priority fee) are not counted.
+ * @throws for a Solana-to-Solana pair (not supported) or a failed read.
+ */
+async function quoteSolanaEdge(ctx: KeeperContext, from: string, to: string, fromBlock: bigint): Promise<{ nativeFeeWei: bigint; priceChain: string }> {
+  const evmSrc = ctx.chains.get(from);
+  const evmDst = ctx.chains.get(to);
+  if (evmSrc && evmSrc.wormhole) {
+    const fee = await evmSrc.clients.publicClient.readContract({ address: evmSrc.contracts.route, abi: ballastRouteAbi, functionName: 'quoteSendWormhole', blockNumber: fromBlock });
+    return { nativeFeeWei: fee, priceChain: from };
+  }
+  if (evmDst && evmDst.wormhole) {
+    const relayGas = BigInt(ctx.bridges?.wormhole?.relayGas ?? 0);
+    const gasPrice = relayGas > 0n ? await evmDst.clients.publicClient.getGasPrice() : 0n;
+    return { nativeFeeWei: relayGas * gasPrice, priceChain: to };
+  }
+  throw new Error(`${from} → ${to}: a Solana move needs an EVM end with a wormhole entry (Solana-to-Solana is not supported)`);
+}
+
 /** Bridge settings used when the context has none (config defaults: LayerZero only, 0 bps, 120 s). */
 export const DEFAULT_BRIDGES: Readonly<Record<string, BridgeSettings>> = { layerzero: { feeBps: 0, latencySec: 120 } };
 
@@ -136,6 +159,31 @@ export async function quoteRoutes(
     };
     const bySource = new Map<string, string[]>();
     for (const { from, to } of pairs) {
+      if (solanaChainOf(ctx, from) || solanaChainOf(ctx, to)) {
+        // A Solana end: Wormhole only (quoted below), no edge for any other bridge.
+        if (bridge !== 'wormhole' || !ctx.wormhole) continue;
+        if (!states.has(from) || !states.has(to)) {
+          out.push({ ...base(from, to), error: `${!states.has(from) ? from : to} is not a chain of this snapshot` });
+          continue;
+        }
+        jobs.push(
+          quoteSolanaEdge(ctx, from, to, states.get(from)!.blockNumber).then(
+            ({ nativeFeeWei, priceChain }) => {
+              const st = states.get(priceChain)!;
+              const price = { answer: st.oracle.answer, decimals: st.oracle.decimals };
+              try {
+                out.push({ ...base(from, to), nativeFeeWei, price, fixedFee: nativeFeeToAsset(nativeFeeWei, price, ctx.asset.decimals) });
+              } catch (err) {
+                out.push({ ...base(from, to), nativeFeeWei, price, error: err instanceof Error ? err.message : String(err) });
+              }
+            },
+            (err: unknown) => {
+              out.push({ ...base(from, to), error: `wormhole quote ${from} → ${to} failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` });
+            },
+          ),
+        );
+        continue;
+      }
       const src = ctx.chains.get(from);
       const dst = ctx.chains.get(to);
       if (!quoter) out.push({ ...base(from, to), error: `no quoter for bridge "${bridge}" (activities/quotes.ts BRIDGE_QUOTERS); config enables it but the keeper cannot price it` });

@@ -7,9 +7,10 @@ import { checkOracle } from '../planner/oracle.js';
 import type { ChainState, Snapshot } from '../planner/types.js';
 import type { KeeperContext } from './context.js';
 import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
+import { readSolanaChain } from './solanaSnapshot.js';
 
 /**
- * Reads all configured chains at `latest` (each chain's block is recorded in its ChainState).
+ * Reads all configured chains at `latest` (each chain's block, or a Solana chain's slot, is recorded in its ChainState).
  * A chain whose read fails is listed in `excluded` and makes the snapshot `partial` (no plan that tick:
  * fail closed). A chain whose oracle round fails the checks stays in `chains` with `oracleCheck.ok = false`;
  * the planner leaves it out. Never throws for a chain failure; throws only on programming errors.
@@ -46,6 +47,34 @@ export async function readSnapshot(ctx: KeeperContext, previous?: Snapshot): Pro
     m.oracleRejected.set({ chain: c.chainKey }, oracleCheck.ok ? 0 : 1);
     m.snapshotFreshness.set({ chain: c.chainKey }, 1);
     if (!oracleCheck.ok) ctx.log.warn({ chain: c.chainKey, reason: oracleCheck.reason }, 'oracle round refused; chain left out of planning');
+  });
+  // Solana chains: one getMultipleAccountsInfo each, in parallel; the same fail-closed rules.
+  const solana = [...(ctx.solana?.chains.values() ?? [])];
+  const solanaSettled = await Promise.allSettled(solana.map((sc) => readSolanaChain(sc, previous?.chains.find((p) => p.chainKey === sc.chainKey)?.lastAcceptedAnswer)));
+  solanaSettled.forEach((r, i) => {
+    const sc = solana[i]!;
+    const m = ctx.metrics;
+    if (r.status === 'rejected') {
+      const reason = r.reason instanceof Error ? r.reason.message : String(r.reason);
+      excluded.push({ chainKey: sc.chainKey, reason });
+      m.snapshotFreshness.set({ chain: sc.chainKey }, 0);
+      m.oracleRejected.remove({ chain: sc.chainKey });
+      ctx.log.warn({ chain: sc.chainKey, reason }, 'Solana chain read failed; no plan this tick');
+      return;
+    }
+    const { state, read } = r.value;
+    out.push(state);
+    m.utilizationRatio.set({ chain: sc.chainKey }, wadToNumber(state.utilizationWad));
+    m.idleBalance.set({ chain: sc.chainKey, asset: ctx.asset.symbol }, toDisplayNumber(state.idle, ctx.asset.decimals));
+    m.oraclePrice.set({ chain: sc.chainKey }, toDisplayNumber(state.oracle.answer < 0n ? 0n : state.oracle.answer, state.oracle.decimals));
+    m.oracleAgeSeconds.set({ chain: sc.chainKey }, Number(state.oracleCheck.ageSec));
+    m.oracleRejected.set({ chain: sc.chainKey }, state.oracleCheck.ok ? 0 : 1);
+    m.snapshotFreshness.set({ chain: sc.chainKey }, 1);
+    m.pythConfidenceRatio.set({ chain: sc.chainKey }, read.price.price > 0n ? Number((read.price.conf * 1_000_000n) / read.price.price) / 1_000_000 : 0);
+    m.pythVerified.set({ chain: sc.chainKey }, read.price.verificationLevel.kind === 'Full' ? 1 : 0);
+    m.solanaSlot.set({ chain: sc.chainKey }, Number(read.slot));
+    m.custodyBalance.set({ chain: sc.chainKey, asset: ctx.asset.symbol }, toDisplayNumber(read.custody, ctx.asset.decimals));
+    if (!state.oracleCheck.ok) ctx.log.warn({ chain: sc.chainKey, reason: state.oracleCheck.reason }, 'Pyth price refused; chain left out of planning');
   });
   const freshness: Snapshot['freshness'] = excluded.length === 0 ? 'fresh' : out.length === 0 ? 'stale' : 'partial';
   return { takenAtMs, chains: out, excluded, freshness };

@@ -38,8 +38,11 @@ export interface VaultLegInput {
 export interface LegResult {
   /** The key the contracts recorded this action under. */
   legKey: Hex;
-  /** Transaction hash, or undefined when the chain showed the action already done (idempotent retry). */
-  txHash?: Hex;
+  /**
+   * Transaction id: an EVM transaction hash (0x…) or a Solana transaction signature (base58); undefined when the
+   * chain showed the action already done (idempotent retry).
+   */
+  txHash?: string;
   alreadyDone: boolean;
   blockNumber: bigint;
 }
@@ -79,8 +82,8 @@ export interface DeliveryInput {
 export interface DeliveryResult {
   guid: Hex;
   deliveredAtBlock: bigint;
-  /** The destination transaction that executed the packet (`PacketDelivered`), when found. */
-  txHash?: Hex;
+  /** The destination transaction that executed the packet or redeemed the VAA, when found (EVM hash or Solana signature). */
+  txHash?: string;
 }
 
 /** Where the funds of a rebalance are, as far as the chains show. */

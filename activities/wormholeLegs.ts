@@ -18,7 +18,8 @@ import { decodeEventLog, encodePacked, formatEther, keccak256, pad, type Abi, ty
 import { ballastRouteAbi, ballastTokenAbi, collateralVaultAbi, wormholeAdapterAbi } from '../contracts/generated/abis.js';
 import { ContractRevertError } from '../chains/evm/errors.js';
 import { simulateAndWrite } from '../chains/evm/writeContract.js';
-import { chainOf, type ChainRuntime, type KeeperContext } from './context.js';
+import { chainOf, solanaChainOf, type ChainRuntime, type KeeperContext } from './context.js';
+import { solanaUniversalAddress } from './solanaLegs.js';
 import { classified, FailureType } from './failures.js';
 import { legKey } from './legKey.js';
 import { writeOnce } from './legs.js';
@@ -43,6 +44,17 @@ export function wormholeOf(c: ChainRuntime): NonNullable<ChainRuntime['wormhole'
   return c.wormhole;
 }
 
+/**
+ * The Wormhole emitter of `chainKey`'s messages: an EVM chain's WormholeAdapter, or a Solana chain's custody
+ * account (32 bytes). @throws non-retryable ConfigError when an EVM chain has no `wormhole` entry.
+ */
+export function wormholeEmitterOf(ctx: KeeperContext, chainKey: string): { chainId: number; emitter: Hex } {
+  const sc = solanaChainOf(ctx, chainKey);
+  if (sc) return { chainId: sc.wormholeChainId, emitter: solanaUniversalAddress(sc, 'custody') };
+  const w = wormholeOf(chainOf(ctx, chainKey));
+  return { chainId: w.chainId, emitter: w.adapter };
+}
+
 /** The sequence in the route's `RouteSentWormhole(rebalanceId = key, sequence, …)` event of `receipt`, if any. */
 function routeSentSequence(receipt: TransactionReceipt, route: Hex, key: Hex): bigint | undefined {
   for (const log of receipt.logs) {
@@ -65,9 +77,8 @@ function routeSentSequence(receipt: TransactionReceipt, route: Hex, key: Hex): b
  */
 export async function sendOverWormhole(ctx: KeeperContext, input: SendInput): Promise<SendResult> {
   const src = chainOf(ctx, input.from);
-  const dst = chainOf(ctx, input.to);
   const srcWh = wormholeOf(src);
-  const dstWh = wormholeOf(dst);
+  const dstWh = { chainId: wormholeEmitterOf(ctx, input.to).chainId };
   const key = legKey(input.rebalanceId, input.purpose);
   const pc = src.clients.publicClient;
   const readRecord = () => pc.readContract({ address: src.contracts.route, abi: ballastRouteAbi, functionName: 'wormholeSends', args: [key] });
@@ -106,13 +117,12 @@ export async function wormholeDelivered(dst: ChainRuntime, key: Hex, blockNumber
  * @throws ContractRevert (non-retryable) for any other revert (e.g. UnknownEmitter, WrongRecipient).
  */
 export async function awaitWormholeDelivery(ctx: KeeperContext, input: { from: string; to: string; guid: Hex; nonce: bigint; key: Hex }): Promise<DeliveryResult> {
-  const src = chainOf(ctx, input.from);
+  const source = wormholeEmitterOf(ctx, input.from);
   const dst = chainOf(ctx, input.to);
-  const srcWh = wormholeOf(src);
   const dstWh = wormholeOf(dst);
   const pc = dst.clients.publicClient;
   if (await wormholeDelivered(dst, input.key)) return { guid: input.guid, deliveredAtBlock: await pc.getBlockNumber() };
-  const ref = { emitterChain: srcWh.chainId, emitter: srcWh.adapter, sequence: input.nonce };
+  const ref = { emitterChain: source.chainId, emitter: source.emitter, sequence: input.nonce };
   const { vaa } = await fetchVerifiedVaa(ctx, ref, `rebalance key ${input.key} (${input.from}->${input.to})`);
   try {
     const r = await classified(() =>

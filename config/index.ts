@@ -13,6 +13,7 @@ export {
   type BallastConfigInput,
   type ChainConfig,
   type ChainConfigInput,
+  type SolanaChainConfig,
 } from './schema.js';
 export { ConfigError, loadConfig, parseConfig, writeConfigFile, formatPath, formatGot, type ConfigIssue } from './load.js';
 export { exampleConfig, type ExampleChain } from './example.js';

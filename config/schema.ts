@@ -17,6 +17,7 @@
  */
 import { z } from 'zod';
 import { getAddress, isAddress } from 'viem';
+import { PublicKey } from '@solana/web3.js';
 import { WAD } from '../planner/types.js';
 import type { ChainPolicy } from '../planner/types.js';
 
@@ -34,6 +35,7 @@ export const CONFIG_DEFAULTS = {
   receiptTimeoutSec: 60,
   risk: { approvalWindowSec: 86_400 },
   lp: { requireMandates: false },
+  solana: { keyEnv: 'BALLAST_SOLANA_KEEPER_KEY', maxConfBps: 200, priorityFeeMicroLamports: 1000, computeUnitLimit: 60_000, confirmTimeoutSec: 60 },
 } as const;
 
 const SLUG = /^[a-z0-9]+(?:[-_][a-z0-9]+)*$/;
@@ -141,6 +143,46 @@ const wormholeChainId = z
 
 const posInt = (what = 'a positive integer') => z.number({ error: `must be ${what}` }).int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
 
+/** A chain's utilization band: percents in the file, WAD out (`lowWad < highWad`). */
+const bandSchema = z
+    .strictObject({ lowPct: percent, highPct: percent })
+    .superRefine(
+      (b, ctx) => {
+        if (typeof b?.lowPct === 'bigint' && typeof b.highPct === 'bigint' && b.lowPct >= b.highPct) {
+          ctx.addIssue({ code: 'custom', path: ['lowPct'], message: `must be < band.highPct (${fmtPct(b.highPct)})` });
+        }
+      },
+      { when: () => true },
+    )
+    .transform((b) => ({ lowWad: b.lowPct, highWad: b.highPct }));
+
+/** A chain's caps: amounts in base units, `windowSec` seconds (`minTransfer ≤ maxTransfer`). */
+const capsSchema = z
+    .strictObject({
+      maxOutflowPerWindow: amount,
+      windowSec: posInt('a positive integer number of seconds'),
+      maxTransfer: amount,
+      minTransfer: amount,
+    })
+    .superRefine(
+      (c, ctx) => {
+        if (typeof c?.minTransfer === 'bigint' && typeof c.maxTransfer === 'bigint' && c.minTransfer > c.maxTransfer) {
+          ctx.addIssue({ code: 'custom', path: ['minTransfer'], message: `must be ≤ caps.maxTransfer (${c.maxTransfer})` });
+        }
+      },
+      { when: () => true },
+    );
+
+/** A chain's oracle limits: staleness in seconds, deviation between accepted answers in bps. */
+const oracleSchema = z.strictObject({
+    maxStalenessSec: posInt('a positive integer number of seconds'),
+    maxDeviationBps: z
+      .number({ error: 'must be an integer number of basis points, 1..10000' })
+      .int({ error: 'must be an integer number of basis points, 1..10000' })
+      .min(1, { error: 'must be ≥ 1 bps' })
+      .max(10_000, { error: 'must be ≤ 10000 bps (100%)' }),
+  });
+
 const chainSchema = z.strictObject({
   key: z.string().regex(CHAIN_KEY, { error: 'must be a lowercase slug: a-z, 0-9 and single dashes, e.g. "arbitrum"' }),
   chainId: posInt('a positive integer (EVM chain id)'),
@@ -168,41 +210,10 @@ const chainSchema = z.strictObject({
       },
       { when: () => true },
     ),
-  band: z
-    .strictObject({ lowPct: percent, highPct: percent })
-    .superRefine(
-      (b, ctx) => {
-        if (typeof b?.lowPct === 'bigint' && typeof b.highPct === 'bigint' && b.lowPct >= b.highPct) {
-          ctx.addIssue({ code: 'custom', path: ['lowPct'], message: `must be < band.highPct (${fmtPct(b.highPct)})` });
-        }
-      },
-      { when: () => true },
-    )
-    .transform((b) => ({ lowWad: b.lowPct, highWad: b.highPct })),
+  band: bandSchema,
   minBuffer: amount,
-  caps: z
-    .strictObject({
-      maxOutflowPerWindow: amount,
-      windowSec: posInt('a positive integer number of seconds'),
-      maxTransfer: amount,
-      minTransfer: amount,
-    })
-    .superRefine(
-      (c, ctx) => {
-        if (typeof c?.minTransfer === 'bigint' && typeof c.maxTransfer === 'bigint' && c.minTransfer > c.maxTransfer) {
-          ctx.addIssue({ code: 'custom', path: ['minTransfer'], message: `must be ≤ caps.maxTransfer (${c.maxTransfer})` });
-        }
-      },
-      { when: () => true },
-    ),
-  oracle: z.strictObject({
-    maxStalenessSec: posInt('a positive integer number of seconds'),
-    maxDeviationBps: z
-      .number({ error: 'must be an integer number of basis points, 1..10000' })
-      .int({ error: 'must be an integer number of basis points, 1..10000' })
-      .min(1, { error: 'must be ≥ 1 bps' })
-      .max(10_000, { error: 'must be ≤ 10000 bps (100%)' }),
-  }),
+  caps: capsSchema,
+  oracle: oracleSchema,
   confirmations: posInt('a positive integer number of blocks').default(CONFIG_DEFAULTS.confirmations),
   /** How long a write waits for its receipt before the activity fails and Temporal retries it (idempotently). */
   receiptTimeoutSec: posInt('a positive integer number of seconds').default(CONFIG_DEFAULTS.receiptTimeoutSec),
@@ -259,6 +270,97 @@ const chainSchema = z.strictObject({
     )
     .transform((c) => ({ highWad: c.highPct, lowWad: c.lowPct, minMove: c.minMove, maxMove: c.maxMove, bridge: c.bridge }))
     .optional(),
+});
+
+/** A Solana account address: base58 of 32 bytes (returned as written, validated with web3.js `PublicKey`). */
+const solanaAddress = z
+  .string({ error: 'must be a Solana address (base58, 32 bytes), e.g. "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"' })
+  .refine(
+    (s) => {
+      try {
+        return /^[1-9A-HJ-NP-Za-km-z]{32,44}$/.test(s) && new PublicKey(s).toBase58() === s;
+      } catch {
+        return false;
+      }
+    },
+    { error: 'must be a Solana address (base58 of 32 bytes)' },
+  );
+
+/**
+ * One Solana chain (config `solana.chains[]`; the adapter is chains/solana/, the design README "Solana"). Accounts, all
+ * base58: `mint` the asset's SPL mint; `reserve` the lending reserve's state account and `reserveLiquidity` its
+ * liquidity token account (the EVM vault's role); `treasury` the keeper's token account (the route's role);
+ * `custody` the Wormhole custody token account (the emitter of this chain's messages); `pythPrice` a Pyth
+ * `PriceUpdateV2` account. Reads are made at `commitment`; writes wait for it. `oracle.maxConfBps`: the widest
+ * Pyth confidence interval accepted, bps of the price. `priorityFeeMicroLamports`: compute-unit price of every
+ * transaction. `wormholeChainId`: 1 on Solana.
+ */
+const solanaChainSchema = z.strictObject({
+  key: z.string().regex(CHAIN_KEY, { error: 'must be a lowercase slug: a-z, 0-9 and single dashes, e.g. "solana"' }),
+  rpcUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL of a Solana JSON-RPC endpoint' }),
+  commitment: z.enum(['confirmed', 'finalized'], { error: 'must be "confirmed" or "finalized"' }).default('confirmed'),
+  wormholeChainId: wormholeChainId.default(1),
+  accounts: z
+    .strictObject({
+      mint: solanaAddress,
+      reserve: solanaAddress,
+      reserveLiquidity: solanaAddress,
+      treasury: solanaAddress,
+      custody: solanaAddress,
+      pythPrice: solanaAddress,
+    })
+    .superRefine(
+      (a, ctx) => {
+        const seen = new Map<string, string>();
+        for (const [role, v] of Object.entries(a ?? {})) {
+          if (typeof v !== 'string') continue;
+          const first = seen.get(v);
+          if (first === undefined) seen.set(v, role);
+          else ctx.addIssue({ code: 'custom', path: [role], message: `same account as accounts.${first}; each role has its own account` });
+        }
+      },
+      { when: () => true },
+    ),
+  band: bandSchema,
+  minBuffer: amount,
+  caps: capsSchema,
+  oracle: oracleSchema.extend({
+    maxConfBps: z
+      .number({ error: 'must be an integer number of basis points, 1..10000' })
+      .int({ error: 'must be an integer number of basis points, 1..10000' })
+      .min(1, { error: 'must be ≥ 1 bps' })
+      .max(10_000, { error: 'must be ≤ 10000 bps (100%)' })
+      .default(CONFIG_DEFAULTS.solana.maxConfBps),
+  }),
+  priorityFeeMicroLamports: z
+    .number({ error: 'must be a non-negative integer number of micro-lamports per compute unit' })
+    .int({ error: 'must be a non-negative integer number of micro-lamports per compute unit' })
+    .min(0, { error: 'must be ≥ 0' })
+    .default(CONFIG_DEFAULTS.solana.priorityFeeMicroLamports),
+  computeUnitLimit: posInt('a positive integer number of compute units').default(CONFIG_DEFAULTS.solana.computeUnitLimit),
+  confirmTimeoutSec: posInt('a positive integer number of seconds').default(CONFIG_DEFAULTS.solana.confirmTimeoutSec),
+});
+
+/**
+ * Solana (optional section). `keeper`: the keeper's Solana key, from the environment variable `keyEnv` (a JSON
+ * byte array or base58 secret key) or a solana-keygen `keypairFile`; never in this file. `custodyUrl`: the
+ * custody service that releases tokens from custody against a verified VAA (the devnet guardian serves one).
+ * Needs the top-level `wormhole` section: every move to or from Solana goes over Wormhole.
+ */
+const solanaSchema = z.strictObject({
+  keeper: z
+    .strictObject({
+      keyEnv: z
+        .string()
+        .regex(ENV_NAME, { error: 'must be an environment variable name, e.g. "BALLAST_SOLANA_KEEPER_KEY"' })
+        .default(CONFIG_DEFAULTS.solana.keyEnv),
+      keypairFile: z.string().min(1, { error: 'must be a file path' }).optional(),
+    })
+    .prefault({}),
+  custodyUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL of the custody service, e.g. "http://127.0.0.1:7071"' }),
+  chains: z
+    .array(solanaChainSchema, { error: 'must be a list of Solana chains' })
+    .min(1, { error: 'needs at least 1 chain' }),
 });
 
 /** One guardian set written in the config: its index and the guardian addresses in guardian-index order. */
@@ -495,9 +597,23 @@ export const configSchema = z
       ),
     /** The Wormhole route (optional; required when any chain has a `wormhole` entry). */
     wormhole: wormholeSchema.optional(),
+    /** Solana chains (optional); their moves go over Wormhole. */
+    solana: solanaSchema.optional(),
   })
   .superRefine(
     (c, ctx) => {
+      if (c?.solana !== undefined && Array.isArray(c.solana.chains)) {
+        const keys = new Set((Array.isArray(c.chains) ? c.chains : []).map((ch) => (ch as Partial<ChainConfig> | undefined)?.key));
+        const whIds = new Set((Array.isArray(c.chains) ? c.chains : []).map((ch) => (ch as Partial<ChainConfig> | undefined)?.wormhole?.chainId));
+        c.solana.chains.forEach((sc, i) => {
+          if (keys.has(sc?.key)) ctx.addIssue({ code: 'custom', path: ['solana', 'chains', i, 'key'], message: `duplicate: an EVM chain has the key "${sc.key}"` });
+          if (whIds.has(sc?.wormholeChainId)) ctx.addIssue({ code: 'custom', path: ['solana', 'chains', i, 'wormholeChainId'], message: `duplicate: an EVM chain has Wormhole chain id ${sc.wormholeChainId}` });
+          keys.add(sc?.key);
+        });
+        if (c.wormhole === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['wormhole'], message: 'required when solana is set: moves to and from Solana go over Wormhole (add wormhole.guardianUrl and the guardian sets)' });
+        }
+      }
       if (c?.wormhole !== undefined || !Array.isArray(c?.chains)) return;
       const i = c.chains.findIndex((ch) => (ch as Partial<ChainConfig> | undefined)?.wormhole !== undefined);
       if (i >= 0) {
@@ -515,17 +631,19 @@ export const configSchema = z
 export type BallastConfig = z.output<typeof configSchema>;
 /** One validated chain entry of {@link BallastConfig}. */
 export type ChainConfig = BallastConfig['chains'][number];
+/** One validated Solana chain entry of {@link BallastConfig}. */
+export type SolanaChainConfig = NonNullable<BallastConfig['solana']>['chains'][number];
 /** What a config file may contain (before defaults and conversions). */
 export type BallastConfigInput = z.input<typeof configSchema>;
 /** One chain entry as written in the file. */
 export type ChainConfigInput = BallastConfigInput['chains'][number];
 
 /**
- * The planner's per-chain policies from a validated config, in config order.
+ * The planner's per-chain policies from a validated config, in config order (EVM chains, then Solana chains).
  * @example planGreedy({ chains, policies: chainPolicies(config), inFlight })
  */
 export function chainPolicies(config: BallastConfig): ChainPolicy[] {
-  return config.chains.map((c) => ({
+  return [...config.chains, ...(config.solana?.chains ?? [])].map((c) => ({
     chainKey: c.key,
     band: { lowWad: c.band.lowWad, highWad: c.band.highWad },
     minBufferAmount: c.minBuffer,

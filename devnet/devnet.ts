@@ -10,6 +10,7 @@ import { deployDevnet, type DevnetDeployment } from './deploy.js';
 import { DevnetGuardian, preloadWormholeSdk } from './guardian.js';
 import { LayerZeroRelayer } from './relayer.js';
 import { findFreePort } from './temporal.js';
+import { startSolanaDevnet, type SolanaDevnet } from './solanaDevnet.js';
 import { exampleConfig, parseConfig, writeConfigFile, type BallastConfig, type BallastConfigInput } from '../config/index.js';
 
 /** A devnet chain: key, EVM chain id, LayerZero eid and Wormhole chain id (each unique across the devnet). */
@@ -48,6 +49,11 @@ export interface StartDevnetOptions {
   relayerPollMs?: number;
   /** Wormhole guardian poll interval (default 250 ms). */
   guardianPollMs?: number;
+  /**
+   * Also start a Solana chain (devnet/solanaDevnet.ts: LiteSVM JSON-RPC, SPL mint, reserve, treasury, Wormhole
+   * custody, Pyth account) named `solana`, peered with every EVM chain over Wormhole, and configure it.
+   */
+  solana?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -59,6 +65,8 @@ export interface Devnet {
   guardian: DevnetGuardian;
   /** Base URL of the guardian's REST API (`GET /v1/signed_vaa/{chain}/{emitter}/{sequence}`). */
   guardianUrl: string;
+  /** The Solana chain, when started (`solana: true`); the keeper's key for it is `devnetSolanaKeeperEnv()`. */
+  solana?: SolanaDevnet;
   config: BallastConfig;
   configFile: string;
   /** Stops the guardian, the relayer and the chains. Safe to call twice. */
@@ -76,7 +84,9 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<Devnet> {
   const anvils: Record<string, AnvilInstance> = {};
   let relayer: LayerZeroRelayer | undefined;
   let guardian: DevnetGuardian | undefined;
+  let solana: SolanaDevnet | undefined;
   const stop = async () => {
+    if (solana) await solana.stop();
     if (guardian) await guardian.stop();
     if (relayer) await relayer.stop();
     await Promise.all(Object.values(anvils).map((a) => a.stop()));
@@ -106,6 +116,10 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<Devnet> {
       log,
     });
     await guardian.start();
+    const decimals = 6;
+    if (opts.solana) {
+      solana = await startSolanaDevnet({ decimals, initialLiquidity: 10_000_000n * 10n ** BigInt(decimals), deployment, guardian, log });
+    }
     let input = exampleConfig({
       chains: Object.values(deployment.chains).map((c) => ({
         key: c.chainKey,
@@ -118,6 +132,16 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<Devnet> {
       wormhole: { guardianUrl: guardian.url, guardianSets: [{ index: 0, keys: [guardian.guardianAddress] }] },
     });
     input = { ...input, temporal: { address: opts.temporalAddress }, metrics: { port: opts.metricsPort ?? 0 } };
+    if (solana) {
+      const evm = input.chains[0]!;
+      input = {
+        ...input,
+        solana: {
+          custodyUrl: solana.custodyUrl,
+          chains: [{ key: solana.chainKey, rpcUrl: solana.rpcUrl, commitment: 'confirmed', accounts: solana.accounts, band: evm.band, minBuffer: evm.minBuffer, caps: evm.caps, oracle: { ...evm.oracle, maxConfBps: 100 }, priorityFeeMicroLamports: 1000 }],
+        },
+      };
+    }
     // Both bridges quoted by the planner: Wormhole's fee is the core's message fee plus the keeper's relay gas.
     input = { ...input, bridges: { ...input.bridges, wormhole: { relayGas: 200_000, latencySec: 60, ...input.bridges?.wormhole } } };
     if (opts.configOverrides) input = opts.configOverrides(input);
@@ -125,7 +149,7 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<Devnet> {
     writeConfigFile(configFile, input);
     const config = parseConfig(input, configFile);
     log(`config written to ${configFile}`);
-    return { anvils, deployment, relayer, guardian, guardianUrl: guardian.url, config, configFile, stop };
+    return { anvils, deployment, relayer, guardian, guardianUrl: guardian.url, ...(solana ? { solana } : {}), config, configFile, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -64,7 +64,9 @@ export interface ObservedMessage {
   payload: Hex;
   /** Timestamp of the block holding the log, seconds (what real guardians put in the VAA). */
   timestamp: number;
-  txHash: Hex;
+  /** The emitting transaction: an EVM hash, or a Solana signature (base58). */
+  txHash: string;
+  /** Block number (EVM) or slot (Solana) of that transaction. */
   blockNumber: bigint;
 }
 
@@ -376,6 +378,22 @@ export class DevnetGuardian extends EventEmitter<DevnetGuardianEvents> {
   }
 
   /** Runs one poll now (observe + sign what is due); for tests that drive the guardian by hand. */
+  /**
+   * Records a message observed by another watcher of this guardian (the Solana custody watcher,
+   * devnet/solanaCustody.ts): it is signed and served like one read from an EVM core. A message already
+   * observed (same chain, emitter, sequence) is ignored. @returns whether it was new.
+   */
+  observe(message: ObservedMessage): boolean {
+    const m = { ...message, emitterAddress: emitter32(message.emitterAddress) };
+    const key = vaaKey(m.emitterChain, m.emitterAddress, m.sequence);
+    if (this.observations.has(key)) return false;
+    this.observations.set(key, { message: m, observedAtMs: Date.now() });
+    this.observedCount++;
+    this.log(`guardian: observed ${key} (tx ${m.txHash})`);
+    this.emit('observed', m);
+    return true;
+  }
+
   async pollOnce(): Promise<void> {
     if (this.currentPoll) await this.currentPoll;
     const p = this.poll();

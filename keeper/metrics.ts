@@ -99,6 +99,10 @@ export class BallastMetrics {
   readonly lpFeesWei = new Counter({ name: 'ballast_lp_fees_wei_total', help: 'Native bridge fees attributed to an LP under its mandate (wei)', labelNames: ['lp'], registers: [this.registry] });
   readonly outflowWindowUsedRatio = new Gauge({ name: 'ballast_outflow_window_used_ratio', help: "Share of the vault's keeper outflow cap used in the current window (on chain; 1 = cap reached)", labelNames: ['chain'], registers: [this.registry] });
   readonly oracleMaxStalenessSeconds = new Gauge({ name: 'ballast_oracle_max_staleness_seconds', help: 'Configured oracle.maxStalenessSec of the chain (rounds older are refused)', labelNames: ['chain'], registers: [this.registry] });
+  readonly pythConfidenceRatio = new Gauge({ name: 'ballast_pyth_confidence_ratio', help: 'Pyth price confidence interval / price of a Solana chain (0.001 = 10 bps)', labelNames: ['chain'], registers: [this.registry] });
+  readonly pythVerified = new Gauge({ name: 'ballast_pyth_verified', help: "1 when the Solana chain's Pyth update is fully verified, 0 when partially", labelNames: ['chain'], registers: [this.registry] });
+  readonly solanaSlot = new Gauge({ name: 'ballast_solana_slot', help: 'Slot of the last snapshot read of a Solana chain', labelNames: ['chain'], registers: [this.registry] });
+  readonly custodyBalance = new Gauge({ name: 'ballast_custody_balance', help: 'Wormhole custody balance on a Solana chain, whole tokens', labelNames: ['chain', 'asset'], registers: [this.registry] });
   readonly rpcUp = new Gauge({ name: 'ballast_chain_rpc_up', help: "1 when the chain's RPC answered the last readiness probe, else 0", labelNames: ['chain'], registers: [this.registry] });
   readonly ready: Gauge;
   /** Set by the worker: `ballast_ready` runs it at every scrape (probes are cached, see keeper/health.ts). */

@@ -2,16 +2,20 @@
  * Builds the activities' {@link KeeperContext} from a validated config.
  */
 import { zeroAddress, type Account, type Address } from 'viem';
+import { Connection, PublicKey, type Keypair } from '@solana/web3.js';
 import { toAccount } from 'viem/accounts';
 import { chainPolicies, type BallastConfig } from '../config/index.js';
 import { createEvmClients } from '../chains/evm/clients.js';
 import { capacitySettings, wormholeSettings } from '../config/capacity.js';
-import type { BridgeSettings, ChainRuntime, KeeperContext } from '../activities/context.js';
+import type { BridgeSettings, ChainRuntime, KeeperContext, SolanaChainRuntime } from '../activities/context.js';
 import { BallastMetrics } from './metrics.js';
 import { createLogger, type Logger } from './logger.js';
 
-/** One {@link ChainRuntime} per configured chain, with clients signing as `account`. */
-export function buildKeeperContext(config: BallastConfig, account: Account, metrics: BallastMetrics, log: Logger): KeeperContext {
+/**
+ * One {@link ChainRuntime} per configured EVM chain, with clients signing as `account`, and one
+ * {@link SolanaChainRuntime} per Solana chain, signing with `solanaKeeper` (absent: Solana writes refuse).
+ */
+export function buildKeeperContext(config: BallastConfig, account: Account, metrics: BallastMetrics, log: Logger, solanaKeeper?: Keypair): KeeperContext {
   const policies = new Map(chainPolicies(config).map((p) => [p.chainKey, p]));
   const chains = new Map<string, ChainRuntime>();
   for (const c of config.chains) {
@@ -41,7 +45,31 @@ export function buildKeeperContext(config: BallastConfig, account: Account, metr
     lp: { requireMandates: config.lp.requireMandates },
     capacity: capacitySettings(config),
     wormhole: wormholeSettings(config),
+    ...(config.solana ? { solana: { custodyUrl: config.solana.custodyUrl, chains: solanaRuntimes(config, policies, solanaKeeper) } } : {}),
   };
+}
+
+/** The Solana chains' runtimes (config `solana.chains[]`), keyed by chain key. */
+function solanaRuntimes(config: BallastConfig, policies: ReadonlyMap<string, ReturnType<typeof chainPolicies>[number]>, keeper: Keypair | undefined): Map<string, SolanaChainRuntime> {
+  const out = new Map<string, SolanaChainRuntime>();
+  for (const c of config.solana?.chains ?? []) {
+    const a = c.accounts;
+    out.set(c.key, {
+      chainKey: c.key,
+      connection: new Connection(c.rpcUrl, { commitment: c.commitment, disableRetryOnRateLimit: true }),
+      ...(keeper ? { keeper } : {}),
+      accounts: { mint: new PublicKey(a.mint), reserve: new PublicKey(a.reserve), reserveLiquidity: new PublicKey(a.reserveLiquidity), treasury: new PublicKey(a.treasury), custody: new PublicKey(a.custody), pythPrice: new PublicKey(a.pythPrice) },
+      commitment: c.commitment,
+      wormholeChainId: c.wormholeChainId,
+      policy: policies.get(c.key)!,
+      oracleLimits: c.oracle,
+      priorityFeeMicroLamports: c.priorityFeeMicroLamports,
+      computeUnitLimit: c.computeUnitLimit,
+      confirmTimeoutMs: c.confirmTimeoutSec * 1000,
+      decimals: config.asset.decimals,
+    });
+  }
+  return out;
 }
 
 /** The bridges config `bridges` enables (absent or `enabled: false` ones left out), without the `enabled` flag. */

@@ -14,6 +14,7 @@ import { highsRuntime } from '../planner/lp.js';
 import { BallastMetrics, serveMetrics, type ReadinessReport } from './metrics.js';
 import { createReadiness } from './health.js';
 import { loadKeeperAccount } from './keys.js';
+import { loadSolanaKeypair } from '../chains/solana/keys.js';
 import type { Logger } from './logger.js';
 
 /** Path of the workflows entry for the bundler. */
@@ -65,13 +66,14 @@ export async function createKeeperWorker(
 ): Promise<KeeperWorker> {
   installTemporalLogging(log, (process.env.BALLAST_TEMPORAL_LOG_LEVEL as LogLevel | undefined) ?? 'INFO');
   const account = loadKeeperAccount(config, opts.env);
+  const solanaKeeper = config.solana ? loadSolanaKeypair({ env: config.solana.keeper.keyEnv, ...(config.solana.keeper.keypairFile ? { file: config.solana.keeper.keypairFile } : {}) }, opts.env ?? process.env) : undefined;
   const metrics = opts.metrics ?? new BallastMetrics();
-  const ctx = buildKeeperContext(config, account, metrics, log);
+  const ctx = buildKeeperContext(config, account, metrics, log, solanaKeeper);
   // The optimal planner's solver is compiled once per process (planner/lp.ts: seconds of CPU, on background
   // threads): start now, so the first tick's plan does not wait for it.
   if (config.planner.kind === 'optimal') void highsRuntime().catch((err: unknown) => log.error({ error: err instanceof Error ? err.message : String(err) }, 'HiGHS (optimal planner) failed to load; plans fail until it does'));
   metrics.setLegSlos(config.layerzero.deliveryDeadlineSec);
-  for (const c of config.chains) metrics.oracleMaxStalenessSeconds.set({ chain: c.key }, c.oracle.maxStalenessSec);
+  for (const c of [...config.chains, ...(config.solana?.chains ?? [])]) metrics.oracleMaxStalenessSeconds.set({ chain: c.key }, c.oracle.maxStalenessSec);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,
@@ -87,12 +89,15 @@ export async function createKeeperWorker(
   const readiness = createReadiness({
     workerState: () => worker.getState(),
     temporalPing: () => connection.workflowService.getSystemInfo({}),
-    chains: Object.fromEntries([...ctx.chains.values()].map((c) => [c.chainKey, () => c.clients.publicClient.getBlockNumber({ cacheTime: 0 })])),
+    chains: Object.fromEntries([
+      ...[...ctx.chains.values()].map((c) => [c.chainKey, () => c.clients.publicClient.getBlockNumber({ cacheTime: 0 })] as const),
+      ...[...(ctx.solana?.chains.values() ?? [])].map((c) => [c.chainKey, async () => BigInt(await c.connection.getSlot(c.commitment))] as const),
+    ]),
     metrics,
   });
   metrics.readinessProbe = readiness;
   const server = await serveMetrics(metrics.registry, config.metrics.port, config.metrics.host, { readiness });
-  log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address, metrics: `http://${config.metrics.host}:${server.port}/metrics`, metricsPort: server.port, keeper: account.address }, 'worker ready');
+  log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address, metrics: `http://${config.metrics.host}:${server.port}/metrics`, metricsPort: server.port, keeper: account.address, ...(solanaKeeper ? { solanaKeeper: solanaKeeper.publicKey.toBase58() } : {}) }, 'worker ready');
   let running: Promise<void> | undefined;
   return {
     worker,

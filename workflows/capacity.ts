@@ -128,7 +128,7 @@ export async function capacityMoveWorkflow(input: CapacityMoveInput): Promise<Ca
     saga.step(
       leg,
       kind,
-      async (): Promise<{ txHash?: Hex; alreadyDone?: boolean; blockNumber: bigint }> => {
+      async (): Promise<{ txHash?: string; alreadyDone?: boolean; blockNumber: bigint }> => {
         if (m.bridge === 'layerzero') {
           const d = await deliveryWait.awaitCreditDelivery({ from: src, to: dst, guid: m.guid, nonce: m.nonce });
           return { txHash: d.txHash, blockNumber: d.deliveredAtBlock };

@@ -80,7 +80,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
       await audited(`${leg} (failed)`);
       throw err;
     }
-    const w = r as { txHash?: `0x${string}`; alreadyDone?: boolean };
+    const w = r as { txHash?: string; alreadyDone?: boolean };
     legs.push({ leg, kind, status: 'ok', txHash: w.txHash, alreadyDone: w.alreadyDone, atMs: Date.now() });
     ledger = post(ledger, entry(r));
     seen(...chainOfBlock(r));

@@ -30,7 +30,8 @@ export interface LegRecord {
   leg: 'withdraw' | 'send' | 'deliver' | 'deposit' | 'redeposit' | 'return' | 'return-deliver' | 'return-deposit';
   kind: 'leg' | 'compensation';
   status: 'ok' | 'failed';
-  txHash?: Hex;
+  /** EVM transaction hash or Solana signature. */
+  txHash?: string;
   alreadyDone?: boolean;
   error?: string;
   atMs: number;
