@@ -32,14 +32,15 @@ const program = new Command()
 
 program
   .command('dev')
-  .description('run everything on a local devnet: 3 anvil chains, Temporal, LayerZero relayer, market driver, worker, monitor')
+  .description('run everything on a local devnet: 3 anvil chains and a Solana chain, Temporal, LayerZero relayer, Wormhole guardian and custody, market driver, worker, monitor')
   .option('--until <n>', 'stop after N rebalances completed (exit 0; exit 1 if not within --timeout)', positiveInt)
   .option('--timeout <sec>', 'with --until: seconds to wait', positiveInt, 300)
   .option('--day-ms <ms>', 'wall-clock milliseconds per day of market history', positiveInt, 4000)
   .option('--tick <sec>', 'monitor tick interval', positiveInt, 3)
-  .action(async (o: { until?: number; timeout: number; dayMs: number; tick: number }) => {
+  .option('--no-solana', 'EVM chains only (no Solana chain)')
+  .action(async (o: { until?: number; timeout: number; dayMs: number; tick: number; solana: boolean }) => {
     const { runDev } = await import('../devnet/dev.js');
-    process.exitCode = await runDev({ until: o.until, timeoutSec: o.timeout, dayMs: o.dayMs, tickSec: o.tick });
+    process.exitCode = await runDev({ until: o.until, timeoutSec: o.timeout, dayMs: o.dayMs, tickSec: o.tick, solana: o.solana });
   });
 
 program

@@ -11,6 +11,7 @@ import { formatEther } from 'viem';
 import { startTemporalDevServer, findFreePort, temporalCliPath, type TemporalDevServer } from './temporal.js';
 import { startDevnet, DEFAULT_DEVNET_CHAINS, type Devnet } from './devnet.js';
 import { MarketDriver } from './marketDriver.js';
+import { devnetSolanaKeeperEnv } from './solanaDevnet.js';
 import { DEVNET_ACCOUNTS } from './accounts.js';
 import { createKeeperWorker, type KeeperWorker } from '../keeper/worker.js';
 import { connectClient, monitorStatus, startMonitor } from '../keeper/client.js';
@@ -33,6 +34,8 @@ export interface DevOptions {
   metricsPort?: number;
   /** Web UI port (default 8233; 0 = any free port). */
   uiPort?: number;
+  /** Also run the Solana chain (LiteSVM JSON-RPC) and move liquidity to and from it over Wormhole. Default true. */
+  solana?: boolean;
 }
 
 const say = (msg: string) => process.stdout.write(`[ballast dev] ${msg}\n`);
@@ -70,7 +73,7 @@ export async function runDev(opts: DevOptions): Promise<number> {
     const uiPort = opts.uiPort ?? 8233;
     temporal = await startTemporalDevServer({ uiPort: uiPort === 0 ? 0 : (await portFree(uiPort)) ? uiPort : 0, logFile: path.join(workDir, 'temporal.log') });
     say(`Temporal at ${temporal.address} (started in ${temporal.startupMs} ms); Web UI: ${temporal.uiUrl ?? 'off'}`);
-    say('starting 3 anvil chains and deploying EndpointV2, SimpleMessageLib, OFT, vaults, routes, feeds…');
+    say(`starting 3 anvil chains and deploying EndpointV2, SimpleMessageLib, OFT, vaults, routes, feeds${opts.solana ?? true ? ', and a Solana chain (LiteSVM JSON-RPC, SPL mint, reserve, Wormhole custody, Pyth)' : ''}…`);
     const metricsPort = opts.metricsPort ?? ((await portFree(9464)) ? 9464 : await findFreePort());
     const t0 = Date.now();
     devnet = await startDevnet({
@@ -78,6 +81,7 @@ export async function runDev(opts: DevOptions): Promise<number> {
       temporalAddress: temporal.address,
       metricsPort,
       log: (m) => say(`  ${m}`),
+      solana: opts.solana ?? true,
       // The replayed Aave USDC markets run hot (mostly 75–90% utilized), so the devnet's band is 75–85%
       // (target 80%): chains drift above and below it as the history plays, and the keeper has work to do.
       configOverrides: (c) => ({
@@ -86,16 +90,17 @@ export async function runDev(opts: DevOptions): Promise<number> {
         layerzero: { deliveryDeadlineSec: 120 },
         // Capacity moves too: a chain whose borrowed / borrowLimit (the replayed utilization, as the limits start
         // at the supplied liquidity) runs above 92% takes lending capacity from one below 85%.
+        ...(c.solana ? { solana: { ...c.solana, chains: c.solana.chains.map((ch) => ({ ...ch, band: { lowPct: 75, highPct: 85 } })) } } : {}),
         chains: c.chains.map((ch) => ({ ...ch, band: { lowPct: 75, highPct: 85 }, capacity: { highPct: 92, lowPct: 85, minMove: (1_000n * 10n ** BigInt(c.asset.decimals)).toString(), maxMove: (1_000_000n * 10n ** BigInt(c.asset.decimals)).toString(), bridge: 'auto' } })),
       }),
     });
     say(`devnet ready in ${Date.now() - t0} ms; config: ${devnet.configFile}`);
     say(`Wormhole devnet guardian (signed VAAs): ${devnet.guardianUrl}/v1/signed_vaa/{chain}/{emitter}/{sequence}`);
     const networks = Object.fromEntries(DEFAULT_DEVNET_CHAINS.map((c) => [c.key, c.key]));
-    driver = new MarketDriver({ deployment: devnet.deployment, networks, dayMs: opts.dayMs ?? 4000, log: say });
+    driver = new MarketDriver({ deployment: devnet.deployment, networks, dayMs: opts.dayMs ?? 4000, log: say, ...(devnet.solana ? { solana: { network: 'optimism', devnet: devnet.solana } } : {}) });
     await driver.start();
     const log = createLogger('ballast', fs.createWriteStream(path.join(workDir, 'keeper.log')) as never);
-    keeper = await createKeeperWorker(devnet.config, log, { env: { ...process.env, BALLAST_KEEPER_PRIVATE_KEY: process.env.BALLAST_KEEPER_PRIVATE_KEY ?? DEVNET_ACCOUNTS.keeper } });
+    keeper = await createKeeperWorker(devnet.config, log, { env: { ...process.env, BALLAST_KEEPER_PRIVATE_KEY: process.env.BALLAST_KEEPER_PRIVATE_KEY ?? DEVNET_ACCOUNTS.keeper, BALLAST_SOLANA_KEEPER_KEY: process.env.BALLAST_SOLANA_KEEPER_KEY ?? devnetSolanaKeeperEnv() } });
     const workerDone = keeper.run();
     say(`keeper worker running; metrics at http://127.0.0.1:${keeper.metricsPort}/metrics`);
     // Shutdown order: stop polling, abort the pending calls, stop retrying, wait for them to settle, and only then
@@ -183,7 +188,9 @@ export async function runDev(opts: DevOptions): Promise<number> {
     if (!settled) say('some Temporal client calls did not settle within 15 s of stopping; closing anyway');
     try {
       const body = await (await fetch(`http://127.0.0.1:${keeper.metricsPort}/metrics`)).text();
-      const lines = body.split('\n').filter((l) => l.startsWith('ballast_rebalances_total') || l.startsWith('ballast_bridge_fee_paid'));
+      const solanaKeys = devnet.config.solana?.chains.map((c) => c.key) ?? [];
+      const solanaGauge = (l: string) => /^ballast_(utilization_ratio|oracle_price|oracle_age_seconds|pyth_confidence_ratio|pyth_verified|custody_balance|idle_balance)\{/.test(l) && solanaKeys.some((k) => l.includes(`chain="${k}"`));
+      const lines = body.split('\n').filter((l) => l.startsWith('ballast_rebalances_total') || l.startsWith('ballast_bridge_fee_paid') || solanaGauge(l));
       say(`from /metrics:${lines.length ? '' : ' (no rebalance counted yet)'}`);
       for (const l of lines) say(`  ${l}`);
     } catch (err) {

@@ -15,6 +15,7 @@ import { collateralVaultAbi, devPriceFeedAbi, ballastTokenAbi } from '../contrac
 import { DEVNET_ACCOUNTS } from './accounts.js';
 import { loadPriceRounds, loadUtilizationPaths } from './marketData.js';
 import type { DevnetDeployment } from './deploy.js';
+import type { SolanaDevnet } from './solanaDevnet.js';
 import { WAD } from '../planner/types.js';
 
 export interface MarketDriverOptions {
@@ -23,6 +24,12 @@ export interface MarketDriverOptions {
   networks: Record<string, string>;
   /** Milliseconds of wall time per day of history (default 4000). */
   dayMs?: number;
+  /**
+   * The Solana chain, driven like the EVM ones: its reserve follows the Aave USDC path of `network` (the
+   * fixture has no Solana market, so one of its networks stands in; said in the log), its Pyth account gets the
+   * same Chainlink rounds (exponent −8, the feed's 8 decimals).
+   */
+  solana?: { network: string; devnet: Pick<SolanaDevnet, 'chainKey' | 'setUtilization' | 'setPrice'> };
   log?: (msg: string) => void;
 }
 
@@ -39,7 +46,7 @@ export class MarketDriver {
 
   constructor(private readonly opts: MarketDriverOptions) {
     this.log = opts.log ?? (() => {});
-    this.utilization = loadUtilizationPaths({ networks: Object.values(opts.networks), symbol: 'USDC' });
+    this.utilization = loadUtilizationPaths({ networks: [...Object.values(opts.networks), ...(opts.solana ? [opts.solana.network] : [])], symbol: 'USDC' });
     this.prices = loadPriceRounds();
   }
 
@@ -101,6 +108,11 @@ export class MarketDriver {
       });
       await pub.waitForTransactionReceipt({ hash: h });
     }
+    if (this.opts.solana) {
+      const sol = this.opts.solana;
+      await sol.devnet.setUtilization(this.utilization.paths[sol.network]?.[dayIdx] ?? 0n);
+      await sol.devnet.setPrice(round.answer, -8);
+    }
     this.day += 1;
     this.round += 1;
   }
@@ -115,6 +127,7 @@ export class MarketDriver {
   async start(): Promise<void> {
     this.log(`market driver: ${this.utilization.note}`);
     this.log(`market driver: ${this.prices.note}`);
+    if (this.opts.solana) this.log(`market driver: ${this.opts.solana.devnet.chainKey} reserve follows the Aave v3 ${this.opts.solana.network} USDC path (the fixture has no Solana market); its Pyth account gets the Chainlink rounds`);
     await this.step();
     const loop = () => {
       this.timer = setTimeout(() => {
