@@ -143,6 +143,23 @@ const wormholeChainId = z
 
 const posInt = (what = 'a positive integer') => z.number({ error: `must be ${what}` }).int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
 
+/**
+ * A refinement reporting a value used in two roles of one object (`path: [role]`), e.g. one address as both the
+ * route and the vault. `key` normalizes a value (undefined = skip it: invalid, reported elsewhere).
+ */
+function distinctRoles(key: (v: unknown) => string | undefined, message: (firstRole: string) => string) {
+  return (obj: Record<string, unknown> | undefined, ctx: z.RefinementCtx): void => {
+    const seen = new Map<string, string>();
+    for (const [role, v] of Object.entries(obj ?? {})) {
+      const k = key(v);
+      if (k === undefined) continue;
+      const first = seen.get(k);
+      if (first === undefined) seen.set(k, role);
+      else ctx.addIssue({ code: 'custom', path: [role], message: message(first) });
+    }
+  };
+}
+
 /** A chain's utilization band: percents in the file, WAD out (`lowWad < highWad`). */
 const bandSchema = z
     .strictObject({ lowPct: percent, highPct: percent })
@@ -197,17 +214,12 @@ const chainSchema = z.strictObject({
       route: contractAddress,
       priceFeed: contractAddress,
     })
+    // One address in two roles is a copy-paste error (e.g. the route set to the vault).
     .superRefine(
-      (c, ctx) => {
-        // One address in two roles is a copy-paste error (e.g. the route set to the vault).
-        const seen = new Map<string, string>();
-        for (const [role, a] of Object.entries(c ?? {})) {
-          if (typeof a !== 'string' || !ADDRESS.test(a) || BigInt(a) === 0n) continue; // already reported
-          const first = seen.get(a.toLowerCase());
-          if (first === undefined) seen.set(a.toLowerCase(), role);
-          else ctx.addIssue({ code: 'custom', path: [role], message: `same address as contracts.${first}; each contract has its own address` });
-        }
-      },
+      distinctRoles(
+        (a) => (typeof a === 'string' && ADDRESS.test(a) && BigInt(a) !== 0n ? a.toLowerCase() : undefined), // others already reported
+        (first) => `same address as contracts.${first}; each contract has its own address`,
+      ),
       { when: () => true },
     ),
   band: bandSchema,
@@ -310,15 +322,10 @@ const solanaChainSchema = z.strictObject({
       pythPrice: solanaAddress,
     })
     .superRefine(
-      (a, ctx) => {
-        const seen = new Map<string, string>();
-        for (const [role, v] of Object.entries(a ?? {})) {
-          if (typeof v !== 'string') continue;
-          const first = seen.get(v);
-          if (first === undefined) seen.set(v, role);
-          else ctx.addIssue({ code: 'custom', path: [role], message: `same account as accounts.${first}; each role has its own account` });
-        }
-      },
+      distinctRoles(
+        (v) => (typeof v === 'string' ? v : undefined),
+        (first) => `same account as accounts.${first}; each role has its own account`,
+      ),
       { when: () => true },
     ),
   band: bandSchema,

@@ -97,7 +97,7 @@ export async function runDev(opts: DevOptions): Promise<number> {
     say(`devnet ready in ${Date.now() - t0} ms; config: ${devnet.configFile}`);
     say(`Wormhole devnet guardian (signed VAAs): ${devnet.guardianUrl}/v1/signed_vaa/{chain}/{emitter}/{sequence}`);
     const networks = Object.fromEntries(DEFAULT_DEVNET_CHAINS.map((c) => [c.key, c.key]));
-    driver = new MarketDriver({ deployment: devnet.deployment, networks, dayMs: opts.dayMs ?? 4000, log: say, ...(devnet.solana ? { solana: { network: 'optimism', devnet: devnet.solana } } : {}) });
+    driver = new MarketDriver({ deployment: devnet.deployment, networks, dayMs: opts.dayMs ?? 4000, log: say, ...(devnet.solana ? { solana: { network: 'scroll', devnet: devnet.solana } } : {}) });
     await driver.start();
     const log = createLogger('ballast', fs.createWriteStream(path.join(workDir, 'keeper.log')) as never);
     keeper = await createKeeperWorker(devnet.config, log, { env: { ...process.env, BALLAST_KEEPER_PRIVATE_KEY: process.env.BALLAST_KEEPER_PRIVATE_KEY ?? DEVNET_ACCOUNTS.keeper, BALLAST_SOLANA_KEEPER_KEY: process.env.BALLAST_SOLANA_KEEPER_KEY ?? devnetSolanaKeeperEnv() } });

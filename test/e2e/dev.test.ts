@@ -23,5 +23,10 @@ test('ballast dev --until 1 completes a rebalance end to end, shows it in the te
   assert.match(out, /market driver: (Aave v3 USDC implied utilization from|.*SYNTHETIC)/);
   assert.match(out, /✔ rebalance 0x[0-9a-f]{8}… completed: \w+ → \w+ [\d.]+ USDC, (?:layerzero GUID 0x[0-9a-f]{64}|wormhole, message sequence \d+), legs \[withdraw✓ send✓ deliver✓ deposit✓\], fee [\d.e-]+ ETH, \d+s/);
   assert.match(out, /ballast_rebalances_total\{[^}]*outcome="completed"[^}]*\} [1-9]/);
+  // The Solana chain runs too: its utilization and Pyth price (with confidence and verification) reach /metrics.
+  assert.match(out, /Solana devnet \(LiteSVM JSON-RPC\) at http:\/\/127\.0\.0\.1:\d+/);
+  assert.match(out, /ballast_utilization_ratio\{chain="solana"\} 0\.\d+/);
+  assert.match(out, /ballast_oracle_price\{chain="solana"\} [1-9]\d*(\.\d+)?/);
+  assert.match(out, /ballast_pyth_verified\{chain="solana"\} 1/);
   assert.match(out, /stopped cleanly/);
 });
