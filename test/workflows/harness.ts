@@ -10,6 +10,7 @@ import { createPublicClient, createWalletClient, erc20Abi, http, pad, zeroHash, 
 import { privateKeyToAccount } from 'viem/accounts';
 import { startTemporalDevServer, type TemporalDevServer } from '../../devnet/temporal.js';
 import { startDevnet, type Devnet, type DevnetChainSpec } from '../../devnet/devnet.js';
+import { devnetSolanaKeeperEnv } from '../../devnet/solanaDevnet.js';
 import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
 import { createKeeperWorker, type KeeperWorker } from '../../keeper/worker.js';
 import { createLogger } from '../../keeper/logger.js';
@@ -61,8 +62,11 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-/** Starts everything. `configOverrides` tweaks the generated keeper config. */
-export async function startHarness(opts: { chains?: DevnetChainSpec[]; configOverrides?: (c: BallastConfigInput) => BallastConfigInput } = {}): Promise<Harness> {
+/**
+ * Starts everything. `configOverrides` tweaks the generated keeper config. `solana: true` also starts the devnet's
+ * Solana chain `solana` (`h.devnet.solana`) and gives the keeper its devnet Solana key.
+ */
+export async function startHarness(opts: { chains?: DevnetChainSpec[]; configOverrides?: (c: BallastConfigInput) => BallastConfigInput; solana?: boolean } = {}): Promise<Harness> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-test-'));
   const temporal = await startTemporalDevServer({ logFile: path.join(workDir, 'temporal.log') });
   let devnet: Devnet | undefined;
@@ -74,6 +78,7 @@ export async function startHarness(opts: { chains?: DevnetChainSpec[]; configOve
       workDir,
       temporalAddress: temporal.address,
       relayerPollMs: 200,
+      ...(opts.solana ? { solana: true } : {}),
       configOverrides: (c) => {
         const base = { ...c, temporal: { ...c.temporal, taskQueue }, tick: { intervalSec: 2, maxTicksBeforeContinueAsNew: 20 } };
         return opts.configOverrides ? opts.configOverrides(base) : base;
@@ -81,7 +86,7 @@ export async function startHarness(opts: { chains?: DevnetChainSpec[]; configOve
     });
     const log = createLogger('ballast-test', fs.createWriteStream(path.join(workDir, 'keeper.log')) as never);
     keeper = await createKeeperWorker(devnet.config, log, {
-      env: { BALLAST_KEEPER_PRIVATE_KEY: DEVNET_ACCOUNTS.keeper },
+      env: { BALLAST_KEEPER_PRIVATE_KEY: DEVNET_ACCOUNTS.keeper, ...(opts.solana ? { BALLAST_SOLANA_KEEPER_KEY: devnetSolanaKeeperEnv() } : {}) },
       metrics: new BallastMetrics(false),
     });
     void keeper.run();
