@@ -4,7 +4,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, ConfigError } from '../config/index.js';
 import { createLogger } from '../keeper/logger.js';
-import { createKeeperWorker } from '../keeper/worker.js';
 import { connectClient, monitorStatus, setPaused, startMonitor } from '../keeper/client.js';
 import { rebalanceProgressQuery } from '../workflows/messages.js';
 import { nonZero } from '../ledger/ledger.js';
@@ -50,6 +49,7 @@ program
   .action(async (o: { config: string }) => {
     const config = loadConfig(o.config);
     const log = createLogger('ballast');
+    const { createKeeperWorker } = await import('../keeper/worker.js'); // loaded only for this command (Temporal worker, HiGHS)
     const keeper = await createKeeperWorker(config, log);
     const stop = () => {
       log.info('shutting down: finishing running activities');

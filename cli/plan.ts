@@ -16,10 +16,8 @@ import { connectClient, monitorStatus } from '../keeper/client.js';
 import { readCaps } from '../keeper/caps.js';
 import type { CapsState } from '../workflows/caps.js';
 import { loadKeeperAccount } from '../keeper/keys.js';
-import { buildReadOnlyKeeperContext } from '../keeper/runtime.js';
 import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
-import { readSnapshot } from '../activities/snapshot.js';
-import { planRebalances, type PlanResult } from '../activities/plan.js';
+import type { PlanResult } from '../activities/plan.js';
 import { collateralInFlight, type InFlight, type Snapshot } from '../planner/types.js';
 
 /** What `ballast plan --dry-run` found and decided. */
@@ -46,6 +44,9 @@ export async function dryRunPlan(config: BallastConfig, opts: { offline?: boolea
   } catch {
     // no key here: the address only labels the context; nothing signs anyway
   }
+  // The keeper's runtime, snapshot and planner (HiGHS) load only when a plan is made: every other CLI command
+  // starts without them.
+  const [{ buildReadOnlyKeeperContext }, { readSnapshot }, { planRebalances }] = await Promise.all([import('../keeper/runtime.js'), import('../activities/snapshot.js'), import('../activities/plan.js')]);
   const ctx = buildReadOnlyKeeperContext(config, { address: keeper });
   let inFlight: InFlight[] = [];
   let previous: Snapshot | undefined;

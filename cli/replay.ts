@@ -14,10 +14,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { connectClient } from '../keeper/client.js';
-import { loadHistoryFile, rederiveDecisions, replayHistories, type DecisionReplay, type NamedHistory } from '../keeper/replay.js';
-import { buildReadOnlyKeeperContext } from '../keeper/runtime.js';
+import type { DecisionReplay, NamedHistory } from '../keeper/replay.js';
 import { createLogger } from '../keeper/logger.js';
-import { installTemporalLogging } from '../keeper/worker.js';
+
+/** The replayer (Temporal worker, planner) loads only when this command runs: other commands start without it. */
+const replayer = () => import('../keeper/replay.js');
 
 interface ReplayOpts {
   config?: string;
@@ -37,7 +38,7 @@ const usage = (msg: string): never => {
 };
 
 async function fetchNamedHistory(workflowId: string | undefined, o: ReplayOpts): Promise<NamedHistory> {
-  if (o.file) return loadHistoryFile(o.file);
+  if (o.file) return (await replayer()).loadHistoryFile(o.file);
   if (!workflowId) return usage('give a workflow id (history from Temporal) or --file <history.json>');
   if (!o.config) return usage('-c/--config is needed to reach Temporal (temporal.address, namespace)');
   const client = await connectClient(loadConfig(o.config));
@@ -89,6 +90,7 @@ export function registerReplay(program: Command): void {
       const named = await fetchNamedHistory(workflowId, o);
       if (o.decisions) {
         const config = loadConfig(o.config!);
+        const [{ rederiveDecisions }, { buildReadOnlyKeeperContext }] = await Promise.all([replayer(), import('../keeper/runtime.js')]);
         const ticks = await rederiveDecisions(named.history, buildReadOnlyKeeperContext(config));
         if (o.json) console.log(toJson({ source: named.source, ticks: ticks.map((t) => ({ tick: t.tick, atMs: t.atMs, recorded: t.recorded, current: t.current, diff: t.diff })) }));
         else printDecisions(ticks);
@@ -96,6 +98,7 @@ export function registerReplay(program: Command): void {
         return;
       }
       // The SDK's replay logs (nondeterminism details) go to stderr as JSON; the verdict to stdout.
+      const [{ replayHistories }, { installTemporalLogging }] = await Promise.all([replayer(), import('../keeper/worker.js')]);
       installTemporalLogging(createLogger('ballast-replay', process.stderr as never), 'ERROR');
       const [r] = await replayHistories([named], { workflowsPath: o.workflows ? path.resolve(o.workflows) : undefined });
       if (o.json) console.log(toJson(r));

@@ -103,9 +103,12 @@ describe('LP mandates on the monitor (lp.requireMandates: true)', () => {
     assert.match(out.stdout, /attributed: moved \d+ \([\d.]+ USDC\) in \d+ move\(s\); fees \d+ wei/);
     assert.match(out.stdout, new RegExp(`completed\\s+${done.rebalanceId} beta->alpha over layerzero: share ${ALLOWANCE}`));
 
-    const metrics = await h.keeper.metrics.registry.metrics();
-    const moved = new RegExp(`ballast_lp_moved_total\\{lp="${lp.address.toLowerCase()}"\\} (\\d+(?:e\\+\\d+)?)`).exec(metrics);
-    assert.ok(moved, 'ballast_lp_moved_total is exported for the LP');
+    // The monitor exports the attribution at its next tick (workflows/mandates.ts planInput): wait for it.
+    const { metrics, moved } = await waitFor('ballast_lp_moved_total exported for the LP', async () => {
+      const text = await h.keeper.metrics.registry.metrics();
+      const m = new RegExp(`ballast_lp_moved_total\\{lp="${lp.address.toLowerCase()}"\\} (\\d+(?:e\\+\\d+)?)`).exec(text);
+      return m ? { metrics: text, moved: m } : undefined;
+    });
     assert.ok(Number(moved[1]) >= Number(ALLOWANCE));
     assert.match(metrics, new RegExp(`ballast_lp_fees_wei_total\\{lp="${lp.address.toLowerCase()}"\\} \\d`));
   });
