@@ -3,7 +3,7 @@
  * and a logger. Built once per worker process from the config (see `keeper/runtime.ts`).
  */
 import type { Address } from 'viem';
-import type { Connection, Keypair } from '@solana/web3.js';
+import type { Connection, Keypair, PublicKey } from '@solana/web3.js';
 import type { SolanaAccounts } from '../chains/solana/readSolanaState.js';
 import type { EvmClients } from '../chains/evm/clients.js';
 import type { ChainPolicy } from '../planner/types.js';
@@ -50,6 +50,8 @@ export interface SolanaChainRuntime {
   /** The keeper's Solana key (signs and pays); absent = read-only. */
   keeper?: Keypair;
   accounts: SolanaAccounts;
+  /** The program that must own the Pyth price account (config `pythReceiverProgram`). */
+  pythReceiver: PublicKey;
   /** Commitment of reads and of the confirmation every write waits for. */
   commitment: 'confirmed' | 'finalized';
   /** Wormhole chain id (1 on Solana). */

@@ -43,7 +43,7 @@ export function solanaRawChainState(r: SolanaChainRead): RawChainState {
  * @throws SolanaReadError when an account is missing or undecodable (the snapshot then excludes the chain).
  */
 export async function readSolanaChain(sc: SolanaChainRuntime, reference: bigint | undefined): Promise<{ state: ChainState; read: SolanaChainRead }> {
-  const read = await readSolanaState({ connection: sc.connection, chainKey: sc.chainKey, accounts: sc.accounts, commitment: sc.commitment });
+  const read = await readSolanaState({ connection: sc.connection, chainKey: sc.chainKey, accounts: sc.accounts, commitment: sc.commitment, pythReceiver: sc.pythReceiver });
   const raw = solanaRawChainState(read);
   const generic = checkOracle(raw.oracle, raw.blockTimestampSec, sc.oracleLimits, reference);
   const pyth = checkPythPrice(read.price, raw.blockTimestampSec, { maxStalenessSec: sc.oracleLimits.maxStalenessSec, maxConfBps: sc.oracleLimits.maxConfBps });

@@ -18,6 +18,7 @@
 import { z } from 'zod';
 import { getAddress, isAddress } from 'viem';
 import { PublicKey } from '@solana/web3.js';
+import { PYTH_RECEIVER_PROGRAM_ID } from '../chains/solana/programs.js';
 import { WAD } from '../planner/types.js';
 import type { ChainPolicy } from '../planner/types.js';
 
@@ -35,7 +36,7 @@ export const CONFIG_DEFAULTS = {
   receiptTimeoutSec: 60,
   risk: { approvalWindowSec: 86_400 },
   lp: { requireMandates: false },
-  solana: { keyEnv: 'BALLAST_SOLANA_KEEPER_KEY', maxConfBps: 200, priorityFeeMicroLamports: 1000, computeUnitLimit: 60_000, confirmTimeoutSec: 60 },
+  solana: { keyEnv: 'BALLAST_SOLANA_KEEPER_KEY', pythReceiverProgram: PYTH_RECEIVER_PROGRAM_ID, maxConfBps: 200, priorityFeeMicroLamports: 1000, computeUnitLimit: 60_000, confirmTimeoutSec: 60 },
 } as const;
 
 const SLUG = /^[a-z0-9]+(?:[-_][a-z0-9]+)*$/;
@@ -345,6 +346,8 @@ const solanaChainSchema = z.strictObject({
     .min(0, { error: 'must be ≥ 0' })
     .default(CONFIG_DEFAULTS.solana.priorityFeeMicroLamports),
   computeUnitLimit: posInt('a positive integer number of compute units').default(CONFIG_DEFAULTS.solana.computeUnitLimit),
+  /** The program that owns `pythPrice` (Pyth's receiver by default; some deployments post through their own). */
+  pythReceiverProgram: solanaAddress.default(CONFIG_DEFAULTS.solana.pythReceiverProgram),
   confirmTimeoutSec: posInt('a positive integer number of seconds').default(CONFIG_DEFAULTS.solana.confirmTimeoutSec),
 });
 

@@ -59,6 +59,7 @@ function solanaRuntimes(config: BallastConfig, policies: ReadonlyMap<string, Ret
       connection: new Connection(c.rpcUrl, { commitment: c.commitment, disableRetryOnRateLimit: true }),
       ...(keeper ? { keeper } : {}),
       accounts: { mint: new PublicKey(a.mint), reserve: new PublicKey(a.reserve), reserveLiquidity: new PublicKey(a.reserveLiquidity), treasury: new PublicKey(a.treasury), custody: new PublicKey(a.custody), pythPrice: new PublicKey(a.pythPrice) },
+      pythReceiver: new PublicKey(c.pythReceiverProgram),
       commitment: c.commitment,
       wormholeChainId: c.wormholeChainId,
       policy: policies.get(c.key)!,

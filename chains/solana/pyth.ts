@@ -23,8 +23,7 @@ import { createRequire } from 'node:module';
 import anchor, { BorshAccountsCoder, BorshCoder, type Idl } from '@coral-xyz/anchor';
 import { PublicKey } from '@solana/web3.js';
 
-/** The Pyth Solana Receiver program (mainnet and devnet), owner of `PriceUpdateV2` accounts it posts. */
-export const PYTH_RECEIVER_PROGRAM_ID = 'rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ';
+export { PYTH_RECEIVER_PROGRAM_ID } from './programs.js';
 
 /** Size in bytes of a `PriceUpdateV2` account (`PriceUpdateV2::LEN` in the Pyth receiver SDK). */
 export const PRICE_UPDATE_V2_LEN = 134;

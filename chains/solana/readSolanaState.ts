@@ -78,14 +78,16 @@ export function decodeClockUnixSec(data: Uint8Array): bigint {
  * pythPrice and the Clock sysvar; decodes them (spl-token `unpackMint`/`unpackAccount`, {@link decodeDevReserve},
  * `decodePriceUpdateV2`) and checks they belong together: the reserve's liquidity_mint and every token account's
  * mint equal `accounts.mint`, the reserve's liquidity_supply equals `accounts.reserveLiquidity`, the price account
- * is owned by the Pyth receiver program.
+ * is owned by the Pyth receiver program (`pythReceiver`, default Pyth's `rec5EK…`; a deployment such as Drift's
+ * posts through its own receiver).
  * @throws SolanaReadError(chainKey, failed) listing every account missing, undecodable or mismatched (fail closed).
  *   Transport errors of the RPC propagate as thrown by web3.js (retryable).
  * @example
  *   const r = await readSolanaState({ connection, chainKey: 'solana', accounts, commitment: 'confirmed' });
  *   r.utilizationWad; // 750000000000000000n = 75%
  */
-export async function readSolanaState(p: { connection: Connection; chainKey: string; accounts: SolanaAccounts; commitment: Commitment }): Promise<SolanaChainRead> {
+export async function readSolanaState(p: { connection: Connection; chainKey: string; accounts: SolanaAccounts; commitment: Commitment; pythReceiver?: PublicKey }): Promise<SolanaChainRead> {
+  const pythReceiver = p.pythReceiver ?? PYTH_RECEIVER;
   const a = p.accounts;
   const keys = [a.mint, a.reserve, a.reserveLiquidity, a.treasury, a.custody, a.pythPrice, SYSVAR_CLOCK_PUBKEY];
   const { context, value } = await p.connection.getMultipleAccountsInfoAndContext(keys, { commitment: p.commitment });
@@ -112,7 +114,7 @@ export async function readSolanaState(p: { connection: Connection; chainKey: str
   const treasury = decode('treasury', a.treasury, treasuryInfo, (i) => unpackAccount(a.treasury, i));
   const custody = decode('custody', a.custody, custodyInfo, (i) => unpackAccount(a.custody, i));
   const price = decode('pythPrice', a.pythPrice, pythInfo, (i) => {
-    if (!i.owner.equals(PYTH_RECEIVER)) throw new Error(`owner is ${i.owner.toBase58()}, expected the Pyth receiver ${PYTH_RECEIVER_PROGRAM_ID}`);
+    if (!i.owner.equals(pythReceiver)) throw new Error(`owner is ${i.owner.toBase58()}, expected the Pyth receiver ${pythReceiver.toBase58()}`);
     return decodePriceUpdateV2(i.data);
   });
   const clockUnixSec = decode('clock sysvar', SYSVAR_CLOCK_PUBKEY, clockInfo, (i) => decodeClockUnixSec(i.data));

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { Keypair } from '@solana/web3.js';
 import { ConfigError, CONFIG_DEFAULTS, chainPolicies, exampleConfig, parseConfig, type BallastConfigInput } from '../../config/index.js';
 import { solanaRawChainState } from '../../activities/solanaSnapshot.js';
+import { PYTH_RECEIVER_PROGRAM_ID } from '../../chains/solana/programs.js';
 import type { SolanaChainRead } from '../../chains/solana/readSolanaState.js';
 
 const addr = (chain: number, role: number): string => `0x${chain.toString(16).padStart(2, '0')}${role.toString(16).padStart(2, '0')}${'cd'.repeat(18)}`;
@@ -55,6 +56,7 @@ describe('config solana section', () => {
     assert.equal(s.priorityFeeMicroLamports, CONFIG_DEFAULTS.solana.priorityFeeMicroLamports);
     assert.equal(s.oracle.maxConfBps, CONFIG_DEFAULTS.solana.maxConfBps);
     assert.equal(c.solana!.keeper.keyEnv, 'BALLAST_SOLANA_KEEPER_KEY');
+    assert.equal(s.pythReceiverProgram, PYTH_RECEIVER_PROGRAM_ID, "Pyth's receiver program by default");
     assert.deepEqual(chainPolicies(c).map((p) => p.chainKey), ['ethereum', 'arbitrum', 'solana']);
     assert.equal(typeof chainPolicies(c)[2]!.caps.maxTransfer, 'bigint');
   });
