@@ -159,7 +159,7 @@ export async function sendOverBridge(ctx: KeeperContext, input: SendInput): Prom
   const { txHash, receipt } = r;
   // The GUID comes from this transaction's own events (RouteSent for our key, PacketSent decoded with
   // PacketV1Codec): no state read that a lagging node could answer from an older block.
-  const routeGuid = routeSentGuid(receipt, src.contracts.route, key);
+  const routeGuid = routeEventOf(receipt, src.contracts.route, key, 'RouteSent')?.guid;
   const packet = packetsSentIn(receipt.logs, src.contracts.endpoint).find((p) => p.guid.toLowerCase() === routeGuid?.toLowerCase());
   if (!routeGuid || !packet) {
     throw ApplicationFailure.nonRetryable(`${src.chainKey}: send tx ${txHash} has no RouteSent/PacketSent pair for key ${key} (route GUID ${routeGuid ?? 'none'})`, 'PacketMismatch');
@@ -169,13 +169,18 @@ export async function sendOverBridge(ctx: KeeperContext, input: SendInput): Prom
   return { legKey: key, txHash, alreadyDone: false, guid: packet.guid, nonce: packet.nonce, nativeFeeWei: fee, blockNumber: receipt.blockNumber };
 }
 
-/** The GUID the route's `RouteSent(rebalanceId = key, guid, …)` event carries in `receipt`, if any. */
-function routeSentGuid(receipt: TransactionReceipt, route: Hex, key: Hex): Hex | undefined {
+/**
+ * The route's `eventName` event for rebalance key `key` in `receipt` (`RouteSent` carries the LayerZero GUID,
+ * `RouteSentWormhole` the Wormhole sequence), decoded with the route's ABI; undefined when the receipt has none.
+ */
+export function routeEventOf(receipt: TransactionReceipt, route: Hex, key: Hex, eventName: 'RouteSent'): { guid: Hex } | undefined;
+export function routeEventOf(receipt: TransactionReceipt, route: Hex, key: Hex, eventName: 'RouteSentWormhole'): { sequence: bigint } | undefined;
+export function routeEventOf(receipt: TransactionReceipt, route: Hex, key: Hex, eventName: 'RouteSent' | 'RouteSentWormhole'): { guid: Hex } | { sequence: bigint } | undefined {
   for (const log of receipt.logs) {
     if (log.address.toLowerCase() !== route.toLowerCase()) continue;
     try {
       const ev = decodeEventLog({ abi: ballastRouteAbi, data: log.data, topics: log.topics });
-      if (ev.eventName === 'RouteSent' && ev.args.rebalanceId.toLowerCase() === key.toLowerCase()) return ev.args.guid;
+      if ((ev.eventName === 'RouteSent' || ev.eventName === 'RouteSentWormhole') && ev.eventName === eventName && ev.args.rebalanceId.toLowerCase() === key.toLowerCase()) return ev.args;
     } catch {
       // another event of the route
     }

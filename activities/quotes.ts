@@ -59,17 +59,14 @@ export const BRIDGE_QUOTERS: Readonly<Record<string, BridgeQuoter>> = {
   wormhole: {
     enabledOn: (ctx, chain) => ctx.wormhole !== undefined && chain.wormhole !== undefined,
     async quoteNativeFees(ctx, from, to, _amount, blockNumber) {
-      // The core's message fee (BallastRoute.quoteSendWormhole = WormholeAdapter.messageFee at the snapshot block)
-      // plus the keeper's own relay: `bridges.wormhole.relayGas` at the destination's current gas price. Relay gas
-      // is paid in the destination's gas token and counted 1:1 in the source's (every devnet and EVM L2 pair here
-      // uses ETH; a pair with different gas tokens would need its own price).
-      const messageFee = await from.clients.publicClient.readContract({ address: from.contracts.route, abi: ballastRouteAbi, functionName: 'quoteSendWormhole', blockNumber });
-      const relayGas = BigInt(ctx.bridges?.wormhole?.relayGas ?? 0);
+      // The core's message fee plus the keeper's own relay at the destination. Relay gas is paid in the destination's
+      // gas token and counted 1:1 in the source's (every devnet and EVM L2 pair here uses ETH; a pair with different
+      // gas tokens would need its own price).
+      const messageFee = await wormholeMessageFee(from, blockNumber);
       return Promise.all(
         to.map(async (t): Promise<NativeFeeQuote> => {
           try {
-            const gasPrice = relayGas > 0n ? await t.clients.publicClient.getGasPrice() : 0n;
-            return { ok: true, nativeFeeWei: messageFee + relayGas * gasPrice };
+            return { ok: true, nativeFeeWei: messageFee + (await wormholeRelayCost(ctx, t)) };
           } catch (err) {
             return { ok: false, error: `${t.chainKey}: gas price for the Wormhole relay: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
           }
@@ -78,6 +75,17 @@ export const BRIDGE_QUOTERS: Readonly<Record<string, BridgeQuoter>> = {
     },
   },
 };
+
+/** The Wormhole core's message fee on `c` (wei), through `BallastRoute.quoteSendWormhole`, at `blockNumber`. */
+function wormholeMessageFee(c: ChainRuntime, blockNumber: bigint): Promise<bigint> {
+  return c.clients.publicClient.readContract({ address: c.contracts.route, abi: ballastRouteAbi, functionName: 'quoteSendWormhole', blockNumber });
+}
+
+/** What the keeper spends to redeem a VAA on `dst` (wei): `bridges.wormhole.relayGas` × its current gas price. */
+async function wormholeRelayCost(ctx: KeeperContext, dst: ChainRuntime): Promise<bigint> {
+  const relayGas = BigInt(ctx.bridges?.wormhole?.relayGas ?? 0);
+  return relayGas > 0n ? relayGas * (await dst.clients.publicClient.getGasPrice()) : 0n;
+}
 
 /**
  * The Wormhole fee of one move with a Solana end, in wei of the EVM end's gas token, and the EVM chain whose
@@ -90,15 +98,8 @@ export const BRIDGE_QUOTERS: Readonly<Record<string, BridgeQuoter>> = {
 async function quoteSolanaEdge(ctx: KeeperContext, from: string, to: string, fromBlock: bigint): Promise<{ nativeFeeWei: bigint; priceChain: string }> {
   const evmSrc = ctx.chains.get(from);
   const evmDst = ctx.chains.get(to);
-  if (evmSrc && evmSrc.wormhole) {
-    const fee = await evmSrc.clients.publicClient.readContract({ address: evmSrc.contracts.route, abi: ballastRouteAbi, functionName: 'quoteSendWormhole', blockNumber: fromBlock });
-    return { nativeFeeWei: fee, priceChain: from };
-  }
-  if (evmDst && evmDst.wormhole) {
-    const relayGas = BigInt(ctx.bridges?.wormhole?.relayGas ?? 0);
-    const gasPrice = relayGas > 0n ? await evmDst.clients.publicClient.getGasPrice() : 0n;
-    return { nativeFeeWei: relayGas * gasPrice, priceChain: to };
-  }
+  if (evmSrc && evmSrc.wormhole) return { nativeFeeWei: await wormholeMessageFee(evmSrc, fromBlock), priceChain: from };
+  if (evmDst && evmDst.wormhole) return { nativeFeeWei: await wormholeRelayCost(ctx, evmDst), priceChain: to };
   throw new Error(`${from} → ${to}: a Solana move needs an EVM end with a wormhole entry (Solana-to-Solana is not supported)`);
 }
 

@@ -14,7 +14,7 @@
  * 32-byte id like a LayerZero GUID: {@link wormholeGuid}.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { decodeEventLog, encodePacked, formatEther, keccak256, pad, type Abi, type Hex, type TransactionReceipt } from 'viem';
+import { encodePacked, formatEther, keccak256, pad, type Abi, type Hex } from 'viem';
 import { ballastRouteAbi, ballastTokenAbi, collateralVaultAbi, wormholeAdapterAbi } from '../contracts/generated/abis.js';
 import { ContractRevertError } from '../chains/evm/errors.js';
 import { simulateAndWrite } from '../chains/evm/writeContract.js';
@@ -22,7 +22,7 @@ import { chainOf, solanaChainOf, type ChainRuntime, type KeeperContext } from '.
 import { solanaUniversalAddress } from './solanaLegs.js';
 import { classified, FailureType } from './failures.js';
 import { legKey } from './legKey.js';
-import { writeOnce } from './legs.js';
+import { routeEventOf, writeOnce } from './legs.js';
 import { fetchVerifiedVaa, wormholeMessageLabel } from './wormholeVaa.js';
 import type { DeliveryResult, SendInput, SendResult } from './types.js';
 
@@ -55,20 +55,6 @@ export function wormholeEmitterOf(ctx: KeeperContext, chainKey: string): { chain
   return { chainId: w.chainId, emitter: w.adapter };
 }
 
-/** The sequence in the route's `RouteSentWormhole(rebalanceId = key, sequence, …)` event of `receipt`, if any. */
-function routeSentSequence(receipt: TransactionReceipt, route: Hex, key: Hex): bigint | undefined {
-  for (const log of receipt.logs) {
-    if (log.address.toLowerCase() !== route.toLowerCase()) continue;
-    try {
-      const ev = decodeEventLog({ abi: ballastRouteAbi, data: log.data, topics: log.topics });
-      if (ev.eventName === 'RouteSentWormhole' && ev.args.rebalanceId.toLowerCase() === key.toLowerCase()) return ev.args.sequence;
-    } catch {
-      // another event of the route
-    }
-  }
-  return undefined;
-}
-
 /**
  * Leg `send` (and the compensation `return`) over Wormhole. `nonce` of the result is the Wormhole sequence,
  * `guid` the message's {@link wormholeGuid}. Idempotent on `route.wormholeSends(key)`.
@@ -94,7 +80,7 @@ export async function sendOverWormhole(ctx: KeeperContext, input: SendInput): Pr
     const rec = await readRecord();
     return { legKey: key, alreadyDone: true, guid: wormholeGuid(srcWh.chainId, srcWh.adapter, rec[1]), nonce: rec[1], nativeFeeWei: 0n, blockNumber: await pc.getBlockNumber() };
   }
-  const sequence = routeSentSequence(r.receipt, src.contracts.route, key);
+  const sequence = routeEventOf(r.receipt, src.contracts.route, key, 'RouteSentWormhole')?.sequence;
   if (sequence === undefined) throw ApplicationFailure.nonRetryable(`${src.chainKey}: sendWormhole tx ${r.txHash} has no RouteSentWormhole event for key ${key}`, 'PacketMismatch');
   const guid = wormholeGuid(srcWh.chainId, srcWh.adapter, sequence);
   ctx.metrics.bridgeFeePaid.inc({ route: `${input.from}->${input.to}`, bridge: 'wormhole' }, Number(formatEther(fee)));

@@ -191,14 +191,20 @@ const capsSchema = z
       { when: () => true },
     );
 
+/** An integer number of basis points, 1..10000. */
+const bpsSchema = z
+  .number({ error: 'must be an integer number of basis points, 1..10000' })
+  .int({ error: 'must be an integer number of basis points, 1..10000' })
+  .min(1, { error: 'must be ≥ 1 bps' })
+  .max(10_000, { error: 'must be ≤ 10000 bps (100%)' });
+
+/** The name of an environment variable (never its value); `example` and `note` go into the error message. */
+const envName = (example: string, note = '') => z.string().regex(ENV_NAME, { error: `must be an environment variable name, e.g. "${example}"${note}` });
+
 /** A chain's oracle limits: staleness in seconds, deviation between accepted answers in bps. */
 const oracleSchema = z.strictObject({
     maxStalenessSec: posInt('a positive integer number of seconds'),
-    maxDeviationBps: z
-      .number({ error: 'must be an integer number of basis points, 1..10000' })
-      .int({ error: 'must be an integer number of basis points, 1..10000' })
-      .min(1, { error: 'must be ≥ 1 bps' })
-      .max(10_000, { error: 'must be ≤ 10000 bps (100%)' }),
+    maxDeviationBps: bpsSchema,
   });
 
 const chainSchema = z.strictObject({
@@ -333,12 +339,7 @@ const solanaChainSchema = z.strictObject({
   minBuffer: amount,
   caps: capsSchema,
   oracle: oracleSchema.extend({
-    maxConfBps: z
-      .number({ error: 'must be an integer number of basis points, 1..10000' })
-      .int({ error: 'must be an integer number of basis points, 1..10000' })
-      .min(1, { error: 'must be ≥ 1 bps' })
-      .max(10_000, { error: 'must be ≤ 10000 bps (100%)' })
-      .default(CONFIG_DEFAULTS.solana.maxConfBps),
+    maxConfBps: bpsSchema.default(CONFIG_DEFAULTS.solana.maxConfBps),
   }),
   priorityFeeMicroLamports: z
     .number({ error: 'must be a non-negative integer number of micro-lamports per compute unit' })
@@ -360,10 +361,7 @@ const solanaChainSchema = z.strictObject({
 const solanaSchema = z.strictObject({
   keeper: z
     .strictObject({
-      keyEnv: z
-        .string()
-        .regex(ENV_NAME, { error: 'must be an environment variable name, e.g. "BALLAST_SOLANA_KEEPER_KEY"' })
-        .default(CONFIG_DEFAULTS.solana.keyEnv),
+      keyEnv: envName('BALLAST_SOLANA_KEEPER_KEY').default(CONFIG_DEFAULTS.solana.keyEnv),
       keypairFile: z.string().min(1, { error: 'must be a file path' }).optional(),
     })
     .prefault({}),
@@ -501,17 +499,11 @@ export const configSchema = z
       .prefault({}),
     keeper: z
       .strictObject({
-        privateKeyEnv: z
-          .string()
-          .regex(ENV_NAME, { error: 'must be an environment variable name, e.g. "BALLAST_KEEPER_PRIVATE_KEY"' })
-          .default(CONFIG_DEFAULTS.keeper.privateKeyEnv),
+        privateKeyEnv: envName('BALLAST_KEEPER_PRIVATE_KEY').default(CONFIG_DEFAULTS.keeper.privateKeyEnv),
         /** Web3 Secret Storage v3 keystore (geth, `cast wallet new`); used instead of `privateKeyEnv` when set. */
         keystoreFile: z.string().min(1, { error: 'must be a file path' }).optional(),
         /** Name of the environment variable holding the keystore's password (never the password itself). */
-        keystorePasswordEnv: z
-          .string()
-          .regex(ENV_NAME, { error: 'must be an environment variable name, e.g. "BALLAST_KEYSTORE_PASSWORD" (the password itself never goes in the file)' })
-          .default(CONFIG_DEFAULTS.keeper.keystorePasswordEnv),
+        keystorePasswordEnv: envName('BALLAST_KEYSTORE_PASSWORD', ' (the password itself never goes in the file)').default(CONFIG_DEFAULTS.keeper.keystorePasswordEnv),
       })
       .prefault({}),
     layerzero: z

@@ -108,7 +108,7 @@ export async function startSolanaDevnet(opts: StartSolanaDevnetOptions): Promise
     const reserve = Keypair.fromSeed(createHash('sha256').update('ballast devnet solana reserve account').digest()).publicKey;
     const pythPrice = Keypair.fromSeed(createHash('sha256').update('ballast devnet solana pyth account').digest()).publicKey;
     const reserveProgram = devnetSolanaKeypair('reserve-program').publicKey;
-    const rent = (len: number) => BigInt(2_000_000 + len * 7_000);
+    const rent = (len: number) => rpc.svm.minimumBalanceForRentExemption(BigInt(len));
     const writeReserve = (borrowedAmount: bigint) =>
       rpc.setAccount(reserve.toBase58(), { lamports: rent(RESERVE_SIZE), owner: reserveProgram.toBase58(), data: encodeDevReserve({ liquidityMint: mint, liquiditySupply: reserveLiquidity, borrowedAmount, lastUpdateSlot: rpc.slot() }) });
     writeReserve(0n);
