@@ -3,8 +3,11 @@
  * chain's band shaded, the greedy and the optimal run as two lines. Built as SVG markup here and rasterized
  * to PNG by resvg (`@resvg/resvg-js`, prebuilt per platform); text uses the system's fonts (DejaVu Sans when
  * present; without any font the text is left out and the PNG is still valid).
+ *
+ * resvg is a devDependency (a native build tool, not needed by the keeper): a production install
+ * (`npm ci --omit=dev`) has no resvg, and the report then carries the SVG instead of the PNG.
  */
-import { Resvg } from '@resvg/resvg-js';
+import { createRequire } from 'node:module';
 import { WAD } from '../planner/types.js';
 import type { AssetResult, PlannerName } from './run.js';
 
@@ -103,13 +106,26 @@ export function renderUtilizationSvg(results: readonly AssetResult[]): { svg: st
   return { svg, widthPx: W, heightPx: H };
 }
 
+/** resvg's module, or undefined when the package is not installed (a production install). */
+function loadResvg(): typeof import('@resvg/resvg-js') | undefined {
+  try {
+    return createRequire(import.meta.url)('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
 /**
- * The chart as PNG bytes (resvg, at the SVG's own size).
- * @throws Error when resvg cannot load (no prebuilt binary for this platform: reinstall with npm).
+ * The chart as PNG bytes (resvg, at the SVG's own size); `png` is undefined when resvg is not installed
+ * (`npm ci --omit=dev`): the caller writes the SVG instead.
+ * @throws Error when resvg is installed but cannot load (no prebuilt binary for this platform: reinstall with npm).
  */
-export function renderUtilizationPng(results: readonly AssetResult[]): { png: Buffer; widthPx: number; heightPx: number; svg: string } {
-  const { svg } = renderUtilizationSvg(results);
-  const r = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, background: '#fafafa' });
+export function renderUtilizationPng(results: readonly AssetResult[]): { png: Buffer | undefined; widthPx: number; heightPx: number; svg: string } {
+  const { svg, widthPx, heightPx } = renderUtilizationSvg(results);
+  const resvg = loadResvg();
+  if (!resvg) return { png: undefined, widthPx, heightPx, svg };
+  const r = new resvg.Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, background: '#fafafa' });
   const img = r.render();
   return { png: img.asPng(), widthPx: img.width, heightPx: img.height, svg };
 }

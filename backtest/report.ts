@@ -333,7 +333,8 @@ export function transfersCsv(results: readonly AssetResult[]): string {
 }
 
 /**
- * Writes report.md, report.json, transfers.csv and utilization.png into `outDir` (created if needed).
+ * Writes report.md, report.json, transfers.csv and utilization.png into `outDir` (created if needed); without
+ * resvg (a production install) the chart is `utilization.svg` and a note says why.
  * @returns the report and the files written (absolute paths).
  */
 export function writeBacktestReport(
@@ -343,14 +344,16 @@ export function writeBacktestReport(
 ): { report: BacktestReport; files: { markdown: string; json: string; png: string; csv: string } } {
   fs.mkdirSync(outDir, { recursive: true });
   const png = renderUtilizationPng(results);
+  const chartFile = png.png ? 'utilization.png' : 'utilization.svg';
   const files = {
     markdown: path.resolve(outDir, 'report.md'),
     json: path.resolve(outDir, 'report.json'),
-    png: path.resolve(outDir, 'utilization.png'),
+    png: path.resolve(outDir, chartFile),
     csv: path.resolve(outDir, 'transfers.csv'),
   };
-  fs.writeFileSync(files.png, png.png);
-  const report = buildReport(results, { ...ctx, chart: { file: 'utilization.png', widthPx: png.widthPx, heightPx: png.heightPx } });
+  fs.writeFileSync(files.png, png.png ?? png.svg);
+  const notes = png.png ? ctx.notes : [...ctx.notes, 'chart written as SVG: @resvg/resvg-js (a devDependency) is not installed, so no PNG'];
+  const report = buildReport(results, { ...ctx, notes, chart: { file: chartFile, widthPx: png.widthPx, heightPx: png.heightPx } });
   fs.writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
   fs.writeFileSync(files.markdown, renderMarkdown(report));
   fs.writeFileSync(files.csv, transfersCsv(results));
