@@ -57,6 +57,13 @@ export interface SolanaRpcServer {
   /** The account's data, or undefined when it does not exist. */
   getAccountData(pubkey: string): Uint8Array | undefined;
   /**
+   * DEVNET-ONLY fault switch: while held (`true`), transactions still land (balances, history, memos) but their
+   * confirmation is withheld: `getSignatureStatuses` answers `null` for them and `signatureSubscribe` does not
+   * notify. Releasing (`false`) reports every held status and notifies the waiting subscribers. Lets a test make a
+   * client's confirmation wait time out deterministically, without racing the server.
+   */
+  holdConfirmations(held: boolean): void;
+  /**
    * Close the HTTP and websocket listeners and every open connection. Websocket peers get a close frame with code
    * 1000 so web3.js does not reconnect; a client still waiting on a confirmation at that moment would retry the
    * websocket forever (web3.js behaviour), so stop after the clients are done.
@@ -358,7 +365,14 @@ export async function startSolanaRpc(opts: { port?: number; log?: (m: string) =>
     svm.setClock(c);
   }
 
+  /** Statuses withheld by holdConfirmations(true), in landing order. */
+  let heldStatuses: Map<string, { slot: bigint; err: unknown }> | undefined;
+
   function recordStatus(signature: string, slot: bigint, err: unknown): void {
+    if (heldStatuses) {
+      heldStatuses.set(signature, { slot, err });
+      return;
+    }
     statuses.set(signature, { slot, err });
     const subs = sigSubscribers.get(signature);
     if (subs) {
@@ -920,6 +934,15 @@ export async function startSolanaRpc(opts: { port?: number; log?: (m: string) =>
     getAccountData(pubkey) {
       const a = svm.getAccount(address(new PublicKey(pubkey).toBase58()));
       return a.exists ? new Uint8Array(a.data) : undefined;
+    },
+    holdConfirmations(held) {
+      if (held) {
+        heldStatuses ??= new Map();
+        return;
+      }
+      const pending = heldStatuses;
+      heldStatuses = undefined;
+      for (const [signature, st] of pending ?? []) recordStatus(signature, st.slot, st.err);
     },
     stop() {
       stopped ??= (async () => {
