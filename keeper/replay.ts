@@ -19,6 +19,7 @@ import type { Payload } from '@temporalio/common';
 import { payloadConverter } from '../workflows/payloadConverter.js';
 import { dataConverter } from './dataConverter.js';
 import { workflowsPath as keeperWorkflowsPath } from './worker.js';
+import { loadWorkflowBundle } from './workflowBundle.js';
 import { planRebalances, type PlanResult } from '../activities/plan.js';
 import type { KeeperContext } from '../activities/context.js';
 import type { InFlight, Snapshot } from '../planner/types.js';
@@ -77,8 +78,9 @@ export function saveHistoryFile(file: string, history: History): void {
 export async function replayHistories(histories: NamedHistory[], opts: { workflowsPath?: string } = {}): Promise<ReplayOutcome[]> {
   const bySource = new Map(histories.map((h) => [h.workflowId, h.source]));
   const out: ReplayOutcome[] = [];
+  const bundle = await loadWorkflowBundle({ workflowsPath: opts.workflowsPath ?? keeperWorkflowsPath, payloadConverterPath: dataConverter.payloadConverterPath });
   const results = Worker.runReplayHistories(
-    { workflowsPath: opts.workflowsPath ?? keeperWorkflowsPath, dataConverter, replayName: 'ballast-replay' },
+    { workflowBundle: { code: bundle.code }, dataConverter, replayName: 'ballast-replay' },
     histories.map((h) => ({ workflowId: h.workflowId, history: h.history })),
   );
   for await (const r of results) {

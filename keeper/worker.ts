@@ -9,6 +9,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type W
 import type { BallastConfig } from '../config/index.js';
 import { createActivities } from '../activities/index.js';
 import { dataConverter } from './dataConverter.js';
+import { loadWorkflowBundle } from './workflowBundle.js';
 import { buildKeeperContext } from './runtime.js';
 import { highsRuntime } from '../planner/lp.js';
 import { BallastMetrics, serveMetrics, type ReadinessReport } from './metrics.js';
@@ -75,11 +76,13 @@ export async function createKeeperWorker(
   metrics.setLegSlos(config.layerzero.deliveryDeadlineSec);
   for (const c of [...config.chains, ...(config.solana?.chains ?? [])]) metrics.oracleMaxStalenessSeconds.set({ chain: c.key }, c.oracle.maxStalenessSec);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  // The webpack bundle of the workflows, reused from the on-disk cache while no bundled file changed (keeper/workflowBundle.ts).
+  const bundle = await loadWorkflowBundle({ workflowsPath, payloadConverterPath: dataConverter.payloadConverterPath });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    workflowsPath,
+    workflowBundle: { code: bundle.code },
     activities: createActivities(ctx),
     dataConverter,
     // SIGTERM drains: running legs (idempotent, heartbeating) get this long to finish before they are cancelled.
