@@ -505,6 +505,59 @@ async function deliverAgain(e: ChaosEnv, p: DeliveredPacket, tally: Tally, viola
 export const SHORT_SCHEDULES = 20;
 export const LONG_SCHEDULES = 200;
 
+/** Every fault kind a schedule can plan: the RPC kinds, the bridge kinds and the process kinds. */
+export const FAULT_KINDS: readonly string[] = [...RPC_FAULT_KINDS.map((k) => `rpc:${k}`), 'bridge:drop', 'bridge:late', 'bridge:duplicate', 'process:workerKill', 'process:temporalRestart'];
+
+/** The fault kinds plan `p` schedules (`rpc:stale`, `bridge:late`, `process:workerKill`, …). */
+export function plannedFaultKinds(p: SchedulePlan): string[] {
+  const kinds = Object.keys(p.rpc?.plan.rates ?? {}).map((k) => `rpc:${k}`);
+  if (p.bridge) kinds.push(`bridge:${p.bridge.kind}`);
+  if (p.workerKill) kinds.push('process:workerKill');
+  if (p.temporalRestart) kinds.push('process:temporalRestart');
+  return kinds;
+}
+
+/**
+ * A rough wall-time estimate of schedule `p`, seconds: what it waits for by design (a late delivery's delay, a
+ * dropped packet's delivery deadline, a killed worker's activity timeouts), not a measurement. Used only to prefer
+ * cheap schedules in {@link suiteSeeds}.
+ */
+export function scheduleCostSec(p: SchedulePlan): number {
+  let sec = 4;
+  if (p.bridge?.kind === 'late') sec += (p.bridge.delayMs ?? 0) / 1000;
+  if (p.bridge?.kind === 'drop') sec += Math.max(...p.rebalances.map((r) => r.deliveryDeadlineSec));
+  if (p.workerKill) sec += 10 + p.workerKill.pauseMs / 1000;
+  if (p.temporalRestart) sec += 3 + p.temporalRestart.pauseMs / 1000;
+  if (p.rpc) sec += p.rpc.forMs / 1000;
+  return sec + p.rebalances.length;
+}
+
+/**
+ * The seeds `npm test` runs: a small set of schedules from seeds 1..`pool` that together plan every fault kind in
+ * {@link FAULT_KINDS}, chosen greedily (most uncovered kinds per estimated second first). Pure: the same code gives
+ * the same seeds; `npm run chaos` still runs the 20 consecutive schedules and `chaos:long` 200.
+ * @throws Error naming the kinds that no seed in 1..pool plans.
+ */
+export function suiteSeeds(pool = 60): number[] {
+  const plans = Array.from({ length: pool }, (_, i) => planSchedule(i + 1));
+  const uncovered = new Set(FAULT_KINDS);
+  const chosen: number[] = [];
+  while (uncovered.size > 0) {
+    let best: { seed: number; score: number } | undefined;
+    for (const p of plans) {
+      if (chosen.includes(p.seed)) continue;
+      const gain = plannedFaultKinds(p).filter((k) => uncovered.has(k)).length;
+      if (gain === 0) continue;
+      const score = gain / scheduleCostSec(p);
+      if (!best || score > best.score) best = { seed: p.seed, score };
+    }
+    if (!best) throw new Error(`chaos: no schedule among seeds 1..${pool} plans ${[...uncovered].join(', ')}`);
+    chosen.push(best.seed);
+    for (const k of plannedFaultKinds(plans[best.seed - 1]!)) uncovered.delete(k);
+  }
+  return chosen.sort((a, b) => a - b);
+}
+
 interface CliArgs {
   mode: 'short' | 'long' | 'custom';
   seeds: number[];
