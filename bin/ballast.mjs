@@ -6,4 +6,7 @@ import { register as registerCjs } from 'tsx/cjs/api';
 
 registerEsm();
 registerCjs();
-await import('../cli/main.ts');
+const { run } = await import('../cli/main.ts');
+// The exit status, not process.exit(): long-running commands (dev, worker) end once their work and handles are
+// closed, and stdout/stderr are flushed.
+process.exitCode = await run(process.argv.slice(2));

@@ -6,15 +6,16 @@
  *   ballast backtest [--fixtures DIR] [--out DIR] [--planner both|greedy|optimal] [--days N] [--json]
  *                    [--step-sec S] [--time-limit-ms MS] [--synthetic]
  *
- * Exit status: 0 report written; 1 with the reason (fixtures absent without --synthetic, a planner error, or
- * a bad option, as commander reports it).
+ * Exit status: 0 report written; 1 with the reason (fixtures absent without --synthetic, a planner error);
+ * 2 usage (a bad option value).
  */
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { fixturesDir } from '../config/fixtures.js';
-import { BacktestDataError, loadBacktestAssets } from '../backtest/history.js';
+import { loadBacktestAssets } from '../backtest/history.js';
 import { runBacktest, type PlannerName } from '../backtest/run.js';
 import { summaryRows, writeBacktestReport } from '../backtest/report.js';
+import type { CliContext, CliIo } from './io.js';
 
 interface BacktestOpts {
   fixtures?: string;
@@ -44,8 +45,15 @@ function textTable(head: string[], rows: string[][]): string {
   return [fmt(head), ...rows.map(fmt)].join('\n');
 }
 
-/** Registers `ballast backtest` on the program. */
-export function registerBacktest(program: Command): void {
+/**
+ * Registers `ballast backtest` on the program; its action prints the summary (or JSON) through `ctx.io.out` and
+ * its progress through `ctx.io.err`.
+ * `--fixtures` sets `BALLAST_FIXTURES_DIR` (which config/fixtures.ts reads) for the duration of the run only.
+ * @throws BacktestDataError (from the action) naming the missing fixture files, unless --synthetic; Error when
+ *   no asset has enough history.
+ */
+export function registerBacktest(program: Command, ctx: CliContext): void {
+  const { io } = ctx;
   program
     .command('backtest')
     .description('replay the real fixtures history (Aave v3 rates, Chainlink ETH/USD, stETH/ETH) through the optimal and greedy planners; write a report')
@@ -58,51 +66,51 @@ export function registerBacktest(program: Command): void {
     .option('--synthetic', 'where fixtures are absent, run a clearly labelled SYNTHETIC history instead of failing')
     .option('--json', 'print the report as JSON instead of the summary table')
     .action(async (o: BacktestOpts) => {
+      const hadFixturesEnv = 'BALLAST_FIXTURES_DIR' in process.env;
+      const savedFixturesEnv = process.env.BALLAST_FIXTURES_DIR;
       if (o.fixtures) process.env.BALLAST_FIXTURES_DIR = path.resolve(o.fixtures);
-      const planners: PlannerName[] = o.planner === 'both' ? ['greedy', 'optimal'] : [o.planner];
-      const log = (m: string): void => {
-        process.stderr.write(`${m}\n`);
-      };
-      const t0 = performance.now();
-      let loaded: ReturnType<typeof loadBacktestAssets>;
       try {
-        log(`[backtest] loading history from ${fixturesDir()}`);
-        loaded = loadBacktestAssets({ days: o.days, synthetic: o.synthetic });
-      } catch (e) {
-        if (e instanceof BacktestDataError) {
-          console.error(e.message);
-          process.exitCode = 1;
-          return;
-        }
-        throw e;
-      }
-      for (const n of loaded.notes) log(`[backtest] note: ${n}`);
-      if (loaded.assets.length === 0) {
-        console.error('backtest: no asset has enough history to replay (see the notes above)');
-        process.exitCode = 1;
-        return;
-      }
-      for (const a of loaded.assets) log(`[backtest] ${a.symbol}: ${a.networks.length} chains, ${a.days.length} days (${a.days[0]} .. ${a.days[a.days.length - 1]})${a.source === 'synthetic' ? ' SYNTHETIC' : ''}`);
-      const results = await runBacktest(loaded.assets, { planners, stepSec: o.stepSec, timeLimitMs: o.timeLimitMs, onProgress: log });
-      const wallSec = Math.round((performance.now() - t0) / 100) / 10;
-      const { report, files } = writeBacktestReport(results, path.resolve(o.out), {
-        fixturesDir: fixturesDir(),
-        planners,
-        stepSec: o.stepSec,
-        timeLimitMs: o.timeLimitMs,
-        daysRequested: o.days,
-        notes: loaded.notes,
-        wallSec,
-      });
-      if (o.json) {
-        console.log(JSON.stringify(report, null, 2));
-      } else {
-        for (const a of report.assets) {
-          console.log(`\n${a.symbol}${a.source === 'synthetic' ? ' (SYNTHETIC)' : ''}: ${a.networks.length} chains, ${a.days} days (${a.firstDay} .. ${a.lastDay}), step ${o.stepSec} s`);
-          const s = summaryRows(a);
-          console.log(textTable(s.head, s.rows));
-        }
-        console.log(`\nReport (${wallSec} s): ${files.markdown}\n        ${files.json}\n        ${files.png} (${report.chart.widthPx}×${report.chart.heightPx})\n        ${files.csv}`);
+        await backtestAction(o, io);
+      } finally {
+        if (hadFixturesEnv) process.env.BALLAST_FIXTURES_DIR = savedFixturesEnv;
+        else delete process.env.BALLAST_FIXTURES_DIR;
       }
     });
+}
+
+/**
+ * Loads the history, runs the planners and writes the report (BALLAST_FIXTURES_DIR already set).
+ * @throws BacktestDataError naming the missing fixture files (unless --synthetic).
+ */
+async function backtestAction(o: BacktestOpts, io: CliIo): Promise<void> {
+  const planners: PlannerName[] = o.planner === 'both' ? ['greedy', 'optimal'] : [o.planner];
+  const log = (m: string): void => io.err(m);
+  const t0 = performance.now();
+  // Throws BacktestDataError (one line, naming the missing files) before any progress line is printed.
+  const loaded = loadBacktestAssets({ days: o.days, synthetic: o.synthetic });
+  log(`[backtest] history from ${fixturesDir()}`);
+  for (const n of loaded.notes) log(`[backtest] note: ${n}`);
+  if (loaded.assets.length === 0) throw new Error('backtest: no asset has enough history to replay (see the notes above)');
+  for (const a of loaded.assets) log(`[backtest] ${a.symbol}: ${a.networks.length} chains, ${a.days.length} days (${a.days[0]} .. ${a.days[a.days.length - 1]})${a.source === 'synthetic' ? ' SYNTHETIC' : ''}`);
+  const results = await runBacktest(loaded.assets, { planners, stepSec: o.stepSec, timeLimitMs: o.timeLimitMs, onProgress: log });
+  const wallSec = Math.round((performance.now() - t0) / 100) / 10;
+  const { report, files } = writeBacktestReport(results, path.resolve(o.out), {
+    fixturesDir: fixturesDir(),
+    planners,
+    stepSec: o.stepSec,
+    timeLimitMs: o.timeLimitMs,
+    daysRequested: o.days,
+    notes: loaded.notes,
+    wallSec,
+  });
+  if (o.json) {
+    io.out(JSON.stringify(report, null, 2));
+    return;
+  }
+  for (const a of report.assets) {
+    io.out(`\n${a.symbol}${a.source === 'synthetic' ? ' (SYNTHETIC)' : ''}: ${a.networks.length} chains, ${a.days} days (${a.firstDay} .. ${a.lastDay}), step ${o.stepSec} s`);
+    const s = summaryRows(a);
+    io.out(textTable(s.head, s.rows));
+  }
+  io.out(`\nReport (${wallSec} s): ${files.markdown}\n        ${files.json}\n        ${files.png} (${report.chart.widthPx}×${report.chart.heightPx})\n        ${files.csv}`);
 }

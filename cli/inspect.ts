@@ -11,19 +11,17 @@
  * `--json` prints one JSON object on stdout (bigints as decimal strings), also when invalid.
  */
 import fs from 'node:fs';
-import { InvalidArgumentError, type Command, type CommanderError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Hex } from 'viem';
 import { fixturePath, fixturesDir } from '../config/fixtures.js';
 import { inspectPacket, PacketDecodeError, type PacketInspection } from '../chains/evm/inspectPacket.js';
 import { loadGuardianSets, GuardianSetsFileError, type GuardianSet } from '../chains/wormhole/guardianSets.js';
 import type { PriceUpdateV2 } from '../chains/solana/pyth.js';
 import { unixSecToIso, vaaBytesFromText, verifyVaa, type AllowedEmitter, type VaaVerification } from '../chains/wormhole/verifyVaa.js';
+import { toJson as jsonText, type CliContext } from './io.js';
 
 /** Where the default guardian sets live, relative to the fixtures folder. */
 const DEFAULT_GUARDIAN_SETS = 'wormhole/guardian_sets_mainnet.json';
-
-/** JSON with every bigint as an exact decimal string. */
-const jsonText = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 2);
 
 const unixSec = (v: string): bigint => {
   if (!/^\d{1,12}$/.test(v)) throw new InvalidArgumentError(`must be unix seconds, a non-negative integer (got "${v}")`);
@@ -38,13 +36,10 @@ const allowEmitter = (v: string, prev: AllowedEmitter[]): AllowedEmitter[] => {
   return [...prev, { chain: Number(m[1]), emitter: m[2] as Hex }];
 };
 
-/** Commander usage errors exit 2 (help exits 0), not commander's default 1. */
-const usageExit = (err: CommanderError): never => process.exit(err.exitCode === 0 ? 0 : 2);
-
-/** Prints to stderr prefixed with the command; sets exit status 1. */
-function failWith(cmd: string, lines: string[]): void {
-  for (const l of lines) console.error(`ballast inspect ${cmd}: ${l}`);
-  process.exitCode = 1;
+/** Prints each line to stderr prefixed with the command; sets exit status 1. */
+function failWith(ctx: CliContext, cmd: string, lines: string[]): void {
+  for (const l of lines) ctx.io.err(`ballast inspect ${cmd}: ${l}`);
+  ctx.exitCode = 1;
 }
 
 interface VaaOptions {
@@ -89,12 +84,12 @@ function vaaText(r: VaaVerification, setsSource: string | undefined): string {
   return out.join('\n');
 }
 
-async function inspectVaaAction(input: string, o: VaaOptions): Promise<void> {
+async function inspectVaaAction(ctx: CliContext, input: string, o: VaaOptions): Promise<void> {
   let bytes: Uint8Array;
   try {
     bytes = vaaBytesFromText(input);
   } catch (err) {
-    return failWith('vaa', [(err as Error).message]);
+    return failWith(ctx, 'vaa', [(err as Error).message]);
   }
   const file = o.guardianSets ?? fixturePath(DEFAULT_GUARDIAN_SETS);
   let sets: GuardianSet[] | undefined;
@@ -102,23 +97,23 @@ async function inspectVaaAction(input: string, o: VaaOptions): Promise<void> {
     try {
       const loaded = await loadGuardianSets(file);
       sets = o.testnet ? loaded.testnet : loaded.sets;
-      if (o.testnet && sets.length === 0) return failWith('vaa', [`${file} has no testnetGuardianSet0: --testnet needs a file with the testnet guardian set`]);
+      if (o.testnet && sets.length === 0) return failWith(ctx, 'vaa', [`${file} has no testnetGuardianSet0: --testnet needs a file with the testnet guardian set`]);
     } catch (err) {
-      if (err instanceof GuardianSetsFileError) return failWith('vaa', err.message.split('\n'));
+      if (err instanceof GuardianSetsFileError) return failWith(ctx, 'vaa', [err.message.split('\n').join('; ')]); // one line: a runtime error
       throw err;
     }
   }
   const r = await verifyVaa(bytes, { guardianSets: sets ?? [], nowSec: o.now, allowedEmitters: o.allowEmitter.length ? o.allowEmitter : undefined });
   const setsSource = sets ? `${file}${o.testnet ? ' (testnet set)' : ''}` : undefined;
-  console.log(o.json ? jsonText({ ...r, guardianSetsSource: setsSource ?? null, verified: sets !== undefined }) : vaaText(r, setsSource));
+  ctx.io.out(o.json ? jsonText({ ...r, guardianSetsSource: setsSource ?? null, verified: sets !== undefined }) : vaaText(r, setsSource));
   if (!sets) {
     const why = r.decoded ? [] : r.reasons.map((x) => x.message);
-    return failWith('vaa', [
+    return failWith(ctx, 'vaa', [
       ...why,
       `verification not possible: no guardian sets. Pass --guardian-sets FILE (format of ${DEFAULT_GUARDIAN_SETS}; the default ${fixturesDir()}/${DEFAULT_GUARDIAN_SETS} is absent)`,
     ]);
   }
-  if (!r.ok) failWith('vaa', ['INVALID', ...r.reasons.map((x) => `[${x.code}] ${x.message}`)]);
+  if (!r.ok) failWith(ctx, 'vaa', ['INVALID', ...r.reasons.map((x) => `[${x.code}] ${x.message}`)]);
 }
 
 /** The text form of a packet inspection (stdout). */
@@ -138,16 +133,16 @@ function packetText(p: PacketInspection): string {
   return out.join('\n');
 }
 
-function inspectPacketAction(input: string, o: { json?: boolean }): void {
+function inspectPacketAction(ctx: CliContext, input: string, o: { json?: boolean }): void {
   let p: PacketInspection;
   try {
     p = inspectPacket(input);
   } catch (err) {
-    if (err instanceof PacketDecodeError) return failWith('packet', [err.message]);
+    if (err instanceof PacketDecodeError) return failWith(ctx, 'packet', [err.message]);
     throw err;
   }
-  console.log(o.json ? jsonText(p) : packetText(p));
-  if (p.guidMatches === false) failWith('packet', [`INVALID: the packet's GUID ${p.guid} is not keccak256(nonce, srcEid, sender, dstEid, receiver) = ${p.guidRecomputed}`]);
+  ctx.io.out(o.json ? jsonText(p) : packetText(p));
+  if (p.guidMatches === false) failWith(ctx, 'packet', [`INVALID: the packet's GUID ${p.guid} is not keccak256(nonce, srcEid, sender, dstEid, receiver) = ${p.guidRecomputed}`]);
 }
 
 /** Feed id → name from the fixtures' `pyth/price_update_v2_accounts.json` `knownFeedIds`; empty when absent. */
@@ -179,7 +174,7 @@ function pythText(u: PriceUpdateV2, feedName: string | undefined, d: Record<'pri
   return out.join('\n');
 }
 
-async function inspectPythAction(input: string, o: { json?: boolean }): Promise<void> {
+async function inspectPythAction(ctx: CliContext, input: string, o: { json?: boolean }): Promise<void> {
   // Loaded on use: it pulls in Anchor and @solana/web3.js, which every other command can do without.
   const { decodePriceUpdateV2, formatPythDecimal, PythDecodeError } = await import('../chains/solana/pyth.js');
   const text = input.trim();
@@ -188,12 +183,12 @@ async function inspectPythAction(input: string, o: { json?: boolean }): Promise<
     : /^[A-Za-z0-9+/]*={0,2}$/.test(text) && text.length % 4 === 0
       ? Buffer.from(text, 'base64')
       : undefined;
-  if (!bytes) return failWith('pyth', [`input is neither base64 nor 0x-hex account data (${text.length} characters starting "${text.slice(0, 16)}")`]);
+  if (!bytes) return failWith(ctx, 'pyth', [`input is neither base64 nor 0x-hex account data (${text.length} characters starting "${text.slice(0, 16)}")`]);
   let u: PriceUpdateV2;
   try {
     u = decodePriceUpdateV2(bytes);
   } catch (err) {
-    if (err instanceof PythDecodeError) return failWith('pyth', [err.message]);
+    if (err instanceof PythDecodeError) return failWith(ctx, 'pyth', [err.message]);
     throw err;
   }
   const feedName = knownPythFeeds()[u.feedId];
@@ -203,7 +198,7 @@ async function inspectPythAction(input: string, o: { json?: boolean }): Promise<
     emaPrice: formatPythDecimal(u.emaPrice, u.exponent),
     emaConf: formatPythDecimal(u.emaConf, u.exponent),
   };
-  console.log(
+  ctx.io.out(
     o.json
       ? jsonText({ ...u, feedName: feedName ?? null, priceDecimal: d.price, confDecimal: d.conf, emaPriceDecimal: d.emaPrice, emaConfDecimal: d.emaConf, publishTimeIso: unixSecToIso(u.publishTimeSec), prevPublishTimeIso: unixSecToIso(u.prevPublishTimeSec), dataLen: bytes.length })
       : pythText(u, feedName, d),
@@ -213,12 +208,12 @@ async function inspectPythAction(input: string, o: { json?: boolean }): Promise<
 /**
  * Adds `inspect vaa`, `inspect packet` and `inspect pyth` to the `ballast` program.
  * @param program the root commander program.
+ * @param ctx where the actions print; they set `ctx.exitCode` to 1 for invalid input or a failed verification.
  */
-export function registerInspect(program: Command): void {
+export function registerInspect(program: Command, ctx: CliContext): void {
   const inspect = program
     .command('inspect')
-    .description('decode and check a Wormhole VAA, a LayerZero v2 packet or a Pyth PriceUpdateV2 account (offline; exit 0 valid, 1 invalid, 2 usage)')
-    .exitOverride(usageExit);
+    .description('decode and check a Wormhole VAA, a LayerZero v2 packet or a Pyth PriceUpdateV2 account (offline; exit 0 valid, 1 invalid, 2 usage)');
   inspect
     .command('vaa')
     .description('decode a Wormhole VAA and verify its guardian signatures, quorum and guardian-set expiry')
@@ -228,17 +223,17 @@ export function registerInspect(program: Command): void {
     .option('--now <unixSec>', 'check guardian-set expiry at this time (unix seconds) instead of the wall clock', unixSec)
     .option('--allow-emitter <chain:address>', 'refuse the VAA unless its emitter is one of these (repeatable)', allowEmitter, [] as AllowedEmitter[])
     .option('--json', 'print JSON (bigints as decimal strings)')
-    .action((input: string, o: VaaOptions) => inspectVaaAction(input, o));
+    .action((input: string, o: VaaOptions) => inspectVaaAction(ctx, input, o));
   inspect
     .command('packet')
     .description('decode a LayerZero v2 packet (PacketV1) and check that its GUID recomputes from the header')
     .argument('<hex>', 'encoded packet (PacketSent.encodedPayload), header | guid, or the 81-byte header; 0x optional')
     .option('--json', 'print JSON (bigints as decimal strings)')
-    .action((input: string, o: { json?: boolean }) => inspectPacketAction(input, o));
+    .action((input: string, o: { json?: boolean }) => inspectPacketAction(ctx, input, o));
   inspect
     .command('pyth')
     .description("decode a Pyth PriceUpdateV2 account (the Pyth Solana receiver's price account): price, conf, times, verification level")
     .argument('<base64>', 'the account data as base64 (getAccountInfo encoding base64); 0x-hex also accepted')
     .option('--json', 'print JSON (bigints as decimal strings)')
-    .action((input: string, o: { json?: boolean }) => inspectPythAction(input, o));
+    .action((input: string, o: { json?: boolean }) => inspectPythAction(ctx, input, o));
 }

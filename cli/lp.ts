@@ -10,8 +10,7 @@ import { loadConfig } from '../config/index.js';
 import { connectClient } from '../keeper/client.js';
 import { readLp, registerLpMandate, revokeLpMandate } from '../keeper/lp.js';
 import { signerAccount, withKeyOptions, type KeyOpts } from './signer.js';
-
-const toJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 2);
+import { toJson, UsageError, type CliContext } from './io.js';
 
 const intIn = (lo: number, hi: number) => (v: string): number => {
   const n = Number(v);
@@ -30,8 +29,12 @@ const list = (v: string): string[] => {
 
 const lpKeyOptions = (c: Command) => withKeyOptions(c, 'LP', { keyEnv: 'BALLAST_LP_PRIVATE_KEY', passwordEnv: 'BALLAST_LP_KEYSTORE_PASSWORD' });
 
-/** Registers `lp` and its subcommands on `program`. */
-export function registerLp(program: Command): void {
+/**
+ * Registers `lp` and its subcommands on `program`; their actions print through `ctx.io`.
+ * @throws UsageError (from `show`) for an argument that is not an address.
+ */
+export function registerLp(program: Command, ctx: CliContext): void {
+  const { io } = ctx;
   const lp = program.command('lp').description('LP mandates: opt into auto-rebalancing, revoke, show moves and fees attributed');
 
   lpKeyOptions(
@@ -52,8 +55,8 @@ export function registerLp(program: Command): void {
     const client = await connectClient(config);
     try {
       const { mandate, outcome } = await registerLpMandate(client, config.deployment, account, { chains: o.chains, bridges: o.bridges, maxShareBps: o.maxShareBps, maxFeeBps: o.maxFeeBps, expiresInSec: o.expiresInSec, nonce: o.nonce });
-      if (o.json) console.log(toJson({ ...outcome, mandate }));
-      else console.log(`registered ${outcome.mandateId} for ${outcome.lp} (nonce ${outcome.nonce}, expires ${new Date(Number(mandate.expiresAtSec) * 1000).toISOString()})`);
+      if (o.json) io.out(toJson({ ...outcome, mandate }));
+      else io.out(`registered ${outcome.mandateId} for ${outcome.lp} (nonce ${outcome.nonce}, expires ${new Date(Number(mandate.expiresAtSec) * 1000).toISOString()})`);
     } finally {
       await client.connection.close();
     }
@@ -72,7 +75,7 @@ export function registerLp(program: Command): void {
     const client = await connectClient(config);
     try {
       const outcome = await revokeLpMandate(client, config.deployment, account, o.nonce);
-      console.log(o.json ? toJson(outcome) : `revoked ${outcome.mandateId} of ${outcome.lp} (nonce ${outcome.nonce})`);
+      io.out(o.json ? toJson(outcome) : `revoked ${outcome.mandateId} of ${outcome.lp} (nonce ${outcome.nonce})`);
     } finally {
       await client.connection.close();
     }
@@ -82,32 +85,32 @@ export function registerLp(program: Command): void {
     .description("an LP's mandates and their status, and the moves and fees attributed to it")
     .requiredOption('-c, --config <file>', 'config file')
     .option('--json', 'print JSON')
-    .action(async (address: string, o: { config: string; json?: boolean }) => {
-      if (!isAddress(address, { strict: false })) throw new InvalidArgumentError(`must be an address, 0x + 40 hex (got "${address}")`);
+    .action(async (address: string, o: { config: string; json?: boolean }, cmd: Command) => {
+      if (!isAddress(address, { strict: false })) throw new UsageError(`<address> must be an address, 0x + 40 hex (got "${address}")`, cmd);
       const config = loadConfig(o.config);
       const client = await connectClient(config);
       try {
         const v = await readLp(client, config.deployment, address);
         if (o.json) {
-          console.log(toJson(v));
+          io.out(toJson(v));
           return;
         }
         const { decimals, symbol } = config.asset;
         const amt = (x: bigint) => `${x} (${formatUnits(x, decimals)} ${symbol})`;
-        console.log(`LP ${address} on ${config.deployment}: mandates ${v.enforced === undefined ? 'enforcement not reported yet' : v.enforced ? 'enforced' : 'NOT enforced by the keeper'}`);
-        if (v.mandates.length === 0) console.log('no mandate');
+        io.out(`LP ${address} on ${config.deployment}: mandates ${v.enforced === undefined ? 'enforcement not reported yet' : v.enforced ? 'enforced' : 'NOT enforced by the keeper'}`);
+        if (v.mandates.length === 0) io.out('no mandate');
         for (const r of v.mandates) {
           const m = r.mandate;
           const end = r.revokedAtMs !== undefined ? `, revoked ${new Date(r.revokedAtMs).toISOString()}` : r.supersededAtMs !== undefined ? `, superseded ${new Date(r.supersededAtMs).toISOString()}` : '';
-          console.log(
+          io.out(
             `mandate ${r.mandateId} ${r.status.toUpperCase().padEnd(10)} chains ${m.chains.join(',')}  bridges ${m.bridges.join(',')}  maxShareBps ${m.maxShareBps}  maxFeeBps ${m.maxFeeBps}  expires ${new Date(Number(m.expiresAtSec) * 1000).toISOString()}  nonce ${m.nonce}  registered ${new Date(r.registeredAtMs).toISOString()}${end}`,
           );
         }
         const a = v.attribution;
-        console.log(`attributed: moved ${amt(a.moved)} in ${a.moves} move(s); fees ${a.feesWei} wei (${formatEther(a.feesWei)} ETH)${a.feesBaseUnits > 0n ? ` + ${amt(a.feesBaseUnits)}` : ''}`);
-        for (const [id, p] of Object.entries(v.inFlight)) console.log(`in flight ${id} ${p.from}->${p.to} over ${p.bridge}: ${amt(p.amount)}`);
+        io.out(`attributed: moved ${amt(a.moved)} in ${a.moves} move(s); fees ${a.feesWei} wei (${formatEther(a.feesWei)} ETH)${a.feesBaseUnits > 0n ? ` + ${amt(a.feesBaseUnits)}` : ''}`);
+        for (const [id, p] of Object.entries(v.inFlight)) io.out(`in flight ${id} ${p.from}->${p.to} over ${p.bridge}: ${amt(p.amount)}`);
         for (const m of a.recent) {
-          console.log(`${new Date(m.atMs).toISOString()} ${m.outcome.padEnd(11)} ${m.rebalanceId} ${m.from}->${m.to} over ${m.bridge}: share ${amt(m.amount)} of ${m.moveAmount}, fee ${m.feeWei} wei${m.feeBaseUnits > 0n ? ` + ${m.feeBaseUnits} base units` : ''}`);
+          io.out(`${new Date(m.atMs).toISOString()} ${m.outcome.padEnd(11)} ${m.rebalanceId} ${m.from}->${m.to} over ${m.bridge}: share ${amt(m.amount)} of ${m.moveAmount}, fee ${m.feeWei} wei${m.feeBaseUnits > 0n ? ` + ${m.feeBaseUnits} base units` : ''}`);
         }
       } finally {
         await client.connection.close();

@@ -19,6 +19,7 @@ import { loadKeeperAccount } from '../keeper/keys.js';
 import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
 import type { PlanResult } from '../activities/plan.js';
 import { collateralInFlight, type InFlight, type Snapshot } from '../planner/types.js';
+import { toJson, UsageError, type CliContext, type CliIo } from './io.js';
 
 /** What `ballast plan --dry-run` found and decided. */
 export interface DryRunResult {
@@ -73,37 +74,36 @@ export async function dryRunPlan(config: BallastConfig, opts: { offline?: boolea
   return { dryRun: true, deployment: config.deployment, keeper, monitor, snapshot, plan };
 }
 
-/** JSON with every bigint as an exact decimal string. */
-const toJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 2);
-
-function printText(r: DryRunResult, config: BallastConfig): void {
+function printText(r: DryRunResult, config: BallastConfig, io: CliIo): void {
   const d = config.asset.decimals;
   const sym = config.asset.symbol;
-  console.log(`DRY RUN: nothing is signed or sent (deployment ${r.deployment}, keeper ${r.keeper})`);
-  console.log(r.monitor.note);
-  console.log(`snapshot ${r.snapshot.freshness} at ${new Date(r.snapshot.takenAtMs).toISOString()}:`);
+  io.out(`DRY RUN: nothing is signed or sent (deployment ${r.deployment}, keeper ${r.keeper})`);
+  io.out(r.monitor.note);
+  io.out(`snapshot ${r.snapshot.freshness} at ${new Date(r.snapshot.takenAtMs).toISOString()}:`);
   for (const c of r.snapshot.chains) {
-    console.log(`  ${c.chainKey.padEnd(10)} block ${c.blockNumber}  utilization ${(wadToNumber(c.utilizationWad) * 100).toFixed(2)}%  idle ${toDisplayNumber(c.idle, d)} ${sym}  oracle ${c.oracleCheck.ok ? 'ok' : `REFUSED: ${c.oracleCheck.reason}`}`);
+    io.out(`  ${c.chainKey.padEnd(10)} block ${c.blockNumber}  utilization ${(wadToNumber(c.utilizationWad) * 100).toFixed(2)}%  idle ${toDisplayNumber(c.idle, d)} ${sym}  oracle ${c.oracleCheck.ok ? 'ok' : `REFUSED: ${c.oracleCheck.reason}`}`);
   }
-  for (const e of r.snapshot.excluded) console.log(`  ${e.chainKey.padEnd(10)} EXCLUDED: ${e.reason}`);
+  for (const e of r.snapshot.excluded) io.out(`  ${e.chainKey.padEnd(10)} EXCLUDED: ${e.reason}`);
   const { transfers, unresolved, ...rest } = r.plan;
-  console.log(`plan: ${transfers.length} transfer(s)`);
+  io.out(`plan: ${transfers.length} transfer(s)`);
   for (const t of transfers) {
     const bridge = (t as { bridge?: string }).bridge;
-    console.log(`  ${t.from} → ${t.to} ${toDisplayNumber(t.amount, d)} ${sym} (${t.amount} base units)${bridge ? ` via ${bridge}` : ''}  id ${t.rebalanceId}`);
-    console.log(`      ${t.reason}`);
+    io.out(`  ${t.from} → ${t.to} ${toDisplayNumber(t.amount, d)} ${sym} (${t.amount} base units)${bridge ? ` via ${bridge}` : ''}  id ${t.rebalanceId}`);
+    io.out(`      ${t.reason}`);
   }
-  if (unresolved.length) console.log('unresolved:');
-  for (const u of unresolved) console.log(`  ${u.chainKey}: ${u.reason}`);
-  for (const [k, v] of Object.entries(rest)) console.log(`${k}: ${toJson(v)}`);
+  if (unresolved.length) io.out('unresolved:');
+  for (const u of unresolved) io.out(`  ${u.chainKey}: ${u.reason}`);
+  for (const [k, v] of Object.entries(rest)) io.out(`${k}: ${toJson(v)}`);
 }
 
 /**
- * Registers `ballast plan` on `program` (only `--dry-run` is supported: the monitor plans and acts).
+ * Registers `ballast plan` on `program` (only `--dry-run` is supported: the monitor plans and acts); its action
+ * prints through `ctx.io`.
+ * @throws UsageError (from the action) without `--dry-run`.
  * @example
- *   registerPlan(program); // ballast plan --dry-run -c ballast.yaml [--json] [--offline]
+ *   registerPlan(program, ctx); // ballast plan --dry-run -c ballast.yaml [--json] [--offline]
  */
-export function registerPlan(program: Command): void {
+export function registerPlan(program: Command, ctx: CliContext): void {
   program
     .command('plan')
     .description('print the plan for the live state of the chains, sending nothing (--dry-run)')
@@ -111,15 +111,11 @@ export function registerPlan(program: Command): void {
     .option('--dry-run', 'read and plan only; nothing is signed or sent (required: the monitor workflow is what acts)')
     .option('--json', 'print JSON (amounts as exact integer strings)')
     .option('--offline', "do not ask Temporal for the monitor's in-flight rebalances and last snapshot")
-    .action(async (o: { config: string; dryRun?: boolean; json?: boolean; offline?: boolean }) => {
-      if (!o.dryRun) {
-        console.error('ballast plan: only --dry-run is supported (plans are executed by the monitor workflow: `ballast start`)');
-        process.exitCode = 2;
-        return;
-      }
+    .action(async (o: { config: string; dryRun?: boolean; json?: boolean; offline?: boolean }, cmd: Command) => {
+      if (!o.dryRun) throw new UsageError('only --dry-run is supported (plans are executed by the monitor workflow: `ballast start`)', cmd);
       const config = loadConfig(o.config);
       const r = await dryRunPlan(config, { offline: o.offline });
-      if (o.json) console.log(toJson(r));
-      else printText(r, config);
+      if (o.json) ctx.io.out(toJson(r));
+      else printText(r, config, ctx.io);
     });
 }

@@ -8,31 +8,25 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { createPublicClient, createWalletClient, erc20Abi, http, keccak256, toHex, type Address } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { startDevnet, type Devnet } from '../../devnet/devnet.js';
 import { findFreePort } from '../../devnet/temporal.js';
 import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
-import { repoDir } from '../../config/fixtures.js';
 import { collateralVaultAbi, devPriceFeedAbi } from '../../contracts/generated/abis.js';
 import { createActivities } from '../../activities/index.js';
 import { buildKeeperContext } from '../../keeper/runtime.js';
 import { BallastMetrics } from '../../keeper/metrics.js';
 import { createLogger } from '../../keeper/logger.js';
 import { TWO_CHAINS } from '../workflows/harness.js';
+import { runCaptured } from '../../cli/main.js';
 
 const M = 10n ** 6n;
-const run = promisify(execFile);
-const ballast = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
-  run(process.execPath, [path.join(repoDir(), 'bin', 'ballast.mjs'), ...args], { cwd: repoDir(), env }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
-  );
+/** `ballast …` in-process (cli/main.ts), its output captured; `env` set (or, undefined, unset) for the run only. */
+const ballast = (args: string[], env?: Record<string, string | undefined>) => runCaptured(args, { env });
 
 describe('ops on a devnet: plan --dry-run, cap breach metrics', () => {
   let devnet: Devnet;
@@ -88,7 +82,7 @@ describe('ops on a devnet: plan --dry-run, cap breach metrics', () => {
 
   test('`ballast plan --dry-run --json` prints the plan (beta → alpha within the caps) and sends nothing', async () => {
     const before = await chainState();
-    const r = await ballast(['plan', '--dry-run', '-c', devnet.configFile, '--json'], { ...process.env, BALLAST_KEEPER_PRIVATE_KEY: DEVNET_ACCOUNTS.keeper });
+    const r = await ballast(['plan', '--dry-run', '-c', devnet.configFile, '--json'], { BALLAST_KEEPER_PRIVATE_KEY: DEVNET_ACCOUNTS.keeper });
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as {
       dryRun: boolean;
@@ -114,7 +108,7 @@ describe('ops on a devnet: plan --dry-run, cap breach metrics', () => {
 
   test('the text output shows each chain and each transfer with its amount, id and reason; --offline skips Temporal', async () => {
     const before = await chainState();
-    const r = await ballast(['plan', '--dry-run', '--offline', '-c', devnet.configFile]);
+    const r = await ballast(['plan', '--dry-run', '--offline', '-c', devnet.configFile], { BALLAST_KEEPER_PRIVATE_KEY: undefined });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^DRY RUN: nothing is signed or sent \(deployment devnet, keeper 0x0{40}\)$/m, 'without a key the zero address labels the context');
     assert.match(r.stdout, /^offline: planned with no in-flight rebalances/m);

@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { fixturePath, repoDir } from '../../config/fixtures.js';
+import { fixturePath } from '../../config/fixtures.js';
 import { AAVE_RATES_FIXTURE, loadInvalidRounds, loadFeedHistory, ETH_USD_DECIMALS } from '../../devnet/marketData.js';
 import { planGreedyOnEdges, UNMET_NEED_WEIGHT } from '../../planner/optimal.js';
 import { BacktestDataError, loadBacktestAssets, roundAt } from '../../backtest/history.js';
@@ -17,6 +16,7 @@ import { runBacktest, utilizationAt, type AssetResult, type PlanEvent } from '..
 import { defaultBridges, weiToAssetUnits } from '../../backtest/model.js';
 import { writeBacktestReport, formatUnits, type BacktestReport } from '../../backtest/report.js';
 import { WAD } from '../../planner/types.js';
+import { runCaptured } from '../../cli/main.js';
 
 const DAYS = 3;
 const haveFixtures = fixturePath(AAVE_RATES_FIXTURE) !== undefined && loadFeedHistory('eth_usd', ETH_USD_DECIMALS) !== undefined;
@@ -164,15 +164,15 @@ describe('backtest without fixtures', () => {
     });
   });
 
-  test('`ballast backtest` exits 1 with the reason when the fixtures folder is empty', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoDir(), 'cli/main.ts'), 'backtest', '--fixtures', empty, '--out', path.join(empty, 'out')], {
-      cwd: repoDir(),
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    assert.equal(r.status, 1, `exit status (stderr: ${r.stderr})`);
+  test('`ballast backtest` exits 1 with the reason when the fixtures folder is empty', async () => {
+    const before = process.env.BALLAST_FIXTURES_DIR;
+    const r = await runCaptured(['backtest', '--fixtures', empty, '--out', path.join(empty, 'out')]);
+    assert.equal(r.code, 1, `exit status (stderr: ${r.stderr})`);
     assert.match(r.stderr, /fixture file\(s\) not found/);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line naming the missing files: ${r.stderr}`);
+    assert.ok(r.stderr.includes(empty), 'the folder is named');
     assert.equal(fs.existsSync(path.join(empty, 'out')), false, 'no report written');
+    assert.equal(process.env.BALLAST_FIXTURES_DIR, before, '--fixtures does not outlive the run');
   });
 });
 

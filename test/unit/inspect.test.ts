@@ -2,9 +2,9 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
 import { fixturePath, fixturesDir, repoDir } from '../../config/fixtures.js';
 import { inspectPacket, PacketDecodeError } from '../../chains/evm/inspectPacket.js';
+import { runCaptured, type CapturedRun } from '../../cli/main.js';
 
 /** Fields of `wormhole/vaas.json` `vaas[]` used here. */
 interface VaaFixture {
@@ -37,26 +37,15 @@ const vaa = vaasFile ? (JSON.parse(fs.readFileSync(vaasFile, 'utf8')) as { vaas:
 const packets = packetsFile ? (JSON.parse(fs.readFileSync(packetsFile, 'utf8')) as { packets: PacketFixture[] }).packets : [];
 const packet = packets.find((p) => p.encodedPacket);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `node bin/ballast.mjs inspect …` as a child process. */
-function ballast(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(repoDir(), 'bin', 'ballast.mjs'), 'inspect', ...args], { cwd: repoDir(), env, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Runs `ballast inspect …` in-process (cli/main.ts), its output captured; `env` set for the run only. */
+function ballast(args: string[], env?: Record<string, string | undefined>): Promise<CapturedRun> {
+  return runCaptured(['inspect', ...args], { env });
 }
 
 /** Flip one bit of the last byte (the payload) of a hex VAA. */
 const flipLast = (hex: string): string => hex.slice(0, -2) + (parseInt(hex.slice(-2), 16) ^ 1).toString(16).padStart(2, '0');
 
-describe('ballast inspect (CLI, child process)', () => {
+describe('ballast inspect (CLI, in-process)', () => {
   test('inspect vaa: a real mainnet VAA (base64, --json, --now at its timestamp) is valid: exit 0 and its fields', async (t) => {
     if (!vaa || !setsFile) return t.skip(absent('wormhole/vaas.json and guardian_sets_mainnet.json'));
     const r = await ballast(['vaa', vaa.vaaBase64, '--json', '--now', String(vaa.timestamp)]);
@@ -87,7 +76,7 @@ describe('ballast inspect (CLI, child process)', () => {
 
   test('inspect vaa: without any guardian sets it decodes, says verification was not possible, exit 1', async (t) => {
     if (!vaa) return t.skip(absent('wormhole/vaas.json'));
-    const r = await ballast(['vaa', vaa.vaaHex], { ...process.env, BALLAST_FIXTURES_DIR: path.join(repoDir(), 'scratch', 'no-such-fixtures') });
+    const r = await ballast(['vaa', vaa.vaaHex], { BALLAST_FIXTURES_DIR: path.join(repoDir(), 'scratch', 'no-such-fixtures') });
     assert.equal(r.code, 1);
     assert.match(r.stdout, /^Wormhole VAA: NOT VERIFIED \(no guardian sets\)/);
     assert.match(r.stdout, new RegExp(`emitter\\s+chain ${vaa.emitterChain} \\(\\w+\\) 0x${vaa.emitterAddress}`));

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
 import { BorshAccountsCoder, type Idl } from '@coral-xyz/anchor';
 import { createRequire } from 'node:module';
-import { fixturePath, fixturesDir, repoDir } from '../../config/fixtures.js';
+import { fixturePath, fixturesDir } from '../../config/fixtures.js';
+import { runCaptured, type CapturedRun } from '../../cli/main.js';
 import {
   checkPythPrice,
   decodePriceUpdateV2,
@@ -286,23 +286,12 @@ describe('checkPythPrice', () => {
   });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
+/** Runs `ballast inspect pyth …` in-process (cli/main.ts), its output captured; `env` set for the run only. */
+function inspectPyth(args: string[], env?: Record<string, string | undefined>): Promise<CapturedRun> {
+  return runCaptured(['inspect', 'pyth', ...args], { env });
 }
 
-/** Runs `node --import tsx cli/main.ts inspect pyth …` as a child process. */
-function inspectPyth(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(repoDir(), 'cli', 'main.ts'), 'inspect', 'pyth', ...args], { cwd: repoDir(), env, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-describe('ballast inspect pyth (CLI, child process)', () => {
+describe('ballast inspect pyth (CLI, in-process)', () => {
   const account = accounts.find((a) => a.decoded.verificationLevel.kind === 'Partial');
 
   test('text: a real account exits 0 and shows every field, the exact decimal price and the feed name', async (t) => {
@@ -368,7 +357,7 @@ describe('ballast inspect pyth (CLI, child process)', () => {
       // A feed id the fixtures name (when they are here): without them it must go unnamed.
       const feedId = (Object.keys(fixture?.knownFeedIds ?? {})[0] ?? `0x${'cd'.repeat(32)}`) as `0x${string}`;
       const u = sample({ feedId });
-      const r = await inspectPyth([encodePriceUpdateV2(u).toString('base64'), '--json'], { ...process.env, BALLAST_FIXTURES_DIR: empty });
+      const r = await inspectPyth([encodePriceUpdateV2(u).toString('base64'), '--json'], { BALLAST_FIXTURES_DIR: empty });
       assert.equal(r.code, 0, r.stderr);
       const j = JSON.parse(r.stdout) as Record<string, unknown>;
       assert.equal(j.feedName, null);

@@ -4,14 +4,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { privateKeyToAccount } from 'viem/accounts';
 import { startHarness, waitFor, type Harness } from './harness.js';
 import { monitorStatus, setPaused, startMonitor } from '../../keeper/client.js';
 import { approveCaps, proposeCaps, readCaps } from '../../keeper/caps.js';
-import { repoDir } from '../../config/fixtures.js';
+import { runCaptured } from '../../cli/main.js';
 
 const M = 10n ** 6n;
 // Anvil's public test accounts 5, 6 and 7 (devnet only): two approvers and a stranger.
@@ -73,7 +71,8 @@ describe('run-time caps on the monitor', () => {
     assert.match(metrics, /ballast_cap_changes_total\{scope="chain beta",action="applied"\} 1/);
     assert.match(metrics, /ballast_cap_base_units\{scope="chain beta",field="maxTransfer"\} 100000000000/);
 
-    const out = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'caps', 'show', '-c', h.devnet.configFile], { cwd: repoDir() });
+    const out = await runCaptured(['caps', 'show', '-c', h.devnet.configFile]);
+    assert.equal(out.code, 0, out.stderr);
     assert.match(out.stdout, /chain beta\s+maxOutflowPerWindow \d+\s+windowSec \d+\s+maxTransfer 100000000000 \(config \d+\)/);
     assert.match(out.stdout, /applied\s+chain beta .*by risk-a/);
   });

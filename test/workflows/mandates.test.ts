@@ -5,8 +5,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { privateKeyToAccount } from 'viem/accounts';
 import { startHarness, waitFor, type Harness } from './harness.js';
@@ -16,7 +14,7 @@ import { mandateTypedData } from '../../activities/mandateSignature.js';
 import { registerMandateUpdate } from '../../workflows/mandates.js';
 import type { RebalanceResult } from '../../workflows/types.js';
 import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
-import { repoDir } from '../../config/fixtures.js';
+import { runCaptured } from '../../cli/main.js';
 
 const M = 10n ** 6n;
 /** The devnet's market account supplied every vault's liquidity: it is the LP here. */
@@ -98,7 +96,8 @@ describe('LP mandates on the monitor (lp.requireMandates: true)', () => {
     assert.equal(mine.amount, ALLOWANCE);
     assert.equal(mine.feeWei, result.feePaidWei, 'the whole fee of the move is charged to its only LP');
 
-    const out = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'lp', 'show', lp.address, '-c', h.devnet.configFile], { cwd: repoDir() });
+    const out = await runCaptured(['lp', 'show', lp.address, '-c', h.devnet.configFile]);
+    assert.equal(out.code, 0, out.stderr);
     assert.match(out.stdout, new RegExp(`mandate 0x[0-9a-f]{64} ACTIVE\\s+chains alpha,beta\\s+bridges layerzero\\s+maxShareBps ${SHARE_BPS}\\s+maxFeeBps 50`));
     assert.match(out.stdout, /attributed: moved \d+ \([\d.]+ USDC\) in \d+ move\(s\); fees \d+ wei/);
     assert.match(out.stdout, new RegExp(`completed\\s+${done.rebalanceId} beta->alpha over layerzero: share ${ALLOWANCE}`));

@@ -4,12 +4,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { startHarness, waitFor, type Harness } from './harness.js';
 import { monitorWorkflowId } from '../../keeper/client.js';
-import { repoDir } from '../../config/fixtures.js';
+import { runCaptured } from '../../cli/main.js';
 import { monitorStatus, setPaused, startMonitor } from '../../keeper/client.js';
 import { WAD } from '../../planner/types.js';
 
@@ -100,8 +97,8 @@ describe('monitorWorkflow on anvil + Temporal', () => {
   });
 
   test('`ballast status --json` reads the same status through the CLI and the generated config file', async () => {
-    const run = promisify(execFile);
-    const { stdout } = await run(process.execPath, [path.join(repoDir(), 'bin', 'ballast.mjs'), 'status', '-c', h.devnet.configFile, '--json'], { cwd: repoDir() });
+    const { code, stdout, stderr } = await runCaptured(['status', '-c', h.devnet.configFile, '--json']);
+    assert.equal(code, 0, stderr);
     const parsed = JSON.parse(stdout) as { status: { deployment: string; started: number; finished: { completed: number } }; snapshot: { chains: { chainKey: string; supplied: string }[] } };
     assert.equal(parsed.status.deployment, h.devnet.config.deployment);
     assert.ok(parsed.status.finished.completed >= 1);
@@ -110,8 +107,8 @@ describe('monitorWorkflow on anvil + Temporal', () => {
   });
 
   test('`ballast status --ledger --json` shows the deployment ledger and where each rebalance\'s funds are', async () => {
-    const run = promisify(execFile);
-    const { stdout } = await run(process.execPath, [path.join(repoDir(), 'bin', 'ballast.mjs'), 'status', '-c', h.devnet.configFile, '--ledger', '--json'], { cwd: repoDir() });
+    const { code, stdout, stderr } = await runCaptured(['status', '-c', h.devnet.configFile, '--ledger', '--json']);
+    assert.equal(code, 0, stderr);
     const parsed = JSON.parse(stdout) as {
       deployment: { openingSupply: string; last: { balanced: boolean } };
       rebalances: { to: string; amount: string; outcome?: string; balances: Record<string, string> }[];

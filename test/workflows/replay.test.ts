@@ -6,27 +6,23 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { repoDir } from '../../config/fixtures.js';
 import { loadConfig } from '../../config/index.js';
 import { diffPlans, loadHistoryFile, recordedDecisions, rederiveDecisions, replayHistories } from '../../keeper/replay.js';
 import { buildReadOnlyKeeperContext } from '../../keeper/runtime.js';
+import { runCaptured } from '../../cli/main.js';
 
 const dir = path.join(repoDir(), 'test', 'histories');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => path.join(dir, f));
 const recordedConfig = path.join(dir, 'ballast.recorded.yaml');
 const changedWorkflows = path.join(repoDir(), 'test', 'workflows', 'nondeterministic', 'workflows.ts');
 const REGENERATE = 'If the workflow change is intended, make it replay-safe (workflow.patched()) for running workflows, or regenerate the recorded histories with `npx tsx scripts/record-histories.ts` and commit test/histories/.';
-const run = promisify(execFile);
-const ballast = (args: string[]) => run(process.execPath, [path.join(repoDir(), 'bin', 'ballast.mjs'), ...args], { cwd: repoDir() }).then(
-  (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-  (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
-);
+/** `ballast …` in-process (cli/main.ts), its output captured. */
+const ballast = (args: string[]) => runCaptured(args);
 
 describe('recorded histories replay against the current workflow code', () => {
   test('test/histories holds real monitor and rebalance histories (completed and compensated sagas)', () => {

@@ -5,20 +5,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { startHarness, waitFor, type Harness } from './harness.js';
 import { monitorStatus, monitorWorkflowId, setPaused, startMonitor } from '../../keeper/client.js';
-import { repoDir } from '../../config/fixtures.js';
+import { runCaptured } from '../../cli/main.js';
 
 const M = 10n ** 6n;
-const run = promisify(execFile);
-const ballast = (args: string[]) =>
-  run(process.execPath, [path.join(repoDir(), 'bin', 'ballast.mjs'), ...args], { cwd: repoDir() }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
-  );
+/** `ballast …` in-process (cli/main.ts), its output captured. */
+const ballast = (args: string[]) => runCaptured(args);
 
 
 describe('ballast replay on a live devnet (Temporal + anvil + relayer + worker)', () => {
