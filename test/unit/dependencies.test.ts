@@ -75,8 +75,17 @@ test('every package production code imports is a dependency (not only a devDepen
   assert.deepEqual(wrong, []);
 });
 
+/**
+ * Dependencies no module of ours imports, kept on purpose (and why). protobufjs: with it as a direct dependency npm
+ * hoists ONE protobufjs@8 shared by @temporalio/common, proto and worker; without it npm hoists grpc's protobufjs@7
+ * and nests a copy of 8 under each, and replaying a JSON history then fails (`historyFromJSON`: "type must be a Type").
+ */
+const KEPT_WITHOUT_IMPORT: Record<string, string> = {
+  protobufjs: 'one protobufjs@8 copy for the Temporal packages (history replay)',
+};
+
 test('every dependency is imported by production code; everything else is a devDependency', () => {
-  const unused = Object.keys(pkg.dependencies).filter((name) => !graph.bare.has(name));
+  const unused = Object.keys(pkg.dependencies).filter((name) => !graph.bare.has(name) && !(name in KEPT_WITHOUT_IMPORT));
   assert.deepEqual(unused, [], 'dependencies nothing in production imports: move them to devDependencies or remove them');
   const both = Object.keys(pkg.dependencies).filter((name) => name in pkg.devDependencies);
   assert.deepEqual(both, []);
@@ -88,9 +97,14 @@ test('production code reaches the devnet only through the lazy import of `ballas
 
 test('versions are pinned exactly, and the packages nothing imports are gone', () => {
   for (const [name, v] of Object.entries({ ...pkg.dependencies, ...pkg.devDependencies })) assert.match(v, /^\d+\.\d+\.\d+$/, `${name}@${v} is pinned`);
-  for (const gone of ['@wormhole-foundation/sdk', '@openzeppelin/contracts-upgradeable', 'protobufjs']) {
+  for (const gone of ['@wormhole-foundation/sdk', '@openzeppelin/contracts-upgradeable']) {
     assert.ok(!(gone in pkg.dependencies) && !(gone in pkg.devDependencies), `${gone} is not a direct dependency`);
   }
+});
+
+test('the lock holds exactly one protobufjs@8, shared by the Temporal packages', () => {
+  const copies = Object.entries(lock.packages).filter(([p, e]) => /(^|\/)node_modules\/protobufjs$/.test(p) && e.version?.startsWith('8.'));
+  assert.deepEqual(copies.map(([p]) => p), ['node_modules/protobufjs']);
 });
 
 test('the production closure of the lock (npm ls --omit=dev) holds no devnet, compiler or test package', () => {
