@@ -280,3 +280,23 @@ function withEdges(rng: () => number, inst: { chains: ChainState[]; policies: Ch
   return { ...inst, edges };
 }
 
+
+// `npm test` loads HiGHS the baseline way (BALLAST_HIGHS_BASELINE=1, scripts/test.sh: seconds of CPU saved per
+// process); production compiles it with TurboFan up front (planner/lp.ts). This runs that path once, in a child
+// process without the variable: the module compiles and solves a small MIP to its optimum.
+test('HiGHS loads the production way (TurboFan up front) and solves a MIP', async () => {
+  const { execFile } = await import('node:child_process');
+  const env = { ...process.env };
+  delete env.BALLAST_HIGHS_BASELINE;
+  const script = [
+    "import { highsRuntime } from './planner/lp.ts';",
+    'const h = await highsRuntime();',
+    "const r = h.solve('Minimize\\n obj: x + 1.5 y\\nSubject To\\n c1: x + 2 y >= 3\\nBounds\\n x <= 10\\n y <= 10\\nGeneral\\n y\\nEnd\\n');",
+    'console.log(JSON.stringify({ status: r.Status, objective: r.ObjectiveValue, x: r.Columns.x.Primal, y: r.Columns.y.Primal }));',
+  ].join('\n');
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env, cwd: new URL('../..', import.meta.url).pathname }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+  );
+  const r = JSON.parse(out.trim().split('\n').pop()!) as { status: string; objective: number; x: number; y: number };
+  assert.deepEqual([r.status, r.objective, r.x, r.y], ['Optimal', 2.5, 1, 1], 'the unique optimum of min x + 1.5y, x + 2y >= 3, y integer');
+});
