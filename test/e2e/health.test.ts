@@ -99,7 +99,11 @@ describe('ballast worker: /healthz, /readyz, JSON logs, graceful SIGTERM', () =>
 
   test('SIGTERM drains the worker and exits 0; every stdout line is a JSON log record', async () => {
     child.kill('SIGTERM');
-    const { code, signal } = await Promise.race([exited, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`worker still running 45 s after SIGTERM; output:\n${out.join('\n')}`)), 45_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const { code, signal } = await Promise.race([
+      exited,
+      new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`worker still running 45 s after SIGTERM; output:\n${out.join('\n')}`)), 45_000))),
+    ]).finally(() => clearTimeout(timer)); // a pending 45 s timer would keep the test process alive that long
     assert.equal(signal, null);
     assert.equal(code, 0, out.join('\n'));
     const records = out.filter((l) => !l.startsWith('[stderr]')).map((l) => JSON.parse(l) as { level: number; msg: string; time: number; name: string });
