@@ -69,8 +69,11 @@ describe('monitorWorkflow on anvil + Temporal', () => {
       return s.status.paused && s.status.inFlight.length === 0 ? s : undefined;
     });
     const startedWhilePaused = paused.status.started;
-    await new Promise((r) => setTimeout(r, 5000)); // two ticks
-    const later = await monitorStatus(h.client, config.deployment);
+    // Two more ticks while paused (counted by the monitor, not timed by the test).
+    const later = await waitFor('two ticks while paused', async () => {
+      const s = await monitorStatus(h.client, config.deployment);
+      return s.status.totalTicks >= paused.status.totalTicks + 2 ? s : undefined;
+    });
     assert.equal(later.status.started, startedWhilePaused, 'no rebalance started while paused');
     assert.equal(later.status.pauseReason, 'test');
     await setPaused(h.client, config.deployment, false);

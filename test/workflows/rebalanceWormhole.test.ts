@@ -3,11 +3,23 @@
  * core contracts (devnet guardian set 0), the token's WormholeAdapter, the devnet guardian service, and the
  * keeper worker. The keeper fetches each VAA, verifies it, and redeems it as the deliver leg. Every case
  * checks that every token is accounted for, as the LayerZero cases in rebalance.test.ts do.
+ *
+ * Only what needs real chains and the real guardian is here: the full saga, one compensation (returned over
+ * Wormhole), and the on-chain / keeper-side facts of a stranded or refused message (located as unredeemed, a
+ * bad signature refused before submission). The saga's branches over Wormhole (each leg failing, deadlines,
+ * VAAs refused then good, retries, mismatches) run on the time-skipping test server: sagaBranches.test.ts.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ApplicationFailure } from '@temporalio/common';
 import { createPublicClient, http, keccak256, toHex, type Hex } from 'viem';
-import { startHarness, type Harness } from './harness.js';
+import { privateKeyToAccount } from 'viem/accounts';
+import { startHarness, waitFor, type Harness } from './harness.js';
+import { createActivities } from '../../activities/index.js';
+import { buildKeeperContext } from '../../keeper/runtime.js';
+import { BallastMetrics } from '../../keeper/metrics.js';
+import { createLogger } from '../../keeper/logger.js';
+import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
 import type { RebalanceInput, RebalanceResult } from '../../workflows/types.js';
 import { nonZero } from '../../ledger/ledger.js';
 import { wormholeImplementationAbi } from '../../contracts/generated/abis.js';
@@ -74,35 +86,48 @@ describe('rebalanceWorkflow over Wormhole (core contracts + devnet guardian + Te
     }
   });
 
-  test('a VAA served with a bad signature is refused keeper-side; once a good one is served the move completes', async () => {
-    const { whChainId, sequence } = await nextSequence('alpha');
-    h.devnet.guardian.serveBadSignature(whChainId, sequence);
-    const before = await h.balances();
-    const pending = run('bad-signature');
-    // Let the keeper fetch (and refuse) the bad VAA a few times, then serve the genuine one.
-    await new Promise((r) => setTimeout(r, 4_000));
-    h.devnet.guardian.clearFaults();
-    const r = await pending;
-    assert.equal(r.outcome, 'completed', r.reason);
-    assert.equal((await h.balances()).total, before.total);
-    const log = await import('node:fs').then((fs) => fs.readFileSync(`${h.workDir}/keeper.log`, 'utf8'));
-    assert.match(log, /guardian API served a VAA that does not verify; not submitted/);
-  });
-
-  test('a VAA never served → stranded by the deadline, funds located as an unredeemed Wormhole message', async () => {
+  test('on chain and keeper-side, called directly: a VAA not served → funds located as an unredeemed Wormhole message; served with a bad signature → refused (VaaRejected), nothing submitted; the genuine one → redeemed', async () => {
+    const lines: string[] = [];
+    const log = createLogger('wormhole-test', { write: (l: string) => void lines.push(l) } as never);
+    const acts = createActivities(buildKeeperContext(h.devnet.config, privateKeyToAccount(DEVNET_ACCOUNTS.keeper), new BallastMetrics(false), log));
+    const rebalanceId = idFor('direct');
     const { whChainId, sequence } = await nextSequence('alpha');
     h.devnet.guardian.drop(whChainId, sequence);
+    const before = await h.balances();
     try {
-      const before = await h.balances();
-      const r = await run('never', { deliveryDeadlineSec: 5 });
-      assert.equal(r.outcome, 'stranded');
-      assert.match(r.reason ?? '', /not seen within 5s/);
-      assert.equal(r.nonce, sequence, 'the saga records the Wormhole sequence');
-      assert.equal(r.fundsLocation?.delivered, false);
-      assert.match(r.fundsLocation?.summary ?? '', new RegExp(`Wormhole message ${whChainId}/0x[0-9a-fA-F]{40}/${sequence} not redeemed on beta`));
-      assert.deepEqual(nonZero(r.ledger.balances), { [`inflight:${r.guid!.toLowerCase()}`]: AMOUNT }, 'the ledger holds the amount in flight under the message id');
-      const after = await h.balances();
-      assert.equal(after.total + AMOUNT, before.total, 'vaults + routes + the located in-flight amount = before');
+      await acts.withdrawFromVault({ rebalanceId, purpose: 'forward', chainKey: 'alpha', amount: AMOUNT });
+      const sent = await acts.sendOverBridge({ rebalanceId, purpose: 'forward', from: 'alpha', to: 'beta', amount: AMOUNT, bridge: 'wormhole' });
+      assert.equal(sent.nonce, sequence, 'the send returns the Wormhole sequence');
+      const delivery = { from: 'alpha', to: 'beta', guid: sent.guid, nonce: sent.nonce, bridge: 'wormhole', key: sent.legKey };
+      const locate = () => acts.locateFunds({ from: 'alpha', to: 'beta', guid: sent.guid, nonce: sent.nonce, bridge: 'wormhole', key: sent.legKey });
+      const unredeemed = await locate();
+      assert.equal(unredeemed.delivered, false);
+      assert.match(unredeemed.summary, new RegExp(`Wormhole message ${whChainId}/0x[0-9a-fA-F]{40}/${sequence} not redeemed on beta`));
+      assert.equal((await h.balances()).total + AMOUNT, before.total, 'vaults + routes + the located in-flight amount = before');
+      await assert.rejects(acts.awaitDelivery(delivery), (e: unknown) => e instanceof ApplicationFailure && e.type === 'VaaPending', 'a dropped VAA is not served (404)');
+
+      h.devnet.guardian.clearFaults();
+      h.devnet.guardian.serveBadSignature(whChainId, sequence);
+      // The guardian signs once it has observed the message; until then the API answers 404 (VaaPending).
+      const refused = await waitFor('the VAA served with a bad signature', () =>
+        acts.awaitDelivery(delivery).then(
+          () => 'redeemed' as const,
+          (e: unknown) => (e instanceof ApplicationFailure && e.type === 'VaaRejected' ? e : undefined),
+        ),
+      );
+      assert.ok(refused instanceof ApplicationFailure, 'a VAA with a bad signature must never be redeemed');
+      assert.match(refused.message, /does not verify|signature/i);
+      assert.ok(lines.some((l) => /guardian API served a VAA that does not verify; not submitted/.test(l)), 'logged as refused, not submitted');
+      assert.equal((await locate()).delivered, false, 'nothing was submitted: the adapter has no record');
+
+      h.devnet.guardian.clearFaults();
+      const d = await acts.awaitDelivery(delivery);
+      assert.match(d.txHash ?? '', /^0x[0-9a-f]{64}$/, 'the keeper submitted the genuine VAA (receiveMessage tx)');
+      const redeemed = await locate();
+      assert.equal(redeemed.delivered, true);
+      assert.match(redeemed.summary, new RegExp(`Wormhole message ${whChainId}/0x[0-9a-fA-F]{40}/${sequence} redeemed on beta`));
+      await acts.depositToVault({ rebalanceId, purpose: 'forward', chainKey: 'beta', amount: AMOUNT });
+      assert.equal((await h.balances()).total, before.total);
     } finally {
       h.devnet.guardian.clearFaults();
     }

