@@ -112,7 +112,10 @@ describe('LayerZeroRelayer delivers Ballast route sends between two anvils', () 
     const routeBalance = () => b.pub.readContract({ address: b.chain.contracts.token, abi: ballastTokenAbi, functionName: 'balanceOf', args: [b.chain.contracts.route] });
     const amount = 2_000n * UNIT;
     const { guid } = await sendAtoB(id('behind-dropped'), amount);
-    await sleep(400); // the relayer verifies it but lzReceive reverts LZ_InvalidNonce (nonce 2 missing) and is retried
+    // The relayer picks it up and holds it: lzReceive reverts LZ_InvalidNonce (nonce 2 missing) until the dropped
+    // packet is replayed, so it cannot be delivered whatever the timing. Wait until it is pending, then check.
+    const deadline = Date.now() + 10_000;
+    while (relayer.pendingCount === 0 && Date.now() < deadline) await sleep(25);
     assert.equal(relayer.deliveryOf(guid), undefined);
     assert.equal(relayer.pendingCount, 1);
     assert.equal(await routeBalance(), 0n);
