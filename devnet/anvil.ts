@@ -7,7 +7,8 @@ import path from 'node:path';
 import fs from 'node:fs';
 
 export interface AnvilOptions {
-  port: number;
+  /** TCP port on 127.0.0.1; 0 or omitted: the OS picks a free one (no race with other processes picking ports). */
+  port?: number;
   chainId: number;
   /** Seconds between blocks; omit for automine (one block per transaction), as tests want. */
   blockTimeSec?: number;
@@ -38,44 +39,73 @@ export function anvilBinaryPath(): string {
 }
 
 /**
- * Spawns anvil on 127.0.0.1:`port` and resolves once it answers `eth_chainId`.
- * @throws Error when anvil exits early or does not answer within 15 s (the message names the port).
+ * Spawns anvil on 127.0.0.1 and resolves once it answers `eth_chainId` with `chainId`. With `port` 0 or omitted
+ * anvil binds a port the OS picks and prints it ("Listening on 127.0.0.1:P"): read from its output, so two
+ * processes starting chains at once never race for a port.
+ * @throws Error when anvil exits early, does not answer within 15 s, or another node answers on the port (the
+ *   message names the port).
  * @example
- *   const chain = await startAnvil({ port: 8545, chainId: 31337 });
+ *   const chain = await startAnvil({ chainId: 31337 });
  *   // ... chain.rpcUrl ...
  *   await chain.stop();
  */
 export async function startAnvil(opts: AnvilOptions): Promise<AnvilInstance> {
-  const args = ['--host', '127.0.0.1', '--port', String(opts.port), '--chain-id', String(opts.chainId), '--silent'];
+  const autoPort = !opts.port;
+  // --silent hides the "Listening on" line that tells an OS-picked port: without it anvil logs to stdout, which is
+  // read until that line and then copied to logFile (or dropped).
+  const args = ['--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--chain-id', String(opts.chainId), ...(autoPort ? [] : ['--silent'])];
   if (opts.blockTimeSec !== undefined) args.push('--block-time', String(opts.blockTimeSec));
-  const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
-  const child = spawn(anvilBinaryPath(), args, { stdio: ['ignore', out, out] });
+  const log = opts.logFile ? fs.createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
+  const child = spawn(anvilBinaryPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let exited: number | null | undefined;
   child.on('exit', (code) => (exited = code));
-  const rpcUrl = `http://127.0.0.1:${opts.port}`;
+  let port = opts.port ?? 0;
+  let seen = '';
+  const onOut = (b: Buffer) => {
+    log?.write(b);
+    if (port === 0) {
+      seen += b.toString('utf8');
+      const m = /Listening on 127\.0\.0\.1:(\d+)/.exec(seen);
+      if (m) port = Number(m[1]);
+    }
+  };
+  child.stdout!.on('data', onOut);
+  child.stderr!.on('data', (b: Buffer) => log?.write(b));
+  child.once('exit', () => log?.end());
   const deadline = Date.now() + 15_000;
   for (;;) {
-    if (exited !== undefined) throw new Error(`anvil on port ${opts.port} exited early with code ${exited} (is the port in use?)`);
-    try {
-      const res = await fetch(rpcUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
-      });
-      if (res.ok) break;
-    } catch {
-      // not listening yet
+    if (exited !== undefined) throw new Error(`anvil on port ${port || 'auto'} exited early with code ${exited} (is the port in use?)`);
+    if (port !== 0) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+        });
+        if (res.ok) {
+          const id = Number(((await res.json()) as { result?: string }).result);
+          if (id !== opts.chainId) {
+            child.kill('SIGKILL');
+            throw new Error(`another node answers on port ${port} (chain id ${id}, expected ${opts.chainId})`);
+          }
+          break;
+        }
+      } catch (err) {
+        if (err instanceof Error && err.message.startsWith('another node')) throw err;
+        // not listening yet
+      }
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`anvil on port ${opts.port} did not answer within 15 s`);
+      throw new Error(`anvil on port ${port || 'auto'} did not answer within 15 s`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  const rpcUrl = `http://127.0.0.1:${port}`;
   return {
     rpcUrl,
     chainId: opts.chainId,
-    port: opts.port,
+    port,
     process: child,
     stop: () => stopProcess(child),
   };

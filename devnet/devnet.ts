@@ -9,7 +9,6 @@ import { startAnvil, type AnvilInstance } from './anvil.js';
 import { deployDevnet, type DevnetDeployment } from './deploy.js';
 import { DevnetGuardian, preloadWormholeSdk } from './guardian.js';
 import { LayerZeroRelayer } from './relayer.js';
-import { findFreePort } from './temporal.js';
 import { startSolanaDevnet, type SolanaDevnet } from './solanaDevnet.js';
 import { exampleConfig, parseConfig, writeConfigFile, type BallastConfig, type BallastConfigInput } from '../config/index.js';
 
@@ -95,8 +94,7 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<Devnet> {
   preloadWormholeSdk().catch(() => {});
   try {
     for (const s of specs) {
-      const port = await findFreePort();
-      anvils[s.key] = await startAnvil({ port, chainId: s.chainId, blockTimeSec: opts.blockTimeSec, logFile: path.join(opts.workDir, `anvil-${s.key}.log`) });
+      anvils[s.key] = await startAnvil({ chainId: s.chainId, blockTimeSec: opts.blockTimeSec, logFile: path.join(opts.workDir, `anvil-${s.key}.log`) });
       log(`chain ${s.key} (chainId ${s.chainId}, eid ${s.eid}) at ${anvils[s.key]!.rpcUrl}`);
     }
     const deployment = await deployDevnet({

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { createPublicClient, createWalletClient, http, parseEther, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { startAnvil, type AnvilInstance } from '../../devnet/anvil.js';
-import { findFreePort } from '../../devnet/temporal.js';
 import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
 import { startRpcFaultProxy, type RpcFaultProxy } from '../../devnet/rpcFaultProxy.js';
 import { mulberry32 } from '../../devnet/prng.js';
@@ -34,7 +33,7 @@ describe('rpcFaultProxy in front of anvil', () => {
   const chain = { id: CHAIN_ID, name: 'proxytest', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: ['http://127.0.0.1'] } } } as const;
 
   before(async () => {
-    anvil = await startAnvil({ port: await findFreePort(), chainId: CHAIN_ID });
+    anvil = await startAnvil({ chainId: CHAIN_ID });
     proxy = await startRpcFaultProxy({ target: anvil.rpcUrl, seed: 1 });
     // a few blocks so stale reads have somewhere to go
     const wallet = createWalletClient({ chain, account, transport: http(anvil.rpcUrl) });

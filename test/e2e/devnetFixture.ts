@@ -71,7 +71,7 @@ export async function startDevnetFixture(opts: { chainCount: number; initialLiqu
   const anvils: AnvilInstance[] = [];
   try {
     for (let i = 0; i < opts.chainCount; i++) {
-      anvils.push(await startAnvil({ port: await freePort(), chainId: 31337 + i }));
+      anvils.push(await startAnvil({ chainId: 31337 + i }));
     }
     const started = Date.now();
     const deployment = await deployDevnet({

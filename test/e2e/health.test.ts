@@ -123,7 +123,7 @@ describe('ballast worker: /healthz, /readyz, JSON logs, graceful SIGTERM', () =>
 
 describe('createReadiness on a real anvil chain', () => {
   test('a chain is ready while its RPC answered within maxRpcAgeSec; after the node stops it turns not ready (503, the error named)', async () => {
-    const anvil = await startAnvil({ port: await findFreePort(), chainId: 31299 });
+    const anvil = await startAnvil({ chainId: 31299 });
     let stopped = false;
     try {
       const pub = createPublicClient({ transport: http(anvil.rpcUrl, { retryCount: 0, timeout: 1000 }) });
