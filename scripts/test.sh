@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
-# The test suite (`npm test` runs scripts/setup.sh, then this). Arguments replace the default file list and run
-# through `node --test`: `npm test -- test/unit/config.test.ts`.
+# The test suite (`npm test` runs scripts/setup.sh, then this). Arguments replace the default file list:
+# `npm test -- test/unit/config.test.ts`.
 #
-# Default: (1) every unit test file in one process (test/unit/all.ts: saves a process start per file), then
-# (2) the e2e, workflow and chaos files through `node --test`, one file at a time (each starts real Temporal
-# servers, anvil chains and workers). Both run even when the first fails; the exit status is 1 if either failed.
+# Default: node --test over
+#   - test/unit/all.ts: every unit test file in ONE process (saves a process start and module load per file);
+#   - each e2e, workflow and chaos file in its own process (each starts real Temporal servers, anvil chains,
+#     workers: every port is picked by the OS, nothing is shared between files);
+# two files at a time (2 cores: the real-parts files spend most of their wall time waiting on chains, servers and
+# deadlines), the longest (the chaos suite) first so the others run beside it.
 #
 # BALLAST_HIGHS_BASELINE=1: every process that plans would otherwise compile the HiGHS WebAssembly module with
 # TurboFan up front (planner/lp.ts: ~5 s of CPU per process, for faster large solves the tests do not need).
 # test/unit/optimal.test.ts runs the production (TurboFan) load once in a child process without it.
-set -uo pipefail
+set -euo pipefail
 cd "$(dirname "$0")/.."
 export BALLAST_HIGHS_BASELINE=1
 if [[ $# -gt 0 ]]; then
   exec node --import tsx --test --test-concurrency=1 "$@"
 fi
-status=0
-echo "# unit tests (test/unit/all.ts, one process)"
-node --import tsx test/unit/all.ts || status=1
-echo "# e2e, workflow and chaos tests (node --test, one file at a time)"
-node --import tsx --test --test-concurrency=1 test/e2e/*.test.ts test/workflows/*.test.ts test/chaos/*.test.ts || status=1
-exit $status
+files=(test/chaos/chaos.test.ts test/unit/all.ts)
+for f in test/e2e/*.test.ts test/workflows/*.test.ts test/chaos/*.test.ts; do
+  [[ "$f" == test/chaos/chaos.test.ts ]] || files+=("$f")
+done
+exec node --import tsx --test --test-concurrency="${BALLAST_TEST_CONCURRENCY:-2}" "${files[@]}"

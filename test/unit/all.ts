@@ -1,5 +1,5 @@
 /**
- * Every unit test file in ONE process: `node --import tsx test/unit/all.ts` (scripts/test.sh does). node:test
+ * Every unit test file in ONE process: `node --import tsx test/unit/all.ts` (scripts/test.sh runs it under `node --test`). node:test
  * registers each file's tests when the file is imported and runs them all in this process, which saves the ~1.3 s
  * of process start and module loading `node --test` spends per file (33 files: 82 s → 38 s here). Each file still
  * runs alone with `node --import tsx --test test/unit/<file>.test.ts`. Arguments filter by file name substring.
