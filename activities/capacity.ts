@@ -22,7 +22,7 @@
  * config needs no new field.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { formatEther, type Abi, type Address, type Hex } from 'viem';
+import type { Abi, Address, Hex } from 'viem';
 import { collateralVaultAbi, creditMessengerAbi, endpointV2Abi } from '../contracts/generated/abis.js';
 import { asRevert } from '../chains/evm/errors.js';
 import { simulateAndWrite } from '../chains/evm/writeContract.js';
@@ -225,7 +225,7 @@ export async function sendCredit(ctx: KeeperContext, input: SendCreditInput): Pr
   }
   const ev = creditSendsIn(r.receipt.logs, messenger).find((e) => e.key.toLowerCase() === key.toLowerCase());
   if (!ev) throw mismatch(`tx ${r.txHash} has no CreditSent/CreditReturned event for key ${key}`);
-  ctx.metrics.bridgeFeePaid.inc({ route: `${input.from}->${input.to}`, bridge: 'layerzero' }, Number(formatEther(fee)));
+  ctx.metrics.bridgeFeePaid.inc({ kind: 'capacity', route: `${input.from}->${input.to}`, bridge: 'layerzero' }, Number(fee));
   ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, route: `${input.from}->${input.to}`, amount: ev.amount.toString(), guid: ev.guid, nonce: ev.nonce.toString(), feeWei: fee.toString(), txHash: r.txHash }, 'capacity sent over LayerZero');
   return { legKey: key, txHash: r.txHash, alreadyDone: false, guid: ev.guid, nonce: ev.nonce, nativeFeeWei: fee, blockNumber: r.receipt.blockNumber };
 }
@@ -339,7 +339,7 @@ export async function sendCreditWormhole(ctx: KeeperContext, input: SendCreditIn
   }
   const ev = wormholeCreditSendsIn(r.receipt.logs, messenger).find((e) => e.key.toLowerCase() === key.toLowerCase());
   if (!ev) throw mismatch(`tx ${r.txHash} has no CreditSentWormhole/CreditReturnedWormhole event for key ${key}`);
-  ctx.metrics.bridgeFeePaid.inc({ route: `${input.from}->${input.to}`, bridge: 'wormhole' }, Number(formatEther(fee)));
+  ctx.metrics.bridgeFeePaid.inc({ kind: 'capacity', route: `${input.from}->${input.to}`, bridge: 'wormhole' }, Number(fee));
   ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, route: `${input.from}->${input.to}`, amount: ev.amount.toString(), sequence: ev.sequence.toString(), emitterChain, feeWei: fee.toString(), txHash: r.txHash }, 'capacity sent over Wormhole');
   return result(ev.sequence, false, r.receipt.blockNumber, r.txHash);
 }
@@ -489,6 +489,7 @@ export async function fetchCreditVaa(ctx: KeeperContext, input: FetchCreditVaaIn
  */
 export function createCapacityActivities(ctx: KeeperContext) {
   const route = (from: string, to: string) => `${from}->${to}`;
+  const capacity = { kind: 'capacity' } as const; // the `kind` label of this saga's leg metrics
   return {
     async planCapacityMoves(input: { inFlight: InFlight[] }) {
       return planCapacityMoves(ctx, input);
@@ -497,42 +498,42 @@ export function createCapacityActivities(ctx: KeeperContext) {
       return quoteCreditFee(ctx, input);
     },
     async reserveCredit(input: ReserveCreditInput) {
-      return timed(ctx, 'reserve', input.chainKey, () => reserveCredit(ctx, input), input.rebalanceId);
+      return timed(ctx, 'reserve', input.chainKey, () => reserveCredit(ctx, input), input.rebalanceId, capacity);
     },
     async restoreCredit(input: RestoreCreditInput) {
-      return timed(ctx, 'restore', input.chainKey, () => restoreCredit(ctx, input), input.rebalanceId);
+      return timed(ctx, 'restore', input.chainKey, () => restoreCredit(ctx, input), input.rebalanceId, capacity);
     },
     async sendCredit(input: SendCreditInput) {
-      return timed(ctx, input.purpose === 'forward' ? 'send' : 'return', route(input.from, input.to), () => sendCredit(ctx, input), input.rebalanceId);
+      return timed(ctx, input.purpose === 'forward' ? 'send' : 'return', route(input.from, input.to), () => sendCredit(ctx, input), input.rebalanceId, { ...capacity, bridge: 'layerzero' });
     },
     async sendCreditWormhole(input: SendCreditInput) {
-      return timed(ctx, input.purpose === 'forward' ? 'send' : 'return', route(input.from, input.to), () => sendCreditWormhole(ctx, input), input.rebalanceId);
+      return timed(ctx, input.purpose === 'forward' ? 'send' : 'return', route(input.from, input.to), () => sendCreditWormhole(ctx, input), input.rebalanceId, { ...capacity, bridge: 'wormhole' });
     },
     async awaitCreditDelivery(input: DeliveryInput) {
       // `deliver` runs from the first check of a message until it is delivered (each check is one attempt).
       const r = route(input.from, input.to);
-      ctx.metrics.legs.start('deliver', r, input.guid.toLowerCase());
-      const out = await timed(ctx, 'deliver-check', r, () => awaitCreditDelivery(ctx, input));
+      ctx.metrics.legs.start('deliver', r, input.guid.toLowerCase(), { ...capacity, bridge: input.bridge ?? 'layerzero' });
+      const out = await timed(ctx, 'deliver-check', r, () => awaitCreditDelivery(ctx, input), undefined, capacity);
       ctx.metrics.legs.end('deliver', r, input.guid.toLowerCase());
       return out;
     },
     async fetchCreditVaa(input: FetchCreditVaaInput) {
       const r = route(input.from, input.to);
       const key = wormholeMessageId(input.emitterChain, input.emitter, input.sequence);
-      ctx.metrics.legs.start('deliver', r, key);
-      const out = await timed(ctx, 'deliver-check', r, () => fetchCreditVaa(ctx, input));
+      ctx.metrics.legs.start('deliver', r, key, { ...capacity, bridge: 'wormhole' });
+      const out = await timed(ctx, 'deliver-check', r, () => fetchCreditVaa(ctx, input), undefined, capacity);
       // the leg stays open until the VAA is redeemed (redeemCreditVaa ends it)
       return out;
     },
     async redeemCreditVaa(input: RedeemCreditVaaInput & { from: string }) {
       const r = route(input.from, input.chainKey);
-      const out = await timed(ctx, 'redeem', r, () => redeemCreditVaa(ctx, input), input.rebalanceId);
+      const out = await timed(ctx, 'redeem', r, () => redeemCreditVaa(ctx, input), input.rebalanceId, { ...capacity, bridge: 'wormhole' });
       const env = parseVaaEnvelope(input.vaa);
       ctx.metrics.legs.end('deliver', r, wormholeMessageId(env.emitterChain, env.emitterAddress, env.sequence));
       return out;
     },
     async applyCredit(input: ApplyCreditInput) {
-      return timed(ctx, input.purpose === 'forward' ? 'apply' : 'return-apply', input.chainKey, () => applyCredit(ctx, input), input.rebalanceId);
+      return timed(ctx, input.purpose === 'forward' ? 'apply' : 'return-apply', input.chainKey, () => applyCredit(ctx, input), input.rebalanceId, capacity);
     },
     async locateCredit(input: { rebalanceId: Hex; from: string; to: string }) {
       return locateCredit(ctx, input);
@@ -545,7 +546,7 @@ export function createCapacityActivities(ctx: KeeperContext) {
     },
     /** Metrics and a log line when a capacity saga starts (counted with the rebalances, labelled by its bridge). */
     async recordCapacityStarted(input: { rebalanceId: Hex; from: string; to: string; amount: bigint; bridge: string }) {
-      ctx.metrics.rebalancesStarted.inc({ route: route(input.from, input.to), bridge: input.bridge });
+      ctx.metrics.rebalancesStarted.inc({ kind: 'capacity', route: route(input.from, input.to), bridge: input.bridge });
       ctx.log.info({ rebalanceId: input.rebalanceId, kind: 'capacity', route: route(input.from, input.to), bridge: input.bridge, amount: input.amount.toString() }, 'capacity move started');
     },
     /** Metrics and a log line when a capacity saga ends; `stranded` is logged at error level (alert). */
@@ -553,7 +554,7 @@ export function createCapacityActivities(ctx: KeeperContext) {
       const r = route(input.from, input.to);
       ctx.metrics.legs.endKey(input.rebalanceId);
       for (const k of input.messageIds) ctx.metrics.legs.endKey(k.toLowerCase());
-      ctx.metrics.rebalancesTotal.inc({ route: r, bridge: input.bridge, outcome: input.outcome });
+      ctx.metrics.rebalancesTotal.inc({ kind: 'capacity', route: r, bridge: input.bridge, outcome: input.outcome });
       const fields = { rebalanceId: input.rebalanceId, kind: 'capacity', route: r, bridge: input.bridge, amount: input.amount.toString(), outcome: input.outcome, reason: input.reason, durationSec: input.durationSec, messages: input.messageIds, where: input.where };
       if (input.outcome === 'stranded') ctx.log.error(fields, 'capacity move STRANDED: credit located, operator action needed');
       else ctx.log.info(fields, `capacity move ${input.outcome}`);

@@ -57,12 +57,12 @@ export function createActivities(ctx: KeeperContext) {
       return timed(ctx, input.purpose === 'forward' ? 'deposit' : input.purpose, input.chainKey, () => depositToVault(ctx, input), input.rebalanceId);
     },
     async sendOverBridge(input: SendInput) {
-      return timed(ctx, input.purpose === 'forward' ? 'send' : 'return', `${input.from}->${input.to}`, () => sendOverBridge(ctx, input), input.rebalanceId);
+      return timed(ctx, input.purpose === 'forward' ? 'send' : 'return', `${input.from}->${input.to}`, () => sendOverBridge(ctx, input), input.rebalanceId, { kind: 'collateral', bridge: input.bridge ?? 'layerzero' });
     },
     async awaitDelivery(input: DeliveryInput) {
       // `deliver` runs from the first check of a GUID until it is delivered (each check is one attempt).
       const route = `${input.from}->${input.to}`;
-      ctx.metrics.legs.start('deliver', route, input.guid.toLowerCase());
+      ctx.metrics.legs.start('deliver', route, input.guid.toLowerCase(), { kind: 'collateral', bridge: input.bridge ?? 'layerzero' });
       const r = await timed(ctx, 'deliver-check', route, () => awaitDelivery(ctx, input));
       ctx.metrics.legs.end('deliver', route, input.guid.toLowerCase());
       return r;
@@ -88,7 +88,7 @@ export function createActivities(ctx: KeeperContext) {
       const bridge = input.bridge ?? 'layerzero';
       inflight.set(input.rebalanceId, { route, amount: input.amount, bridge });
       refreshInflight();
-      ctx.metrics.rebalancesStarted.inc({ route, bridge });
+      ctx.metrics.rebalancesStarted.inc({ kind: 'collateral', route, bridge });
       ctx.log.info({ rebalanceId: input.rebalanceId, route, amount: input.amount.toString() }, 'rebalance started');
     },
     /** Metrics and a log line when a saga ends; a `stranded` outcome is logged at error level (alert). */
@@ -98,7 +98,7 @@ export function createActivities(ctx: KeeperContext) {
       ctx.metrics.legs.endKey(input.rebalanceId);
       if (input.guid) ctx.metrics.legs.endKey(input.guid.toLowerCase());
       refreshInflight();
-      ctx.metrics.rebalancesTotal.inc({ route, bridge: input.bridge ?? 'layerzero', outcome: input.outcome });
+      ctx.metrics.rebalancesTotal.inc({ kind: 'collateral', route, bridge: input.bridge ?? 'layerzero', outcome: input.outcome });
       const fields = { rebalanceId: input.rebalanceId, route, amount: input.amount.toString(), outcome: input.outcome, reason: input.reason, durationSec: input.durationSec, guid: input.guid };
       if (input.outcome === 'stranded') ctx.log.error(fields, 'rebalance STRANDED: funds located, operator action needed');
       else ctx.log.info(fields, `rebalance ${input.outcome}`);

@@ -6,7 +6,7 @@
  */
 import { Options } from '@layerzerolabs/lz-v2-utilities';
 import { ApplicationFailure } from '@temporalio/common';
-import { decodeEventLog, erc20Abi, formatEther, pad, type Abi, type Hex, type TransactionReceipt } from 'viem';
+import { decodeEventLog, erc20Abi, pad, type Abi, type Hex, type TransactionReceipt } from 'viem';
 import { ballastRouteAbi, ballastTokenAbi, collateralVaultAbi, endpointV2Abi } from '../contracts/generated/abis.js';
 import { asRevert, ContractRevertError } from '../chains/evm/errors.js';
 import { simulateAndWrite, type WriteResult } from '../chains/evm/writeContract.js';
@@ -164,7 +164,7 @@ export async function sendOverBridge(ctx: KeeperContext, input: SendInput): Prom
   if (!routeGuid || !packet) {
     throw ApplicationFailure.nonRetryable(`${src.chainKey}: send tx ${txHash} has no RouteSent/PacketSent pair for key ${key} (route GUID ${routeGuid ?? 'none'})`, 'PacketMismatch');
   }
-  ctx.metrics.bridgeFeePaid.inc({ route: `${input.from}->${input.to}`, bridge: 'layerzero' }, Number(formatEther(fee)));
+  ctx.metrics.bridgeFeePaid.inc({ kind: 'collateral', route: `${input.from}->${input.to}`, bridge: 'layerzero' }, Number(fee));
   ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, route: `${input.from}->${input.to}`, guid: packet.guid, nonce: packet.nonce.toString(), feeWei: fee.toString(), txHash }, 'sent over LayerZero');
   return { legKey: key, txHash, alreadyDone: false, guid: packet.guid, nonce: packet.nonce, nativeFeeWei: fee, blockNumber: receipt.blockNumber };
 }

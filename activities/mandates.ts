@@ -18,6 +18,7 @@ import { quoteLayerZeroFees } from '../chains/evm/quoteLayerZero.js';
 import { nativeFeeToAsset } from '../planner/bridgeFees.js';
 import { lzReceiveOptions } from './legs.js';
 import type { KeeperContext } from './context.js';
+import { toDisplayNumber } from '../keeper/metrics.js';
 
 /** The snapshot facts {@link createMandateActivities}' `readMandateInputs` needs per chain. */
 export interface MandateChainRef {
@@ -111,15 +112,17 @@ export function createMandateActivities(ctx: KeeperContext) {
       return { enforced: true, positions, routeFees };
     },
     /**
-     * Exports the monitor's per-LP totals as `ballast_lp_moved_total{lp}` (base units) and
+     * Exports the monitor's per-LP totals as `ballast_lp_moved_tokens_total{lp}` (whole tokens) and
      * `ballast_lp_fees_wei_total{lp}` (wei): each counter grows by what it has not counted yet, so a retried or
-     * repeated call counts nothing twice (a restarted worker counts from 0 again, a counter reset).
+     * repeated call counts nothing twice (a restarted worker counts from 0 again, a counter reset). The `lp` label
+     * is bounded (`BallastMetrics.lpLabel`: past the first LPs, `other`).
      */
     async recordLpAttribution(input: { totals: { lp: string; moved: bigint; feesWei: bigint }[] }): Promise<void> {
       for (const t of input.totals) {
         const seen = exported.get(t.lp) ?? { moved: 0n, feesWei: 0n };
-        if (t.moved > seen.moved) ctx.metrics.lpMoved.inc({ lp: t.lp }, Number(t.moved - seen.moved));
-        if (t.feesWei > seen.feesWei) ctx.metrics.lpFeesWei.inc({ lp: t.lp }, Number(t.feesWei - seen.feesWei));
+        const lp = ctx.metrics.lpLabel(t.lp);
+        if (t.moved > seen.moved) ctx.metrics.lpMoved.inc({ lp }, toDisplayNumber(t.moved - seen.moved, ctx.asset.decimals));
+        if (t.feesWei > seen.feesWei) ctx.metrics.lpFeesWei.inc({ lp }, Number(t.feesWei - seen.feesWei));
         exported.set(t.lp, { moved: t.moved > seen.moved ? t.moved : seen.moved, feesWei: t.feesWei > seen.feesWei ? t.feesWei : seen.feesWei });
       }
     },

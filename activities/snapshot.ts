@@ -3,6 +3,7 @@
  * metrics updated.
  */
 import { readChainState } from '../chains/evm/readChainState.js';
+import { redactUrls } from '../chains/evm/errors.js';
 import { checkOracle } from '../planner/oracle.js';
 import type { ChainState, Snapshot } from '../planner/types.js';
 import type { KeeperContext } from './context.js';
@@ -26,7 +27,9 @@ export async function readSnapshot(ctx: KeeperContext, previous?: Snapshot): Pro
   settled.forEach((r, i) => {
     const c = chains[i]!;
     if (r.status === 'rejected') {
-      const reason = r.reason instanceof Error ? r.reason.message : String(r.reason);
+      // An unreachable RPC says so with its transport cause (chains/evm/errors.ts RpcUnreachableError); any URL is
+      // reduced to scheme://host:port (API keys live in paths and queries).
+      const reason = redactUrls(r.reason instanceof Error ? r.reason.message : String(r.reason));
       excluded.push({ chainKey: c.chainKey, reason });
       ctx.metrics.snapshotFreshness.set({ chain: c.chainKey }, 0);
       ctx.metrics.oracleRejected.remove({ chain: c.chainKey }); // unknown this tick: no stale verdict on show
@@ -55,7 +58,7 @@ export async function readSnapshot(ctx: KeeperContext, previous?: Snapshot): Pro
     const sc = solana[i]!;
     const m = ctx.metrics;
     if (r.status === 'rejected') {
-      const reason = r.reason instanceof Error ? r.reason.message : String(r.reason);
+      const reason = redactUrls(r.reason instanceof Error ? r.reason.message : String(r.reason));
       excluded.push({ chainKey: sc.chainKey, reason });
       m.snapshotFreshness.set({ chain: sc.chainKey }, 0);
       m.oracleRejected.remove({ chain: sc.chainKey });

@@ -6,16 +6,18 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from './failures.js';
 import type { KeeperContext } from './context.js';
+import type { LegLabels } from '../keeper/metrics.js';
 
 /**
- * Times one leg into `ballast_leg_duration_seconds{leg,route}` (also on failure) and heartbeats every
+ * Times one leg into `ballast_leg_duration_seconds{kind,leg,route}` (also on failure) and heartbeats every
  * second while it runs, so a worker killed mid-leg is noticed within the heartbeat timeout (the workflow
  * sets it), not after the whole start-to-close timeout. Outside an activity (direct calls in tests) it
  * only times. With `trackKey`, the leg shows in `ballast_leg_in_progress_seconds` while it runs.
+ * @param labels the saga kind (default `collateral`) and, for a leg over a bridge, the bridge (its SLO is per bridge).
  */
-export async function timed<T>(ctx: KeeperContext, leg: string, route: string, fn: () => Promise<T>, trackKey?: string): Promise<T> {
-  const end = ctx.metrics.legDurationSeconds.startTimer({ leg, route });
-  if (trackKey) ctx.metrics.legs.start(leg, route, trackKey);
+export async function timed<T>(ctx: KeeperContext, leg: string, route: string, fn: () => Promise<T>, trackKey?: string, labels: LegLabels = {}): Promise<T> {
+  const end = ctx.metrics.legDurationSeconds.startTimer({ kind: labels.kind ?? 'collateral', leg, route });
+  if (trackKey) ctx.metrics.legs.start(leg, route, trackKey, labels);
   let activity: Context | undefined;
   try {
     activity = Context.current();

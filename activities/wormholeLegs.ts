@@ -14,7 +14,7 @@
  * 32-byte id like a LayerZero GUID: {@link wormholeGuid}.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { encodePacked, formatEther, keccak256, pad, type Abi, type Hex } from 'viem';
+import { encodePacked, keccak256, pad, type Abi, type Hex } from 'viem';
 import { ballastRouteAbi, ballastTokenAbi, collateralVaultAbi, wormholeAdapterAbi } from '../contracts/generated/abis.js';
 import { ContractRevertError } from '../chains/evm/errors.js';
 import { simulateAndWrite } from '../chains/evm/writeContract.js';
@@ -83,7 +83,7 @@ export async function sendOverWormhole(ctx: KeeperContext, input: SendInput): Pr
   const sequence = routeEventOf(r.receipt, src.contracts.route, key, 'RouteSentWormhole')?.sequence;
   if (sequence === undefined) throw ApplicationFailure.nonRetryable(`${src.chainKey}: sendWormhole tx ${r.txHash} has no RouteSentWormhole event for key ${key}`, 'PacketMismatch');
   const guid = wormholeGuid(srcWh.chainId, srcWh.adapter, sequence);
-  ctx.metrics.bridgeFeePaid.inc({ route: `${input.from}->${input.to}`, bridge: 'wormhole' }, Number(formatEther(fee)));
+  ctx.metrics.bridgeFeePaid.inc({ kind: 'collateral', route: `${input.from}->${input.to}`, bridge: 'wormhole' }, Number(fee));
   ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, route: `${input.from}->${input.to}`, message: wormholeMessageLabel({ emitterChain: srcWh.chainId, emitter: srcWh.adapter, sequence }), feeWei: fee.toString(), txHash: r.txHash }, 'sent over Wormhole');
   return { legKey: key, txHash: r.txHash, alreadyDone: false, guid, nonce: sequence, nativeFeeWei: fee, blockNumber: r.receipt.blockNumber };
 }

@@ -36,7 +36,9 @@ export interface DryRunResult {
 /**
  * Reads the live state and plans, sending nothing.
  * @param opts.offline do not ask Temporal for the monitor's in-flight rebalances and last snapshot.
- * @throws Error when the planner throws; an unreachable chain is not an error (the snapshot says why).
+ * @throws Error when every chain is excluded (one line naming each chain and why: an unreachable RPC with its
+ *   transport cause), or when the planner throws; a chain excluded among readable ones is not an error (the
+ *   snapshot says why).
  */
 export async function dryRunPlan(config: BallastConfig, opts: { offline?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<DryRunResult> {
   let keeper: Address = zeroAddress;
@@ -70,6 +72,10 @@ export async function dryRunPlan(config: BallastConfig, opts: { offline?: boolea
     }
   }
   const snapshot = await readSnapshot(ctx, previous);
+  if (snapshot.chains.length === 0 && snapshot.excluded.length > 0) {
+    const why = snapshot.excluded.map((e) => (e.reason.startsWith(`${e.chainKey}: `) ? e.reason : `${e.chainKey}: ${e.reason}`));
+    throw new Error(`no chain could be read, nothing to plan: ${why.join('; ')}`);
+  }
   const plan = (await planRebalances(ctx, { snapshot, inFlight, caps })) as DryRunResult['plan'];
   return { dryRun: true, deployment: config.deployment, keeper, monitor, snapshot, plan };
 }

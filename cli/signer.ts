@@ -29,13 +29,13 @@ export function withKeyOptions(c: Command, who: string, defaults: { keyEnv: stri
 /**
  * The signer's account: the keystore when given, else the environment variable.
  * @param who whose key, for errors (`approver`, `LP`).
- * @throws Error naming the variable or file (never the key) when it is unset, malformed or undecryptable.
+ * @throws Error naming the variable or file (never the key) when it is unset, malformed or undecryptable; an
+ *   unset key names this command's own options (`--key-env`, `--keystore`, `--password-env`).
  */
 export function signerAccount(o: KeyOpts, who: string): PrivateKeyAccount {
-  if (o.keystore) return loadKeystoreAccount(o.keystore, o.passwordEnv);
-  try {
-    return loadEnvAccount(o.keyEnv);
-  } catch (err) {
-    throw new Error(`${who} key: ${err instanceof Error ? err.message.replace("the keeper's private key", `the ${who} key`) : String(err)}`);
-  }
+  if (o.keystore) return loadKeystoreAccount(o.keystore, o.passwordEnv, process.env, '--keystore');
+  return loadEnvAccount(o.keyEnv, process.env, {
+    what: `the ${who}'s private key`,
+    alternatives: `or name another variable with --key-env <name>, or give --keystore <file> (its password in --password-env, default ${o.passwordEnv})`,
+  });
 }

@@ -8,7 +8,7 @@ import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { formatEther } from 'viem';
-import { startTemporalDevServer, findFreePort, temporalCliPath, type TemporalDevServer } from './temporal.js';
+import { startTemporalDevServer, findFreePort, temporalCliPath, DEFAULT_TEMPORAL_PORT, preferredPortOrAny, temporalAccessLines, type TemporalDevServer } from './temporal.js';
 import { startDevnet, DEFAULT_DEVNET_CHAINS, type Devnet } from './devnet.js';
 import { MarketDriver } from './marketDriver.js';
 import { devnetSolanaKeeperEnv } from './solanaDevnet.js';
@@ -34,6 +34,8 @@ export interface DevOptions {
   metricsPort?: number;
   /** Web UI port (default 8233; 0 = any free port). */
   uiPort?: number;
+  /** Temporal frontend port (default 7233 when free, else any free port; 0 = any free port). */
+  temporalPort?: number;
   /** Also run the Solana chain (LiteSVM JSON-RPC) and move liquidity to and from it over Wormhole. Default true. */
   solana?: boolean;
 }
@@ -71,8 +73,17 @@ export async function runDev(opts: DevOptions): Promise<number> {
     say(`work dir ${workDir} (logs: temporal.log, keeper.log, anvil-*.log)`);
     say('starting Temporal dev server…');
     const uiPort = opts.uiPort ?? 8233;
-    temporal = await startTemporalDevServer({ uiPort: uiPort === 0 ? 0 : (await portFree(uiPort)) ? uiPort : 0, logFile: path.join(workDir, 'temporal.log') });
-    say(`Temporal at ${temporal.address} (started in ${temporal.startupMs} ms); Web UI: ${temporal.uiUrl ?? 'off'}`);
+    // Temporal's default port when free, so `temporal workflow list` works as the Temporal docs show it; else any.
+    const temporalPort = opts.temporalPort ?? (await preferredPortOrAny(DEFAULT_TEMPORAL_PORT));
+    const ui = uiPort === 0 ? 0 : (await portFree(uiPort)) ? uiPort : 0;
+    const logFile = path.join(workDir, 'temporal.log');
+    temporal = await startTemporalDevServer({ port: temporalPort, uiPort: ui, logFile }).catch((err: unknown) => {
+      // 7233 taken between the check and the bind (the server exited early): any free port instead.
+      if (temporalPort === 0 || !/exited early/.test(err instanceof Error ? err.message : '')) throw err;
+      say(`port ${temporalPort} was taken meanwhile; Temporal on a free port instead`);
+      return startTemporalDevServer({ port: 0, uiPort: ui, logFile });
+    });
+    for (const line of temporalAccessLines(temporal, { startupMs: temporal.startupMs })) say(line);
     say(`starting 3 anvil chains and deploying EndpointV2, SimpleMessageLib, OFT, vaults, routes, feeds${opts.solana ?? true ? ', and a Solana chain (LiteSVM JSON-RPC, SPL mint, reserve, Wormhole custody, Pyth)' : ''}…`);
     const metricsPort = opts.metricsPort ?? ((await portFree(9464)) ? 9464 : await findFreePort());
     const t0 = Date.now();
@@ -108,7 +119,7 @@ export async function runDev(opts: DevOptions): Promise<number> {
     let closing = false;
     const client = await connectClient(devnet.config, { stopRetrying: () => closing });
     const { workflowId } = await startMonitor(client, devnet.config);
-    say(`monitor ${workflowId} started (tick ${devnet.config.tick.intervalSec}s); watch it at ${temporal.uiUrl ?? 'the Temporal CLI'}`);
+    say(`monitor ${workflowId} started (tick ${devnet.config.tick.intervalSec}s); watch it at ${temporal.uiUrl ?? 'the Temporal Web UI (off)'} or: temporal workflow describe --address ${temporal.address} -w ${workflowId}`);
     say(opts.until ? `running until ${opts.until} rebalance(s) complete (timeout ${opts.timeoutSec ?? 300}s)…` : 'running; Ctrl-C to stop');
 
     const decimals = devnet.config.asset.decimals;
@@ -189,8 +200,8 @@ export async function runDev(opts: DevOptions): Promise<number> {
     try {
       const body = await (await fetch(`http://127.0.0.1:${keeper.metricsPort}/metrics`)).text();
       const solanaKeys = devnet.config.solana?.chains.map((c) => c.key) ?? [];
-      const solanaGauge = (l: string) => /^ballast_(utilization_ratio|oracle_price|oracle_age_seconds|pyth_confidence_ratio|pyth_verified|custody_balance|idle_balance)\{/.test(l) && solanaKeys.some((k) => l.includes(`chain="${k}"`));
-      const lines = body.split('\n').filter((l) => l.startsWith('ballast_rebalances_total') || l.startsWith('ballast_bridge_fee_paid') || solanaGauge(l));
+      const solanaGauge = (l: string) => /^ballast_(utilization_ratio|oracle_price|oracle_age_seconds|pyth_confidence_ratio|pyth_verified|custody_tokens|idle_tokens)\{/.test(l) && solanaKeys.some((k) => l.includes(`chain="${k}"`));
+      const lines = body.split('\n').filter((l) => l.startsWith('ballast_rebalances_total') || l.startsWith('ballast_bridge_fee_paid_wei_total') || solanaGauge(l));
       say(`from /metrics:${lines.length ? '' : ' (no rebalance counted yet)'}`);
       for (const l of lines) say(`  ${l}`);
     } catch (err) {

@@ -12,6 +12,35 @@ import { Connection } from '@temporalio/client';
 import { repoDir } from '../config/fixtures.js';
 import { stopProcess } from './anvil.js';
 
+/** The Temporal frontend's default port: the `temporal` CLI's `--address` default is `127.0.0.1:7233`. */
+export const DEFAULT_TEMPORAL_PORT = 7233;
+
+/**
+ * What `ballast dev` prints about its Temporal server: the address, the exact `temporal` CLI command that lists
+ * its workflows (with `--address` unless it is the CLI's default) and the Web UI URL.
+ * @example temporalAccessLines({ address: '127.0.0.1:7233', namespace: 'default', uiUrl: 'http://127.0.0.1:8233' })
+ */
+export function temporalAccessLines(t: { address: string; namespace: string; uiUrl?: string }, opts: { startupMs?: number } = {}): string[] {
+  const ns = t.namespace === 'default' ? '' : ` --namespace ${t.namespace}`;
+  return [
+    `Temporal at ${t.address}${opts.startupMs !== undefined ? ` (started in ${opts.startupMs} ms)` : ''}`,
+    `  list its workflows: temporal workflow list --address ${t.address}${ns}`,
+    `  Web UI: ${t.uiUrl ?? 'off (headless)'}`,
+  ];
+}
+
+/**
+ * `port` when nothing listens on 127.0.0.1:`port` now, else 0 (= let {@link startTemporalDevServer} pick a free one).
+ * @example await preferredPortOrAny(7233) // 7233, or 0 when another server has it
+ */
+export function preferredPortOrAny(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(0));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(port)));
+  });
+}
+
 /** Options of {@link startTemporalDevServer}. */
 export interface TemporalDevServerOptions {
   /** Frontend gRPC port on 127.0.0.1; `0`/undefined = pick a free one. */

@@ -23,6 +23,24 @@ export interface ConnectClientOptions {
 }
 
 /**
+ * The cause of a failed connection to Temporal, short and without the SDK's wrapping: the TypeScript client's
+ * `Failed to connect before the deadline`, or the Rust core's `tonic::transport::Error(… ConnectionRefused …)`
+ * as `connection refused`, a DNS failure as `DNS lookup failed: …`.
+ * @example temporalConnectCause(err) // 'connection refused'
+ */
+export function temporalConnectCause(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/kind: ConnectionRefused/.test(msg)) return 'connection refused';
+  if (/kind: ConnectionReset/.test(msg)) return 'connection reset';
+  if (/kind: TimedOut|deadline|timed out/i.test(msg)) return `no answer in time (${msg.replace(/^.*?(Failed to connect before the deadline|timed out).*$/is, '$1')})`;
+  const dns = /"dns error"[^"]*error: "([^"]+)"/.exec(msg);
+  if (dns) return `DNS lookup failed: ${dns[1]}`;
+  const inner = /message: "([^"]+)"/.exec(msg) ?? /error: "([^"]+)"/.exec(msg);
+  if (inner) return inner[1]!;
+  return msg.split('\n')[0]!.trim() || 'unknown error';
+}
+
+/**
  * Connects a bigint-aware client.
  * @example const client = await connectClient(config, { stopRetrying: () => closing });
  * @throws Error naming the address when Temporal does not answer.
@@ -37,7 +55,7 @@ export async function connectClient(config: BallastConfig, opts: ConnectClientOp
     const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s', interceptors });
     return new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   } catch (err) {
-    throw new Error(`cannot reach Temporal at ${config.temporal.address}: ${err instanceof Error ? err.message : String(err)} (is the server running? \`ballast dev\` starts one)`);
+    throw new Error(`cannot reach Temporal at ${config.temporal.address} (${temporalConnectCause(err)}; is the server running? check temporal.address)`);
   }
 }
 

@@ -6,6 +6,7 @@
  * Probes are cached for `cacheMs`, so a scrape storm does not become an RPC storm.
  */
 import type { BallastMetrics, ReadinessCheck, ReadinessReport } from './metrics.js';
+import { redactUrls, transportCause } from '../chains/evm/errors.js';
 
 /** What {@link createReadiness} probes. */
 export interface ReadinessSources {
@@ -85,7 +86,8 @@ export function createReadiness(src: ReadinessSources, opts: ReadinessOptions = 
             lastOk.set(key, { atMs: now(), block });
             lastChain.set(key, { atMs: t });
           },
-          (e: Error) => void lastChain.set(key, { atMs: t, error: e.message }),
+          // The transport cause when there is one; never the RPC URL's path or query (API keys).
+          (e: Error) => void lastChain.set(key, { atMs: t, error: redactUrls(transportCause(e) ?? e.message) }),
         ),
       );
     }

@@ -44,16 +44,31 @@ export function loadKeeperAccount(config: BallastConfig, env: NodeJS.ProcessEnv 
     }
     return loadKeystoreAccount(keystoreFile, keystorePasswordEnv, env);
   }
-  return loadEnvAccount(privateKeyEnv, env);
+  return loadEnvAccount(privateKeyEnv, env, KEEPER_KEY_HINT);
 }
+
+/** Whose key {@link loadEnvAccount} reads, and where else it could come from: the "not set" error says both. */
+export interface KeyHint {
+  /** e.g. `the keeper's private key`, `the LP's private key`. */
+  what: string;
+  /** The other ways to give it, e.g. `or name another variable with --key-env, or give --keystore <file>`. */
+  alternatives: string;
+}
+
+/** The keeper's: config `keeper.privateKeyEnv` names the variable, `keeper.keystoreFile` replaces it. */
+export const KEEPER_KEY_HINT: KeyHint = {
+  what: "the keeper's private key",
+  alternatives: 'or name another variable in keeper.privateKeyEnv, or configure keeper.keystoreFile (its password in keeper.keystorePasswordEnv)',
+};
 
 /**
  * Reads a raw private key (`0x` + 64 hex digits, or the 64 digits alone) from `env[name]`.
+ * @param hint whose key and its other sources, for the "not set" error (default: the keeper's, {@link KEEPER_KEY_HINT}).
  * @throws Error naming the variable (never the value) when it is unset or not a 32-byte hex key.
  */
-export function loadEnvAccount(name: string, env: NodeJS.ProcessEnv = process.env): PrivateKeyAccount {
+export function loadEnvAccount(name: string, env: NodeJS.ProcessEnv = process.env, hint: KeyHint = KEEPER_KEY_HINT): PrivateKeyAccount {
   const raw = env[name]?.trim();
-  if (!raw) throw new Error(`the keeper's private key is not set: export ${name}=0x… (64 hex digits), or configure keeper.keystoreFile`);
+  if (!raw) throw new Error(`${hint.what} is not set: export ${name}=0x… (64 hex digits), ${hint.alternatives}`);
   const hex = raw.startsWith('0x') || raw.startsWith('0X') ? `0x${raw.slice(2)}` : `0x${raw}`;
   if (!PRIVATE_KEY_HEX.test(hex)) throw new Error(`${name} is not a 32-byte hex private key: expected 0x + 64 hex digits (value not shown)`);
   return toAccount(hex as `0x${string}`, `${name}`);
@@ -61,7 +76,8 @@ export function loadEnvAccount(name: string, env: NodeJS.ProcessEnv = process.en
 
 /**
  * Decrypts a Web3 Secret Storage v3 keystore file with the password in `env[passwordEnv]`.
- * When the keystore records an `address`, the decrypted key must match it.
+ * When the keystore records an `address`, the decrypted key must match it. Errors start with `label` (where the
+ * file was named: `keeper.keystoreFile` for the keeper, `--keystore` for a CLI signer) and the file.
  * @throws Error naming `file` and `passwordEnv` (never the password or the key) when the file cannot
  *   be read, is not a v3 keystore (or uses a KDF/cipher the format does not define), the variable is
  *   unset, or the password is wrong.
@@ -69,30 +85,30 @@ export function loadEnvAccount(name: string, env: NodeJS.ProcessEnv = process.en
  *   // cast wallet new ./keys  → ./keys/<uuid>;  BALLAST_KEYSTORE_PASSWORD=… in the environment
  *   const account = loadKeystoreAccount('./keys/keeper.json', 'BALLAST_KEYSTORE_PASSWORD');
  */
-export function loadKeystoreAccount(file: string, passwordEnv: string, env: NodeJS.ProcessEnv = process.env): PrivateKeyAccount {
+export function loadKeystoreAccount(file: string, passwordEnv: string, env: NodeJS.ProcessEnv = process.env, label = 'keeper.keystoreFile'): PrivateKeyAccount {
   let json: string;
   try {
     json = fs.readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'read error';
-    throw new Error(`keeper.keystoreFile ${file}: cannot read the keystore (${code}); check the path and its permissions`);
+    throw new Error(`${label} ${file}: cannot read the keystore (${code}); check the path and its permissions`);
   }
   if (!isKeystoreWallet(json)) {
     throw new Error(
-      `keeper.keystoreFile ${file}: not a Web3 Secret Storage v3 keystore (expected JSON with "version": 3 and a "crypto" section, as written by geth or \`cast wallet new\`)`,
+      `${label} ${file}: not a Web3 Secret Storage v3 keystore (expected JSON with "version": 3 and a "crypto" section, as written by geth or \`cast wallet new\`)`,
     );
   }
   const password = env[passwordEnv];
   if (password === undefined) {
-    throw new Error(`keeper.keystoreFile ${file} is encrypted: export its password in ${passwordEnv} (keystore passwords never go in the config file)`);
+    throw new Error(`${label} ${file} is encrypted: export its password in ${passwordEnv} (keystore passwords never go in the config file)`);
   }
   let privateKey: string;
   try {
     privateKey = decryptKeystoreSync(json, password).privateKey;
   } catch (e) {
-    throw new Error(`keeper.keystoreFile ${file}: ${describeKeystoreError(e, passwordEnv)}`);
+    throw new Error(`${label} ${file}: ${describeKeystoreError(e, passwordEnv)}`);
   }
-  return toAccount(privateKey as `0x${string}`, `keeper.keystoreFile ${file}`);
+  return toAccount(privateKey as `0x${string}`, `${label} ${file}`);
 }
 
 /**

@@ -14,6 +14,7 @@ import { buildKeeperContext } from './runtime.js';
 import { highsRuntime } from '../planner/lp.js';
 import { BallastMetrics, serveMetrics, type ReadinessReport } from './metrics.js';
 import { createReadiness } from './health.js';
+import { temporalConnectCause } from './client.js';
 import { loadKeeperAccount } from './keys.js';
 import { loadSolanaKeypair } from '../chains/solana/keys.js';
 import type { Logger } from './logger.js';
@@ -73,9 +74,11 @@ export async function createKeeperWorker(
   // The optimal planner's solver is compiled once per process (planner/lp.ts: seconds of CPU, on background
   // threads): start now, so the first tick's plan does not wait for it.
   if (config.planner.kind === 'optimal') void highsRuntime().catch((err: unknown) => log.error({ error: err instanceof Error ? err.message : String(err) }, 'HiGHS (optimal planner) failed to load; plans fail until it does'));
-  metrics.setLegSlos(config.layerzero.deliveryDeadlineSec);
+  metrics.setLegSlos({ layerzero: config.layerzero.deliveryDeadlineSec, ...(config.wormhole ? { wormhole: config.wormhole.deliveryDeadlineSec } : {}) });
   for (const c of [...config.chains, ...(config.solana?.chains ?? [])]) metrics.oracleMaxStalenessSeconds.set({ chain: c.key }, c.oracle.maxStalenessSec);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect({ address: config.temporal.address }).catch((err: unknown) => {
+    throw new Error(`cannot reach Temporal at ${config.temporal.address} (${temporalConnectCause(err)}); check temporal.address and that the server runs`);
+  });
   // The webpack bundle of the workflows, reused from the on-disk cache while no bundled file changed (keeper/workflowBundle.ts).
   const bundle = await loadWorkflowBundle({ workflowsPath, payloadConverterPath: dataConverter.payloadConverterPath });
   const worker = await Worker.create({

@@ -18,6 +18,10 @@ export interface EvmClients {
   publicClient: PublicClient<Transport, Chain>;
   /** Present when an account was given. */
   walletClient?: WalletClient<Transport, Chain, Account>;
+  /** The RPC URL (may carry an API key: print it only through `redactRpcUrl`). */
+  rpcUrl?: string;
+  /** The HTTP transport's request timeout, ms. */
+  timeoutMs?: number;
 }
 
 /**
@@ -37,5 +41,5 @@ export function createEvmClients(endpoint: EvmChainEndpoint, account?: Account, 
   const transport = http(endpoint.rpcUrl, { timeout: timeoutMs, retryCount: 2 });
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 250 });
   const walletClient = account ? createWalletClient({ chain, transport, account }) : undefined;
-  return { chainKey: endpoint.chainKey, chain, publicClient, walletClient };
+  return { chainKey: endpoint.chainKey, chain, publicClient, walletClient, rpcUrl: endpoint.rpcUrl, timeoutMs };
 }

@@ -30,6 +30,89 @@ export class PartialReadError extends Error {
 }
 
 /**
+ * An RPC URL without what may carry secrets (userinfo, path, query, fragment: API keys live there), for
+ * messages, logs and Temporal histories: `scheme://host:port`, or the input's host alone when it does not parse.
+ * @example redactRpcUrl('https://user:pw@eth-mainnet.g.alchemy.com/v2/KEY?x=1') // 'https://eth-mainnet.g.alchemy.com'
+ */
+export function redactRpcUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/^[^@/]*@/, '').split(/[/?#]/)[0] || '(unparsable URL)';
+  }
+}
+
+/**
+ * `text` with every URL in it reduced by {@link redactRpcUrl} (viem puts the request URL, API key included, in its
+ * error messages): for reasons that reach logs, `/readyz`, snapshots and Temporal histories.
+ */
+export function redactUrls(text: string): string {
+  return text.replace(/\b(?:https?|wss?):\/\/[^\s"'<>()\]]+/gi, (u) => redactRpcUrl(u));
+}
+
+/** Node / undici network error codes, as the cause of an unreachable RPC says them. */
+const NETWORK_CODES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'DNS lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connect timed out',
+  EPIPE: 'connection closed',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  UND_ERR_SOCKET: 'connection closed by the server',
+  UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
+  CERT_HAS_EXPIRED: 'TLS certificate expired',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
+};
+
+/** The errors below `err`: its `cause` chain and the members of an AggregateError (undici's happy eyeballs). */
+function* errorChain(err: unknown, depth = 0): Generator<unknown> {
+  if (err === undefined || err === null || depth > 12) return;
+  yield err;
+  if (err instanceof AggregateError) for (const e of err.errors) yield* errorChain(e, depth + 1);
+  if (typeof err === 'object' && 'cause' in err) yield* errorChain((err as { cause?: unknown }).cause, depth + 1);
+}
+
+/**
+ * When `err` is a transport failure (the RPC did not answer: refused, reset, DNS, timeout, an HTTP error status),
+ * a short cause without the URL, e.g. `connection refused (ECONNREFUSED)`, `timeout after 10000 ms`, `HTTP 503`;
+ * undefined for anything else (a revert, a decode error: the RPC answered).
+ * @param timeoutMs the transport's request timeout, named in a timeout's cause.
+ */
+export function transportCause(err: unknown, timeoutMs?: number): string | undefined {
+  let http: string | undefined;
+  let fetchFailed: string | undefined;
+  for (const e of errorChain(err)) {
+    if (!(e instanceof Error)) continue;
+    if (e.name === 'TimeoutError') return timeoutMs !== undefined ? `timeout after ${timeoutMs} ms` : 'timeout';
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && NETWORK_CODES[code]) return `${NETWORK_CODES[code]} (${code})`;
+    const status = (e as { status?: unknown }).status;
+    if (e.name === 'HttpRequestError' && typeof status === 'number') http ??= `HTTP ${status}`;
+    if (e.name === 'HttpRequestError' || e.name === 'WebSocketRequestError' || e.name === 'SocketClosedError') fetchFailed ??= 'request failed';
+    if (e.message === 'fetch failed') fetchFailed = 'fetch failed';
+    if (fetchFailed && e.message && e.message !== 'fetch failed' && !(e instanceof BaseError) && e.message.length < 120 && !/:\/\//.test(e.message)) fetchFailed = `fetch failed: ${e.message}`;
+  }
+  return http ?? fetchFailed;
+}
+
+/** A chain's RPC did not answer (refused, reset, DNS, timeout, HTTP error): its key, the redacted URL, the cause. */
+export class RpcUnreachableError extends Error {
+  override readonly name = 'RpcUnreachableError';
+  constructor(
+    readonly chainKey: string,
+    /** `scheme://host:port` only ({@link redactRpcUrl}). */
+    readonly url: string,
+    readonly transport: string,
+  ) {
+    super(`${chainKey}: RPC ${url} unreachable: ${transport}`);
+  }
+}
+
+/**
  * If `err` is a viem revert, returns a {@link ContractRevertError} naming the custom error and its args;
  * otherwise returns undefined (transport errors, timeouts: retryable).
  */

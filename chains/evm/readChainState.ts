@@ -5,7 +5,7 @@ import type { Address, BlockTag } from 'viem';
 import { erc20Abi, parseAbi } from 'viem';
 import { collateralVaultAbi, devPriceFeedAbi } from '../../contracts/generated/abis.js';
 import type { EvmClients } from './clients.js';
-import { PartialReadError } from './errors.js';
+import { PartialReadError, RpcUnreachableError, redactRpcUrl, transportCause } from './errors.js';
 import { WAD, type ChainState } from '../../planner/types.js';
 
 /** The Multicall3 block getters (viem's bundled `multicall3Abi` lists only aggregate3 and two getters). */
@@ -28,6 +28,8 @@ export type RawChainState = Omit<ChainState, 'oracleCheck' | 'lastAcceptedAnswer
  * One `eth_call` to Multicall3 (`aggregate3`) at `block`, reading: block number and timestamp,
  * vault `totalSupplied`, `totalBorrowed`, `outflowCap()`, and the feed's `latestRoundData()` and
  * `decimals()`, and the token's `totalSupply()`. Every figure therefore comes from the same block.
+ * @throws RpcUnreachableError when the RPC does not answer (refused, reset, DNS, timeout, HTTP error status): the
+ *   chain key, the URL without path/query/userinfo and the transport cause.
  * @throws PartialReadError when any call of the batch fails (fail closed: no plan on half a snapshot).
  * @example
  *   const s = await readChainState({ clients, contracts: { multicall3, vault, priceFeed }, block: 'latest' });
@@ -36,6 +38,10 @@ export type RawChainState = Omit<ChainState, 'oracleCheck' | 'lastAcceptedAnswer
 export async function readChainState(p: ReadChainStateParams): Promise<RawChainState> {
   const { multicall3, vault, priceFeed, token } = p.contracts;
   const blockArg = typeof p.block === 'bigint' ? { blockNumber: p.block } : { blockTag: p.block ?? 'latest' };
+  const unreachable = (err: unknown): RpcUnreachableError | undefined => {
+    const cause = transportCause(err, p.clients.timeoutMs);
+    return cause ? new RpcUnreachableError(p.clients.chainKey, redactRpcUrl(p.clients.rpcUrl ?? p.clients.chain.rpcUrls.default.http[0] ?? ''), cause) : undefined;
+  };
   const results = await p.clients.publicClient.multicall({
     multicallAddress: multicall3,
     allowFailure: true,
@@ -50,9 +56,14 @@ export async function readChainState(p: ReadChainStateParams): Promise<RawChainS
       { address: priceFeed, abi: devPriceFeedAbi, functionName: 'decimals' },
       { address: token, abi: erc20Abi, functionName: 'totalSupply' },
     ] as const,
+  }).catch((err: unknown) => {
+    throw unreachable(err) ?? err;
   });
   const names = ['getBlockNumber', 'getCurrentBlockTimestamp', 'vault.totalSupplied', 'vault.totalBorrowed', 'vault.outflowCap', 'feed.latestRoundData', 'feed.decimals', 'token.totalSupply'];
   const failed = results.flatMap((r, i) => (r.status === 'failure' ? [names[i] ?? `call ${i}`] : []));
+  // One batch, one request: when every call failed on the transport, the RPC is unreachable (not a partial read).
+  const down = results.every((r) => r.status === 'failure') ? unreachable(results[0]?.error) : undefined;
+  if (down) throw down;
   if (failed.length > 0) throw new PartialReadError(p.clients.chainKey, failed);
   const [bn, ts, supplied, borrowed, cap, round, decimals, tokenTotalSupply] = results.map((r) => r.result) as [
     bigint, bigint, bigint, bigint,

@@ -20,6 +20,7 @@ test('ballast dev --until 1 completes a rebalance end to end, shows it in the te
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   assert.equal(code, 0, out.slice(-4000));
   assert.match(out, /Web UI: http:\/\/127\.0\.0\.1:\d+/);
+  assert.match(out, /list its workflows: temporal workflow list --address 127\.0\.0\.1:\d+/);
   assert.match(out, /market driver: (Aave v3 USDC implied utilization from|.*SYNTHETIC)/);
   assert.match(out, /✔ rebalance 0x[0-9a-f]{8}… completed: \w+ → \w+ [\d.]+ USDC, (?:layerzero GUID 0x[0-9a-f]{64}|wormhole, message sequence \d+), legs \[withdraw✓ send✓ deliver✓ deposit✓\], fee [\d.e-]+ ETH, \d+s/);
   assert.match(out, /ballast_rebalances_total\{[^}]*outcome="completed"[^}]*\} [1-9]/);

@@ -88,11 +88,13 @@ describe('ballast worker: /healthz, /readyz, JSON logs, graceful SIGTERM', () =>
     assert.match(body.checks['chain:alpha']!.detail, /answered .* s ago at block \d+/);
   });
 
-  test('/metrics carries ballast_ready 1, the leg SLOs (deliver = deliveryDeadlineSec) and the oracle staleness limits', async () => {
+  test('/metrics carries ballast_ready 1, the leg SLOs (deliver = each bridge\'s deliveryDeadlineSec) and the oracle staleness limits', async () => {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(text, /^ballast_ready 1$/m);
-    assert.match(text, new RegExp(`^ballast_leg_slo_seconds\\{leg="deliver"\\} ${devnet.config.layerzero.deliveryDeadlineSec}$`, 'm'));
-    assert.match(text, /^ballast_leg_slo_seconds\{leg="withdraw"\} 120$/m);
+    assert.match(text, new RegExp(`^ballast_leg_slo_seconds\\{kind="collateral",bridge="layerzero",leg="deliver"\\} ${devnet.config.layerzero.deliveryDeadlineSec}$`, 'm'));
+    if (devnet.config.wormhole) assert.match(text, new RegExp(`^ballast_leg_slo_seconds\\{kind="collateral",bridge="wormhole",leg="deliver"\\} ${devnet.config.wormhole.deliveryDeadlineSec}$`, 'm'));
+    assert.match(text, /^ballast_leg_slo_seconds\{kind="collateral",leg="withdraw"\} 120$/m);
+    assert.match(text, /^ballast_leg_slo_seconds\{kind="capacity",leg="reserve"\} 120$/m);
     assert.match(text, new RegExp(`^ballast_oracle_max_staleness_seconds\\{chain="alpha"\\} ${devnet.config.chains[0]!.oracle.maxStalenessSec}$`, 'm'));
     assert.match(text, /^ballast_chain_rpc_up\{chain="beta"\} 1$/m);
   });

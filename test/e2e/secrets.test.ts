@@ -145,7 +145,7 @@ describe('the keeper key never appears in logs, metrics or errors', { timeout: 1
     assert.ok(logText.includes(w.txHash!), 'the withdraw tx hash was logged');
     assert.ok(logs.length >= 8, `log has ${logs.length} lines`);
     const metricsText = await metrics.registry.metrics();
-    assert.match(metricsText, /ballast_bridge_fee_paid\{route="a->b",bridge="layerzero"\} [0-9.e-]+/);
+    assert.match(metricsText, /ballast_bridge_fee_paid_wei_total\{kind="collateral",route="a->b",bridge="layerzero"\} [0-9.e+]+/);
     assert.ok(errors.length >= 6);
 
     assertNoKey('the keeper log', logText);

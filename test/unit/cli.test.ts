@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -17,6 +18,22 @@ const recordedConfig = path.join(repoDir(), 'test', 'histories', 'ballast.record
 
 /** The non-empty lines of `text`. */
 const lines = (text: string): string[] => text.split('\n').filter((l) => l.length > 0);
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+/** A TCP port on 127.0.0.1 nothing listens on (the OS picked it free, then it was closed): connections are refused. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A valid secp256k1 key (anvil's account 9), never a real one. */
+const TEST_KEY = '0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6';
 const lastLine = (text: string): string => lines(text).at(-1) ?? '';
 
 /** Asserts a usage error: exit 2, nothing on stdout, the help before and `want` on the last stderr line. */
@@ -147,5 +164,73 @@ describe('ballast CLI conventions (in-process)', () => {
       assert.deepEqual(lines(pkt.stderr), ['ballast inspect packet: a LayerZero v2 packet has an 81-byte header; got 5 bytes']);
     }
     assert.equal(process.exitCode, exitCodeBefore);
+  });
+});
+
+describe('honest errors (in-process)', () => {
+  let tmp: string;
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-cli-honest-'));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  /** The recorded devnet config with `edit` applied, written to a temp file; the greedy planner (no HiGHS load). */
+  const configWith = (name: string, edit: (c: Record<string, unknown> & { chains: { key: string; rpcUrl: string }[]; temporal: { address: string } }) => void): string => {
+    const cfg = parse(fs.readFileSync(recordedConfig, 'utf8')) as Parameters<typeof edit>[0];
+    cfg.planner = { kind: 'greedy' };
+    edit(cfg);
+    const file = path.join(tmp, name);
+    fs.writeFileSync(file, stringify(cfg));
+    return file;
+  };
+
+  test('plan --dry-run with every chain unreachable exits 1, one line naming each chain, the transport cause and the URL without path, query or userinfo', async () => {
+    const ports = [await closedPort(), await closedPort()];
+    const file = configWith('unreachable.yaml', (c) => {
+      c.chains.forEach((ch, i) => (ch.rpcUrl = `http://user:hunter2@127.0.0.1:${ports[i]}/v2/SECRETAPIKEY?token=SECRET2`));
+    });
+    for (const argv of [['plan', '--dry-run', '--offline', '-c', file], ['plan', '--dry-run', '--offline', '--json', '-c', file]]) {
+      const t0 = Date.now();
+      const r = await runCaptured(argv, { env: { BALLAST_KEEPER_PRIVATE_KEY: undefined } });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.equal(r.stdout, '');
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+      assert.match(r.stderr, /^ballast: no chain could be read, nothing to plan: /);
+      for (const [i, key] of ['alpha', 'beta'].entries()) {
+        assert.match(r.stderr, new RegExp(`${key}: RPC ${escapeRe(`http://127.0.0.1:${ports[i]}`)} unreachable: connection refused \\(ECONNREFUSED\\)`), r.stderr);
+      }
+      assert.doesNotMatch(r.stderr, /SECRET|hunter2|user:|\/v2\//, 'no path, query or userinfo');
+      assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
+    }
+  });
+
+  test('worker with Temporal unreachable exits 1 with one line naming temporal.address and the cause', async () => {
+    const port = await closedPort();
+    const file = configWith('temporal-down.yaml', (c) => (c.temporal.address = `127.0.0.1:${port}`));
+    const r = await runCaptured(['worker', '-c', file], { env: { BALLAST_KEEPER_PRIVATE_KEY: TEST_KEY } });
+    assert.equal(r.code, 1, r.stderr);
+    const errs = lines(r.stderr);
+    assert.equal(errs.length, 1, r.stderr);
+    assert.match(errs[0]!, new RegExp(`^ballast: cannot reach Temporal at 127\\.0\\.0\\.1:${port} \\(connection refused\\); check temporal\\.address`));
+    assert.doesNotMatch(r.stderr, /tonic|ConnectError/);
+  });
+
+  test("each command's missing-key error names its own options: lp mandate, caps approve, worker", async () => {
+    const file = configWith('keys.yaml', () => undefined);
+    const unset = { BALLAST_LP_PRIVATE_KEY: undefined, BALLAST_APPROVER_PRIVATE_KEY: undefined, BALLAST_KEEPER_PRIVATE_KEY: undefined };
+    const lp = await runCaptured(['lp', 'mandate', '-c', file, '--chains', 'alpha,beta', '--max-share-bps', '100', '--max-fee-bps', '10'], { env: unset });
+    assert.equal(lp.code, 1, lp.stderr);
+    assert.deepEqual(lines(lp.stderr).length, 1, lp.stderr);
+    assert.match(lp.stderr, /^ballast: the LP's private key is not set: export BALLAST_LP_PRIVATE_KEY=0x… .*--key-env <name>.*--keystore <file>.*--password-env, default BALLAST_LP_KEYSTORE_PASSWORD/);
+    assert.doesNotMatch(lp.stderr, /keeper\./);
+    const approve = await runCaptured(['caps', 'approve', `0x${'11'.repeat(32)}`, '-c', file], { env: unset });
+    assert.equal(approve.code, 1, approve.stderr);
+    assert.match(approve.stderr, /^ballast: the approver's private key is not set: export BALLAST_APPROVER_PRIVATE_KEY=0x… .*--key-env <name>.*--keystore <file>/);
+    assert.doesNotMatch(approve.stderr, /keeper\./);
+    const keystore = await runCaptured(['lp', 'revoke', '-c', file, '--keystore', path.join(tmp, 'absent.json')], { env: unset });
+    assert.match(keystore.stderr, /^ballast: --keystore .*absent\.json: cannot read the keystore \(ENOENT\)/);
+    const worker = await runCaptured(['worker', '-c', file], { env: unset });
+    assert.equal(worker.code, 1, worker.stderr);
+    assert.match(worker.stderr, /^ballast: the keeper's private key is not set: export BALLAST_KEEPER_PRIVATE_KEY=0x… .*keeper\.privateKeyEnv.*keeper\.keystoreFile/m);
   });
 });

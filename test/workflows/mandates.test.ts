@@ -103,12 +103,12 @@ describe('LP mandates on the monitor (lp.requireMandates: true)', () => {
     assert.match(out.stdout, new RegExp(`completed\\s+${done.rebalanceId} beta->alpha over layerzero: share ${ALLOWANCE}`));
 
     // The monitor exports the attribution at its next tick (workflows/mandates.ts planInput): wait for it.
-    const { metrics, moved } = await waitFor('ballast_lp_moved_total exported for the LP', async () => {
+    const { metrics, moved } = await waitFor('ballast_lp_moved_tokens_total exported for the LP', async () => {
       const text = await h.keeper.metrics.registry.metrics();
-      const m = new RegExp(`ballast_lp_moved_total\\{lp="${lp.address.toLowerCase()}"\\} (\\d+(?:e\\+\\d+)?)`).exec(text);
+      const m = new RegExp(`ballast_lp_moved_tokens_total\\{lp="${lp.address.toLowerCase()}"\\} ([\\d.]+(?:e\\+\\d+)?)`).exec(text);
       return m ? { metrics: text, moved: m } : undefined;
     });
-    assert.ok(Number(moved[1]) >= Number(ALLOWANCE));
+    assert.ok(Math.round(Number(moved[1]) * 10 ** h.devnet.config.asset.decimals) >= Number(ALLOWANCE), `${moved[1]} whole tokens`);
     assert.match(metrics, new RegExp(`ballast_lp_fees_wei_total\\{lp="${lp.address.toLowerCase()}"\\} \\d`));
   });
 
