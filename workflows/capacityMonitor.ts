@@ -24,8 +24,9 @@ const reads = proxyActivities<Activities>({
  * `lastCapacityUnresolved`).
  * @param opts.deliveryDeadlineSec the LayerZero delivery deadline (a Wormhole move carries its own from the plan).
  * @param opts.recentLimit how many finished moves `status.recent` keeps.
+ * @param opts.frozen the chains frozen by the risk team (workflows/caps.ts): no move starts out of them.
  */
-export async function planAndStartCapacityMoves(status: MonitorStatus, opts: { deliveryDeadlineSec: number; recentLimit: number }): Promise<void> {
+export async function planAndStartCapacityMoves(status: MonitorStatus, opts: { deliveryDeadlineSec: number; recentLimit: number; frozen?: Record<string, { changeId: string; by: string }> }): Promise<void> {
   let plan: Awaited<ReturnType<Activities['planCapacityMoves']>>;
   try {
     plan = await reads.planCapacityMoves({ inFlight: status.inFlight });
@@ -36,6 +37,13 @@ export async function planAndStartCapacityMoves(status: MonitorStatus, opts: { d
   if (!plan.enabled) return;
   status.lastCapacityUnresolved = plan.unresolved;
   for (const m of plan.moves) {
+    const freeze = opts.frozen?.[m.from];
+    if (freeze) {
+      // A frozen chain gives nothing (workflows/caps.ts freeze): no capacity leaves it either. Never true in
+      // histories recorded before freezes existed, so they replay unchanged.
+      status.lastCapacityUnresolved = [...status.lastCapacityUnresolved, { chainKey: m.from, reason: `${m.from} frozen by ${freeze.by} (${freeze.changeId}): no capacity move out of it` }];
+      continue;
+    }
     const busy = status.inFlight.some((f) => f.kind === 'capacity' && ((f.from === m.from && f.to === m.to) || (f.from === m.to && f.to === m.from)));
     if (busy) continue;
     try {

@@ -7,7 +7,7 @@ import type { RebalanceOutcome } from '../activities/types.js';
 import type { StrandedInFlight, DeploymentLedger } from '../activities/ledger.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { LegRecord, RebalanceResult } from './types.js';
-import type { CapAuditRecord, CapChangeRequest, CapRules, CapsState } from './caps.js';
+import type { CapAuditRecord, CapChangeRequest, CapControlRequest, CapRules, CapsState } from './caps.js';
 import type { ChainPolicy } from '../planner/types.js';
 
 /** Stop planning new rebalances (open sagas continue). */
@@ -80,9 +80,13 @@ export interface ApproveCapChange {
   changeId: `0x${string}`;
   signature: `0x${string}`;
 }
-/** What a cap Update did: `applied` (a cut, at once), `pending` (a raise waiting), `approved` (a raise applied). */
+/**
+ * What a cap Update did: `applied` (a cut, at once), `pending` (a raise or an unfreeze waiting for a second
+ * approver), `approved` (a raise or an unfreeze applied: fields cut since its proposal held, see the audit's
+ * `note`), `superseded` (approved, but it changed nothing any more: dropped), `cancelled`, `frozen` (at once).
+ */
 export interface CapChangeOutcome {
-  status: 'applied' | 'pending' | 'approved';
+  status: 'applied' | 'pending' | 'approved' | 'superseded' | 'cancelled' | 'frozen';
   audit: CapAuditRecord[];
 }
 /**
@@ -90,10 +94,31 @@ export interface CapChangeOutcome {
  * negative value, maxTransfer above maxOutflowPerWindow, expired, reused id) before they enter history.
  */
 export const proposeCapChangeUpdate = defineUpdate<CapChangeOutcome, [ProposeCapChange]>('proposeCapChange');
-/** Update: a second, different approver approves a pending raise. */
+/**
+ * Update: a second, different approver approves a pending raise or unfreeze. The validator refuses it when the
+ * window or the request expired, or when approving now would change nothing (every raised field was cut since
+ * the proposal, every chain frozen again): then propose again.
+ */
 export const approveCapChangeUpdate = defineUpdate<CapChangeOutcome, [ApproveCapChange]>('approveCapChange');
 
-/** What `ballast caps show` prints: the config's policies, the effective caps, pending raises and the audit trail. */
+/** Argument of {@link capControlUpdate}: the request, its salt (proves `changeId`) and an approver's EIP-712 signature of it. */
+export interface CapControl {
+  request: CapControlRequest;
+  salt: `0x${string}`;
+  signature: `0x${string}`;
+}
+/**
+ * Update: an emergency request signed by ONE approver (workflows/caps.ts): `cancel` a pending raise or unfreeze
+ * (status `cancelled`), `freeze` chains (status `frozen`, at once), or propose their `unfreeze` (status
+ * `pending`; a second approver applies it with {@link approveCapChangeUpdate}). The validator refuses a reused
+ * or expired request, unknown chains, a cancel of nothing pending, an unfreeze of chains not frozen.
+ */
+export const capControlUpdate = defineUpdate<CapChangeOutcome, [CapControl]>('capControl');
+
+/**
+ * What `ballast caps show` prints: the config's policies, the effective caps (freezes not applied: they are in
+ * `state.frozen`), pending raises and unfreezes (`state.pending`, `state.unfreezes`), and the audit trail.
+ */
 export interface CapsView {
   policies: ChainPolicy[];
   effective: ChainPolicy[];
