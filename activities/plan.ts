@@ -11,13 +11,14 @@
  */
 import { planGreedy } from '../planner/greedy.js';
 import { planOptimal, plannedChains, type PlanCertificate } from '../planner/optimal.js';
+import { certificateSummary } from '../planner/certificate.js';
 import { rebalanceId } from '../planner/rebalanceId.js';
 import type { ChainPolicy, InFlight, Snapshot } from '../planner/types.js';
 import { toDisplayNumber } from '../keeper/metrics.js';
 import { configuredPolicies, solanaChainOf, type KeeperContext } from './context.js';
 import type { PlannedTransfer } from './types.js';
 import { edgesFromQuotes, quoteRoutes, type RouteQuote } from './quotes.js';
-import { effectivePolicies, routeKey, type CapsState } from '../workflows/caps.js';
+import { frozenReason, plannerPolicies, routeKey, type CapsState } from '../workflows/caps.js';
 import { clipToMandates, noMandates, type LpAllowance, type MandatePlanInput } from '../planner/mandates.js';
 
 /** Planner used when the context does not say (config defaults). */
@@ -54,6 +55,9 @@ export interface PlanInput {
 
 /**
  * Plans on a `fresh` snapshot only (a partial or stale one yields no transfers and says why).
+ * Run-time caps (`input.caps`, workflows/caps.ts): the effective caps replace the config's, a route cap clips
+ * the transfer, and a chain the risk team froze gives nothing (its outflow window cap is 0 for the planner; it
+ * may still receive) and is listed in `unresolved` with the freeze's author and reason.
  * Ids: `rebalanceId(deployment, every chain's block, route, amount, sequence in plan)`.
  * With config `lp.requireMandates`, transfers are then clipped to the LPs' mandates (`input.lp`; none = nothing moves).
  * Records `ballast_plan_*` metrics and logs the certificate's summary.
@@ -67,13 +71,17 @@ export async function planRebalances(ctx: KeeperContext, input: PlanInput, opts:
   if (snapshot.freshness !== 'fresh') {
     return { transfers: [], unresolved: snapshot.excluded.map((e) => ({ chainKey: e.chainKey, reason: `not planned: snapshot ${snapshot.freshness}: ${e.reason}` })), planner: planner.kind };
   }
-  // Run-time caps (the monitor's, set by the risk team) replace the config's; a route cap clips the transfer.
+  // Run-time caps (the monitor's, set by the risk team) replace the config's; a route cap clips the transfer;
+  // a frozen chain gives nothing (window cap 0) and says why.
   const configured = configuredPolicies(ctx);
-  const { policies, routeMaxTransfer } = input.caps ? effectivePolicies(configured, input.caps) : { policies: configured, routeMaxTransfer: {} };
+  const { policies, routeMaxTransfer, frozen } = input.caps ? plannerPolicies(configured, input.caps) : { policies: configured, routeMaxTransfer: {}, frozen: {} };
   const made = planner.kind === 'greedy' ? planWithGreedy(ctx, snapshot, policies, inFlight) : await planWithOptimal(ctx, snapshot, policies, inFlight, routeMaxTransfer, planner.timeBudgetMs, opts.quotes);
-  const routed = clipToRouteCaps(made.transfers, policies, routeMaxTransfer);
+  const routed = clipToRouteCaps(made.transfers, policies, routeMaxTransfer).filter((t) => frozen[t.from] === undefined);
   const lp = ctx.lp?.requireMandates ? clipToMandates(routed, input.lp ?? noMandates(), policies) : { transfers: routed, dropped: [] };
-  const plan = { transfers: lp.transfers, unresolved: [...made.unresolved, ...lp.dropped] };
+  const frozenUnresolved = Object.entries(frozen)
+    .filter(([k]) => policies.some((p) => p.chainKey === k))
+    .map(([chainKey, f]) => ({ chainKey, reason: frozenReason(chainKey, f) }));
+  const plan = { transfers: lp.transfers, unresolved: [...made.unresolved, ...lp.dropped, ...frozenUnresolved] };
   const blockRefs = snapshot.chains.map((c) => ({ chainKey: c.chainKey, blockNumber: c.blockNumber }));
   const transfers = plan.transfers.map((t, sequence) => ({
     ...t,
@@ -151,6 +159,8 @@ function recordPlan(ctx: KeeperContext, r: PlanResult): void {
     m.planObjective.set(c.objective);
     m.planBound.set(c.bound);
     m.planGapRatio.set(c.gapPct / 100);
+    m.planFeeGapRatio.set(c.feeGapPct / 100);
+    m.planShortfallGapRatio.set(c.shortfallGapPct / 100);
     m.planSolverStatus.reset();
     m.planSolverStatus.set({ status: c.status, chosen: c.chosen }, 1);
     m.planOptimal.set(c.optimal ? 1 : 0);
@@ -170,6 +180,10 @@ function recordPlan(ctx: KeeperContext, r: PlanResult): void {
           greedyObjective: c.exact.greedyObjective,
           bound: c.bound,
           gapPct: c.gapPct,
+          feeGapPct: c.feeGapPct,
+          shortfallGapPct: c.shortfallGapPct,
+          proven: c.proven,
+          messagesPerRoute: c.rules.messagesPerRoute,
           chosen: c.chosen,
           solveMs: Math.round(c.search.solveMs),
           nodes: c.search.nodes,
@@ -178,7 +192,7 @@ function recordPlan(ctx: KeeperContext, r: PlanResult): void {
         }
       : {}),
   };
-  if (r.transfers.length > 0 || c?.optimal === false) ctx.log.info(summary, c ? `plan certificate: ${c.status}, gap ${c.gapPct.toFixed(4)}%, objective ${c.exact.objective} (greedy ${c.exact.greedyObjective}), ${c.chosen}` : 'plan (greedy)');
+  if (r.transfers.length > 0 || c?.optimal === false) ctx.log.info(summary, c ? `plan ${certificateSummary(c)}; objective ${c.exact.objective} (greedy ${c.exact.greedyObjective}), ${c.chosen}` : 'plan (greedy)');
   else ctx.log.debug(summary, 'plan: nothing to move');
 }
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick | --full] [--json] [--time-limit-ms N] [--seeds N] [--days N]`
+ * `npm run bench [-- --quick | --full] [--json] [--time-limit-ms N] [--seeds N] [--days N] [--chains 4,8,16] [--assets N]`
  *
  * Optimal (planner/optimal.ts, HiGHS MILP) vs greedy (planner/greedy.ts on the same bridges,
  * `planGreedyOnEdges`), side by side, on
@@ -11,8 +11,11 @@
  * Figures, optimal and greedy side by side with the ratio optimal/greedy: total fees, volume moved, chains
  * left out of band, plan time p50/p95 per tick (all assets of a tick planned one after the other), the
  * worker's peak RSS; plus the solver's gap, and per chain count how many instances proved a gap ≤ 0.1%
- * within 1 s. No pass/fail: the bench reports, it does not judge. `--json` prints the same figures as one
- * JSON object.
+ * within 1 s (on the weighted objective, and proven optimal on unmet need AND fees: the certificate's `optimal`).
+ * Rules: both planners play by the same message rule, `several` messages per (route, bridge) when maxTransfer
+ * binds (planner/routing.ts); on the 4- and 8-chain instances both also run under the earlier `one` message per
+ * ordered pair, and the bench prints unmet need and fees under each rule. No pass/fail: the bench reports, it
+ * does not judge. `--json` prints the same figures as one JSON object.
  *
  * Each asset is one instance; a tick with k assets plans assets 0..k−1 of the same chain count and seed, so
  * the per-asset solves are shared between the 1..8-asset rows (each solved once). Fees and volumes are
@@ -31,10 +34,14 @@ interface Args {
   timeLimitMs: number;
   seeds: number;
   days: number;
+  /** Chain counts to run (default by mode). */
+  chains: number[];
+  /** Most assets per tick (default by mode). */
+  assets: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { json: false, quick: false, full: false, timeLimitMs: 1000, seeds: 0, days: 0 };
+  const a: Args = { json: false, quick: false, full: false, timeLimitMs: 1000, seeds: 0, days: 0, chains: [], assets: 0 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const num = (): number => {
@@ -48,7 +55,11 @@ function parseArgs(argv: readonly string[]): Args {
     else if (k === '--time-limit-ms') a.timeLimitMs = num();
     else if (k === '--seeds') a.seeds = Math.floor(num());
     else if (k === '--days') a.days = Math.floor(num());
-    else throw new Error(`bench: unknown argument '${k}'. Use --quick, --full, --json, --time-limit-ms N, --seeds N, --days N`);
+    else if (k === '--assets') a.assets = Math.min(8, Math.floor(num()));
+    else if (k === '--chains') {
+      a.chains = (argv[++i] ?? '').split(',').map(Number);
+      if (a.chains.length === 0 || a.chains.some((n) => !Number.isInteger(n) || n < 2)) throw new Error(`bench: --chains needs chain counts ≥ 2 separated by commas (got '${argv[i] ?? ''}')`);
+    } else throw new Error(`bench: unknown argument '${k}'. Use --quick, --full, --json, --time-limit-ms N, --seeds N, --days N, --chains 4,8, --assets N`);
   }
   if (a.seeds === 0) a.seeds = a.quick ? 1 : a.full ? 5 : 3;
   if (a.days === 0) a.days = a.quick ? 60 : a.full ? 100_000 : 180;
@@ -155,13 +166,26 @@ function printRows(title: string, rows: readonly Row[]): void {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const started = performance.now();
-  const chainCounts = args.quick ? [4, 8, 16] : [4, 8, 16, 32, 64];
-  const assetCounts = args.quick ? [1, 2] : [1, 2, 3, 4, 5, 6, 7, 8];
+  const chainCounts = args.chains.length > 0 ? args.chains : args.quick ? [4, 8, 16] : [4, 8, 16, 32, 64];
+  const assetCounts = Array.from({ length: args.assets > 0 ? args.assets : args.quick ? 2 : 8 }, (_, i) => i + 1);
   const maxAssets = Math.max(...assetCounts);
-  const settings = (planner: WorkerSettings['planner']): WorkerSettings => ({ planner, chainCounts, maxAssets, seeds: args.seeds, days: args.days, timeLimitMs: args.timeLimitMs, progress: !args.json });
+  const settings = (planner: WorkerSettings['planner'], rule: 'one' | 'several' = 'several', counts = chainCounts): WorkerSettings => ({
+    planner,
+    messagesPerRoute: rule,
+    noReplay: rule === 'one',
+    chainCounts: counts,
+    maxAssets,
+    seeds: args.seeds,
+    days: args.days,
+    timeLimitMs: args.timeLimitMs,
+    progress: !args.json,
+  });
   // One planner at a time: each has the machine to itself and its own peak RSS.
   const greedy = await runWorker(settings('greedy'));
   const optimal = await runWorker(settings('optimal'));
+  // The message rule, before (one per ordered pair) and after (several per (pair, bridge)), on 4 and 8 chains.
+  const compareCounts = chainCounts.filter((n) => n <= 8);
+  const before = compareCounts.length > 0 ? { greedy: await runWorker(settings('greedy', 'one', compareCounts)), optimal: await runWorker(settings('optimal', 'one', compareCounts)) } : undefined;
 
   const pair = (id: string): Pair => ({ greedy: greedy.generated[id]!, optimal: optimal.generated[id]! });
   const generated: Row[] = [];
@@ -173,13 +197,18 @@ async function main(): Promise<void> {
     }
   }
   const ids = Object.keys(optimal.generated);
-  // Per chain count: instances whose certificate proved a gap ≤ 0.1% within 1 s of plan time.
+  // Per chain count: instances whose certificate proved a gap ≤ 0.1% within 1 s of plan time, and those proven
+  // optimal on unmet need and on fees within 1 s.
   const provedWithin1s = chainCounts.map((n) => {
     const ps = ids.filter((id) => Number(id.split('/')[0]) === n).map((id) => optimal.generated[id]!);
     return {
       chains: n,
       instances: ps.length,
       gapAtMost0_1PctWithin1s: ps.filter((p) => (p.gapPct ?? 0) <= 0.1 && p.timeMs <= 1000).length,
+      provenOnFeesAndShortfallWithin1s: ps.filter((p) => p.optimal && p.timeMs <= 1000).length,
+      provenOnFeesWithin1s: ps.filter((p) => p.provenFees && p.timeMs <= 1000).length,
+      feeGapPctP50: quantile(ps.map((p) => p.feeGapPct ?? 0), 0.5),
+      feeGapPctMax: Math.max(0, ...ps.map((p) => p.feeGapPct ?? 0)),
       provedOptimal: ps.filter((p) => p.optimal).length,
       planMsP50: r3(quantile(ps.map((p) => p.timeMs), 0.5)),
       planMsMax: r3(Math.max(0, ...ps.map((p) => p.timeMs))),
@@ -192,7 +221,48 @@ async function main(): Promise<void> {
   const replaySolves = optimal.replay.assets.flatMap((a) => a.ticks);
   const aboveGreedy = { generated: ids.filter((id) => optimal.generated[id]!.aboveGreedy).length, replay: replaySolves.filter((t) => t.aboveGreedy).length, instances: ids.length + replaySolves.length };
 
+  // Per chain count and planner, summed over the instances: unmet need and fees under each message rule.
+  const sumOf = (out: WorkerOutput, n: number, f: (p: Solve) => number): number =>
+    Object.entries(out.generated)
+      .filter(([id]) => Number(id.split('/')[0]) === n)
+      .reduce((acc, [, p]) => acc + f(p), 0);
+  const messageRule = before
+    ? compareCounts.map((n) => {
+        const side2 = (planner: 'greedy' | 'optimal') => {
+          const one = before[planner];
+          const several = planner === 'greedy' ? greedy : optimal;
+          const moreCovered = Object.keys(one.generated).filter((id) => Number(id.split('/')[0]) === n && several.generated[id]!.shortfall < one.generated[id]!.shortfall - 1e-9).length;
+          return {
+            unmetNeed: { one: r3(sumOf(one, n, (p) => p.shortfall)), several: r3(sumOf(several, n, (p) => p.shortfall)) },
+            fees: { one: r3(sumOf(one, n, (p) => p.fees)), several: r3(sumOf(several, n, (p) => p.fees)) },
+            instancesCoveringMore: moreCovered,
+          };
+        };
+        return { chains: n, instances: Object.keys(before.optimal.generated).filter((id) => Number(id.split('/')[0]) === n).length, greedy: side2('greedy'), optimal: side2('optimal') };
+      })
+    : [];
+
+  // Multi-hop routing as a relaxation (bench/multihop.ts): what routing through a third chain could at most save.
+  const multiHop = chainCounts
+    .filter((n) => n <= 16)
+    .map((n) => {
+      const ps = ids.filter((id) => Number(id.split('/')[0]) === n).map((id) => optimal.generated[id]!).filter((p) => p.multiHop !== undefined);
+      const sum = (f: (p: Solve) => number): number => r3(ps.reduce((acc, p) => acc + f(p), 0));
+      return {
+        chains: n,
+        instances: ps.length,
+        proven: ps.filter((p) => p.multiHop!.status === 'Optimal' || p.multiHop!.status === 'Trivial').length,
+        cheaper: ps.filter((p) => p.multiHop!.objective < (p.objective ?? 0) * (1 - 1e-9)).length,
+        unmetNeed: { direct: sum((p) => p.shortfall), multiHop: sum((p) => p.multiHop!.shortfall) },
+        fees: { direct: sum((p) => p.fees), multiHop: sum((p) => p.multiHop!.fees) },
+        forwardedMessages: ps.reduce((acc, p) => acc + p.multiHop!.forwarded, 0),
+      };
+    });
+
   const result = {
+    multiHop,
+    rules: 'both planners: several messages per (route, bridge) when maxTransfer binds (each ≤ maxTransfer, ≤ 4 per (route, bridge), both bridges allowed; together within the donor spare, window and route capacity); the rule comparison also runs the earlier one message per ordered pair',
+    messageRule,
     settings: { timeLimitMsPerAssetSolve: args.timeLimitMs, seeds: args.seeds, chainCounts, assetCounts, replayDaysMax: args.days, mode: args.quick ? 'quick' : args.full ? 'full' : 'default' },
     machine: { node: process.version, cpus: os.cpus().length, platform: `${os.platform()} ${os.arch()}`, loadAvg1m: r3(os.loadavg()[0]!) },
     generated,
@@ -211,10 +281,34 @@ async function main(): Promise<void> {
   }
   console.log(`Planner bench: optimal (HiGHS MILP, ${args.timeLimitMs} ms per asset solve) vs greedy on the same bridges. Ratios are optimal/greedy.`);
   console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(2)} at the end; ${result.units}`);
+  console.log(`Rules: ${result.rules}`);
   printRows(`Generated instances (${args.seeds} seed(s) per row, 2 bridges)`, generated);
   console.log('\nProved gap ≤ 0.1% within 1 s (optimal planner, per chain count):');
   for (const b of provedWithin1s) {
     console.log(`  ${String(b.chains).padStart(2)} chains: ${b.gapAtMost0_1PctWithin1s}/${b.instances} instances; plan ms p50 ${b.planMsP50.toFixed(0)}, max ${b.planMsMax.toFixed(0)}; gap p50 ${b.gapPctP50.toFixed(4)}%, max ${b.gapPctMax.toFixed(4)}%`);
+  }
+  console.log('Proven optimal on unmet need AND on fees within 1 s (certificate optimal: both gaps ≤ 0.1%):');
+  for (const b of provedWithin1s) {
+    console.log(`  ${String(b.chains).padStart(2)} chains: ${b.provenOnFeesAndShortfallWithin1s}/${b.instances} instances (on fees: ${b.provenOnFeesWithin1s}); fee gap p50 ${b.feeGapPctP50.toFixed(4)}%, max ${b.feeGapPctMax.toFixed(4)}%`);
+  }
+  if (messageRule.length > 0) {
+    console.log('\nMessage rule: one message per ordered pair (before) vs several per (pair, bridge) (after), summed over the instances, whole tokens:');
+    for (const m of messageRule) {
+      for (const pl of ['optimal', 'greedy'] as const) {
+        const x = m[pl];
+        console.log(
+          `  ${String(m.chains).padStart(2)} chains, ${pl.padEnd(7)} (${m.instances} instances): unmet need ${x.unmetNeed.one.toFixed(0)} → ${x.unmetNeed.several.toFixed(0)}; fees ${x.fees.one.toFixed(1)} → ${x.fees.several.toFixed(1)}; ${x.instancesCoveringMore} instance(s) cover more`,
+        );
+      }
+    }
+  }
+  if (multiHop.length > 0) {
+    console.log('\nMulti-hop routing as a relaxation (through intermediate chains, delivery sequencing ignored: the most it could save), summed, whole tokens:');
+    for (const m of multiHop) {
+      console.log(
+        `  ${String(m.chains).padStart(2)} chains (${m.instances} instances, ${m.proven} relaxations proven): unmet need ${m.unmetNeed.direct.toFixed(0)} direct → ${m.unmetNeed.multiHop.toFixed(0)} multi-hop; fees ${m.fees.direct.toFixed(1)} → ${m.fees.multiHop.toFixed(1)}; cheaper on ${m.cheaper}; ${m.forwardedMessages} forwarded message(s)`,
+      );
+    }
   }
   console.log(`Optimal plan costlier than greedy's (exact objective): ${aboveGreedy.generated + aboveGreedy.replay} of ${aboveGreedy.instances} instances`);
   console.log('\nAave v3 replay');

@@ -19,9 +19,27 @@
  * already carry a transfer of this plan or an in-flight one (either direction) and amounts below
  * `minTransfer` (the larger of both ends'). Stops when no pair is left. Only chains with a policy
  * and `oracleCheck.ok` are planned.
+ *
+ * Messages per route ({@link GreedyOptions}): `one` (the default, the keeper's `greedy` planner) allows one
+ * transfer per ordered pair per plan; `several` (the rule the optimal planner and its greedy baseline play
+ * by, planner/optimal.ts) lets a route carry up to `maxMessagesPerRoute` transfers, each ≤ the donor's
+ * `maxTransfer`, together within the donor's spare (target, buffer, window): a need larger than one capped
+ * message is then served by the next message on the same route.
  */
 import { WAD } from './types.js';
 import type { ChainPolicy, ChainState, InFlight, Plan, Transfer } from './types.js';
+import { ceilDiv, cmpKey, minB, pos } from './bigint.js';
+
+/** How many transfers one ordered chain pair may carry in one plan (see the module doc). */
+export interface GreedyOptions {
+  /** `one` (default) or `several`. */
+  messagesPerRoute?: 'one' | 'several';
+  /** With `several`: the most transfers per ordered pair (default {@link DEFAULT_MAX_MESSAGES_PER_ROUTE}). */
+  maxMessagesPerRoute?: number;
+}
+
+/** Default bound on the messages one route carries in one plan under the `several` rule. */
+export const DEFAULT_MAX_MESSAGES_PER_ROUTE = 4;
 
 /** Input of {@link planGreedy}. Order of the arrays does not matter. */
 export interface GreedyInput {
@@ -44,10 +62,7 @@ function utilPct(borrowed: bigint, supplied: bigint): string {
   return formatWadPct((borrowed * WAD) / supplied);
 }
 
-const cmpKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-const min = (...xs: bigint[]): bigint => xs.reduce((m, x) => (x < m ? x : m));
-const pos = (x: bigint): bigint => (x > 0n ? x : 0n);
-const ceilDiv = (a: bigint, b: bigint): bigint => (a + b - 1n) / b;
+const min = minB;
 const routeKey = (from: string, to: string): string => `${from}\u0000${to}`;
 
 /** Working state of one planned chain. */
@@ -120,8 +135,11 @@ function isBelow(borrowed: bigint, supplied: bigint, p: ChainPolicy): boolean {
  *   negative amounts).
  * @example planGreedy({ chains: snapshot.chains, policies: chainPolicies(config), inFlight })
  */
-export function planGreedy(input: GreedyInput): Plan {
+export function planGreedy(input: GreedyInput, opts: GreedyOptions = {}): Plan {
   validate(input);
+  const several = opts.messagesPerRoute === 'several';
+  const maxMessages = several ? (opts.maxMessagesPerRoute ?? DEFAULT_MAX_MESSAGES_PER_ROUTE) : 1;
+  if (!Number.isInteger(maxMessages) || maxMessages < 1) throw new Error(`planGreedy: maxMessagesPerRoute must be an integer ≥ 1 (got ${maxMessages})`);
   const policies = new Map(input.policies.map((p) => [p.chainKey, p]));
   const chains = [...input.chains].sort((a, b) => cmpKey(a.chainKey, b.chainKey));
 
@@ -179,7 +197,9 @@ export function planGreedy(input: GreedyInput): Plan {
     });
   }
 
+  /** Routes at their message limit for this plan (one message under the `one` rule). */
   const usedRoutes = new Set<string>();
+  const messagesOn = new Map<string, number>();
   const transfers: Transfer[] = [];
   const perTransfer = (d: Node): bigint => min(d.spare, d.policy.caps.maxTransfer);
   const minTransferOf = (from: Node, to: Node): bigint =>
@@ -209,7 +229,9 @@ export function planGreedy(input: GreedyInput): Plan {
     if (planned === undefined) break;
     const { from, to, amount } = planned;
     const reason = transferReason(from, to, amount);
-    usedRoutes.add(routeKey(from.key, to.key));
+    const rk = routeKey(from.key, to.key);
+    messagesOn.set(rk, (messagesOn.get(rk) ?? 0) + 1);
+    if (messagesOn.get(rk)! >= maxMessages) usedRoutes.add(rk);
     from.spare -= amount;
     from.sent += amount;
     to.need -= amount;
@@ -218,7 +240,7 @@ export function planGreedy(input: GreedyInput): Plan {
   }
 
   for (const n of nodes) {
-    const r = unresolvedReason(n, nodes, usedRoutes, inFlightRoutes, perTransfer, minTransferOf);
+    const r = unresolvedReason(n, nodes, usedRoutes, inFlightRoutes, perTransfer, minTransferOf, maxMessages);
     if (r !== undefined) unresolved.push({ chainKey: n.key, reason: r });
   }
   unresolved.sort((a, b) => cmpKey(a.chainKey, b.chainKey));
@@ -255,6 +277,7 @@ function unresolvedReason(
   inFlightRoutes: ReadonlySet<string>,
   perTransfer: (d: Node) => bigint,
   minTransferOf: (from: Node, to: Node) => bigint,
+  maxMessages: number,
 ): string | undefined {
   const c = n.chain;
   const supplied = c.supplied - n.sent + n.received;
@@ -268,7 +291,7 @@ function unresolvedReason(
       if (d === n || perTransfer(d) === 0n) continue;
       const r = routeKey(d.key, n.key);
       if (inFlightRoutes.has(r)) blocked.push(`${d.key}: a transfer is in flight on this route`);
-      else if (usedRoutes.has(r)) blocked.push(`${d.key}: route already used in this plan`);
+      else if (usedRoutes.has(r)) blocked.push(maxMessages === 1 ? `${d.key}: route already used in this plan` : `${d.key}: route carries its ${maxMessages} messages in this plan`);
       else blocked.push(`${d.key}: ${min(n.need, perTransfer(d))} < minTransfer ${minTransferOf(d, n)}`);
     }
     const why =

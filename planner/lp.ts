@@ -4,8 +4,9 @@
  * optional starting incumbent (a MIP start), and returns the primal values, the solver status and the
  * proven dual bound.
  *
- * Only used by planner/optimal.ts. The WebAssembly module is loaded once per process (lazily). The solve
- * itself is synchronous and blocks the event loop for up to the time limit; run it in an activity.
+ * Used by planner/optimal.ts (and the bench's multi-hop relaxation, bench/multihop.ts). The WebAssembly module
+ * is loaded once per process (lazily). The solve itself is synchronous and blocks the event loop for up to the
+ * time limit; run it in an activity.
  *
  * Compilation: by default V8 runs WebAssembly first through its baseline compiler (Liftoff) and moves a
  * function to the optimizing one (TurboFan) only after it ran hot, and a long call stays in baseline code
@@ -72,12 +73,13 @@ export interface LpRow {
   rhs: number;
 }
 
-/** A column with bounds; `binary` columns are 0/1 integers (bounds ignored). */
+/** A column with bounds; `binary` columns are 0/1 integers (bounds ignored); `integer` columns are integers within their bounds. */
 export interface LpColumn {
   name: string;
   lower: number;
   upper: number;
   binary?: boolean;
+  integer?: boolean;
 }
 
 /** A minimization model. Column order = the order of `columns` (kept in the LP text, hence deterministic). */
@@ -123,6 +125,11 @@ export function toLpText(m: LpModel): string {
   for (const c of m.columns) {
     if (c.binary) out.push(` 0 <= ${c.name} <= 1`);
     else out.push(` ${lpNumber(c.lower)} <= ${c.name} <= ${lpNumber(c.upper)}`);
+  }
+  const ints = m.columns.filter((c) => c.integer && !c.binary).map((c) => c.name);
+  if (ints.length > 0) {
+    out.push('General');
+    for (let i = 0; i < ints.length; i += 20) out.push(` ${ints.slice(i, i + 20).join(' ')}`);
   }
   const bins = m.columns.filter((c) => c.binary).map((c) => c.name);
   if (bins.length > 0) {
@@ -173,6 +180,8 @@ export interface MilpResult {
   nodes: number;
   /** Simplex iterations HiGHS reports for the solve (`simplex_iteration_count`); 0 when none was reported. */
   lpIterations: number;
+  /** The solve was stopped by `opts.stopAtAbsGap` (the incumbent was proven within its gap; status `Optimal`). */
+  stoppedAtGap: boolean;
 }
 
 /**
@@ -219,7 +228,7 @@ function toModelData(model: LpModel, infinity: number) {
     rowLower,
     rowUpper,
     matrix: { format: 'csr' as const, numRows: model.rows.length, numCols: model.columns.length, starts: Int32Array.from(starts), indices: Int32Array.from(indices), values: Float64Array.from(values) },
-    integrality: Int32Array.from(model.columns, (c) => (c.binary ? 1 : 0)),
+    integrality: Int32Array.from(model.columns, (c) => (c.binary || c.integer ? 1 : 0)),
   };
 }
 
@@ -231,14 +240,19 @@ function toModelData(model: LpModel, infinity: number) {
  *   root reduced-cost). They are off by default: on the planner's models (which come with a good MIP start)
  *   they took 60–90% of the solve time, recursing up to 8 sub-MIPs deep, and found nothing the branch and
  *   bound did not find anyway; with them off the ≤ 16-chain bench instances prove optimality in 2–5× less
- *   CPU and the 32/64-chain ones prove it more often within the same budget.
+ *   CPU and the 32/64-chain ones prove it more often within the same budget. `rins` (default: as
+ *   `subMipHeuristics`) sets RINS alone.
+ *   `stopAtAbsGap(incumbent)` (optional) gives, for an incumbent's column values (model order), the absolute
+ *   gap (objective units) at which that incumbent counts as proven: the solve stops as soon as
+ *   `primal bound − dual bound ≤ stopAtAbsGap(incumbent)` and reports `Optimal` (used for a gap measured in
+ *   fee units while the objective is dominated by weighted unmet need).
  * @throws {Error} when the model names an unknown column or HiGHS refuses it (a bug in the model builder; the
  *   message says which).
  */
 export async function solveMilp(
   model: LpModel,
   start: ReadonlyMap<string, number> | undefined,
-  opts: { timeLimitMs: number; mipRelGap?: number; subMipHeuristics?: boolean },
+  opts: { timeLimitMs: number; mipRelGap?: number; subMipHeuristics?: boolean; rins?: boolean; stopAtAbsGap?: (colValue: Float64Array) => number },
 ): Promise<MilpResult> {
   const highs = await highsRuntime();
   const t0 = performance.now();
@@ -255,13 +269,15 @@ export async function solveMilp(
       time_limit: Math.max(0.001, opts.timeLimitMs / 1000),
       mip_rel_gap: opts.mipRelGap ?? 1e-4,
       random_seed: 0,
-      mip_heuristic_run_rins: opts.subMipHeuristics ?? false,
+      mip_heuristic_run_rins: opts.rins ?? opts.subMipHeuristics ?? false,
       mip_heuristic_run_rens: opts.subMipHeuristics ?? false,
       mip_heuristic_run_root_reduced_cost: opts.subMipHeuristics ?? false,
     });
     const numCols = model.columns.length;
     const names = model.columns.map((c) => c.name);
     let startAccepted = false;
+    // The absolute gap at which the current incumbent counts as proven (stopAtAbsGap); -1 = never stop early.
+    let incumbentGap = -1;
     if (start !== undefined && start.size > 0) {
       const colValue = new Float64Array(numCols);
       names.forEach((n, i) => {
@@ -270,6 +286,7 @@ export async function solveMilp(
       try {
         m.setSolution({ colValue });
         startAccepted = true;
+        if (opts.stopAtAbsGap) incumbentGap = opts.stopAtAbsGap(colValue);
       } catch {
         startAccepted = false;
       }
@@ -278,15 +295,41 @@ export async function solveMilp(
     // the interrupt callbacks, called throughout the branch and bound and the simplex, stop it at the
     // wall-clock deadline itself.
     const deadline = t0 + opts.timeLimitMs;
+    let stoppedAtGap = false;
     const stopAtDeadline = (e: { interrupt(): void }): undefined => {
       if (performance.now() >= deadline) e.interrupt();
       return undefined;
     };
-    m.run({ [highs.constants.callbackType.mipInterrupt]: stopAtDeadline, [highs.constants.callbackType.simplexInterrupt]: stopAtDeadline });
+    const stopAtGap = (e: { interrupt(): void; data: { mip_primal_bound?: number; mip_dual_bound?: number } }): undefined => {
+      if (performance.now() >= deadline) {
+        e.interrupt();
+        return undefined;
+      }
+      const primal = e.data.mip_primal_bound;
+      const dual = e.data.mip_dual_bound;
+      if (incumbentGap >= 0 && primal !== undefined && dual !== undefined && Number.isFinite(primal) && Number.isFinite(dual) && primal - dual <= incumbentGap) {
+        stoppedAtGap = true;
+        e.interrupt();
+      }
+      return undefined;
+    };
+    const stopAt = opts.stopAtAbsGap;
+    const onIncumbent = (e: { data: { mip_solution?: Float64Array } }): undefined => {
+      const sol = e.data.mip_solution;
+      // A vector of another length (a presolved space) cannot be measured: never stop early on it.
+      incumbentGap = stopAt && sol && sol.length === numCols ? stopAt(sol) : -1;
+      return undefined;
+    };
+    m.run({
+      [highs.constants.callbackType.mipInterrupt]: stopAt ? stopAtGap : stopAtDeadline,
+      [highs.constants.callbackType.simplexInterrupt]: stopAtDeadline,
+      ...(stopAt ? { [highs.constants.callbackType.mipImprovingSolution]: onIncumbent } : {}),
+    });
     const code = m.getModelStatus() as number;
     const named = STATUS_NAMES[code] ?? `Unknown(${code})`;
-    // Stopped by the deadline (either way) is a time limit, whatever the channel that noticed it.
-    const status = named === 'Interrupted' ? 'TimeLimit' : named;
+    // Stopped by the deadline (either way) is a time limit, whatever the channel that noticed it; stopped by
+    // the gap rule is optimal within that gap.
+    const status = named === 'Interrupted' ? (stoppedAtGap ? 'Optimal' : 'TimeLimit') : named;
     const primalStatus = Number(m.info.get('primal_solution_status'));
     const values = new Map<string, number>();
     let objective: number | undefined;
@@ -306,7 +349,7 @@ export async function solveMilp(
         return 0;
       }
     };
-    return { status, objective, bound, values, startAccepted, solveMs: performance.now() - t0, nodes: count('mip_node_count'), lpIterations: count('simplex_iteration_count') };
+    return { status, objective, bound, values, startAccepted, solveMs: performance.now() - t0, nodes: count('mip_node_count'), lpIterations: count('simplex_iteration_count'), stoppedAtGap: stoppedAtGap && named === 'Interrupted' };
   } finally {
     m.dispose();
   }

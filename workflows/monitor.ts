@@ -2,8 +2,10 @@
  * `monitorWorkflow`: one per deployment, long-running. Each tick: read a snapshot (activity), plan
  * (activity, so the plan is in history), start one child `rebalanceWorkflow` per transfer (workflow id
  * = rebalance id; never two on the same route at once). Signals pause/resume; queries status and the
- * latest snapshot; Updates `proposeCapChange` / `approveCapChange` change run-time caps (workflows/caps.ts) and
- * query `caps` shows them; Updates `registerMandate` / `revokeMandate` and query `lpMandates` are LP mandates
+ * latest snapshot; Updates `proposeCapChange` / `approveCapChange` change run-time caps (workflows/caps.ts),
+ * Update `capControl` cancels a pending change, freezes chains or proposes their unfreeze, and query `caps`
+ * shows them (a frozen chain gets no new outflow: the planner is told and the start of a transfer planned
+ * before the freeze is re-checked); Updates `registerMandate` / `revokeMandate` and query `lpMandates` are LP mandates
  * (workflows/mandates.ts). Continues-as-new every `maxTicksBeforeContinueAsNew` ticks, after its handlers finish,
  * carrying its state (in-flight sagas keep running: parent-close policy ABANDON, and they signal back).
  */
@@ -26,6 +28,7 @@ import type { Activities } from '../activities/index.js';
 import { collateralInFlight, type Snapshot } from '../planner/types.js';
 import {
   approveCapChangeUpdate,
+  capControlUpdate,
   capsQuery,
   monitorStatusQuery,
   pauseSignal,
@@ -35,7 +38,7 @@ import {
   snapshotQuery,
   type MonitorStatus,
 } from './messages.js';
-import { approveCapChange, effectivePolicies, emptyCapsState, proposeCapChange, settlePendingCaps, validateCapApproval, validateCapChange, type CapAuditRecord } from './caps.js';
+import { applyCapControl, approveCapChange, effectivePolicies, emptyCapsState, findPending, proposeCapChange, settlePendingCaps, validateCapApproval, validateCapChange, validateCapControl, type CapAuditRecord } from './caps.js';
 import type { CapsContext } from '../activities/caps.js';
 import { installLpMandates } from './mandates.js';
 import type { MonitorInput } from './types.js';
@@ -101,7 +104,7 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
     },
     {
       validator: ({ request }) => {
-        const why = capsCtx ? validateCapChange(caps, capsCtx.policies, request, Date.now()) : 'the monitor has not ticked yet; retry in a moment';
+        const why = capsCtx ? validateCapChange(caps, capsCtx.policies, request, Date.now(), { atAdmission: true }) : 'the monitor has not ticked yet; retry in a moment';
         if (why) throw new Error(`cap change refused: ${why}`);
       },
     },
@@ -109,9 +112,10 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
   setHandler(
     approveCapChangeUpdate,
     async ({ changeId, signature }) => {
-      const pending = caps.pending.find((p) => p.request.changeId === changeId);
+      // A pending raise, or (since freezes exist) a pending unfreeze: both are approved by a second approver.
+      const pending = findPending(caps, changeId);
       if (!pending || !capsCtx) throw ApplicationFailure.nonRetryable(`cap change refused: no pending raise ${changeId}`, 'CapChangeRefused');
-      const who = await risk.verifyCapSignature({ action: 'approve', request: pending.request, signature });
+      const who = await risk.verifyCapSignature({ action: 'approve', request: pending.pending.request, signature });
       const why = validateCapApproval(caps, changeId, Date.now(), capsCtx.rules);
       if (why) throw ApplicationFailure.nonRetryable(`cap approval refused: ${why}`, 'CapChangeRefused');
       let records: CapAuditRecord[];
@@ -122,12 +126,32 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
       }
       await audited(records);
       wake = true;
-      return { status: 'approved', audit: records };
+      return { status: records.some((r) => r.action === 'superseded') ? 'superseded' : 'approved', audit: records };
     },
     {
       validator: ({ changeId }) => {
-        const why = capsCtx ? validateCapApproval(caps, changeId, Date.now(), capsCtx.rules) : 'the monitor has not ticked yet; retry in a moment';
+        // With the policies: also refused when approving now would change nothing (a later cut holds every field).
+        const why = capsCtx ? validateCapApproval(caps, changeId, Date.now(), capsCtx.rules, capsCtx.policies) : 'the monitor has not ticked yet; retry in a moment';
         if (why) throw new Error(`cap approval refused: ${why}`);
+      },
+    },
+  );
+  setHandler(
+    capControlUpdate,
+    async ({ request, salt, signature }) => {
+      const who = await risk.verifyCapSignature({ action: request.action, request, salt, signature });
+      // State may have moved while the signature was checked: validate again before acting.
+      const why = capsCtx ? validateCapControl(caps, capsCtx.policies, request, Date.now()) : 'the monitor has not ticked yet';
+      if (why || !capsCtx) throw ApplicationFailure.nonRetryable(`cap ${request.action} refused: ${why}`, 'CapChangeRefused');
+      const { status, records } = applyCapControl(caps, capsCtx.policies, request, `${who.name} (${who.address})`, Date.now());
+      await audited(records);
+      wake = true;
+      return { status, audit: records };
+    },
+    {
+      validator: ({ request }) => {
+        const why = capsCtx ? validateCapControl(caps, capsCtx.policies, request, Date.now(), { atAdmission: true }) : 'the monitor has not ticked yet; retry in a moment';
+        if (why) throw new Error(`cap ${String(request?.action)} refused: ${why}`);
       },
     },
   );
@@ -182,10 +206,18 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
         const plan = await reads.planRebalances({ snapshot: lastSnapshot, inFlight: collateralInFlight(status.inFlight), caps, lp: await lpMandates.planInput(lastSnapshot) });
         status.lastPlanAtMs = Date.now();
         status.lastUnresolved = plan.unresolved;
+        // Never a new rebalance on a route that already had one in flight when this tick planned (the planner is
+        // told too; this is the guard). The messages of one plan on one route (several when maxTransfer binds)
+        // all start: the planner bounded them together (spare, window, route capacity).
+        const busyRoutes = new Set(collateralInFlight(status.inFlight).map((f) => `${f.from}\u0000${f.to}`));
         for (const t of plan.transfers) {
-          // never two rebalances on the same route at once (the planner is told too; this is the guard)
-          if (collateralInFlight(status.inFlight).some((f) => f.from === t.from && f.to === t.to)) continue;
+          if (busyRoutes.has(`${t.from}\u0000${t.to}`)) continue;
           if (!lpMandates.admit(t)) continue; // a mandate it counts on was revoked since the plan
+          if (caps.frozen?.[t.from]) {
+            // frozen while this tick planned: no new outflow from it (never true in histories before freezes)
+            log.warn('rebalance not started: its source chain was frozen since the plan', { rebalanceId: t.rebalanceId, from: t.from, freeze: caps.frozen[t.from]!.changeId });
+            continue;
+          }
           try {
             await startChild(rebalanceWorkflow, {
               workflowId: t.rebalanceId,
@@ -205,7 +237,7 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
           }
         }
         // Capacity moves (workflows/capacityMonitor.ts); patched: histories recorded before them replay unchanged.
-        if (patched('capacity-moves')) await planAndStartCapacityMoves(status, { deliveryDeadlineSec: input.deliveryDeadlineSec, recentLimit: RECENT_LIMIT });
+        if (patched('capacity-moves')) await planAndStartCapacityMoves(status, { deliveryDeadlineSec: input.deliveryDeadlineSec, recentLimit: RECENT_LIMIT, frozen: caps.frozen });
       }
       status.lastTickError = undefined;
     } catch (err) {

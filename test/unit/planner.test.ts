@@ -80,6 +80,26 @@ describe('planGreedy — the greedy baseline planner', () => {
       assert.match(arb.reason, /still short \d+ of target 70\.00%; donors blocked: base: route already used in this plan; optimism: route already used in this plan$/);
     });
 
+    test('under the several-messages rule a donor capped by maxTransfer sends more messages on the same route', () => {
+      const chains = [chain('arbitrum', 10, 9.5), chain('base', 10, 2), chain('optimism', 10, 2)];
+      const policies = [policy('arbitrum'), policy('base', { caps: { maxTransfer: M(1) } }), policy('optimism', { caps: { maxTransfer: M(0.5) } })];
+      const need = required(chains[0]!, policies[0]!) - chains[0]!.supplied;
+      const plan = planGreedy({ chains, policies, inFlight: [] }, { messagesPerRoute: 'several' });
+      checkInvariants({ chains, policies, inFlight: [] }, plan, 'several', 'several', 4);
+      assert.deepEqual(plan.transfers.map((t) => [t.from, t.amount]), [
+        ['base', M(1)],
+        ['base', M(1)],
+        ['base', M(1)],
+        ['base', need - M(3)],
+      ]);
+      assert.ok(!plan.unresolved.some((u) => u.chainKey === 'arbitrum'), 'arbitrum back in band');
+      const small = [policy('arbitrum'), policy('base', { caps: { maxTransfer: M(0.5) } }), policy('optimism', { caps: { maxTransfer: M(0.25) } })];
+      const two = planGreedy({ chains, policies: small, inFlight: [] }, { messagesPerRoute: 'several', maxMessagesPerRoute: 2 });
+      assert.deepEqual(two.transfers.map((t) => [t.from, t.amount]), [['base', M(0.5)], ['base', M(0.5)], ['optimism', M(0.25)], ['optimism', M(0.25)]]);
+      assert.match(two.unresolved.find((u) => u.chainKey === 'arbitrum')!.reason, /base: route carries its 2 messages in this plan/);
+      assert.throws(() => planGreedy({ chains, policies, inFlight: [] }, { messagesPerRoute: 'several', maxMessagesPerRoute: 0 }), /maxMessagesPerRoute must be an integer ≥ 1/);
+    });
+
     test('outflow is limited by min(policy cap, on-chain cap) minus what the current window has used', () => {
       const onChainCap = { maxOutflowPerWindow: M(3), windowSec: 3600n, outflowInWindow: M(2.5), windowStartSec: NOW - 100n };
       const chains = [chain('arbitrum', 10, 9.5), chain('base', 10, 2, { onChainCap })];

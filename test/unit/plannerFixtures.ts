@@ -47,8 +47,18 @@ export const utilAfter = (c: ChainState, plan: Plan): bigint => {
 export const target = (p: ChainPolicy): bigint => (p.band.lowWad + p.band.highWad) / 2n;
 export const required = (c: ChainState, p: ChainPolicy): bigint => (c.borrowed * WAD + target(p) - 1n) / target(p);
 
-/** Every rule of the planner, checked from the outside. */
-export function checkInvariants(inst: { chains: readonly ChainState[]; policies: readonly ChainPolicy[]; inFlight: readonly InFlight[] }, plan: Plan, label: string): void {
+/**
+ * Every rule of the planner, checked from the outside. `rule`: `one` transfer per ordered pair (planGreedy's
+ * default), or `several` (each ≤ maxTransfer, at most `maxPerRoute` per ordered pair: 4 per bridge × 2 bridges).
+ */
+export function checkInvariants(
+  inst: { chains: readonly ChainState[]; policies: readonly ChainPolicy[]; inFlight: readonly InFlight[] },
+  plan: Plan,
+  label: string,
+  rule: 'one' | 'several' = 'one',
+  maxPerRoute = 8,
+): void {
+  const perRoute = new Map<string, number>();
   const chains = new Map(inst.chains.map((c) => [c.chainKey, c]));
   const policies = new Map(inst.policies.map((p) => [p.chainKey, p]));
   const inFlightRoutes = new Set(inst.inFlight.flatMap((f) => [`${f.from}>${f.to}`, `${f.to}>${f.from}`]));
@@ -64,7 +74,9 @@ export function checkInvariants(inst: { chains: readonly ChainState[]; policies:
     assert.ok(t.amount > 0n, `${at}: positive`);
     assert.ok(t.amount <= fp.caps.maxTransfer, `${at}: ≤ maxTransfer ${fp.caps.maxTransfer}`);
     assert.ok(t.amount >= fp.caps.minTransfer && t.amount >= tp.caps.minTransfer, `${at}: ≥ minTransfer of both ends`);
-    assert.ok(!routes.has(`${t.from}>${t.to}`), `${at}: route used once`);
+    if (rule === 'one') assert.ok(!routes.has(`${t.from}>${t.to}`), `${at}: route used once`);
+    perRoute.set(`${t.from}>${t.to}`, (perRoute.get(`${t.from}>${t.to}`) ?? 0) + 1);
+    assert.ok(perRoute.get(`${t.from}>${t.to}`)! <= maxPerRoute, `${at}: at most ${maxPerRoute} messages on the route`);
     assert.ok(!inFlightRoutes.has(`${t.from}>${t.to}`), `${at}: route has nothing in flight`);
     routes.add(`${t.from}>${t.to}`);
     out.set(t.from, (out.get(t.from) ?? 0n) + t.amount);
