@@ -86,6 +86,8 @@ export async function planRebalances(ctx: KeeperContext, input: PlanInput, opts:
   const transfers = plan.transfers.map((t, sequence) => ({
     ...t,
     rebalanceId: rebalanceId({ deployment: ctx.deployment, blockRefs, from: t.from, to: t.to, amount: t.amount, sequence }),
+    // A Wormhole move waits for its VAA under Wormhole's own deadline, not LayerZero's (the monitor's default).
+    ...(t.bridge === 'wormhole' && ctx.wormhole ? { deliveryDeadlineSec: ctx.wormhole.deliveryDeadlineSec } : {}),
   }));
   const result: PlanResult = {
     transfers,

@@ -25,6 +25,11 @@ export interface PlannedTransfer extends Transfer {
   bridge: string;
   fee?: bigint;
   latencySec?: number;
+  /**
+   * Wormhole only: how long the saga's `deliver` waits before `stranded`, seconds (config `wormhole.deliveryDeadlineSec`).
+   * Absent: the monitor's (`layerzero.deliveryDeadlineSec`), as in every plan recorded before it existed.
+   */
+  deliveryDeadlineSec?: number;
 }
 
 export interface VaultLegInput {

@@ -221,7 +221,7 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
           try {
             await startChild(rebalanceWorkflow, {
               workflowId: t.rebalanceId,
-              args: [{ rebalanceId: t.rebalanceId, from: t.from, to: t.to, amount: t.amount, reason: t.reason, deliveryDeadlineSec: input.deliveryDeadlineSec, monitorWorkflowId: workflowInfo().workflowId, bridge: t.bridge }],
+              args: [{ rebalanceId: t.rebalanceId, from: t.from, to: t.to, amount: t.amount, reason: t.reason, deliveryDeadlineSec: t.deliveryDeadlineSec ?? input.deliveryDeadlineSec, monitorWorkflowId: workflowInfo().workflowId, bridge: t.bridge }],
               parentClosePolicy: ParentClosePolicy.ABANDON,
               workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
             });

@@ -103,6 +103,34 @@ describe('planRebalances: the planner named in config', () => {
     assert.equal(plan.totals?.fees, 1_200_000n, 'two messages of 0.6 USDC cover the need');
   });
 
+  test('a Wormhole transfer carries Wormhole\'s delivery deadline; a LayerZero one leaves the monitor\'s', async () => {
+    const GUARDIAN = '0xbeFA429d57cD18b7F8A4d91A2da9AB4AF05d0FBe';
+    const base = config();
+    const cfg = parseConfig({
+      ...exampleConfig({
+        chains: KEYS.map((key, i) => ({
+          key,
+          chainId: 31_000 + i,
+          rpcUrl: `http://127.0.0.1:${1 + i}`, // never contacted
+          eid: 40_000 + i,
+          contracts: { multicall3: addr(i, 0), endpoint: addr(i, 1), token: addr(i, 2), vault: addr(i, 3), route: addr(i, 4), priceFeed: addr(i, 5) },
+          wormhole: { chainId: 2 + i, core: addr(i, 7), adapter: addr(i, 8) },
+        })),
+      }),
+      bridges: { layerzero: {}, wormhole: {} },
+      wormhole: { guardianUrl: 'http://127.0.0.1:7071', guardianSets: [{ index: 0, keys: [GUARDIAN] }], deliveryDeadlineSec: 1234 },
+    });
+    assert.equal(base.layerzero.deliveryDeadlineSec, 600);
+    const planWith = async (cheap: 'layerzero' | 'wormhole') => {
+      const quotes: RouteQuote[] = ['b', 'c', 'd'].flatMap((from) => [quote(from, 'a', 'layerzero', cheap === 'layerzero' ? 10n ** 12n : 10n ** 16n), quote(from, 'a', 'wormhole', cheap === 'wormhole' ? 10n ** 12n : 10n ** 16n)]);
+      const plan = await planRebalances(buildReadOnlyKeeperContext(cfg), { snapshot: snapshot(), inFlight: [] }, { quotes });
+      assert.ok(plan.transfers.length > 0 && plan.transfers.every((t) => t.bridge === cheap), plan.transfers.map((t) => `${t.from}->${t.to} ${t.bridge}`).join(', '));
+      return plan.transfers;
+    };
+    for (const t of await planWith('wormhole')) assert.equal(t.deliveryDeadlineSec, 1234);
+    for (const t of await planWith('layerzero')) assert.equal(t.deliveryDeadlineSec, undefined, 'the monitor passes layerzero.deliveryDeadlineSec');
+  });
+
   test('an edge whose quote failed is not planned on; the plan moves over the other routes and records the failure', async () => {
     const failed = QUOTES.map((q) => (q.from === 'c' ? { ...q, nativeFeeWei: undefined, fixedFee: undefined, error: 'c: quoteSend(40000) reverted: NoPeerRoute(40000)' } : q));
     const plan = await planRebalances(buildReadOnlyKeeperContext(config()), { snapshot: snapshot(), inFlight: [] }, { quotes: failed });
