@@ -146,7 +146,9 @@ describe('bad oracle input and partial reads, through readSnapshot and planRebal
     assert.equal(snap.freshness, 'fresh');
     assert.ok(snap.chains.every((c) => c.oracleCheck.ok));
     const plan = await planRebalances(k.ctx, { snapshot: snap, inFlight: [] });
-    assert.deepEqual(plan.transfers.map((t) => `${t.from}->${t.to}`).sort(), ['b->a', 'c->a']);
+    // Routes, not messages: where a capped message cannot carry the need, a route carries several (planner/routing.ts).
+    assert.deepEqual([...new Set(plan.transfers.map((t) => `${t.from}->${t.to}`))].sort(), ['b->a', 'c->a']);
+    for (const t of plan.transfers) assert.ok(t.amount <= k.ctx.chains.get(t.from)!.policy.caps.maxTransfer, `${t.from}->${t.to} ${t.amount} within maxTransfer`);
   });
 
   test(`a stale round (updatedAt older than maxStalenessSec ${MAX_STALENESS_SEC}) leaves the chain out`, async () => {
@@ -217,7 +219,7 @@ describe('bad oracle input and partial reads, through readSnapshot and planRebal
     const snap = await readSnapshot(k.ctx);
     await assertOracleRefused(k, snap, 'b', /stale: age \d+s > maxStalenessSec 3600/);
     const plan = await assertNoTransferTouches(k, snap, 'b');
-    assert.deepEqual(plan.transfers.map((t) => `${t.from}->${t.to}`), ['c->a']);
+    assert.deepEqual([...new Set(plan.transfers.map((t) => `${t.from}->${t.to}`))], ['c->a']);
   });
 
   describe('a multicall that partly fails: the snapshot is partial and nothing is planned (fail closed)', () => {

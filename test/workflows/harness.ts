@@ -56,6 +56,8 @@ export interface Harness {
   };
   /** The market account borrows from a vault (raises utilization). */
   borrow(chainKey: string, amount: bigint): Promise<void>;
+  /** The market account repays part of its debt to a vault (lowers utilization). */
+  repay(chainKey: string, amount: bigint): Promise<void>;
   /** Token balances: every vault, every route. */
   balances(): Promise<{ vaults: Record<string, bigint>; routes: Record<string, bigint>; total: bigint }>;
   vaultSupplied(chainKey: string): Promise<bigint>;
@@ -102,7 +104,7 @@ export async function startHarness(opts: { chains?: DevnetChainSpec[]; configOve
       return { c, pub: createPublicClient({ chain, transport }), wallet: createWalletClient({ chain, transport, account: deployer }) };
     };
     const market = privateKeyToAccount(DEVNET_ACCOUNTS.market);
-    const send = async (chainKey: string, address: Address, abi: typeof collateralVaultAbi | typeof ballastRouteAbi | typeof devPriceFeedAbi, functionName: string, args: unknown[], account = deployer) => {
+    const send = async (chainKey: string, address: Address, abi: typeof collateralVaultAbi | typeof ballastRouteAbi | typeof devPriceFeedAbi | typeof erc20Abi, functionName: string, args: unknown[], account = deployer) => {
       const { pub, wallet } = clientsOf(chainKey);
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const { request } = await pub.simulateContract({ address, abi, functionName, args, account } as any);
@@ -132,6 +134,11 @@ export async function startHarness(opts: { chains?: DevnetChainSpec[]; configOve
         },
       },
       borrow: (k, amount) => send(k, clientsOf(k).c.contracts.vault, collateralVaultAbi, 'borrow', [amount], market),
+      async repay(k, amount) {
+        const { c } = clientsOf(k);
+        await send(k, c.contracts.token, erc20Abi, 'approve', [c.contracts.vault, amount], market);
+        await send(k, c.contracts.vault, collateralVaultAbi, 'repay', [amount], market);
+      },
       async balances() {
         const vaults: Record<string, bigint> = {};
         const routes: Record<string, bigint> = {};

@@ -76,6 +76,10 @@ describe('monitorWorkflow on anvil + Temporal', () => {
     });
     assert.equal(later.status.started, startedWhilePaused, 'no rebalance started while paused');
     assert.equal(later.status.pauseReason, 'test');
+    // A fresh imbalance while paused (the first test's moves may have evened the chains out): alpha repays (below
+    // its target: it can give), beta borrows (above its band: it needs), so there is something to move on resume.
+    await h.repay('alpha', 2_000_000n * M);
+    await h.borrow('beta', 2_000_000n * M);
     await setPaused(h.client, config.deployment, false);
     await waitFor('a rebalance after resume', async () => {
       const s = await monitorStatus(h.client, config.deployment);

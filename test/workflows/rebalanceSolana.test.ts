@@ -113,7 +113,7 @@ describe('rebalanceWorkflow between EVM and Solana over Wormhole (custody + devn
     assert.ok(tx, 'the deliver signature is a transaction on the Solana chain');
     assert.equal(tx.meta?.err, null);
     const metrics = await h.keeper.metrics.registry.metrics();
-    assert.match(metrics, /ballast_rebalances_total\{route="alpha->solana",bridge="wormhole",outcome="completed"\} 1/);
+    assert.match(metrics, /ballast_rebalances_total\{kind="collateral",route="alpha->solana",bridge="wormhole",outcome="completed"\} 1/);
   });
 
   test('Solana → EVM: withdrawn from the reserve, locked in custody, VAA redeemed on the EVM adapter, deposited; balances, ledger and supply exact', async () => {

@@ -65,7 +65,7 @@ describe('rebalanceWorkflow over Wormhole (core contracts + devnet guardian + Te
     assert.equal(await h.vaultSupplied('alpha'), sa - AMOUNT);
     assert.equal(await h.vaultSupplied('beta'), sb + AMOUNT);
     const metrics = await h.keeper.metrics.registry.metrics();
-    assert.match(metrics, /ballast_rebalances_total\{route="alpha->beta",bridge="wormhole",outcome="completed"\} 1/);
+    assert.match(metrics, /ballast_rebalances_total\{kind="collateral",route="alpha->beta",bridge="wormhole",outcome="completed"\} 1/);
   });
 
   test('deposit reverts (destination inflow paused) → returned over Wormhole and redeposited at the source', async () => {
