@@ -108,10 +108,20 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
     return result;
   };
 
-  const strandedByMismatch = async (err: LedgerMismatchError) => {
-    const where = await books.locateFunds({ from, to, guid, nonce, bridge, key: rebalanceId });
-    return finish('stranded', err.message, where, err.message);
+  /**
+   * Ends `stranded` with the funds located, or with the reason they could not be (never silently, and never a
+   * different outcome: a locate that fails after its retries must not reach the compensation path).
+   */
+  const stranded = async (reason: string, at: { guid?: RebalanceResult['guid']; nonce?: bigint }, ledgerMismatch?: string) => {
+    let where: RebalanceResult['fundsLocation'];
+    try {
+      where = await books.locateFunds({ from, to, guid: at.guid, nonce: at.nonce, bridge, key: rebalanceId });
+    } catch (err) {
+      return await finish('stranded', `${reason}; the funds could not be located: ${failureMessage(err)}`, undefined, ledgerMismatch);
+    }
+    return await finish('stranded', reason, where, ledgerMismatch);
   };
+  const strandedByMismatch = (err: LedgerMismatchError) => stranded(err.message, { guid, nonce }, err.message);
 
   await books.recordStarted({ rebalanceId, from, to, amount, bridge });
   const compensations: { leg: LegRecord['leg']; run: () => Promise<unknown> }[] = [];
@@ -142,8 +152,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
       await step('deliver', 'leg', () => deliveryWait.awaitDelivery({ from, to, guid: sent.guid, nonce: sent.nonce, bridge, key: sent.legKey }), () => ({ step: 'deliver', from: inflightAccount(sent.guid), to: routeAccount(to), amount }), (r) => [to, r.deliveredAtBlock]);
     } catch (err) {
       if (err instanceof LedgerMismatchError) throw err;
-      const where = await books.locateFunds({ from, to, guid: sent.guid, nonce: sent.nonce, bridge, key: rebalanceId });
-      return await finish('stranded', `delivery of GUID ${sent.guid} not seen within ${input.deliveryDeadlineSec}s: ${failureMessage(err)}`, where);
+      return await stranded(`delivery of GUID ${sent.guid} not seen within ${input.deliveryDeadlineSec}s: ${failureMessage(err)}`, { guid: sent.guid, nonce: sent.nonce });
     }
 
     compensations.unshift({ leg: 'return', run: returnOverBridge });
@@ -158,8 +167,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
         await c.run();
       } catch (compErr) {
         if (compErr instanceof LedgerMismatchError) return strandedByMismatch(compErr);
-        const where = await books.locateFunds({ from, to, guid, nonce, bridge, key: rebalanceId });
-        return await finish('stranded', `${reason}; compensation ${c.leg} failed: ${failureMessage(compErr)}`, where);
+        return await stranded(`${reason}; compensation ${c.leg} failed: ${failureMessage(compErr)}`, { guid, nonce });
       }
     }
     return await finish('compensated', reason);

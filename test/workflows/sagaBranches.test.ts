@@ -36,10 +36,9 @@
  * 20. the monitor is told the outcome (signal `rebalanceFinished`: stranded in-flight GUID/nonce, a
  *     ledger mismatch halts it); a monitor that is gone → warning, the outcome stands ......... monitor cases
  * 21. an input without `bridge` (from before Wormhole) goes over LayerZero ...................... no bridge field
- * 22. `locateFunds` failing past the books policy's 10 attempts: rebalance.ts has no try/catch around it
- *     (unlike the capacity saga's `stranded()`). After a missed deadline the locate failure reaches the outer
- *     catch with no compensation left and the saga ends `compensated` (the funds are in flight); after a failed
- *     compensation or a mismatch the WORKFLOW fails. Case `locate fails` is a todo until rebalance.ts handles it.
+ * 22. `locateFunds` failing past the books policy's 10 attempts: still `stranded`, the reason says the funds
+ *     could not be located (rebalance.ts `stranded()`, as the capacity saga's). Before, after a missed deadline
+ *     the failure reached the outer catch and the saga ended `compensated` with the funds in flight ... locate fails
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -334,17 +333,25 @@ describe('rebalanceWorkflow: compensation failures, mismatches, retries (time-sk
     assert.equal(r.fundsLocation?.guid, r.guid);
   });
 
-  test(
-    'locateFunds failing past the books policy (10 attempts) after a missed deadline → still stranded, the reason says so',
-    { todo: 'workflows/rebalance.ts ends this saga `compensated` (the locate failure reaches the outer catch); the capacity saga handles it' },
-    async () => {
-      const s = scenario('locate-fails', { arrival: { forward: 'never' }, faults: { locate: always(transient('beta: RPC down')) } });
-      const r = await run(s);
-      assert.equal(s.callsOf('locateFunds').length, 10);
-      assert.equal(r.outcome, 'stranded');
-      assert.match(r.reason ?? '', /not seen within 120s: .*beta: RPC down/);
-    },
-  );
+  test('locateFunds failing past the books policy (10 attempts) after a missed deadline → still stranded, the reason says so', async () => {
+    const s = scenario('locate-fails', { arrival: { forward: 'never' }, faults: { locate: always(transient('beta: RPC down')) } });
+    const r = await run(s);
+    assert.equal(s.callsOf('locateFunds').length, 10);
+    assert.equal(r.outcome, 'stranded', 'the funds are in flight: never `compensated`');
+    assert.match(r.reason ?? '', /not seen within 120s: .*the funds could not be located: .*beta: RPC down/);
+    assert.equal(r.fundsLocation, undefined);
+    assert.equal(s.callsOf('depositToVault').length, 0, 'nothing deposited');
+  });
+
+  test('a failing compensation whose funds cannot be located (locateFunds down) → stranded, not a failed workflow', async () => {
+    const s = scenario('comp-fails-locate-fails', {
+      faults: { send: always(revert('alpha', 'send', 'NoPeerRoute')), redeposit: always(revert('alpha', 'depositFromRoute', 'InflowPaused')), locate: always(transient('alpha: RPC down')) },
+    });
+    const r = await run(s);
+    assert.equal(r.outcome, 'stranded');
+    assert.match(r.reason ?? '', /compensation redeposit failed: .*; the funds could not be located: .*alpha: RPC down/);
+    assert.equal(s.callsOf('locateFunds').length, 10);
+  });
 
   test('Wormhole: VAAs that do not verify keeper-side (VaaRejected) are retried until a good one is served → completed', async () => {
     const rejected = () => ApplicationFailure.retryable('rebalance key 0x…: message 10201/0x…/1: signature 0 does not verify', 'VaaRejected');
