@@ -21,8 +21,11 @@ import { chain } from './plannerFixtures.js';
 const KEYS = ['a', 'b', 'c', 'd'];
 const addr = (i: number, j: number): `0x${string}` => `0x${(i * 16 + j + 1).toString(16).padStart(40, '0')}`;
 
-/** A config for chains a..d (example policies: band 60–80%, maxTransfer 250k, minTransfer 100 tokens) with `over` merged in. */
-function config(over: Partial<BallastConfigInput> = {}) {
+/**
+ * A config for chains a..d (example policies: band 60–80%, maxTransfer 250k, minTransfer 100 tokens) with `over`
+ * merged in; `withWormhole`: every chain also on the Wormhole route (chain ids 2..5).
+ */
+function config(over: Partial<BallastConfigInput> = {}, opts: { withWormhole?: boolean } = {}) {
   const base = exampleConfig({
     chains: KEYS.map((key, i) => ({
       key,
@@ -30,6 +33,7 @@ function config(over: Partial<BallastConfigInput> = {}) {
       rpcUrl: `http://127.0.0.1:${1 + i}`, // never contacted
       eid: 40_000 + i,
       contracts: { multicall3: addr(i, 0), endpoint: addr(i, 1), token: addr(i, 2), vault: addr(i, 3), route: addr(i, 4), priceFeed: addr(i, 5) },
+      ...(opts.withWormhole ? { wormhole: { chainId: 2 + i, core: addr(i, 7), adapter: addr(i, 8) } } : {}),
     })),
   });
   return parseConfig({ ...base, ...over });
@@ -106,20 +110,10 @@ describe('planRebalances: the planner named in config', () => {
   test('a Wormhole transfer carries Wormhole\'s delivery deadline; a LayerZero one leaves the monitor\'s', async () => {
     const GUARDIAN = '0xbeFA429d57cD18b7F8A4d91A2da9AB4AF05d0FBe';
     const base = config();
-    const cfg = parseConfig({
-      ...exampleConfig({
-        chains: KEYS.map((key, i) => ({
-          key,
-          chainId: 31_000 + i,
-          rpcUrl: `http://127.0.0.1:${1 + i}`, // never contacted
-          eid: 40_000 + i,
-          contracts: { multicall3: addr(i, 0), endpoint: addr(i, 1), token: addr(i, 2), vault: addr(i, 3), route: addr(i, 4), priceFeed: addr(i, 5) },
-          wormhole: { chainId: 2 + i, core: addr(i, 7), adapter: addr(i, 8) },
-        })),
-      }),
-      bridges: { layerzero: {}, wormhole: {} },
-      wormhole: { guardianUrl: 'http://127.0.0.1:7071', guardianSets: [{ index: 0, keys: [GUARDIAN] }], deliveryDeadlineSec: 1234 },
-    });
+    const cfg = config(
+      { bridges: { layerzero: {}, wormhole: {} }, wormhole: { guardianUrl: 'http://127.0.0.1:7071', guardianSets: [{ index: 0, keys: [GUARDIAN] }], deliveryDeadlineSec: 1234 } },
+      { withWormhole: true },
+    );
     assert.equal(base.layerzero.deliveryDeadlineSec, 600);
     const planWith = async (cheap: 'layerzero' | 'wormhole') => {
       const quotes: RouteQuote[] = ['b', 'c', 'd'].flatMap((from) => [quote(from, 'a', 'layerzero', cheap === 'layerzero' ? 10n ** 12n : 10n ** 16n), quote(from, 'a', 'wormhole', cheap === 'wormhole' ? 10n ** 12n : 10n ** 16n)]);
