@@ -9,7 +9,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { loadConfig } from '../config/index.js';
-import { connectClient } from '../keeper/client.js';
+import { connectClient, updateRefusal } from '../keeper/client.js';
 import { approveCaps, controlCaps, proposeCaps, readCaps, type CapControlInput } from '../keeper/caps.js';
 import { signerAccount, withKeyOptions as keyOptions, type KeyOpts } from './signer.js';
 import { CAP_FIELDS, previewApproval, type CapScope, type CapValues } from '../workflows/caps.js';
@@ -56,9 +56,7 @@ async function refusalShown<T>(p: Promise<T>): Promise<T> {
     return await p;
   } catch (err) {
     if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-    const why: string[] = [];
-    for (let e: unknown = err.cause; e instanceof Error; e = (e as { cause?: unknown }).cause) why.push(e.message);
-    throw new Error(`the monitor refused it: ${why.join(': ') || err.message}`, { cause: err });
+    throw new Error(`the monitor refused it: ${updateRefusal(err, ': ') || err.message}`, { cause: err });
   }
 }
 

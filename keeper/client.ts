@@ -1,7 +1,7 @@
 /**
  * Temporal client side of the keeper: start the monitor, read its status, pause and resume it.
  */
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { BallastConfig } from '../config/index.js';
 import { dataConverter } from './dataConverter.js';
 import { monitorStatusQuery, pauseSignal, resumeSignal, snapshotQuery, type MonitorStatus } from '../workflows/messages.js';
@@ -89,4 +89,15 @@ export async function setPaused(client: Client, deployment: string, paused: bool
   const h = client.workflow.getHandle(monitorWorkflowId(deployment));
   if (paused) await h.signal(pauseSignal, { reason });
   else await h.signal(resumeSignal);
+}
+
+/**
+ * Why a refused Update was refused, whichever layer refused it (the validator or the handler): the messages of
+ * the error's causes joined with `sep` (WorkflowUpdateFailedError's own message says only that the Update failed).
+ * Any other error: its message and its causes'.
+ */
+export function updateRefusal(err: unknown, sep = ' / '): string {
+  const parts: string[] = [];
+  for (let e: unknown = err instanceof WorkflowUpdateFailedError ? err.cause : err; e instanceof Error; e = (e as { cause?: unknown }).cause) parts.push(e.message);
+  return parts.join(sep);
 }

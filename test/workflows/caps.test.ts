@@ -4,10 +4,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { privateKeyToAccount } from 'viem/accounts';
 import { startHarness, waitFor, type Harness } from './harness.js';
-import { monitorStatus, setPaused, startMonitor } from '../../keeper/client.js';
+import { monitorStatus, setPaused, startMonitor, updateRefusal } from '../../keeper/client.js';
 import { approveCaps, proposeCaps, readCaps } from '../../keeper/caps.js';
 import { runCaptured } from '../../cli/main.js';
 
@@ -23,17 +23,8 @@ const stranger = privateKeyToAccount(KEY_X);
 
 /** The reason a refused Update carries, whichever layer refused it (validator or handler). */
 function refusal(err: unknown): string {
-  if (err instanceof WorkflowUpdateFailedError) {
-    let e: unknown = err.cause;
-    const parts: string[] = [];
-    while (e instanceof Error) {
-      parts.push(e.message);
-      e = (e as { cause?: unknown }).cause;
-    }
-    return parts.join(' / ');
-  }
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return `rpc: ${err.message}`;
-  return err instanceof Error ? err.message : String(err);
+  return updateRefusal(err);
 }
 
 describe('run-time caps on the monitor', () => {

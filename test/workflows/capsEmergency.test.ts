@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -31,7 +31,7 @@ import { buildReadOnlyKeeperContext } from '../../keeper/runtime.js';
 import { dataConverter } from '../../keeper/dataConverter.js';
 import { loadWorkflowBundle } from '../../keeper/workflowBundle.js';
 import { workflowsPath } from '../../keeper/worker.js';
-import { monitorWorkflowId, setPaused } from '../../keeper/client.js';
+import { monitorWorkflowId, setPaused, updateRefusal } from '../../keeper/client.js';
 import { approveCaps, controlCaps, proposeCaps, readCaps } from '../../keeper/caps.js';
 import { createCapActivities } from '../../activities/caps.js';
 import { planRebalances } from '../../activities/plan.js';
@@ -60,16 +60,6 @@ const CHAIN_KEYS = ['alpha', 'beta', ...Array.from({ length: 48 }, (_, i) => `c$
 
 const SNAPSHOT: Snapshot = { takenAtMs: 1, chains: [chain('alpha', 1, 0.95), chain('beta', 2, 0.8)], excluded: [], freshness: 'fresh' };
 
-/** The Update's refusal as text, whichever layer refused it (validator or handler). */
-function refusal(err: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = err instanceof WorkflowUpdateFailedError ? err.cause : err;
-  while (e instanceof Error) {
-    parts.push(e.message);
-    e = (e as { cause?: unknown }).cause;
-  }
-  return parts.join(' / ');
-}
 
 /** Polls `fn` (real time, 50 ms apart) until it returns something truthy; fails naming `what` after 30 s. */
 async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>): Promise<T> {
@@ -236,12 +226,12 @@ describe('run-time caps in an emergency: the real monitor on the time-skipping s
     await env.sleep((TICKS_PER_RUN + 1) * TICK_SEC * 1000);
     await eventually('a continue-as-new', async () => (await handle.describe()).runId !== firstRun);
     const resend = () => env.client.workflow.getHandle(monitorWorkflowId(DEPLOYMENT)).executeUpdate(proposeCapChangeUpdate, { args: [{ request: r.request, salt: r.salt, signature: r.signature }] });
-    await assert.rejects(resend(), (e) => /already submitted/.test(refusal(e)));
+    await assert.rejects(resend(), (e) => /already submitted/.test(updateRefusal(e)));
 
     // Once it has expired, its id is forgotten (bounded by expiry, not count) and the request is refused as expired.
     await env.sleep(900 * 1000);
     await eventually('the used id to be forgotten', async () => (await view()).state.used?.[r.request.changeId] === undefined);
-    await assert.rejects(resend(), (e) => /expired/.test(refusal(e)));
+    await assert.rejects(resend(), (e) => /expired/.test(updateRefusal(e)));
     v = await view();
     assert.equal(v.effective.find((p) => p.chainKey === 'alpha')!.caps.maxTransfer, 200_000n * T);
   });
