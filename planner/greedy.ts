@@ -117,11 +117,42 @@ function windowLeft(c: ChainState, p: ChainPolicy): bigint {
   return pos(min(p.caps.maxOutflowPerWindow, cap.maxOutflowPerWindow) - used);
 }
 
-function isAbove(borrowed: bigint, supplied: bigint, p: ChainPolicy): boolean {
+/** True when utilization (borrowed / supplied) is above the chain's band. */
+export function isAbove(borrowed: bigint, supplied: bigint, p: ChainPolicy): boolean {
   return borrowed * WAD > p.band.highWad * supplied;
 }
-function isBelow(borrowed: bigint, supplied: bigint, p: ChainPolicy): boolean {
+/** True when utilization (borrowed / supplied) is below the chain's band. */
+export function isBelow(borrowed: bigint, supplied: bigint, p: ChainPolicy): boolean {
   return borrowed * WAD < p.band.lowWad * supplied;
+}
+
+/** Where a chain stands for planning (base units; `targetWad` the band's middle as WAD). */
+export interface ChainStanding {
+  targetWad: bigint;
+  /** Supply at which the chain's utilization would be its target: ceil(borrowed / target). */
+  required: bigint;
+  /** What is already on its way to the chain (in-flight transfers). */
+  inbound: bigint;
+  /** Above its band: what it still needs to reach its target, net of inbound; else 0. */
+  need: bigint;
+  /** What it may give in total: the smallest of its target, buffer and window bounds; 0 above its band. */
+  spare: bigint;
+  /** Which bound set `spare`, for reasons. */
+  spareBound: string;
+}
+
+/** The need and spare of chain `c` under `policy` with `inbound` on its way (the planners' one definition). */
+export function chainStanding(c: ChainState, policy: ChainPolicy, inbound: bigint): ChainStanding {
+  const targetWad = (policy.band.lowWad + policy.band.highWad) / 2n;
+  const required = ceilDiv(c.borrowed * WAD, targetWad);
+  const above = isAbove(c.borrowed, c.supplied, policy);
+  const bounds: [string, bigint][] = [
+    ['its target', pos(c.supplied - required)],
+    [`its buffer (idle ${c.idle} − minBuffer ${policy.minBufferAmount})`, pos(c.idle - policy.minBufferAmount)],
+    ['the outflow window cap', windowLeft(c, policy)],
+  ];
+  const [spareBound, spare] = above ? ['its band', 0n] : bounds.reduce((m, b) => (b[1] < m[1] ? b : m));
+  return { targetWad, required, inbound, need: above ? pos(required - c.supplied - inbound) : 0n, spare, spareBound };
 }
 
 /**
@@ -172,29 +203,8 @@ export function planGreedy(input: GreedyInput, opts: GreedyOptions = {}): Plan {
       }
       continue;
     }
-    const target = (policy.band.lowWad + policy.band.highWad) / 2n;
-    const required = ceilDiv(c.borrowed * WAD, target);
-    const inbound = inboundOf.get(c.chainKey) ?? 0n;
-    const above = isAbove(c.borrowed, c.supplied, policy);
-    const bounds: [string, bigint][] = [
-      ['its target', pos(c.supplied - required)],
-      [`its buffer (idle ${c.idle} − minBuffer ${policy.minBufferAmount})`, pos(c.idle - policy.minBufferAmount)],
-      ['the outflow window cap', windowLeft(c, policy)],
-    ];
-    const [spareBound, spare] = above ? ['its band', 0n] : bounds.reduce((m, b) => (b[1] < m[1] ? b : m));
-    nodes.push({
-      key: c.chainKey,
-      chain: c,
-      policy,
-      target,
-      required,
-      inbound,
-      need: above ? pos(required - c.supplied - inbound) : 0n,
-      spare,
-      spareBound,
-      received: 0n,
-      sent: 0n,
-    });
+    const st = chainStanding(c, policy, inboundOf.get(c.chainKey) ?? 0n);
+    nodes.push({ key: c.chainKey, chain: c, policy, target: st.targetWad, required: st.required, inbound: st.inbound, need: st.need, spare: st.spare, spareBound: st.spareBound, received: 0n, sent: 0n });
   }
 
   /** Routes at their message limit for this plan (one message under the `one` rule). */

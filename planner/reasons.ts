@@ -6,7 +6,8 @@ import { formatWadPct } from './greedy.js';
 import { WAD } from './types.js';
 import type { Plan, Transfer } from './types.js';
 import { cmpKey, pos } from './bigint.js';
-import { edgeKey, feeOf, isAbove, isBelow, pairKey } from './routing.js';
+import { edgeKey, feeOf, pairKey } from './routing.js';
+import { isAbove, isBelow } from './greedy.js';
 import type { Ctx, Move } from './routing.js';
 
 /** A transfer with the bridge it goes over and its fee. */

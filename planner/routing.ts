@@ -11,8 +11,7 @@
  * - `one`: at most one message per ordered chain pair (over one bridge), ≤ `maxTransfer` and ≤ `capacity`
  *   (the rule before several messages per route were allowed; kept for comparison: `npm run bench`).
  */
-import { DEFAULT_MAX_MESSAGES_PER_ROUTE, type GreedyInput } from './greedy.js';
-import { WAD } from './types.js';
+import { chainStanding, DEFAULT_MAX_MESSAGES_PER_ROUTE, type GreedyInput } from './greedy.js';
 import type { ChainPolicy, ChainState } from './types.js';
 import { ceilDiv, cmpKey, maxB, minB, pos, pushTo } from './bigint.js';
 
@@ -83,14 +82,6 @@ export interface PlannedChain {
   spareBound: string;
 }
 
-function windowLeft(c: ChainState, p: ChainPolicy): bigint {
-  const cap = c.onChainCap;
-  const expired = c.blockTimestampSec >= cap.windowStartSec + cap.windowSec;
-  const used = expired ? 0n : cap.outflowInWindow;
-  return pos(minB(p.caps.maxOutflowPerWindow, cap.maxOutflowPerWindow) - used);
-}
-export const isAbove = (borrowed: bigint, supplied: bigint, p: ChainPolicy): boolean => borrowed * WAD > p.band.highWad * supplied;
-export const isBelow = (borrowed: bigint, supplied: bigint, p: ChainPolicy): boolean => borrowed * WAD < p.band.lowWad * supplied;
 
 /**
  * The chains that take part in planning (policy present, oracle ok), sorted by chainKey, with need and
@@ -104,17 +95,7 @@ export function plannedChains(input: GreedyInput): PlannedChain[] {
   for (const c of [...input.chains].sort((a, b) => cmpKey(a.chainKey, b.chainKey))) {
     const policy = policies.get(c.chainKey);
     if (policy === undefined || !c.oracleCheck.ok) continue;
-    const targetWad = (policy.band.lowWad + policy.band.highWad) / 2n;
-    const required = ceilDiv(c.borrowed * WAD, targetWad);
-    const inbound = inboundOf.get(c.chainKey) ?? 0n;
-    const above = isAbove(c.borrowed, c.supplied, policy);
-    const bounds: [string, bigint][] = [
-      ['its target', pos(c.supplied - required)],
-      [`its buffer (idle ${c.idle} − minBuffer ${policy.minBufferAmount})`, pos(c.idle - policy.minBufferAmount)],
-      ['the outflow window cap', windowLeft(c, policy)],
-    ];
-    const [spareBound, spare] = above ? ['its band', 0n] : bounds.reduce((m, b) => (b[1] < m[1] ? b : m));
-    out.push({ key: c.chainKey, chain: c, policy, targetWad, required, inbound, need: above ? pos(required - c.supplied - inbound) : 0n, spare, spareBound });
+    out.push({ key: c.chainKey, chain: c, policy, ...chainStanding(c, policy, inboundOf.get(c.chainKey) ?? 0n) });
   }
   return out;
 }
