@@ -11,7 +11,7 @@
  * - `one`: at most one message per ordered chain pair (over one bridge), ≤ `maxTransfer` and ≤ `capacity`
  *   (the rule before several messages per route were allowed; kept for comparison: `npm run bench`).
  */
-import { chainStanding, DEFAULT_MAX_MESSAGES_PER_ROUTE, type GreedyInput } from './greedy.js';
+import { chainStanding, DEFAULT_MAX_MESSAGES_PER_ROUTE, type ChainStanding, type GreedyInput } from './greedy.js';
 import type { ChainPolicy, ChainState } from './types.js';
 import { ceilDiv, cmpKey, maxB, minB, pos, pushTo } from './bigint.js';
 
@@ -66,20 +66,11 @@ export const RATE_DENOM = 1_000_000n;
 export const pairKey = (from: string, to: string): string => `${from}\u0000${to}`;
 export const edgeKey = (from: string, to: string, bridge: string): string => `${from}\u0000${to}\u0000${bridge}`;
 
-/** Planning state of one chain, derived exactly as greedy.ts derives it. */
-export interface PlannedChain {
+/** Planning state of one chain: its standing as greedy.ts derives it (chainStanding), with the chain and policy. */
+export interface PlannedChain extends ChainStanding {
   key: string;
   chain: ChainState;
   policy: ChainPolicy;
-  targetWad: bigint;
-  /** Least supply with utilization ≤ target. */
-  required: bigint;
-  inbound: bigint;
-  /** What a chain above its band needs to reach target (after inbound), else 0. */
-  need: bigint;
-  /** What a chain may give in total (target, buffer and window bounds), else 0. */
-  spare: bigint;
-  spareBound: string;
 }
 
 
