@@ -67,7 +67,7 @@ export function createActivities(ctx: KeeperContext) {
       ctx.metrics.legs.end('deliver', route, input.guid.toLowerCase());
       return r;
     },
-    async locateFunds(input: { from: string; to: string; guid?: Hex; nonce?: bigint; bridge?: string; key?: Hex }) {
+    async locateFunds(input: { from: string; to: string; guid?: Hex; nonce?: bigint; bridge?: string; key?: Hex; returned?: boolean }) {
       if (input.guid) ctx.metrics.legs.endKey(input.guid.toLowerCase());
       return locateFunds(ctx, input);
     },
@@ -81,6 +81,14 @@ export function createActivities(ctx: KeeperContext) {
     async reportLedgerMismatch(input: { rebalanceId: Hex; step: string; mismatches: LedgerMismatch[] }) {
       ctx.metrics.ledgerMismatch.set(1);
       ctx.log.error({ rebalanceId: input.rebalanceId, step: input.step, where: describeMismatches(input.mismatches) }, 'LEDGER MISMATCH after a saga step; new rebalances stopped');
+    },
+    /**
+     * Counts into `ballast_ledger_audit_unavailable_total{kind}` and logs a saga step whose ledger reconciliation
+     * could not read the chains (the saga goes on by its legs' results; the step is listed in its result).
+     */
+    async reportAuditUnavailable(input: { rebalanceId: Hex; kind: 'collateral' | 'capacity'; step: string; error: string }) {
+      ctx.metrics.auditUnavailable.inc({ kind: input.kind });
+      ctx.log.warn({ rebalanceId: input.rebalanceId, kind: input.kind, step: input.step, error: input.error }, 'ledger audit unavailable after a saga step; going on by the legs');
     },
     /** Metrics and a log line when a saga starts. */
     async recordStarted(input: { rebalanceId: Hex; from: string; to: string; amount: bigint; bridge?: string }) {

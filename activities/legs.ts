@@ -234,28 +234,32 @@ async function routeBalanceOf(ctx: KeeperContext, chainKey: string): Promise<big
 /**
  * Reads where a rebalance's tokens are: the two routes' (Solana: treasuries') balances and, if sent, the
  * message's delivery state (LayerZero: by nonce; Wormhole: the destination adapter's or custody's record).
+ * `from`/`to` are the saga's source and destination; `returned: true` says the message named is the
+ * compensation's return, which goes `to` → `from` (its delivery is read on `from`).
  */
-export async function locateFunds(ctx: KeeperContext, input: { from: string; to: string; guid?: Hex; nonce?: bigint; bridge?: string; key?: Hex }): Promise<FundsLocation> {
+export async function locateFunds(ctx: KeeperContext, input: { from: string; to: string; guid?: Hex; nonce?: bigint; bridge?: string; key?: Hex; returned?: boolean }): Promise<FundsLocation> {
   const [sourceRouteBalance, destinationRouteBalance] = await Promise.all([routeBalanceOf(ctx, input.from), routeBalanceOf(ctx, input.to)]);
   let delivered: boolean | undefined;
   let verified: boolean | undefined;
   const parts = [`${input.from} route holds ${sourceRouteBalance}`, `${input.to} route holds ${destinationRouteBalance}`];
+  const [msgFrom, msgTo] = input.returned ? [input.to, input.from] : [input.from, input.to];
+  const what = input.returned ? 'return ' : '';
   if (input.bridge === 'wormhole') {
     if (input.key && input.nonce !== undefined) {
-      const dstSc = solanaChainOf(ctx, input.to);
-      delivered = dstSc ? (await solanaRedeemOf(dstSc, input.key)) !== undefined : await wormholeDelivered(chainOf(ctx, input.to), input.key);
-      const e = wormholeEmitterOf(ctx, input.from);
-      parts.push(`Wormhole message ${e.chainId}/${e.emitter}/${input.nonce} ${delivered ? 'redeemed' : 'not redeemed'} on ${input.to}`);
+      const dstSc = solanaChainOf(ctx, msgTo);
+      delivered = dstSc ? (await solanaRedeemOf(dstSc, input.key)) !== undefined : await wormholeDelivered(chainOf(ctx, msgTo), input.key);
+      const e = wormholeEmitterOf(ctx, msgFrom);
+      parts.push(`${what}Wormhole message ${e.chainId}/${e.emitter}/${input.nonce} ${delivered ? 'redeemed' : 'not redeemed'} on ${msgTo}`);
     }
     return { summary: parts.join('; '), sourceRouteBalance, destinationRouteBalance, guid: input.guid, delivered, verified };
   }
-  const src = chainOf(ctx, input.from);
-  const dst = chainOf(ctx, input.to);
+  const src = chainOf(ctx, msgFrom);
+  const dst = chainOf(ctx, msgTo);
   if (input.guid && input.nonce !== undefined) {
     const s = await getDeliveryStatus({ clients: dst.clients, endpoint: dst.contracts.endpoint, receiver: dst.contracts.token, srcEid: src.eid, sender: src.contracts.token, nonce: input.nonce });
     delivered = s.delivered;
     verified = s.verified;
   }
-  if (input.guid) parts.push(`LayerZero GUID ${input.guid} nonce ${input.nonce} ${delivered ? 'delivered' : verified ? 'verified, not executed' : 'not delivered'} on ${dst.chainKey}`);
+  if (input.guid) parts.push(`${what}LayerZero GUID ${input.guid} nonce ${input.nonce} ${delivered ? 'delivered' : verified ? 'verified, not executed' : 'not delivered'} on ${dst.chainKey}`);
   return { summary: parts.join('; '), sourceRouteBalance, destinationRouteBalance, guid: input.guid, delivered, verified };
 }

@@ -1,6 +1,6 @@
 /**
- * `capacityMoveWorkflow`: one capacity move (lending capacity as credit, no tokens) as a saga, with the
- * shape and guarantees of `rebalanceWorkflow` (workflows/rebalance.ts):
+ * `capacityMoveWorkflow`: one capacity move (lending capacity as credit, no tokens) as the one saga of
+ * workflows/moveSaga.ts, with the shape and guarantees of `rebalanceWorkflow` (workflows/rebalance.ts):
  *
  *   reserve ─► send ─► deliver ─► apply                                      → completed
  *   compensations, pushed as legs succeed, run in reverse on failure:
@@ -25,10 +25,11 @@ import { defineQuery, getExternalWorkflowHandle, log, setHandler } from '@tempor
 import type { Hex } from 'viem';
 import type { CreditLocation } from '../activities/capacity.js';
 import type { RebalanceOutcome } from '../activities/types.js';
-import { addFee, inflightAccount, postedDeliveries, type Ledger } from '../ledger/ledger.js';
+import { postedDeliveries, type Ledger } from '../ledger/ledger.js';
 import { deriveCapacityFromChain, limitAccount, openCapacityLedger, pendingAccount, reservedAccount } from '../ledger/credit.js';
 import { rebalanceFinishedSignal } from './messages.js';
-import { audit, books, deliveryWaitFor, failureMessage, LedgerMismatchError, SagaSteps, writes, type StepRecord } from './saga.js';
+import { auditFor, books, deliveryWaitFor, failureMessage, SagaSteps, writes, type StepRecord } from './saga.js';
+import { runMoveSaga, type MoveKind } from './moveSaga.js';
 
 /** Input of {@link capacityMoveWorkflow}. */
 export interface CapacityMoveInput {
@@ -49,6 +50,8 @@ export interface CapacityMoveInput {
   vaaPollIntervalMs?: number;
   /** Workflow id of the monitor to notify at the end (optional: a move can be started by hand). */
   monitorWorkflowId?: string;
+  /** How long one ledger reconciliation may retry before it counts as unavailable, seconds (default 600). */
+  auditDeadlineSec?: number;
 }
 
 /** The legs and compensations of a capacity move. */
@@ -85,6 +88,8 @@ export interface CapacityMoveResult {
   ledger: Ledger;
   /** Set when the ledger disagreed with the chain: which accounts, expected vs observed. */
   ledgerMismatch?: string;
+  /** Steps after which the ledger could not be read back from the chains (the outcome stands on the legs). */
+  unauditedSteps?: string[];
 }
 
 /** A capacity move's progress: legs so far, its ledger, and the result once ended (same query name as a rebalance's). */
@@ -101,114 +106,91 @@ export async function capacityMoveWorkflow(input: CapacityMoveInput): Promise<Ca
   const { rebalanceId, from, to, amount } = input;
   const bridge = input.bridge ?? 'layerzero';
   let result: CapacityMoveResult | undefined;
-  let forward: Sent | undefined;
-  let back: Sent | undefined;
-  const saga = new SagaSteps<CapacityLeg>(rebalanceId, openCapacityLedger(from, amount), async (minBlocks, ledger) => {
-    const { facts } = await audit.observeCapacityFunds({ rebalanceId, from, to, amount, minBlocks });
-    return deriveCapacityFromChain(facts, { postedDeliveries: postedDeliveries(ledger) });
-  });
+  const audit = auditFor(input.auditDeadlineSec);
+  const saga = new SagaSteps<CapacityLeg>(
+    rebalanceId,
+    openCapacityLedger(from, amount),
+    async (minBlocks, ledger) => {
+      const { facts } = await audit.observeCapacityFunds({ rebalanceId, from, to, amount, minBlocks });
+      return deriveCapacityFromChain(facts, { postedDeliveries: postedDeliveries(ledger) });
+    },
+    'capacity',
+  );
   setHandler(capacityProgressQuery, () => ({ legs: saga.legs, result, ledger: saga.ledger }));
   const deliveryWait = deliveryWaitFor(input.deliveryDeadlineSec, bridge === 'wormhole' ? input.vaaPollIntervalMs : undefined);
+  const ends = (purpose: 'forward' | 'return') => (purpose === 'forward' ? { src: from, dst: to } : { src: to, dst: from });
 
-  /** Sends `purpose`'s message from `src` to `dst` over the saga's bridge; `account` is where the credit leaves from. */
-  const send = async (leg: 'send' | 'return', kind: CapacityLegRecord['kind'], src: string, dst: string, account: string): Promise<Sent> => {
-    const purpose = leg === 'send' ? 'forward' : 'return';
-    if (bridge === 'wormhole') {
-      const r = await saga.step(leg, kind, () => writes.sendCreditWormhole({ rebalanceId, purpose, from: src, to: dst, amount }), (x) => ({ step: leg, from: account, to: inflightAccount(x.messageId), amount }), (x) => [src, x.blockNumber]);
-      saga.ledger = addFee(saga.ledger, r.feeWei);
-      return { bridge, id: r.messageId, emitterChain: r.emitterChain, emitter: r.emitter, sequence: r.sequence };
-    }
-    const r = await saga.step(leg, kind, () => writes.sendCredit({ rebalanceId, purpose, from: src, to: dst, amount }), (x) => ({ step: leg, from: account, to: inflightAccount(x.guid), amount }), (x) => [src, x.blockNumber]);
-    saga.ledger = addFee(saga.ledger, r.nativeFeeWei);
-    return { bridge, id: r.guid, guid: r.guid, nonce: r.nonce };
-  };
-
-  /** Waits for `m` to arrive on `dst` (LayerZero: executed; Wormhole: VAA fetched, verified, redeemed); credit then pending there. */
-  const deliver = (leg: 'deliver' | 'return-deliver', kind: CapacityLegRecord['kind'], m: Sent, src: string, dst: string) =>
-    saga.step(
-      leg,
-      kind,
-      async (): Promise<{ txHash?: string; alreadyDone?: boolean; blockNumber: bigint }> => {
-        if (m.bridge === 'layerzero') {
-          const d = await deliveryWait.awaitCreditDelivery({ from: src, to: dst, guid: m.guid, nonce: m.nonce });
-          return { txHash: d.txHash, blockNumber: d.deliveredAtBlock };
-        }
-        const purpose = leg === 'deliver' ? 'forward' : 'return';
-        const vaa = await deliveryWait.fetchCreditVaa({ rebalanceId, purpose, from: src, to: dst, emitterChain: m.emitterChain, emitter: m.emitter, sequence: m.sequence });
-        return writes.redeemCreditVaa({ rebalanceId, purpose, chainKey: dst, vaa: vaa.vaa, from: src });
-      },
-      () => ({ step: leg, from: inflightAccount(m.id), to: pendingAccount(dst), amount }),
-      (r) => [dst, r.blockNumber],
-    );
-
-  const restore = () =>
-    saga.step('restore', 'compensation', () => writes.restoreCredit({ rebalanceId, chainKey: from }), () => ({ step: 'restore', from: reservedAccount(from), to: limitAccount(from), amount }), (r) => [from, r.blockNumber]);
-
-  const returnOverBridge = async () => {
-    back = await send('return', 'compensation', to, from, pendingAccount(to));
-    await deliver('return-deliver', 'compensation', back, to, from);
-    await saga.step('return-apply', 'compensation', () => writes.applyCredit({ rebalanceId, purpose: 'return', chainKey: from }), () => ({ step: 'return-apply', from: pendingAccount(from), to: limitAccount(from), amount }), (r) => [from, r.blockNumber]);
-  };
-
-  const finish = async (outcome: RebalanceOutcome, reason?: string, creditLocation?: CreditLocation, ledgerMismatch?: string): Promise<CapacityMoveResult> => {
-    const durationSec = Math.round((Date.now() - startedAtMs) / 1000);
-    const feePaidWei = saga.ledger.feesPaidWei;
-    result = { kind: 'capacity', rebalanceId, outcome, from, to, amount, bridge, legs: saga.legs, messageId: forward?.id, nonce: forward?.bridge === 'layerzero' ? forward.nonce : undefined, returnMessageId: back?.id, feePaidWei, reason, creditLocation, durationSec, ledger: saga.ledger, ledgerMismatch };
-    const messageIds = [forward?.id, back?.id].filter((x): x is string => x !== undefined);
-    await books.recordCapacityOutcome({ rebalanceId, from, to, amount, bridge, outcome, reason, durationSec, messageIds, where: creditLocation?.summary });
-    if (input.monitorWorkflowId) {
-      try {
-        await getExternalWorkflowHandle(input.monitorWorkflowId).signal(rebalanceFinishedSignal, { rebalanceId, outcome, ledgerMismatch, feePaidWei });
-      } catch (err) {
-        log.warn('could not notify the monitor', { monitor: input.monitorWorkflowId, error: failureMessage(err) });
+  const capacity: MoveKind<CapacityLeg, Sent> = {
+    names: { debit: 'reserve', undoDebit: 'restore', credit: 'apply', returnCredit: 'return-apply' },
+    accounts: { held: limitAccount, debited: reservedAccount, arrived: pendingAccount },
+    debit: () => writes.reserveCredit({ rebalanceId, chainKey: from, amount }),
+    undoDebit: () => writes.restoreCredit({ rebalanceId, chainKey: from }),
+    async send(purpose) {
+      const { src, dst } = ends(purpose);
+      if (bridge === 'wormhole') {
+        const r = await writes.sendCreditWormhole({ rebalanceId, purpose, from: src, to: dst, amount });
+        return { ...r, feeWei: r.feeWei, message: { bridge, id: r.messageId, emitterChain: r.emitterChain, emitter: r.emitter, sequence: r.sequence } };
       }
-    }
-    return result;
-  };
-
-  /** Ends `stranded` with the credit located (or the reason it could not be: never silently). */
-  const stranded = async (reason: string, ledgerMismatch?: string) => {
-    try {
-      const where = await books.locateCredit({ rebalanceId, from, to });
-      return await finish('stranded', reason, where, ledgerMismatch);
-    } catch (err) {
-      return await finish('stranded', `${reason}; the credit could not be located: ${failureMessage(err)}`, undefined, ledgerMismatch);
-    }
+      const r = await writes.sendCredit({ rebalanceId, purpose, from: src, to: dst, amount });
+      return { ...r, feeWei: r.nativeFeeWei, message: { bridge, id: r.guid, guid: r.guid, nonce: r.nonce } };
+    },
+    /** LayerZero: executed on the destination; Wormhole: VAA fetched, verified keeper-side, redeemed. Credit then pending there. */
+    async deliver(purpose, m) {
+      const { src, dst } = ends(purpose);
+      if (m.bridge === 'layerzero') {
+        const d = await deliveryWait.awaitCreditDelivery({ from: src, to: dst, guid: m.guid, nonce: m.nonce });
+        return { txHash: d.txHash, blockNumber: d.deliveredAtBlock };
+      }
+      const vaa = await deliveryWait.fetchCreditVaa({ rebalanceId, purpose, from: src, to: dst, emitterChain: m.emitterChain, emitter: m.emitter, sequence: m.sequence });
+      return writes.redeemCreditVaa({ rebalanceId, purpose, chainKey: dst, vaa: vaa.vaa, from: src });
+    },
+    credit: (purpose) => writes.applyCredit({ rebalanceId, purpose, chainKey: purpose === 'forward' ? to : from }),
+    describe: (m) => `capacity message ${m.id}`,
   };
 
   await books.recordCapacityStarted({ rebalanceId, from, to, amount, bridge });
-  const compensations: { leg: CapacityLeg; run: () => Promise<unknown> }[] = [];
-  try {
-    await saga.audited('open');
-    await saga.step('reserve', 'leg', () => writes.reserveCredit({ rebalanceId, chainKey: from, amount }), () => ({ step: 'reserve', from: limitAccount(from), to: reservedAccount(from), amount }), (r) => [from, r.blockNumber]);
-    compensations.unshift({ leg: 'restore', run: restore });
-
-    forward = await send('send', 'leg', from, to, reservedAccount(from));
-    // The messenger took the reservation: restoring it is no longer possible (returning it is, once delivered).
-    compensations.length = 0;
-
+  const end = await runMoveSaga(saga, capacity, input);
+  const { forward, back, outcome, ledgerMismatch } = end;
+  let reason = end.reason;
+  let creditLocation: CreditLocation | undefined;
+  if (outcome === 'stranded') {
     try {
-      await deliver('deliver', 'leg', forward, from, to);
+      // Reads every record of both messages (forward and return) on both chains.
+      creditLocation = await books.locateCredit({ rebalanceId, from, to });
     } catch (err) {
-      if (err instanceof LedgerMismatchError) throw err;
-      return await stranded(`delivery of capacity message ${forward.id} not done within ${input.deliveryDeadlineSec}s: ${failureMessage(err)}`);
+      reason = `${reason}; the credit could not be located: ${failureMessage(err)}`;
     }
-
-    compensations.unshift({ leg: 'return', run: returnOverBridge });
-    await saga.step('apply', 'leg', () => writes.applyCredit({ rebalanceId, purpose: 'forward', chainKey: to }), () => ({ step: 'apply', from: pendingAccount(to), to: limitAccount(to), amount }), (r) => [to, r.blockNumber]);
-    return await finish('completed');
-  } catch (err) {
-    if (err instanceof LedgerMismatchError) return stranded(err.message, err.message);
-    const reason = failureMessage(err);
-    log.warn('capacity leg failed; compensating', { rebalanceId, reason });
-    for (const c of compensations) {
-      try {
-        await c.run();
-      } catch (compErr) {
-        if (compErr instanceof LedgerMismatchError) return stranded(compErr.message, compErr.message);
-        return await stranded(`${reason}; compensation ${c.leg} failed: ${failureMessage(compErr)}`);
-      }
-    }
-    return await finish('compensated', reason);
   }
+  const durationSec = Math.round((Date.now() - startedAtMs) / 1000);
+  const feePaidWei = saga.ledger.feesPaidWei;
+  result = {
+    kind: 'capacity',
+    rebalanceId,
+    outcome,
+    from,
+    to,
+    amount,
+    bridge,
+    legs: saga.legs,
+    messageId: forward?.id,
+    nonce: forward?.bridge === 'layerzero' ? forward.nonce : undefined,
+    returnMessageId: back?.id,
+    feePaidWei,
+    reason,
+    creditLocation,
+    durationSec,
+    ledger: saga.ledger,
+    ledgerMismatch,
+    ...(saga.unaudited.length > 0 ? { unauditedSteps: saga.unaudited.map((u) => u.after) } : {}),
+  };
+  const messageIds = [forward?.id, back?.id].filter((x): x is string => x !== undefined);
+  await books.recordCapacityOutcome({ rebalanceId, from, to, amount, bridge, outcome, reason, durationSec, messageIds, where: creditLocation?.summary });
+  if (input.monitorWorkflowId) {
+    try {
+      await getExternalWorkflowHandle(input.monitorWorkflowId).signal(rebalanceFinishedSignal, { rebalanceId, outcome, ledgerMismatch, feePaidWei });
+    } catch (err) {
+      log.warn('could not notify the monitor', { monitor: input.monitorWorkflowId, error: failureMessage(err) });
+    }
+  }
+  return result;
 }

@@ -25,12 +25,23 @@ export const books = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
 });
 
-/** Ledger reconciliation reads: retried (stale nodes, RPC outages) for up to 10 minutes. */
-export const audit = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '15 seconds' },
-});
+/** Default bound on one ledger reconciliation read, retries included (stale nodes, RPC outages), seconds. */
+export const DEFAULT_AUDIT_DEADLINE_SEC = 600;
+
+/**
+ * Ledger reconciliation reads, retried (stale nodes, RPC outages) for up to `deadlineSec` in all
+ * (schedule-to-close); past it the audit is unavailable (see {@link SagaSteps.audited}), never a leg failure.
+ */
+export function auditFor(deadlineSec: number = DEFAULT_AUDIT_DEADLINE_SEC) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '30 seconds',
+    scheduleToCloseTimeout: `${deadlineSec} seconds`,
+    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '15 seconds' },
+  });
+}
+
+/** Ledger reconciliation reads with the default deadline. */
+export const audit = auditFor();
 
 /**
  * A delivery wait: the activity throws a retryable "not yet" (`DeliveryPending`, `VaaPending`) until the
@@ -40,7 +51,9 @@ export const audit = proxyActivities<Activities>({
  */
 export function deliveryWaitFor(deadlineSec: number, pollMs = 500) {
   return proxyActivities<Activities>({
-    startToCloseTimeout: '30 seconds',
+    // A Wormhole delivery also submits the VAA (a write with its receipt wait): heartbeats keep it honest.
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '10 seconds',
     scheduleToCloseTimeout: `${deadlineSec} seconds`,
     retry: { initialInterval: `${pollMs} milliseconds`, backoffCoefficient: 1.5, maximumInterval: `${Math.max(10_000, pollMs)} milliseconds`, nonRetryableErrorTypes: ['ConfigError'] },
   });
@@ -64,12 +77,33 @@ export class LedgerMismatchError extends Error {
   }
 }
 
+/**
+ * The ledger could not be read back from the chains (the audit activity failed past its deadline). Thrown only
+ * by an audit that must read (before the first leg); after a leg it is recorded, never a leg failure.
+ */
+export class AuditUnavailableError extends Error {
+  constructor(
+    readonly step: string,
+    /** Why the chains could not be read (the audit activity's innermost failure). */
+    readonly reason: string,
+  ) {
+    super(`the ledger audit at ${step} could not read the chains: ${reason}`);
+  }
+}
+
+/** A reconciliation that could not be read: after which step, and why. */
+export interface UnauditedStep {
+  after: string;
+  error: string;
+}
+
 /** One leg or compensation of a saga as it happened (`Leg`: the saga's leg names). */
 export interface StepRecord<Leg extends string> {
   leg: Leg;
   kind: 'leg' | 'compensation';
   status: 'ok' | 'failed';
-  txHash?: Hex;
+  /** EVM transaction hash or Solana signature. */
+  txHash?: string;
   alreadyDone?: boolean;
   error?: string;
   atMs: number;
@@ -85,12 +119,16 @@ export class SagaSteps<Leg extends string> {
   readonly legs: StepRecord<Leg>[] = [];
   /** Per chain, the newest block a step of this saga reached: reconciliation never reads older state. */
   readonly minBlocks: Record<string, bigint> = {};
+  /** Reconciliations that could not be read (the outcome stands on the legs' own results). */
+  readonly unaudited: UnauditedStep[] = [];
 
   constructor(
     readonly rebalanceId: Hex,
     /** The saga's ledger (replaced by every posted entry and fee). */
     public ledger: Ledger,
     private readonly observe: (minBlocks: Record<string, bigint>, ledger: Ledger) => Promise<Record<string, bigint>>,
+    /** The move kind, for the audit-unavailable report (`collateral` | `capacity`). */
+    private readonly kind: 'collateral' | 'capacity' = 'collateral',
   ) {}
 
   /** Records that a step of the saga reached `block` on `chainKey`. */
@@ -101,11 +139,25 @@ export class SagaSteps<Leg extends string> {
   /**
    * Reconciles the ledger with the chains. On any difference: `reportLedgerMismatch` (metric, log) and
    * @throws LedgerMismatchError (the saga stops acting), naming the accounts, expected vs observed.
+   * When the chains cannot be read (the audit activity failed past its deadline) the audit is recorded in
+   * {@link unaudited} and reported (`reportAuditUnavailable`: metric, log) and the saga goes on: an audit that
+   * cannot complete never decides a leg's outcome. Only `after === 'open'` (nothing done yet) throws
+   * {@link AuditUnavailableError} for it, so that no leg starts unaudited.
    */
   async audited(after: string): Promise<void> {
     const bal = checkBalanced(this.ledger);
     if (!bal.balanced) throw new LedgerMismatchError(after, [{ account: '(sum of accounts)', expected: this.ledger.opening, observed: bal.total }]);
-    const observed = await this.observe({ ...this.minBlocks }, this.ledger);
+    let observed: Record<string, bigint>;
+    try {
+      observed = await this.observe({ ...this.minBlocks }, this.ledger);
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      const error = failureMessage(err);
+      this.unaudited.push({ after, error });
+      await books.reportAuditUnavailable({ rebalanceId: this.rebalanceId, kind: this.kind, step: after, error });
+      if (after === 'open') throw new AuditUnavailableError(after, error);
+      return;
+    }
     const mismatches = reconcile(this.ledger.balances, observed);
     if (mismatches.length > 0) {
       await books.reportLedgerMismatch({ rebalanceId: this.rebalanceId, step: after, mismatches });
@@ -127,7 +179,7 @@ export class SagaSteps<Leg extends string> {
       await this.audited(`${leg} (failed)`);
       throw err;
     }
-    const w = r as { txHash?: Hex; alreadyDone?: boolean };
+    const w = r as { txHash?: string; alreadyDone?: boolean };
     this.legs.push({ leg, kind, status: 'ok', txHash: w.txHash, alreadyDone: w.alreadyDone, atMs: Date.now() });
     this.ledger = post(this.ledger, entry(r));
     this.seen(...chainOfBlock(r));

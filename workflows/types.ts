@@ -23,6 +23,11 @@ export interface RebalanceInput {
   monitorWorkflowId?: string;
   /** `layerzero` (default) or `wormhole`: the bridge of the send, its delivery and any return. */
   bridge?: string;
+  /**
+   * How long one ledger reconciliation may retry its chain reads before it counts as unavailable, seconds
+   * (default 600). An unavailable audit is recorded (`unauditedSteps`), never a leg failure.
+   */
+  auditDeadlineSec?: number;
 }
 
 /** One leg or compensation as it happened. */
@@ -49,6 +54,10 @@ export interface RebalanceResult {
   /** LayerZero GUID, or for Wormhole the message id `keccak256(chain, emitter, sequence)`. */
   guid?: Hex;
   nonce?: bigint;
+  /** The compensation's return message (GUID or Wormhole message id), once one was sent. */
+  returnGuid?: Hex;
+  /** The return message's LayerZero nonce or Wormhole sequence. */
+  returnNonce?: bigint;
   /** Native fees paid over every send of this saga, wei. */
   feePaidWei: bigint;
   /** Why the saga did not complete (for compensated and stranded). */
@@ -60,6 +69,8 @@ export interface RebalanceResult {
   ledger: Ledger;
   /** Set when the ledger disagreed with the chain: which accounts, expected vs observed. */
   ledgerMismatch?: string;
+  /** Steps after which the ledger could not be read back from the chains (the outcome stands on the legs). */
+  unauditedSteps?: string[];
 }
 
 export interface MonitorInput {

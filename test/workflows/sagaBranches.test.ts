@@ -372,6 +372,62 @@ describe('rebalanceWorkflow: compensation failures, mismatches, retries (time-sk
   });
 });
 
+/**
+ * An audit that cannot read the chains after a leg that SUCCEEDED (issue 11, defect 1): before, the audit's
+ * failure was taken for the leg's and the saga compensated a leg that had happened (after withdraw: a redeposit
+ * while the saga went no further; after send: a redeposit of burned tokens). Now the audit is recorded as
+ * unavailable (`unauditedSteps`, `reportAuditUnavailable`) and the legs decide the outcome.
+ */
+describe('rebalanceWorkflow: an audit that cannot read the chains never picks the outcome (issue 11, defect 1)', () => {
+  /** Every observe attempt fails while the newest successful write leg is `leg` (the audit right after it). */
+  const auditDownAfter = (leg: string, get: () => CollateralScenario) => () => {
+    const lastWrite = get().calls.filter((c) => c.leg && c.leg !== 'observe' && c.leg !== 'locate' && c.status === 'ok').at(-1);
+    return lastWrite?.leg === leg ? transient('alpha: fetch failed (RPC down)')() : undefined;
+  };
+
+  for (const leg of ['withdraw', 'send', 'deliver'] as const) {
+    test(`the audit after ${leg} fails past its deadline → the saga goes on by its legs → completed, the step listed as unaudited`, async () => {
+      let s: CollateralScenario | undefined;
+      s = scenario(`audit-down-after-${leg}`, { faults: { observe: auditDownAfter(leg, () => s!) } });
+      const r = await run(s, { auditDeadlineSec: 30 });
+      assert.equal(r.outcome, 'completed', r.reason);
+      assert.deepEqual(legsOf(r), ['leg:withdraw:ok', 'leg:send:ok', 'leg:deliver:ok', 'leg:deposit:ok']);
+      assert.equal(s.callsOf('depositToVault', 'redeposit').length, 0, 'no compensation ran');
+      assert.deepEqual(r.unauditedSteps, [leg]);
+      assert.ok(s.callsOf('observeRebalanceFunds').filter((c) => c.status === 'failed').length > 1, 'the audit was retried before it counted as unavailable');
+      assert.deepEqual(nonZero(r.ledger.balances), { 'vault:beta': AMOUNT });
+    });
+  }
+
+  test('the audit at open cannot read the chains → nothing moves → compensated, no leg ran', async () => {
+    const s = scenario('audit-down-at-open', { faults: { observe: always(transient('alpha: fetch failed (RPC down)')) } });
+    const r = await run(s, { auditDeadlineSec: 30 });
+    assert.equal(r.outcome, 'compensated');
+    assert.match(r.reason ?? '', /^nothing moved: the ledger audit at open could not read the chains: /);
+    assert.deepEqual(legsOf(r), []);
+    assert.deepEqual(writesOf(s), []);
+    assert.deepEqual(r.unauditedSteps, ['open']);
+  });
+});
+
+/**
+ * A stranded return is located by the RETURN message (issue 11, defect 4): before, the collateral saga named the
+ * forward GUID/nonce (delivered long ago) for funds in flight under the return, to its locate and to the monitor.
+ */
+describe('rebalanceWorkflow: a stranded return is located by the return message (issue 11, defect 4)', () => {
+  test('deposit reverts, the return never arrives → locateFunds and the result name the return GUID and nonce', async () => {
+    const s = scenario('return-located', { faults: { deposit: always(revert('beta', 'depositFromRoute', 'InflowPaused')) }, arrival: { return: 'never' } });
+    const r = await run(s);
+    assert.equal(r.outcome, 'stranded');
+    assert.equal(r.returnGuid, s.returned!.guid);
+    assert.equal(r.returnNonce, s.returned!.nonce);
+    assert.deepEqual(only(s.callsOf('locateFunds'), 'locateFunds').input, { from: 'alpha', to: 'beta', guid: s.returned!.guid, nonce: s.returned!.nonce, bridge: 'layerzero', key: legKey(s.rebalanceId, 'return'), returned: true });
+    assert.equal(r.fundsLocation?.guid, s.returned!.guid);
+    assert.equal(r.fundsLocation?.delivered, false, 'the return is not delivered');
+    assert.match(r.fundsLocation?.summary ?? '', new RegExp(`return LayerZero GUID ${s.returned!.guid} nonce ${s.returned!.nonce} not delivered on alpha`));
+  });
+});
+
 describe('rebalanceWorkflow tells its monitor (time-skipping; the real monitorWorkflow, paused)', () => {
   const monitorInput = (deployment: string): MonitorInput => ({
     deployment,
@@ -400,6 +456,13 @@ describe('rebalanceWorkflow tells its monitor (time-skipping; the real monitorWo
     assert.deepEqual(status.finished, { completed: 0, compensated: 0, stranded: 1 });
     assert.deepEqual(status.ledger.stranded, [{ rebalanceId: s.rebalanceId, from: 'alpha', to: 'beta', amount: AMOUNT, guid: r.guid, nonce: r.nonce, bridge: 'layerzero' }]);
     assert.equal(status.ledger.halted, undefined);
+  });
+
+  test('a stranded RETURN signals the return GUID and nonce, beta -> alpha (issue 11, defect 4)', async () => {
+    const s = scenario('monitor-stranded-return', { faults: { deposit: always(revert('beta', 'depositFromRoute', 'InflowPaused')) }, arrival: { return: 'never' } });
+    const { result: r, status } = await withMonitor('stranded-return', (monitorWorkflowId) => run(s, { monitorWorkflowId }));
+    assert.equal(r.outcome, 'stranded');
+    assert.deepEqual(status.ledger.stranded, [{ rebalanceId: s.rebalanceId, from: 'beta', to: 'alpha', amount: AMOUNT, guid: s.returned!.guid, nonce: s.returned!.nonce, bridge: 'layerzero' }]);
   });
 
   test('a ledger mismatch halts the monitor (new rebalances stop) with the accounts named', async () => {

@@ -151,7 +151,7 @@ for (const bridge of ['layerzero', 'wormhole'] as const) {
       const s = sc('never', { arrival: { forward: 'never' } });
       const r = await run(s);
       assert.equal(r.outcome, 'stranded');
-      assert.match(r.reason ?? '', new RegExp(`^delivery of capacity message ${r.messageId} not done within ${DEADLINE}s: `));
+      assert.match(r.reason ?? '', new RegExp(`^delivery of capacity message ${r.messageId} not seen within ${DEADLINE}s: `));
       assert.deepEqual(legsOf(r), ['leg:reserve:ok', 'leg:send:ok', 'leg:deliver:failed']);
       assert.equal(s.callsOf('applyCredit').length + s.callsOf('redeemCreditVaa').length, 0, 'nothing redeemed or applied');
       const polls = s.callsOf(waitActivity);
@@ -251,7 +251,7 @@ describe('capacityMoveWorkflow: compensation failures, Wormhole redemption, mism
     const s = scenario('redeem-reverts', { bridge: 'wormhole', faults: { redeem: always(revert('beta', 'receiveCreditVaa', 'InvalidVaa')) } });
     const r = await run(s);
     assert.equal(r.outcome, 'stranded');
-    assert.match(r.reason ?? '', new RegExp(`^delivery of capacity message ${r.messageId} not done within ${DEADLINE}s: beta: receiveCreditVaa reverted: InvalidVaa`));
+    assert.match(r.reason ?? '', new RegExp(`^delivery of capacity message ${r.messageId} not seen within ${DEADLINE}s: beta: receiveCreditVaa reverted: InvalidVaa`));
     assert.deepEqual(legsOf(r), ['leg:reserve:ok', 'leg:send:ok', 'leg:deliver:failed']);
     assert.deepEqual(writesOf(s), ['reserveCredit:reserve:ok', 'sendCreditWormhole:send:ok', 'fetchCreditVaa:deliver:ok', 'redeemCreditVaa:redeem:failed']);
     assert.ok(r.durationSec < 5, 'not waited out to the deadline');
@@ -305,7 +305,7 @@ describe('capacityMoveWorkflow: compensation failures, Wormhole redemption, mism
     const s = scenario('locate-fails', { arrival: { forward: 'never' }, faults: { locate: always(transient('beta: RPC down')) } });
     const r = await run(s);
     assert.equal(r.outcome, 'stranded');
-    assert.match(r.reason ?? '', /not done within 120s: .*; the credit could not be located: beta: RPC down$/);
+    assert.match(r.reason ?? '', /not seen within 120s: .*; the credit could not be located: beta: RPC down$/);
     assert.equal(r.creditLocation, undefined);
     assert.equal(s.callsOf('locateCredit').length, 10);
     assert.equal(recorded(s).outcome, 'stranded');
@@ -337,6 +337,26 @@ describe('capacityMoveWorkflow: compensation failures, Wormhole redemption, mism
     assert.equal(r.outcome, 'compensated');
     assert.equal((s.callsOf('sendCredit', 'return')[0]!.result as { legKey: Hex }).legKey, legKey(s.rebalanceId, 'return'));
   });
+});
+
+/** An audit that cannot read the chains after a leg that succeeded never picks the outcome (issue 11, defect 1). */
+describe('capacityMoveWorkflow: an audit that cannot read the chains never picks the outcome (issue 11, defect 1)', () => {
+  const auditDownAfter = (leg: string, get: () => CapacityScenario) => () => {
+    const lastWrite = get().calls.filter((c) => c.leg && c.leg !== 'observe' && c.leg !== 'locate' && c.status === 'ok').at(-1);
+    return lastWrite?.leg === leg ? transient('alpha: fetch failed (RPC down)')() : undefined;
+  };
+  for (const leg of ['reserve', 'send'] as const) {
+    test(`the audit after ${leg} fails past its deadline → the saga goes on by its legs → completed, the step listed as unaudited`, async () => {
+      let s: CapacityScenario | undefined;
+      s = scenario(`audit-down-after-${leg}`, { faults: { observe: auditDownAfter(leg, () => s!) } });
+      const r = await run(s, { auditDeadlineSec: 30 });
+      assert.equal(r.outcome, 'completed', r.reason);
+      assert.deepEqual(legsOf(r), ['leg:reserve:ok', 'leg:send:ok', 'leg:deliver:ok', 'leg:apply:ok']);
+      assert.equal(s.callsOf('restoreCredit').length, 0, 'no compensation ran');
+      assert.deepEqual(r.unauditedSteps, [leg]);
+      assert.deepEqual(nonZero(r.ledger.balances), { 'limit:beta': X });
+    });
+  }
 });
 
 describe('capacityMoveWorkflow tells its monitor (time-skipping; the real monitorWorkflow, paused)', () => {

@@ -340,8 +340,9 @@ export class CollateralScenario extends Scenario<CollateralLeg> {
     });
   }
 
-  async locateFunds(input: { from: string; to: string; guid?: Hex; nonce?: bigint; bridge?: string; key?: Hex }): Promise<FundsLocation> {
-    this.checkId(input.key, 'locateFunds');
+  async locateFunds(input: { from: string; to: string; guid?: Hex; nonce?: bigint; bridge?: string; key?: Hex; returned?: boolean }): Promise<FundsLocation> {
+    // The key of the message named: the forward send's (= the rebalance id) or the return's.
+    this.checkId(input.returned && input.key?.toLowerCase() === legKey(this.rebalanceId, 'return').toLowerCase() ? this.rebalanceId : input.key, 'locateFunds');
     return this.leg('locateFunds', 'locate', input, () => {
       const f = this.factsAt(this.now());
       const sentAmt = f.sent?.amount ?? 0n;
@@ -349,13 +350,15 @@ export class CollateralScenario extends Scenario<CollateralLeg> {
       const sourceRouteBalance = f.withdrawn - f.redeposited - sentAmt + (f.returned?.delivered ? retAmt : 0n) - f.returnDeposited;
       const destinationRouteBalance = (f.sent?.delivered ? sentAmt : 0n) - f.deposited - retAmt;
       const parts = [`${input.from} route holds ${sourceRouteBalance}`, `${input.to} route holds ${destinationRouteBalance}`];
-      const m = input.guid && this.sent?.guid === input.guid ? f.sent : undefined;
+      // The message named: the forward one, or (returned) the compensation's return, which goes to -> from.
+      const m = !input.guid ? undefined : input.returned ? (this.returned?.guid === input.guid ? f.returned : undefined) : this.sent?.guid === input.guid ? f.sent : undefined;
       const delivered = input.guid ? (m?.delivered ?? false) : undefined;
+      const [msgFrom, msgTo, what] = input.returned ? [input.to, input.from, 'return '] : [input.from, input.to, ''];
       if (input.bridge === 'wormhole') {
-        if (input.key && input.nonce !== undefined) parts.push(`Wormhole message ${wh(input.from).chainId}/${wh(input.from).adapter}/${input.nonce} ${delivered ? 'redeemed' : 'not redeemed'} on ${input.to}`);
+        if (input.key && input.nonce !== undefined) parts.push(`${what}Wormhole message ${wh(msgFrom).chainId}/${wh(msgFrom).adapter}/${input.nonce} ${delivered ? 'redeemed' : 'not redeemed'} on ${msgTo}`);
         return { summary: parts.join('; '), sourceRouteBalance, destinationRouteBalance, guid: input.guid, delivered };
       }
-      if (input.guid) parts.push(`LayerZero GUID ${input.guid} nonce ${input.nonce} ${delivered ? 'delivered' : 'not delivered'} on ${input.to}`);
+      if (input.guid) parts.push(`${what}LayerZero GUID ${input.guid} nonce ${input.nonce} ${delivered ? 'delivered' : 'not delivered'} on ${msgTo}`);
       return { summary: parts.join('; '), sourceRouteBalance, destinationRouteBalance, guid: input.guid, delivered, verified: input.guid ? delivered : undefined };
     });
   }
@@ -611,6 +614,7 @@ export type SagaActivityName =
   | 'locateFunds'
   | 'observeRebalanceFunds'
   | 'reportLedgerMismatch'
+  | 'reportAuditUnavailable'
   | 'recordStarted'
   | 'recordOutcome'
   | 'reserveCredit'
@@ -676,6 +680,7 @@ export class SagaLab {
       locateFunds: (input) => this.col('locateFunds').locateFunds(input),
       observeRebalanceFunds: (input) => this.col('observeRebalanceFunds').observeRebalanceFunds(input),
       reportLedgerMismatch: async (input: { rebalanceId: Hex; step: string; mismatches: LedgerMismatch[] }) => note(this.any('reportLedgerMismatch'), 'reportLedgerMismatch', input),
+      reportAuditUnavailable: async (input: { rebalanceId: Hex; kind: 'collateral' | 'capacity'; step: string; error: string }) => note(this.any('reportAuditUnavailable'), 'reportAuditUnavailable', input),
       recordStarted: async (input) => note(this.col('recordStarted'), 'recordStarted', input),
       recordOutcome: async (input) => note(this.col('recordOutcome'), 'recordOutcome', input),
       reserveCredit: (input) => this.cap('reserveCredit').reserveCredit(input),
