@@ -127,3 +127,60 @@ export function asRevert(err: unknown, chainKey: string, functionName: string): 
     : (revert.reason ?? revert.shortMessage);
   return new ContractRevertError(chainKey, functionName, errorName, errorArgs, `${chainKey}: ${functionName} reverted: ${detail}`);
 }
+
+/**
+ * A sent transaction's receipt did not arrive within the wait (`timeoutMs`): the transaction may still be pending,
+ * mine later, or have been dropped. Retryable; the retry must look it up by `hash` (or `nonce`) before sending
+ * another one (`writeOnce` with `pending`), or the same action may be sent twice.
+ */
+export class ReceiptTimeoutError extends Error {
+  override readonly name = 'ReceiptTimeoutError';
+  constructor(
+    readonly chainKey: string,
+    readonly functionName: string,
+    /** The transaction hash (0x, 32 bytes). */
+    readonly hash: `0x${string}`,
+    /** The account nonce the transaction was signed with. */
+    readonly nonce: number,
+    readonly timeoutMs: number,
+  ) {
+    super(`${chainKey}: ${functionName} tx ${hash} (nonce ${nonce}) has no receipt after ${timeoutMs} ms; it may still mine: look it up by hash before sending again`);
+  }
+}
+
+/**
+ * A transaction could not be broadcast because its nonce kept colliding (another writer from the same key took
+ * it: "nonce too low", "replacement transaction underpriced", ...) after `attempts` re-reads of the chain's
+ * nonce. Retryable: nothing was sent under this call.
+ */
+export class NonceConflictError extends Error {
+  override readonly name = 'NonceConflictError';
+  constructor(
+    readonly chainKey: string,
+    readonly functionName: string,
+    readonly address: `0x${string}`,
+    readonly attempts: number,
+    /** The node's last refusal, without URLs. */
+    readonly lastRefusal: string,
+  ) {
+    super(`${chainKey}: ${functionName} from ${address}: nonce refused ${attempts} times (last: ${lastRefusal}); another writer is using this key`);
+  }
+}
+
+/**
+ * A sent transaction will never mine: another transaction with the same account nonce (`replacementHash`, from
+ * another process writing with the same key) was mined or took its place in the pool. Retryable: the action of
+ * `hash` did not happen; re-check the chain before sending it again.
+ */
+export class TxReplacedError extends Error {
+  override readonly name = 'TxReplacedError';
+  constructor(
+    readonly chainKey: string,
+    readonly functionName: string,
+    readonly hash: `0x${string}`,
+    readonly nonce: number,
+    readonly replacementHash: `0x${string}` | undefined,
+  ) {
+    super(`${chainKey}: ${functionName} tx ${hash} (nonce ${nonce}) was replaced${replacementHash ? ` by ${replacementHash}` : ''}; it will never mine`);
+  }
+}
