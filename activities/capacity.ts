@@ -16,7 +16,7 @@
  * registers (activities/index.ts), with the plan (activities/capacityPlan.ts) and the capacity ledger reads.
  *
  * Each activity takes `(ctx, input)` like legs.ts, reads the chain first to see whether it already
- * happened, and only then simulates and sends (`writeOnce` + `simulateAndWrite`); the contracts also
+ * happened, and only then simulates and sends (`keyedWrite`, activities/evmWrite.ts: the leg journal, `writeOnce`, `simulateAndWrite`); the contracts also
  * refuse a reused key (`RebalanceIdUsed`). Reverts become the non-retryable `ContractRevert`.
  * The messenger of a chain is discovered from its vault (`vault.creditMessenger()`), so the keeper
  * config needs no new field.
@@ -25,16 +25,16 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Abi, Address, Hex } from 'viem';
 import { collateralVaultAbi, creditMessengerAbi, endpointV2Abi } from '../contracts/generated/abis.js';
 import { asRevert } from '../chains/evm/errors.js';
-import { simulateAndWrite } from '../chains/evm/writeContract.js';
-import { findPacketDelivered, getDeliveryStatus } from '../chains/evm/layerzero.js';
+import { findPacketDelivered, getDeliveryStatus, lzReceiveOptions } from '../chains/evm/layerzero.js';
 import { creditSendsIn, parseVaaEnvelope, readAppliedCredit, readCreditMessenger, readCreditSend, readPendingCredit, readReservation, readWormholeCreditSend, wormholeCreditSendsIn, wormholeMessageId } from '../chains/evm/credit.js';
 import { chainOf, type ChainRuntime, type KeeperContext } from './context.js';
 import { classified, FailureType } from './failures.js';
 import { legKey } from './legKey.js';
-import { lzReceiveOptions, writeOnce } from './legs.js';
+import { keyedWrite } from './evmWrite.js';
 import type { DeliveryInput, DeliveryResult, LegResult, RebalanceOutcome, SendResult } from './types.js';
 import type { InFlight } from '../planner/types.js';
-import { fetchVerifiedVaa, type FetchedVaa } from './wormholeVaa.js';
+import { awaitVerifiedVaa, type FetchedVaa } from './wormholeVaa.js';
+import { DELIVERY_POLL, waitFor } from './waitFor.js';
 import { planCapacityMoves } from './capacityPlan.js';
 import { observeCapacityFunds, checkCapacityLedger, type ObserveCapacityInput } from './capacityLedger.js';
 import { timed } from './timed.js';
@@ -138,11 +138,7 @@ export async function reserveCredit(ctx: KeeperContext, input: ReserveCreditInpu
   const key = input.rebalanceId;
   const pc = c.clients.publicClient;
   const isDone = async () => (await readReservation(c.clients, c.contracts.vault, key)).status !== 'none';
-  const r = await classified(() =>
-    writeOnce(c.chainKey, key, isDone, () =>
-      simulateAndWrite({ clients: c.clients, address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'reserveCredit', args: [key, input.amount], confirmations: c.confirmations, timeoutMs: c.receiptTimeoutMs, errorsAbi: creditErrorsAbi }),
-    ),
-  );
+  const r = await keyedWrite(c, key, isDone, { address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'reserveCredit', args: [key, input.amount], errorsAbi: creditErrorsAbi } as const);
   if (r.alreadyDone) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber() };
   ctx.log.info({ rebalanceId: input.rebalanceId, chain: c.chainKey, amount: input.amount.toString(), txHash: r.txHash }, 'capacity reserved');
   return { legKey: key, txHash: r.txHash, alreadyDone: false, blockNumber: r.receipt.blockNumber };
@@ -159,11 +155,7 @@ export async function restoreCredit(ctx: KeeperContext, input: RestoreCreditInpu
   const key = input.rebalanceId;
   const pc = c.clients.publicClient;
   const isDone = async () => (await readReservation(c.clients, c.contracts.vault, key)).status === 'restored';
-  const r = await classified(() =>
-    writeOnce(c.chainKey, key, isDone, () =>
-      simulateAndWrite({ clients: c.clients, address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'restoreCredit', args: [key], confirmations: c.confirmations, timeoutMs: c.receiptTimeoutMs, errorsAbi: creditErrorsAbi }),
-    ),
-  );
+  const r = await keyedWrite(c, key, isDone, { address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'restoreCredit', args: [key], errorsAbi: creditErrorsAbi } as const);
   if (r.alreadyDone) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber() };
   ctx.log.info({ rebalanceId: input.rebalanceId, chain: c.chainKey, txHash: r.txHash }, 'capacity reservation restored');
   return { legKey: key, txHash: r.txHash, alreadyDone: false, blockNumber: r.receipt.blockNumber };
@@ -206,17 +198,15 @@ export async function sendCredit(ctx: KeeperContext, input: SendCreditInput): Pr
   const options = lzReceiveOptions(ctx.lzReceiveGas);
   const mismatch = (what: string) => ApplicationFailure.nonRetryable(`${src.chainKey}: capacity ${input.purpose} send of ${input.rebalanceId}: ${what}`, 'PacketMismatch');
   let fee = 0n;
-  const r = await classified(() =>
-    writeOnce(src.chainKey, key, isDone, async () => {
-      if (await readWormholeCreditSend(src.clients, messenger, key)) throw mismatch(`key ${key} was already sent over Wormhole; a key leaves a messenger once, over one bridge`);
-      // What is about to leave must be exactly what the saga expects.
-      await checkCreditAboutToLeave(src, dst, messenger, input, mismatch);
-      fee = await quoteCreditFee(ctx, input);
-      return input.purpose === 'forward'
-        ? simulateAndWrite({ clients: src.clients, address: messenger, abi: creditMessengerAbi, functionName: 'sendCredit', args: [key, dst.eid, options], value: fee, confirmations: src.confirmations, timeoutMs: src.receiptTimeoutMs, errorsAbi: creditErrorsAbi })
-        : simulateAndWrite({ clients: src.clients, address: messenger, abi: creditMessengerAbi, functionName: 'returnCredit', args: [input.rebalanceId, options], value: fee, confirmations: src.confirmations, timeoutMs: src.receiptTimeoutMs, errorsAbi: creditErrorsAbi });
-    }),
-  );
+  const r = await keyedWrite(src, key, isDone, async () => {
+    if (await readWormholeCreditSend(src.clients, messenger, key)) throw mismatch(`key ${key} was already sent over Wormhole; a key leaves a messenger once, over one bridge`);
+    // What is about to leave must be exactly what the saga expects.
+    await checkCreditAboutToLeave(src, dst, messenger, input, mismatch);
+    fee = await quoteCreditFee(ctx, input);
+    return input.purpose === 'forward'
+      ? ({ address: messenger, abi: creditMessengerAbi, functionName: 'sendCredit', args: [key, dst.eid, options], value: fee, errorsAbi: creditErrorsAbi } as const)
+      : ({ address: messenger, abi: creditMessengerAbi, functionName: 'returnCredit', args: [input.rebalanceId, options], value: fee, errorsAbi: creditErrorsAbi } as const);
+  });
   if (r.alreadyDone) {
     const rec = (await readCreditSend(src.clients, messenger, key))!;
     // The key was used: it must be this leg's message, not another one under the same key.
@@ -240,13 +230,22 @@ export async function awaitCreditDelivery(ctx: KeeperContext, input: DeliveryInp
   const dst = chainOf(ctx, input.to);
   const [sender, receiver] = await Promise.all([messengerOf(src), messengerOf(dst)]);
   const query = { clients: dst.clients, endpoint: dst.contracts.endpoint, receiver, srcEid: src.eid, sender, nonce: input.nonce };
-  const status = await getDeliveryStatus(query);
-  if (!status.delivered) {
-    throw ApplicationFailure.retryable(
-      `capacity message ${input.guid} (nonce ${input.nonce}) not delivered on ${dst.chainKey} as of block ${status.blockNumber} (${status.verified ? 'verified, awaiting execution' : 'not verified yet'})`,
-      FailureType.DeliveryPending,
-    );
-  }
+  let last: Awaited<ReturnType<typeof getDeliveryStatus>> | undefined;
+  const status = await waitFor(
+    async () => {
+      last = await getDeliveryStatus(query);
+      return last.delivered ? last : undefined;
+    },
+    {
+      ...DELIVERY_POLL,
+      what: `capacity message ${input.guid} delivered on ${dst.chainKey}`,
+      onTimeout: () =>
+        ApplicationFailure.retryable(
+          `capacity message ${input.guid} (nonce ${input.nonce}) not delivered on ${dst.chainKey} as of block ${last?.blockNumber} (${last?.verified ? 'verified, awaiting execution' : 'not verified yet'})`,
+          FailureType.DeliveryPending,
+        ),
+    },
+  );
   const fromBlock = status.blockNumber > DELIVERY_LOG_WINDOW ? status.blockNumber - DELIVERY_LOG_WINDOW : 0n;
   const log = await findPacketDelivered({ ...query, fromBlock, toBlock: status.blockNumber });
   return { guid: input.guid, deliveredAtBlock: log?.blockNumber ?? status.blockNumber, txHash: log?.txHash };
@@ -264,11 +263,7 @@ export async function applyCredit(ctx: KeeperContext, input: ApplyCreditInput): 
   await messengerOf(c); // a clear ConfigError when capacity moves are disabled on this chain
   const pc = c.clients.publicClient;
   const isDone = async () => (await readAppliedCredit(c.clients, c.contracts.vault, key)) > 0n;
-  const r = await classified(() =>
-    writeOnce(c.chainKey, key, isDone, () =>
-      simulateAndWrite({ clients: c.clients, address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'applyCredit', args: [key], confirmations: c.confirmations, timeoutMs: c.receiptTimeoutMs, errorsAbi: creditErrorsAbi }),
-    ),
-  );
+  const r = await keyedWrite(c, key, isDone, { address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'applyCredit', args: [key], errorsAbi: creditErrorsAbi } as const);
   if (r.alreadyDone) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber() };
   ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, chain: c.chainKey, txHash: r.txHash }, 'capacity applied');
   return { legKey: key, txHash: r.txHash, alreadyDone: false, blockNumber: r.receipt.blockNumber };
@@ -306,21 +301,17 @@ export async function sendCreditWormhole(ctx: KeeperContext, input: SendCreditIn
   const emitterChain = await pc.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'wormholeChainId' });
   const isDone = async () => (await readWormholeCreditSend(src.clients, messenger, key)) !== undefined;
   let fee = 0n;
-  const r = await classified(() =>
-    writeOnce(src.chainKey, key, isDone, async () => {
-      if (await readCreditSend(src.clients, messenger, key)) throw mismatch(`key ${key} was already sent over LayerZero; a key leaves a messenger once, over one bridge`);
-      await checkCreditAboutToLeave(src, dst, messenger, input, mismatch);
-      try {
-        fee = await pc.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'quoteSendWormhole' });
-      } catch (err) {
-        throw asRevert(err, src.chainKey, 'quoteSendWormhole') ?? err;
-      }
-      const common = { clients: src.clients, address: messenger, abi: creditMessengerAbi, value: fee, confirmations: src.confirmations, timeoutMs: src.receiptTimeoutMs, errorsAbi: creditErrorsAbi } as const;
-      return input.purpose === 'forward'
-        ? simulateAndWrite({ ...common, functionName: 'sendCreditWormhole', args: [key, dst.eid] })
-        : simulateAndWrite({ ...common, functionName: 'returnCreditWormhole', args: [input.rebalanceId] });
-    }),
-  );
+  const r = await keyedWrite(src, key, isDone, async () => {
+    if (await readCreditSend(src.clients, messenger, key)) throw mismatch(`key ${key} was already sent over LayerZero; a key leaves a messenger once, over one bridge`);
+    await checkCreditAboutToLeave(src, dst, messenger, input, mismatch);
+    try {
+      fee = await pc.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'quoteSendWormhole' });
+    } catch (err) {
+      throw asRevert(err, src.chainKey, 'quoteSendWormhole') ?? err;
+    }
+    const common = { address: messenger, abi: creditMessengerAbi, value: fee, errorsAbi: creditErrorsAbi } as const;
+    return input.purpose === 'forward' ? ({ ...common, functionName: 'sendCreditWormhole', args: [key, dst.eid] } as const) : ({ ...common, functionName: 'returnCreditWormhole', args: [input.rebalanceId] } as const);
+  });
   const result = (sequence: bigint, alreadyDone: boolean, blockNumber: bigint, txHash?: Hex): WormholeCreditSendResult => ({
     legKey: key,
     txHash,
@@ -378,11 +369,7 @@ export async function redeemCreditVaa(ctx: KeeperContext, input: RedeemCreditVaa
     throw ApplicationFailure.nonRetryable(`${c.chainKey}: the VAA (chain ${env.emitterChain}, sequence ${env.sequence}) carries key ${payloadKey ?? 'none'}, not this leg's ${key}`, 'PacketMismatch');
   }
   const isDone = () => pc.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'consumedVaa', args: [env.hash] });
-  const r = await classified(() =>
-    writeOnce(c.chainKey, env.hash, isDone, () =>
-      simulateAndWrite({ clients: c.clients, address: messenger, abi: creditMessengerAbi, functionName: 'receiveCreditVaa', args: [input.vaa], confirmations: c.confirmations, timeoutMs: c.receiptTimeoutMs, errorsAbi: creditErrorsAbi }),
-    ),
-  );
+  const r = await keyedWrite(c, env.hash, isDone, { address: messenger, abi: creditMessengerAbi, functionName: 'receiveCreditVaa', args: [input.vaa], errorsAbi: creditErrorsAbi } as const);
   if (r.alreadyDone) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber(), vmHash: env.hash };
   ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, chain: c.chainKey, emitterChain: env.emitterChain, sequence: env.sequence.toString(), vmHash: env.hash, txHash: r.txHash }, 'capacity VAA redeemed');
   return { legKey: key, txHash: r.txHash, alreadyDone: false, blockNumber: r.receipt.blockNumber, vmHash: env.hash };
@@ -479,7 +466,7 @@ export interface FetchCreditVaaInput {
  *   returned, never submitted); non-retryable `ConfigError` without a `wormhole` section.
  */
 export async function fetchCreditVaa(ctx: KeeperContext, input: FetchCreditVaaInput): Promise<FetchedVaa> {
-  return fetchVerifiedVaa(ctx, { emitterChain: input.emitterChain, emitter: input.emitter, sequence: input.sequence }, `capacity ${input.purpose} ${input.rebalanceId} (${input.from}->${input.to})`);
+  return awaitVerifiedVaa(ctx, { emitterChain: input.emitterChain, emitter: input.emitter, sequence: input.sequence }, `capacity ${input.purpose} ${input.rebalanceId} (${input.from}->${input.to})`);
 }
 
 /**

@@ -3,13 +3,14 @@
  * the saga's capacity ledger after each step, like `observeRebalanceFunds`) and check the deployment's
  * capacity conservation (like `checkDeploymentLedger` for the token supply).
  */
-import { ApplicationFailure } from '@temporalio/common';
 import type { Hex } from 'viem';
 import { collateralVaultAbi, creditMessengerAbi } from '../contracts/generated/abis.js';
 import { PENDING_STATUS, RESERVATION_STATUS, readCreditState, wormholeMessageId } from '../chains/evm/credit.js';
 import { checkCapacityConservation, deriveCapacityFromChain, type CapacityChainFacts, type CapacityConservation } from '../ledger/credit.js';
 import { capacityKey, messengerOf } from './capacity.js';
-import { chainOf, type ChainRuntime, type KeeperContext } from './context.js';
+import { chainOf, type KeeperContext } from './context.js';
+// The block each chain is read at: its latest, waited for (bounded) until it reaches what the saga already saw.
+import { readBlock } from './ledger.js';
 
 const ZERO32 = /^0x0{64}$/;
 
@@ -23,15 +24,6 @@ export interface ObserveCapacityInput {
   minBlocks: Record<string, bigint>;
 }
 
-/** The block to read a chain at: its latest, never older than what the saga already saw. */
-async function readBlock(c: ChainRuntime, minBlock: bigint | undefined): Promise<bigint> {
-  const bn = await c.clients.publicClient.getBlockNumber();
-  if (minBlock !== undefined && bn < minBlock) {
-    throw ApplicationFailure.retryable(`${c.chainKey}: node answered block ${bn}, older than block ${minBlock} already seen by this saga (stale read); retrying`, 'StaleRead');
-  }
-  return bn;
-}
-
 const reservationStatus = (n: number) => RESERVATION_STATUS[n] ?? 'none';
 const pendingStatus = (n: number) => PENDING_STATUS[n] ?? 'none';
 
@@ -40,7 +32,7 @@ const pendingStatus = (n: number) => PENDING_STATUS[n] ?? 'none';
  * either bridge — a Wormhole message is identified as `wormhole/<chain>/<emitter>/<sequence>` — and
  * pending credit, both vaults' applied credit) in one multicall per chain at one block no older than
  * `minBlocks`, and returns the facts and the capacity-ledger balances they imply (`deriveCapacityFromChain`).
- * @throws retryable `StaleRead` when a node is behind what the saga already saw.
+ * @throws retryable `StaleRead` when a node is still behind what the saga already saw after a bounded wait.
  */
 export async function observeCapacityFunds(ctx: KeeperContext, input: ObserveCapacityInput): Promise<{ facts: CapacityChainFacts; balances: Record<string, bigint> }> {
   const src = chainOf(ctx, input.from);

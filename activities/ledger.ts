@@ -4,17 +4,15 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Hex } from 'viem';
-import { ballastRouteAbi, collateralVaultAbi, wormholeAdapterAbi } from '../contracts/generated/abis.js';
-import { wormholeDelivered, wormholeGuid, wormholeOf } from './wormholeLegs.js';
-import { getDeliveryStatus } from '../chains/evm/layerzero.js';
+import { collateralVaultAbi } from '../contracts/generated/abis.js';
+import { bridgeEndOf, routeEnds } from './bridges/index.js';
 import { readChainState } from '../chains/evm/readChainState.js';
 import { deriveFromChain, type RebalanceChainFacts } from '../ledger/ledger.js';
 import { chainOf, solanaChainOf, type ChainRuntime, type KeeperContext, type SolanaChainRuntime } from './context.js';
-import { solanaRedeemOf, solanaReserveTransferOf, solanaSendOf, solanaUniversalAddress } from './solanaLegs.js';
+import { solanaReserveTransfersOf } from './solanaLegs.js';
 import { readSolanaChain } from './solanaSnapshot.js';
 import { legKey } from './legKey.js';
-
-const ZERO32 = /^0x0{64}$/;
+import { waitFor } from './waitFor.js';
 
 export interface ObserveInput {
   rebalanceId: Hex;
@@ -27,153 +25,100 @@ export interface ObserveInput {
   bridge?: string;
 }
 
-/** The block to read a chain at: its latest, which must not be older than what the saga already saw. */
-async function readBlock(c: ChainRuntime, minBlock: bigint | undefined): Promise<bigint> {
-  const bn = await c.clients.publicClient.getBlockNumber();
-  if (minBlock !== undefined && bn < minBlock) {
-    throw ApplicationFailure.retryable(`${c.chainKey}: node answered block ${bn}, older than block ${minBlock} already seen by this saga (stale read); retrying`, 'StaleRead');
-  }
-  return bn;
+/** How long an audit waits for a node to reach the block (slot) the saga already saw, ms, and how often it asks. */
+const STALE_READ_WAIT = { timeoutMs: 10_000, intervalMs: 100 };
+
+/**
+ * The block to read a chain at: its latest (asked of the node, never viem's memoized `eth_blockNumber`), which
+ * must not be older than what the saga already saw. A node behind `minBlock` (a lagging replica behind a load
+ * balancer) is waited for, up to {@link STALE_READ_WAIT}: waiting is not failing.
+ * @throws retryable `StaleRead` when the node is still behind `minBlock` after the wait.
+ */
+export async function readBlock(c: ChainRuntime, minBlock: bigint | undefined): Promise<bigint> {
+  let bn = 0n;
+  return waitFor(
+    async () => {
+      bn = await c.clients.publicClient.getBlockNumber({ cacheTime: 0 });
+      return minBlock === undefined || bn >= minBlock ? bn : undefined;
+    },
+    {
+      ...STALE_READ_WAIT,
+      what: `${c.chainKey}: block ≥ ${minBlock}`,
+      onTimeout: () => ApplicationFailure.retryable(`${c.chainKey}: node still at block ${bn} after ${STALE_READ_WAIT.timeoutMs} ms, older than block ${minBlock} already seen by this saga (stale read); retrying`, 'StaleRead'),
+    },
+  );
 }
 
 /**
- * Reads every on-chain record of one rebalance (vault `outflowOf`/`inflowOf`, route `sends`, delivery by
- * nonce) at one block per chain, no older than `minBlocks`, and returns the facts and the ledger
- * balances they imply. @throws retryable `StaleRead` when a node is behind what the saga already saw.
+ * The slot-equivalent of {@link readBlock}: a Solana chain's slot at its configured commitment, waited for (up to
+ * {@link STALE_READ_WAIT}) until it reaches `minSlot`, the newest slot the saga already saw there.
+ * @throws retryable `StaleRead` when the node is still behind `minSlot` after the wait.
  */
-export async function observeRebalanceFunds(ctx: KeeperContext, input: ObserveInput): Promise<{ facts: RebalanceChainFacts; balances: Record<string, bigint> }> {
-  if (solanaChainOf(ctx, input.from) || solanaChainOf(ctx, input.to)) return observeWithSolana(ctx, input);
-  const src = chainOf(ctx, input.from);
-  const dst = chainOf(ctx, input.to);
-  const [srcBlock, dstBlock] = await Promise.all([readBlock(src, input.minBlocks[src.chainKey]), readBlock(dst, input.minBlocks[dst.chainKey])]);
-  const id = input.rebalanceId;
-  const [[withdrawn, redeposited, returnDeposited], [deposited], sends] = await Promise.all([
-    src.clients.publicClient.multicall({
-      multicallAddress: src.contracts.multicall3,
-      blockNumber: srcBlock,
-      allowFailure: false,
-      contracts: [
-        { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'outflowOf', args: [id] },
-        { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [legKey(id, 'redeposit')] },
-        { address: src.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [legKey(id, 'return-deposit')] },
-      ] as const,
-    }),
-    dst.clients.publicClient.multicall({
-      multicallAddress: dst.contracts.multicall3,
-      blockNumber: dstBlock,
-      allowFailure: false,
-      contracts: [{ address: dst.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [id] }] as const,
-    }),
-    input.bridge === 'wormhole' ? observeWormholeSends(id, src, dst, srcBlock, dstBlock) : observeLayerZeroSends(id, src, dst, srcBlock, dstBlock),
-  ]);
-  const facts: RebalanceChainFacts = { from: input.from, to: input.to, amount: input.amount, withdrawn, redeposited, deposited, returnDeposited, ...sends };
-  return { facts, balances: deriveFromChain(facts) };
+async function readSlot(sc: SolanaChainRuntime, minSlot: bigint | undefined): Promise<bigint> {
+  let slot = 0n;
+  return waitFor(
+    async () => {
+      slot = BigInt(await sc.connection.getSlot(sc.commitment));
+      return minSlot === undefined || slot >= minSlot ? slot : undefined;
+    },
+    {
+      ...STALE_READ_WAIT,
+      what: `${sc.chainKey}: slot ≥ ${minSlot} (${sc.commitment})`,
+      onTimeout: () => ApplicationFailure.retryable(`${sc.chainKey}: node still at slot ${slot} after ${STALE_READ_WAIT.timeoutMs} ms, older than slot ${minSlot} already seen by this saga (stale read); retrying`, 'StaleRead'),
+    },
+  );
 }
 
-/** The bridge part of a rebalance's facts: the forward send (on the source) and the return (on the destination). */
-type ObservedSends = Pick<RebalanceChainFacts, 'sent' | 'returned'>;
-
-/** LayerZero: `route.sends(key)` (GUID, amount, nonce), delivery by nonce on the receiving EndpointV2. */
-async function observeLayerZeroSends(id: Hex, src: ChainRuntime, dst: ChainRuntime, srcBlock: bigint, dstBlock: bigint): Promise<ObservedSends> {
-  const read = (c: ChainRuntime, key: Hex, blockNumber: bigint) => c.clients.publicClient.readContract({ address: c.contracts.route, abi: ballastRouteAbi, functionName: 'sends', args: [key], blockNumber });
-  const [fwd, ret] = await Promise.all([read(src, id, srcBlock), read(dst, legKey(id, 'return'), dstBlock)]);
-  const delivered = async (send: readonly [Hex, number, bigint, bigint], from: ChainRuntime, to: ChainRuntime) =>
-    (await getDeliveryStatus({ clients: to.clients, endpoint: to.contracts.endpoint, receiver: to.contracts.token, srcEid: from.eid, sender: from.contracts.token, nonce: send[3] })).delivered;
-  return {
-    sent: ZERO32.test(fwd[0]) ? undefined : { amount: fwd[2], guid: fwd[0], delivered: await delivered(fwd, src, dst) },
-    returned: ZERO32.test(ret[0]) ? undefined : { amount: ret[2], guid: ret[0], delivered: await delivered(ret, dst, src) },
-  };
-}
-
-/**
- * Wormhole: `route.wormholeSends(key)` (dst chain, sequence, amount), delivery from the receiving adapter's
- * `receivedOf(key)`, message ids by `wormholeGuid`.
- */
-async function observeWormholeSends(id: Hex, src: ChainRuntime, dst: ChainRuntime, srcBlock: bigint, dstBlock: bigint): Promise<ObservedSends> {
-  const retKey = legKey(id, 'return');
-  const srcWh = wormholeOf(src);
-  const dstWh = wormholeOf(dst);
-  const side = (c: ChainRuntime, adapter: Hex, sendKey: Hex, receiveKey: Hex, blockNumber: bigint) =>
-    c.clients.publicClient.multicall({
-      multicallAddress: c.contracts.multicall3,
-      blockNumber,
-      allowFailure: false,
-      contracts: [
-        { address: c.contracts.route, abi: ballastRouteAbi, functionName: 'wormholeSends', args: [sendKey] },
-        { address: adapter, abi: wormholeAdapterAbi, functionName: 'receivedOf', args: [receiveKey] },
-      ] as const,
-    });
-  const [[fwd, returnReceived], [ret, fwdReceived]] = await Promise.all([side(src, srcWh.adapter, id, retKey, srcBlock), side(dst, dstWh.adapter, retKey, id, dstBlock)]);
-  return {
-    sent: fwd[2] === 0n ? undefined : { amount: fwd[2], guid: wormholeGuid(srcWh.chainId, srcWh.adapter, fwd[1]), delivered: fwdReceived > 0n },
-    returned: ret[2] === 0n ? undefined : { amount: ret[2], guid: wormholeGuid(dstWh.chainId, dstWh.adapter, ret[1]), delivered: returnReceived > 0n },
-  };
-}
-
-/** One end of a rebalance with a Solana chain on either side: what its records say, read by family. */
-interface EndReader {
+/** The vault records of one end of a rebalance, by chain family, at the block (slot) read. */
+interface VaultReader {
   /** Amount withdrawn from (`withdraw`) or deposited into (`deposit`) the vault / reserve under `key` (0 = none). */
   vault(kind: 'withdraw' | 'deposit', key: Hex): Promise<bigint>;
-  /** The Wormhole send recorded under `key` on this end, if any: amount and message id. */
-  sent(key: Hex): Promise<{ amount: bigint; guid: Hex } | undefined>;
-  /** Whether a Wormhole message for `key` was redeemed on this end. */
-  received(key: Hex): Promise<boolean>;
-}
-
-/** Reads a Solana end from its memo-tagged transfers (activities/solanaLegs.ts), once its slot reached `minSlot`. */
-async function solanaEnd(sc: SolanaChainRuntime, minSlot: bigint | undefined): Promise<EndReader> {
-  const slot = BigInt(await sc.connection.getSlot(sc.commitment));
-  if (minSlot !== undefined && slot < minSlot) {
-    throw ApplicationFailure.retryable(`${sc.chainKey}: node answered slot ${slot}, older than slot ${minSlot} already seen by this saga (stale read); retrying`, 'StaleRead');
-  }
-  const custody = solanaUniversalAddress(sc, 'custody');
-  return {
-    vault: async (kind, key) => (await solanaReserveTransferOf(sc, kind, key))?.amount ?? 0n,
-    sent: async (key) => {
-      const t = await solanaSendOf(sc, key);
-      return t ? { amount: t.amount, guid: wormholeGuid(sc.wormholeChainId, custody, t.slot) } : undefined;
-    },
-    received: async (key) => (await solanaRedeemOf(sc, key)) !== undefined,
-  };
-}
-
-/** Reads an EVM end at one block no older than `minBlock`: vault flows, route Wormhole sends, adapter receipts. */
-async function evmEnd(c: ChainRuntime, minBlock: bigint | undefined): Promise<EndReader> {
-  const blockNumber = await readBlock(c, minBlock);
-  const wh = wormholeOf(c);
-  const pc = c.clients.publicClient;
-  return {
-    vault: (kind, key) => pc.readContract({ address: c.contracts.vault, abi: collateralVaultAbi, functionName: kind === 'withdraw' ? 'outflowOf' : 'inflowOf', args: [key], blockNumber }),
-    sent: async (key) => {
-      const r = await pc.readContract({ address: c.contracts.route, abi: ballastRouteAbi, functionName: 'wormholeSends', args: [key], blockNumber });
-      return r[2] === 0n ? undefined : { amount: r[2], guid: wormholeGuid(wh.chainId, wh.adapter, r[1]) };
-    },
-    received: async (key) => (await pc.readContract({ address: wh.adapter, abi: wormholeAdapterAbi, functionName: 'receivedOf', args: [key], blockNumber })) > 0n,
-  };
 }
 
 /**
- * {@link observeRebalanceFunds} for a rebalance with a Solana end (always over Wormhole): the same facts, read
- * from the EVM end's contracts and the Solana end's memo-tagged transfers.
+ * A Solana end's reserve transfers (memo-tagged, activities/solanaLegs.ts), once its slot reached `minSlot`.
+ * Amounts are the SUM of every transfer recorded under the key: a leg that moved funds twice shows as a ledger
+ * mismatch, not as one transfer.
  */
-async function observeWithSolana(ctx: KeeperContext, input: ObserveInput): Promise<{ facts: RebalanceChainFacts; balances: Record<string, bigint> }> {
-  const end = (key: string) => {
+async function solanaVault(sc: SolanaChainRuntime, minSlot: bigint | undefined): Promise<VaultReader & { block: bigint }> {
+  const block = await readSlot(sc, minSlot);
+  return { block, vault: async (kind, key) => (await solanaReserveTransfersOf(sc, kind, key)).reduce((sum, t) => sum + t.amount, 0n) };
+}
+
+/** An EVM end's vault flows (`outflowOf` / `inflowOf`) at one block no older than `minBlock`. */
+async function evmVault(c: ChainRuntime, minBlock: bigint | undefined): Promise<VaultReader & { block: bigint }> {
+  const blockNumber = await readBlock(c, minBlock);
+  const pc = c.clients.publicClient;
+  return { block: blockNumber, vault: (kind, key) => pc.readContract({ address: c.contracts.vault, abi: collateralVaultAbi, functionName: kind === 'withdraw' ? 'outflowOf' : 'inflowOf', args: [key], blockNumber }) };
+}
+
+/**
+ * Reads every on-chain record of one rebalance at one block (slot) per chain, no older than `minBlocks`: the
+ * vault flows by chain family (EVM `outflowOf`/`inflowOf`, Solana memo-tagged reserve transfers) and the bridge
+ * records through the Bridge port (activities/bridges/: each end's `reader`: the forward send on the source, the
+ * return on the destination, and whether each was delivered). Returns the facts and the ledger balances they
+ * imply. @throws retryable `StaleRead` when a node is still behind what the saga already saw after a bounded wait
+ * ({@link readBlock}); ConfigError for a bridge that does not run on an end's chain family.
+ */
+export async function observeRebalanceFunds(ctx: KeeperContext, input: ObserveInput): Promise<{ facts: RebalanceChainFacts; balances: Record<string, bigint> }> {
+  const vaultOf = (key: string) => {
     const sc = solanaChainOf(ctx, key);
-    return sc ? solanaEnd(sc, input.minBlocks[key]) : evmEnd(chainOf(ctx, key), input.minBlocks[key]);
+    return sc ? solanaVault(sc, input.minBlocks[key]) : evmVault(chainOf(ctx, key), input.minBlocks[key]);
   };
-  const [src, dst] = await Promise.all([end(input.from), end(input.to)]);
+  const [src, dst] = await Promise.all([vaultOf(input.from), vaultOf(input.to)]);
+  const srcBridge = bridgeEndOf(ctx, input.bridge, input.from).reader(ctx, input.from, src.block);
+  const dstBridge = bridgeEndOf(ctx, input.bridge, input.to).reader(ctx, input.to, dst.block);
   const id = input.rebalanceId;
   const retKey = legKey(id, 'return');
-  const [withdrawn, redeposited, returnDeposited, deposited, fwd, ret, fwdReceived, retReceived] = await Promise.all([
+  const [withdrawn, redeposited, returnDeposited, deposited, fwd, ret] = await Promise.all([
     src.vault('withdraw', id),
     src.vault('deposit', legKey(id, 'redeposit')),
     src.vault('deposit', legKey(id, 'return-deposit')),
     dst.vault('deposit', id),
-    src.sent(id),
-    dst.sent(retKey),
-    dst.received(id),
-    src.received(retKey),
+    srcBridge.sent(id),
+    dstBridge.sent(retKey),
   ]);
+  const [fwdReceived, retReceived] = await Promise.all([fwd ? dstBridge.received(id, input.from, fwd) : false, ret ? srcBridge.received(retKey, input.to, ret) : false]);
   const facts: RebalanceChainFacts = {
     from: input.from,
     to: input.to,
@@ -182,8 +127,8 @@ async function observeWithSolana(ctx: KeeperContext, input: ObserveInput): Promi
     redeposited,
     deposited,
     returnDeposited,
-    sent: fwd ? { ...fwd, delivered: fwdReceived } : undefined,
-    returned: ret ? { ...ret, delivered: retReceived } : undefined,
+    sent: fwd ? { amount: fwd.amount, guid: fwd.guid, delivered: fwdReceived } : undefined,
+    returned: ret ? { amount: ret.amount, guid: ret.guid, delivered: retReceived } : undefined,
   };
   return { facts, balances: deriveFromChain(facts) };
 }
@@ -199,6 +144,8 @@ export interface StrandedInFlight {
   nonce: bigint;
   /** `layerzero` (absent: entries from before Wormhole) or `wormhole`. */
   bridge?: string;
+  /** The send's leg key (absent: the rebalance id, the forward send's key; a return's is `legKey(id, 'return')`). */
+  key?: Hex;
 }
 
 
@@ -242,16 +189,8 @@ export async function checkDeploymentLedger(ctx: KeeperContext, input: { opening
   }
   let inFlightUndelivered = 0n;
   for (const r of input.stranded) {
-    const dstSc = solanaChainOf(ctx, r.to);
-    const delivered = dstSc
-      ? (await solanaRedeemOf(dstSc, r.rebalanceId)) !== undefined
-      : r.bridge === 'wormhole'
-        ? await wormholeDelivered(chainOf(ctx, r.to), r.rebalanceId)
-        : await (async () => {
-            const src = chainOf(ctx, r.from);
-            const dst = chainOf(ctx, r.to);
-            return (await getDeliveryStatus({ clients: dst.clients, endpoint: dst.contracts.endpoint, receiver: dst.contracts.token, srcEid: src.eid, sender: src.contracts.token, nonce: r.nonce })).delivered;
-          })();
+    const { dst } = routeEnds(ctx, r.bridge, r.from, r.to);
+    const { delivered } = await dst.locate(ctx, { from: r.from, to: r.to, guid: r.guid, nonce: r.nonce, key: r.key ?? r.rebalanceId });
     if (!delivered) inFlightUndelivered += r.amount;
   }
   const openingSupply = input.openingSupply ?? totalSupply + inFlightUndelivered;

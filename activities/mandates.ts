@@ -16,7 +16,7 @@ import { KNOWN_BRIDGES, routeFeeKey, type Mandate, type RouteFee } from '../plan
 import { verifyMandateSignature, verifyRevocationSignature, type MandateRevocation } from './mandateSignature.js';
 import { quoteLayerZeroFees } from '../chains/evm/quoteLayerZero.js';
 import { nativeFeeToAsset } from '../planner/bridgeFees.js';
-import { lzReceiveOptions } from './legs.js';
+import { lzReceiveOptions } from '../chains/evm/layerzero.js';
 import type { KeeperContext } from './context.js';
 import { toDisplayNumber } from '../keeper/metrics.js';
 

@@ -15,7 +15,7 @@ import type { BridgeEdge } from '../planner/optimal.js';
 import type { ChainPolicy, Snapshot } from '../planner/types.js';
 import { routeKey } from '../workflows/caps.js';
 import { solanaChainOf, type BridgeSettings, type ChainRuntime, type KeeperContext } from './context.js';
-import { lzReceiveOptions } from './legs.js';
+import { lzReceiveOptions } from '../chains/evm/layerzero.js';
 import { ballastRouteAbi } from '../contracts/generated/abis.js';
 
 /** A native-fee quote of one message, or why there is none. */

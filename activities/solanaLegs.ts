@@ -1,36 +1,32 @@
 /**
- * The collateral saga's legs on a Solana chain: SPL transfers tagged with a memo naming the leg key
+ * The collateral saga's vault legs on a Solana chain (the Solana chain family; its Wormhole end is
+ * activities/bridges/wormholeSolana.ts): SPL transfers tagged with a memo naming the leg key
  * (chains/solana/memos.ts), so every leg is idempotent by rebalance id — the transfer's memo is looked up on
  * chain before anything is sent (chains/solana/memoTransfer.ts) — and simulated before it is sent.
  *
+ * A leg owns at most one live transaction: every leg takes an optional {@link SolanaLegJournal}; its `record`
+ * receives each newly signed transaction (signature, bytes, lastValidBlockHeight) before it is broadcast, and a
+ * retry passes the last one back as `pending`, so a retry while that transaction is still in flight rebroadcasts
+ * it instead of signing a second transfer (the caller keeps it, e.g. in Temporal heartbeat details).
+ *
  *   withdraw  reserveLiquidity → treasury        (the EVM vault → route)
  *   deposit   treasury → reserveLiquidity        (route → vault; also redeposit and return-deposit)
- *   send      treasury → Wormhole custody        the custody attests it as a VAA: emitter chain = the chain's
- *             Wormhole chain id, emitter = the custody account, sequence = the transfer's slot, payload v1
- *             (contracts/src/WormholeAdapter.sol) naming the destination chain and route
- *   deliver   (from an EVM chain) fetch and verify the VAA keeper-side, hand it to the custody service
- *             (config `solana.custodyUrl`), which verifies it again and releases the amount custody → treasury
- *             with the memo `ballast:redeem:<key>`; done when that transfer is on chain
  *
  * Solana fees are paid in lamports by the keeper's key and are not added to the saga's wei fee total.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { bytesToHex, type Hex } from 'viem';
+import type { Hex } from 'viem';
 import type { Keypair } from '@solana/web3.js';
-import { findMemoTransfer, listMemoTransfers, transferWithMemo, type MemoTransfer } from '../chains/solana/memoTransfer.js';
-import { depositMemo, redeemMemo, withdrawMemo, wormholeSendMemo, wormholeSendMemoPrefix } from '../chains/solana/memos.js';
+import { findMemoTransfers, transferWithMemo, type MemoTransfer, type PendingSolanaTx, type SolanaTxJournal } from '../chains/solana/memoTransfer.js';
+import { depositMemo, withdrawMemo } from '../chains/solana/memos.js';
 import { SolanaSimulationError } from '../chains/solana/errors.js';
 import type { KeeperContext, SolanaChainRuntime } from './context.js';
 import { FailureType } from './failures.js';
 import { legKey } from './legKey.js';
-import { fetchVerifiedVaa, wormholeMessageLabel } from './wormholeVaa.js';
-import { wormholeGuid } from './wormholeLegs.js';
-import type { DeliveryResult, LegResult, SendInput, SendResult, VaultLegInput } from './types.js';
+import { pendingLegTx, recordLegTx } from './legJournal.js';
+import type { LegResult, VaultLegInput } from './types.js';
 
-/** A Solana account's 32 bytes as a Wormhole universal address (`0x` + 64 hex). */
-export function solanaUniversalAddress(sc: SolanaChainRuntime, role: 'custody' | 'treasury'): Hex {
-  return bytesToHex(sc.accounts[role].toBytes());
-}
+export type { PendingSolanaTx };
 
 /** The keeper's Solana key. @throws non-retryable ConfigError in a read-only context (no key loaded). */
 function signer(sc: SolanaChainRuntime): Keypair {
@@ -41,7 +37,7 @@ function signer(sc: SolanaChainRuntime): Keypair {
 /**
  * Runs a Solana write; a failed simulation (deterministic: e.g. insufficient funds) becomes the non-retryable
  * `ContractRevert` the saga compensates on, like an EVM revert. Timeouts and transport errors stay retryable
- * (the memo lookup keeps the retry from moving funds twice).
+ * (the journal's pending transaction and the memo lookup keep the retry from moving funds twice).
  */
 async function solanaClassified<T>(sc: SolanaChainRuntime, fn: () => Promise<T>): Promise<T> {
   try {
@@ -54,8 +50,20 @@ async function solanaClassified<T>(sc: SolanaChainRuntime, fn: () => Promise<T>)
   }
 }
 
-/** One memo-tagged transfer by the keeper, idempotent on `memo` (see chains/solana/memoTransfer.ts). */
-function transfer(sc: SolanaChainRuntime, source: 'reserveLiquidity' | 'treasury', destination: 'reserveLiquidity' | 'treasury' | 'custody', amount: bigint, memo: string) {
+/**
+ * The journal of one Solana leg's transaction (chains/solana/memoTransfer.ts `SolanaTxJournal`):
+ * `pending` = the transaction a previous attempt of this leg signed (`PendingSolanaTx`: signature, base64 bytes,
+ * blockhash, lastValidBlockHeight, memo); `record(tx)` is awaited with every newly signed transaction before it is
+ * sent (if it throws, nothing is sent). A journal whose `pending` carries another leg's memo is ignored.
+ */
+export type SolanaLegJournal = SolanaTxJournal;
+
+/**
+ * One memo-tagged transfer by the keeper, idempotent on `memo` (see chains/solana/memoTransfer.ts), with the
+ * leg's transaction journal: `journal` when given, else the activity's leg journal (activities/legJournal.ts,
+ * Temporal heartbeat details) under the memo.
+ */
+export function solanaTransfer(sc: SolanaChainRuntime, source: 'reserveLiquidity' | 'treasury', destination: 'reserveLiquidity' | 'treasury' | 'custody', amount: bigint, memo: string, journal: SolanaLegJournal | undefined) {
   const payer = signer(sc);
   return solanaClassified(sc, () =>
     transferWithMemo({
@@ -71,100 +79,44 @@ function transfer(sc: SolanaChainRuntime, source: 'reserveLiquidity' | 'treasury
       computeUnitLimit: sc.computeUnitLimit,
       commitment: sc.commitment,
       timeoutMs: sc.confirmTimeoutMs,
+      journal: journal ?? { pending: pendingLegTx<PendingSolanaTx>(sc.chainKey, memo), record: (tx: PendingSolanaTx) => recordLegTx(sc.chainKey, memo, tx) },
     }),
   );
 }
 
-/** Leg `withdraw` on Solana: reserveLiquidity → treasury, memo `ballast:withdraw:<key>`. */
-export async function solanaWithdraw(ctx: KeeperContext, sc: SolanaChainRuntime, input: VaultLegInput): Promise<LegResult> {
+/**
+ * Leg `withdraw` on Solana: reserveLiquidity → treasury, memo `ballast:withdraw:<key>`.
+ * @param journal the leg's transaction journal ({@link SolanaLegJournal}); without it a retry while the first
+ *   transaction is in flight may move the funds twice.
+ * @throws non-retryable ContractRevert when the simulation fails; SolanaConfirmTimeoutError (retryable, carries
+ *   `pending`) when the confirmation times out.
+ */
+export async function solanaWithdraw(ctx: KeeperContext, sc: SolanaChainRuntime, input: VaultLegInput, journal?: SolanaLegJournal): Promise<LegResult> {
   const key = legKey(input.rebalanceId, input.purpose);
-  const r = await transfer(sc, 'reserveLiquidity', 'treasury', input.amount, withdrawMemo(key));
+  const r = await solanaTransfer(sc, 'reserveLiquidity', 'treasury', input.amount, withdrawMemo(key), journal);
   if (!r.alreadyDone) ctx.log.info({ rebalanceId: input.rebalanceId, chain: sc.chainKey, amount: input.amount.toString(), signature: r.signature }, 'withdrawn from the Solana reserve');
   return { legKey: key, alreadyDone: r.alreadyDone, ...(r.alreadyDone ? {} : { txHash: r.signature }), blockNumber: r.slot };
 }
 
-/** Leg `deposit` (and `redeposit`, `return-deposit`) on Solana: treasury → reserveLiquidity, memo `ballast:deposit:<key>`. */
-export async function solanaDeposit(ctx: KeeperContext, sc: SolanaChainRuntime, input: VaultLegInput): Promise<LegResult> {
+/**
+ * Leg `deposit` (and `redeposit`, `return-deposit`) on Solana: treasury → reserveLiquidity, memo `ballast:deposit:<key>`.
+ * @param journal the leg's transaction journal ({@link SolanaLegJournal}), as for {@link solanaWithdraw}.
+ * @throws as {@link solanaWithdraw}.
+ */
+export async function solanaDeposit(ctx: KeeperContext, sc: SolanaChainRuntime, input: VaultLegInput, journal?: SolanaLegJournal): Promise<LegResult> {
   const key = legKey(input.rebalanceId, input.purpose);
-  const r = await transfer(sc, 'treasury', 'reserveLiquidity', input.amount, depositMemo(key));
+  const r = await solanaTransfer(sc, 'treasury', 'reserveLiquidity', input.amount, depositMemo(key), journal);
   if (!r.alreadyDone) ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, chain: sc.chainKey, amount: input.amount.toString(), signature: r.signature }, 'deposited into the Solana reserve');
   return { legKey: key, alreadyDone: r.alreadyDone, ...(r.alreadyDone ? {} : { txHash: r.signature }), blockNumber: r.slot };
 }
 
 /**
- * Leg `send` (and `return`) from Solana over Wormhole: treasury → custody with the send memo naming the
- * destination chain and its route. The message id: sequence = the transfer's slot, `guid` =
- * {@link wormholeGuid}(chain, custody, slot).
- * @param dst the destination's Wormhole chain id and route (32-byte universal address).
+ * Every reserve transfer (withdraw or deposit) recorded under `key`, oldest first (searching the reserve
+ * liquidity account's newest 1000 signatures): more than one means the leg moved funds more than once.
  */
-export async function solanaSend(ctx: KeeperContext, sc: SolanaChainRuntime, input: SendInput, dst: { chainId: number; recipient: Hex }): Promise<SendResult> {
-  const key = legKey(input.rebalanceId, input.purpose);
-  const r = await transfer(sc, 'treasury', 'custody', input.amount, wormholeSendMemo(key, dst.chainId, dst.recipient));
-  const emitter = solanaUniversalAddress(sc, 'custody');
-  const guid = wormholeGuid(sc.wormholeChainId, emitter, r.slot);
-  if (!r.alreadyDone) {
-    ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, route: `${input.from}->${input.to}`, message: wormholeMessageLabel({ emitterChain: sc.wormholeChainId, emitter, sequence: r.slot }), signature: r.signature }, 'sent into Wormhole custody on Solana');
-  }
-  return { legKey: key, alreadyDone: r.alreadyDone, ...(r.alreadyDone ? {} : { txHash: r.signature }), guid, nonce: r.slot, nativeFeeWei: 0n, blockNumber: r.slot };
-}
-
-/** The custody's release for `key` (custody → treasury, memo `ballast:redeem:<key>`), if it happened. */
-export function solanaRedeemOf(sc: SolanaChainRuntime, key: Hex): Promise<MemoTransfer | undefined> {
-  return findMemoTransfer({ connection: sc.connection, account: sc.accounts.treasury, memo: redeemMemo(key), commitment: sc.commitment, from: sc.accounts.custody, to: sc.accounts.treasury });
-}
-
-/** The keeper's send into custody for `key` (treasury → custody, any destination), if it happened. */
-export async function solanaSendOf(sc: SolanaChainRuntime, key: Hex): Promise<MemoTransfer | undefined> {
-  const found = await listMemoTransfers({ connection: sc.connection, account: sc.accounts.custody, memoPrefix: wormholeSendMemoPrefix(key), commitment: sc.commitment, from: sc.accounts.treasury, to: sc.accounts.custody });
-  return found[0];
-}
-
-/** The reserve transfer (withdraw or deposit) recorded under `key`, if it happened. */
-export function solanaReserveTransferOf(sc: SolanaChainRuntime, kind: 'withdraw' | 'deposit', key: Hex): Promise<MemoTransfer | undefined> {
+export function solanaReserveTransfersOf(sc: SolanaChainRuntime, kind: 'withdraw' | 'deposit', key: Hex): Promise<MemoTransfer[]> {
   const memo = kind === 'withdraw' ? withdrawMemo(key) : depositMemo(key);
   const [from, to] = kind === 'withdraw' ? [sc.accounts.reserveLiquidity, sc.accounts.treasury] : [sc.accounts.treasury, sc.accounts.reserveLiquidity];
-  return findMemoTransfer({ connection: sc.connection, account: sc.accounts.reserveLiquidity, memo, commitment: sc.commitment, from, to });
+  return findMemoTransfers({ connection: sc.connection, account: sc.accounts.reserveLiquidity, memo, commitment: sc.commitment, from, to });
 }
 
-/** What the custody service answers to a redeem request. */
-interface RedeemAnswer {
-  signature?: string;
-  slot?: string;
-  error?: string;
-  /** `consumed`: the VAA was redeemed before (by us or anyone): look the release up on chain. */
-  code?: 'consumed' | 'rejected' | 'pending';
-}
-
-/**
- * Leg `deliver` (and `return-deliver`) to Solana: done when the custody's release for `key` is on chain;
- * otherwise fetch and verify the VAA (retryable `VaaPending` / `VaaRejected`), POST it to the custody service
- * (`<custodyUrl>/v1/custody/redeem`), and read the release back.
- * @param emitter the source chain's Wormhole emitter (EVM: its WormholeAdapter).
- * @throws non-retryable `ContractRevert` when the custody refuses the VAA for good (wrong recipient, unknown
- *   emitter: `code: rejected`); retryable otherwise (service down, release not visible yet).
- */
-export async function solanaAwaitDelivery(ctx: KeeperContext, sc: SolanaChainRuntime, input: { from: string; to: string; guid: Hex; nonce: bigint; key: Hex }, emitter: { chainId: number; emitter: Hex }): Promise<DeliveryResult> {
-  const done = await solanaRedeemOf(sc, input.key);
-  if (done) return { guid: input.guid, deliveredAtBlock: done.slot, txHash: done.signature };
-  const ref = { emitterChain: emitter.chainId, emitter: emitter.emitter, sequence: input.nonce };
-  const { vaa } = await fetchVerifiedVaa(ctx, ref, `rebalance key ${input.key} (${input.from}->${input.to})`);
-  const url = `${ctx.solana!.custodyUrl.replace(/\/$/, '')}/v1/custody/redeem`;
-  let answer: RedeemAnswer;
-  let status: number;
-  try {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ chain: sc.wormholeChainId, vaa }), signal: AbortSignal.timeout(sc.confirmTimeoutMs) });
-    status = res.status;
-    answer = (await res.json().catch(() => ({ error: `custody answered HTTP ${res.status} without JSON` }))) as RedeemAnswer;
-  } catch (err) {
-    throw ApplicationFailure.retryable(`${sc.chainKey}: custody service ${url} unreachable: ${err instanceof Error ? err.message : String(err)}`, 'CustodyUnavailable');
-  }
-  if (answer.code === 'rejected') {
-    throw ApplicationFailure.create({ type: FailureType.ContractRevert, nonRetryable: true, message: `${sc.chainKey}: custody refused VAA ${wormholeMessageLabel(ref)}: ${answer.error ?? `HTTP ${status}`}`, details: [{ chainKey: sc.chainKey, functionName: 'custody.redeem', errorName: 'CustodyRejected' }] });
-  }
-  const released = await solanaRedeemOf(sc, input.key);
-  if (released) {
-    ctx.log.info({ key: input.key, message: wormholeMessageLabel(ref), signature: released.signature }, 'VAA redeemed by the Solana custody');
-    return { guid: input.guid, deliveredAtBlock: released.slot, txHash: released.signature };
-  }
-  throw ApplicationFailure.retryable(`${sc.chainKey}: custody ${answer.code ?? (status >= 400 ? 'error' : 'accepted')} for ${wormholeMessageLabel(ref)}${answer.error ? `: ${answer.error}` : ''}; release not on chain yet`, FailureType.DeliveryPending);
-}

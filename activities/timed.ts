@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from './failures.js';
 import type { KeeperContext } from './context.js';
 import type { LegLabels } from '../keeper/metrics.js';
+import { legJournalDetails } from './legJournal.js';
 
 /**
  * Times one leg into `ballast_leg_duration_seconds{kind,leg,route}` (also on failure) and heartbeats every
@@ -24,7 +25,8 @@ export async function timed<T>(ctx: KeeperContext, leg: string, route: string, f
   } catch {
     activity = undefined;
   }
-  const beat = activity ? setInterval(() => activity.heartbeat(), 1000) : undefined;
+  // The periodic heartbeat carries the leg journal (activities/legJournal.ts), so it never blanks it.
+  const beat = activity ? setInterval(() => activity.heartbeat(legJournalDetails()), 1000) : undefined;
   try {
     return await fn();
   } catch (err) {

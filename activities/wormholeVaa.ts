@@ -3,6 +3,7 @@
  * fetch the signed VAA from the guardian API and verify it keeper-side before anything is submitted.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { DELIVERY_POLL, waitFor } from './waitFor.js';
 import { bytesToHex, type Hex } from 'viem';
 import { fetchSignedVaa, type SignedVaaRef } from '../chains/wormhole/fetchVaa.js';
 import { assertVaaVerified, VaaVerificationError } from '../chains/wormhole/verifyVaa.js';
@@ -79,4 +80,28 @@ export async function fetchVerifiedVaa(ctx: KeeperContext, ref: SignedVaaRef, wh
     throw ApplicationFailure.retryable(`${what}: message ${label}: the guardian API served chain ${v.decoded.emitterChain} sequence ${v.decoded.sequence} instead`, 'VaaRejected');
   }
   return { vaa: bytesToHex(bytes), digest: v.decoded.digest, guardianSetIndex: v.decoded.guardianSetIndex, quorum: { held: v.quorum!.held, needed: v.quorum!.needed } };
+}
+
+/**
+ * {@link fetchVerifiedVaa}, waiting (bounded: `DELIVERY_POLL`, activities/waitFor.ts) while the guardians have not
+ * signed the message yet, so a delivery does not use a failure as its wait; a VAA that does not verify, or any
+ * other error, is thrown at once.
+ * @throws retryable `VaaPending` (the last answer) when the wait ended without a signed VAA.
+ */
+export async function awaitVerifiedVaa(ctx: KeeperContext, ref: SignedVaaRef, what: string): Promise<FetchedVaa> {
+  let pending: Error | undefined;
+  return waitFor(
+    async () => {
+      try {
+        return await fetchVerifiedVaa(ctx, ref, what);
+      } catch (err) {
+        if (err instanceof ApplicationFailure && err.type === 'VaaPending') {
+          pending = err;
+          return undefined;
+        }
+        throw err;
+      }
+    },
+    { ...DELIVERY_POLL, what: `VAA ${wormholeMessageLabel(ref)} signed`, onTimeout: () => pending ?? ApplicationFailure.retryable(`${what}: message ${wormholeMessageLabel(ref)} not signed yet`, 'VaaPending') },
+  );
 }

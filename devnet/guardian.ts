@@ -210,6 +210,8 @@ export class DevnetGuardian extends EventEmitter<DevnetGuardianEvents> {
   observedCount = 0;
   /** 200 answers given by the HTTP API. */
   servedCount = 0;
+  /** Messages refused by {@link observe} because their id was already another transaction's message. */
+  conflictCount = 0;
 
   private readonly chains = new Map<number, ChainRuntime>();
   private readonly observations = new Map<string, Observation>();
@@ -377,16 +379,25 @@ export class DevnetGuardian extends EventEmitter<DevnetGuardianEvents> {
     });
   }
 
-  /** Runs one poll now (observe + sign what is due); for tests that drive the guardian by hand. */
   /**
    * Records a message observed by another watcher of this guardian (the Solana custody watcher,
-   * devnet/solanaCustody.ts): it is signed and served like one read from an EVM core. A message already
-   * observed (same chain, emitter, sequence) is ignored. @returns whether it was new.
+   * devnet/solanaCustody.ts, whose sequences are the custody's per-emitter counter): it is signed and served like
+   * one read from an EVM core. A message already observed (same chain, emitter, sequence) is ignored; one that
+   * claims an id already taken by ANOTHER transaction is refused and counted in `conflictCount` (a watcher that
+   * numbers messages wrongly, e.g. two sends given one sequence), never signed.
+   * @returns whether it was new.
    */
   observe(message: ObservedMessage): boolean {
     const m = { ...message, emitterAddress: emitter32(message.emitterAddress) };
     const key = vaaKey(m.emitterChain, m.emitterAddress, m.sequence);
-    if (this.observations.has(key)) return false;
+    const before = this.observations.get(key);
+    if (before) {
+      if (before.message.txHash !== m.txHash || before.message.payload !== m.payload) {
+        this.conflictCount++;
+        this.log(`guardian: REFUSED ${key} from tx ${m.txHash}: that id is already the message of tx ${before.message.txHash}`);
+      }
+      return false;
+    }
     this.observations.set(key, { message: m, observedAtMs: Date.now() });
     this.observedCount++;
     this.log(`guardian: observed ${key} (tx ${m.txHash})`);
@@ -394,6 +405,7 @@ export class DevnetGuardian extends EventEmitter<DevnetGuardianEvents> {
     return true;
   }
 
+  /** Runs one poll now (observe + sign what is due); for tests that drive the guardian by hand. */
   async pollOnce(): Promise<void> {
     if (this.currentPoll) await this.currentPoll;
     const p = this.poll();

@@ -4,9 +4,15 @@
  *
  * - watches the custody account for sends (memo `ballast:wormhole:v1:<key>:<dstChain>:<recipient>`,
  *   chains/solana/memos.ts) and reports each to the devnet guardian as an observed message: emitter chain = the
- *   chain's Wormhole chain id, emitter = the custody account, sequence = the transfer's slot (the devnet RPC puts
- *   each transaction in its own slot), payload v1 exactly as `WormholeAdapter.encodePayload` builds it
- *   (version 1, key, amount = what the custody actually received, dstChain, recipient);
+ *   chain's Wormhole chain id, emitter = the custody account, sequence = the custody's per-emitter message
+ *   counter like Wormhole core's (0 for the first send, +1 per send): the send's ordinal among all sends into
+ *   custody in chain order (slot, then position in the block), chains/solana/memoTransfer.ts `listCustodySends`.
+ *   Real core keeps that counter in a Sequence account and logs `Sequence: N` in the posting transaction; the
+ *   stand-in has no program, so it derives the counter from chain history, by the same function the keeper
+ *   uses to learn the sequence of its send (activities/solanaLegs.ts `solanaSendSequence`): both agree, and a
+ *   restarted watcher numbers the same sends the same way. Payload v1 exactly as
+ *   `WormholeAdapter.encodePayload` builds it (version 1, key, amount = what the custody actually received,
+ *   dstChain, recipient);
  * - redeems VAAs addressed to this chain: `POST /v1/custody/redeem {"vaa": "0x…"}` verifies the VAA (guardian
  *   set, quorum, emitter = a registered peer adapter, payload v1, destination = this chain, recipient = the
  *   treasury), then releases the amount custody → treasury with the memo `ballast:redeem:<key>`, once per key.
@@ -17,8 +23,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bytesToHex, encodePacked, hexToBigInt, hexToBytes, pad, size, slice, type Hex } from 'viem';
 import type { Connection, Keypair, PublicKey } from '@solana/web3.js';
-import { findMemoTransfer, listMemoTransfers, transferWithMemo } from '../chains/solana/memoTransfer.js';
-import { parseWormholeSendMemo, redeemMemo, WORMHOLE_SEND_MEMO } from '../chains/solana/memos.js';
+import { findMemoTransfer, listCustodySends, transferWithMemo } from '../chains/solana/memoTransfer.js';
+import { parseWormholeSendMemo, redeemMemo } from '../chains/solana/memos.js';
 import { assertVaaVerified, VaaVerificationError } from '../chains/wormhole/verifyVaa.js';
 import type { GuardianSet } from '../chains/wormhole/guardianSets.js';
 import type { DevnetGuardian } from './guardian.js';
@@ -57,7 +63,8 @@ export class DevnetSolanaCustody {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private current: Promise<void> | undefined;
   private running = false;
-  private nextSlot = 0n;
+  /** Where the watcher resumes: the first slot not read yet and the sequence of the next send (listCustodySends). */
+  private cursor = { slot: 0n, sequence: 0n };
   private baseUrl: string | undefined;
   /** Releases in progress by key: one at a time per key (the memo lookup then sees the first one). */
   private readonly redeeming = new Map<string, Promise<{ signature: string; slot: bigint; consumed: boolean }>>();
@@ -106,22 +113,20 @@ export class DevnetSolanaCustody {
     }
   }
 
-  /** One pass of the watcher: every new send into custody becomes an observed message of the guardian. */
+  /**
+   * One pass of the watcher: every new send into custody becomes an observed message of the guardian, with the
+   * sequence {@link listCustodySends} gives it (resuming from the last pass's cursor).
+   */
   async pollOnce(): Promise<void> {
-    const sends = await listMemoTransfers({ connection: this.opts.connection, account: this.opts.custody, memoPrefix: WORMHOLE_SEND_MEMO, commitment: 'confirmed', sinceSlot: this.nextSlot, to: this.opts.custody });
-    let last = this.nextSlot - 1n;
+    const sends = await listCustodySends({ connection: this.opts.connection, custody: this.opts.custody, commitment: 'confirmed', cursor: this.cursor });
     for (const t of sends) {
-      const memo = parseWormholeSendMemo(t.memo);
-      if (t.slot > last) last = t.slot;
-      if (!memo) {
-        this.log(`custody: ignoring transfer ${t.signature}: memo "${t.memo}" is not a valid send memo`);
-        continue;
-      }
+      // listCustodySends keeps valid send memos only
+      const memo = parseWormholeSendMemo(t.memo)!;
       const payload = encodePacked(['uint8', 'bytes32', 'uint256', 'uint16', 'bytes32'], [1, memo.key, t.amount, memo.dstChain, memo.recipient]);
       this.opts.guardian.observe({
         emitterChain: this.opts.whChainId,
         emitterAddress: this.custodyHex,
-        sequence: t.slot,
+        sequence: t.sequence,
         nonce: 0,
         consistencyLevel: 1,
         payload,
@@ -130,7 +135,8 @@ export class DevnetSolanaCustody {
         blockNumber: t.slot,
       });
     }
-    this.nextSlot = last + 1n;
+    const last = sends[sends.length - 1];
+    if (last) this.cursor = { slot: last.slot + 1n, sequence: last.sequence + 1n };
   }
 
   private schedule(ms: number): void {

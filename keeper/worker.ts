@@ -90,6 +90,9 @@ export async function createKeeperWorker(
     dataConverter,
     // SIGTERM drains: running legs (idempotent, heartbeating) get this long to finish before they are cancelled.
     shutdownGraceTime: '30 seconds',
+    // Heartbeats carry the leg journal (activities/legJournal.ts: a leg's signed transaction, recorded before it is
+    // broadcast): flush them within 200 ms, not after the default 80% of the heartbeat timeout.
+    maxHeartbeatThrottleInterval: '200 milliseconds',
     ...opts.workerOptions,
   });
   const readiness = createReadiness({

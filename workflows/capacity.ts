@@ -105,7 +105,8 @@ export async function capacityMoveWorkflow(input: CapacityMoveInput): Promise<Ca
   const startedAtMs = Date.now(); // workflow time: deterministic
   const { rebalanceId, from, to, amount } = input;
   const bridge = input.bridge ?? 'layerzero';
-  let result: CapacityMoveResult | undefined;
+  /** The result once the saga ended (the progress query reads it). */
+  const ended: { result?: CapacityMoveResult } = {};
   const audit = auditFor(input.auditDeadlineSec);
   const saga = new SagaSteps<CapacityLeg>(
     rebalanceId,
@@ -116,7 +117,7 @@ export async function capacityMoveWorkflow(input: CapacityMoveInput): Promise<Ca
     },
     'capacity',
   );
-  setHandler(capacityProgressQuery, () => ({ legs: saga.legs, result, ledger: saga.ledger }));
+  setHandler(capacityProgressQuery, () => ({ legs: saga.legs, result: ended.result, ledger: saga.ledger }));
   const deliveryWait = deliveryWaitFor(input.deliveryDeadlineSec, bridge === 'wormhole' ? input.vaaPollIntervalMs : undefined);
   const ends = (purpose: 'forward' | 'return') => (purpose === 'forward' ? { src: from, dst: to } : { src: to, dst: from });
 
@@ -163,7 +164,7 @@ export async function capacityMoveWorkflow(input: CapacityMoveInput): Promise<Ca
   }
   const durationSec = Math.round((Date.now() - startedAtMs) / 1000);
   const feePaidWei = saga.ledger.feesPaidWei;
-  result = {
+  const result: CapacityMoveResult = {
     kind: 'capacity',
     rebalanceId,
     outcome,
@@ -183,6 +184,7 @@ export async function capacityMoveWorkflow(input: CapacityMoveInput): Promise<Ca
     ledgerMismatch,
     ...(saga.unaudited.length > 0 ? { unauditedSteps: saga.unaudited.map((u) => u.after) } : {}),
   };
+  ended.result = result;
   const messageIds = [forward?.id, back?.id].filter((x): x is string => x !== undefined);
   await books.recordCapacityOutcome({ rebalanceId, from, to, amount, bridge, outcome, reason, durationSec, messageIds, where: creditLocation?.summary });
   if (input.monitorWorkflowId) {

@@ -52,8 +52,9 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
     },
     'collateral',
   );
-  let result: RebalanceResult | undefined;
-  setHandler(rebalanceProgressQuery, () => ({ legs: saga.legs, result, ledger: saga.ledger }));
+  /** The result once the saga ended (the progress query reads it). */
+  const ended: { result?: RebalanceResult } = {};
+  setHandler(rebalanceProgressQuery, () => ({ legs: saga.legs, result: ended.result, ledger: saga.ledger }));
   /** The delivery wait: `DeliveryPending` until delivered (a Wormhole delivery also redeems: heartbeats keep it honest). */
   const deliveryWait = deliveryWaitFor(input.deliveryDeadlineSec);
   const ends = (purpose: MovePurpose) => (purpose === 'forward' ? { src: from, dst: to } : { src: to, dst: from });
@@ -95,7 +96,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
   }
   const durationSec = Math.round((Date.now() - startedAtMs) / 1000);
   const { outcome, ledgerMismatch } = end;
-  result = {
+  const result: RebalanceResult = {
     rebalanceId,
     outcome,
     from,
@@ -114,6 +115,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
     ledgerMismatch,
     ...(saga.unaudited.length > 0 ? { unauditedSteps: saga.unaudited.map((u) => u.after) } : {}),
   };
+  ended.result = result;
   await books.recordOutcome({ rebalanceId, from, to, amount, outcome, reason, durationSec, guid: end.forward?.guid, bridge });
   if (input.monitorWorkflowId) {
     try {
@@ -122,7 +124,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
         outcome,
         ledgerMismatch,
         feePaidWei: saga.ledger.feesPaidWei,
-        stranded: outcome === 'stranded' && inFlight !== undefined ? { rebalanceId, from: inFlightEnds.src, to: inFlightEnds.dst, amount, guid: inFlight.guid, nonce: inFlight.nonce, bridge } : undefined,
+        stranded: outcome === 'stranded' && inFlight !== undefined ? { rebalanceId, from: inFlightEnds.src, to: inFlightEnds.dst, amount, guid: inFlight.guid, nonce: inFlight.nonce, bridge, ...(returned ? { key: inFlight.legKey } : {}) } : undefined,
       });
     } catch (err) {
       log.warn('could not notify the monitor', { monitor: input.monitorWorkflowId, error: failureMessage(err) });

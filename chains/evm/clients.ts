@@ -39,7 +39,10 @@ export function createEvmClients(endpoint: EvmChainEndpoint, account?: Account, 
     contracts: { multicall3: { address: endpoint.multicall3 } },
   });
   const transport = http(endpoint.rpcUrl, { timeout: timeoutMs, retryCount: 2 });
-  const publicClient = createPublicClient({ chain, transport, pollingInterval: 250 });
+  // cacheTime 0: `getBlockNumber()` asks the node every time. viem's default memoizes eth_blockNumber per client for
+  // min(pollingInterval, blockTime / 2) = 250 ms here, so a read right after our own transaction saw the block before
+  // it (the audits' `StaleRead` on automine, the delivery check reading an older block).
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: 250, cacheTime: 0 });
   const walletClient = account ? createWalletClient({ chain, transport, account }) : undefined;
   return { chainKey: endpoint.chainKey, chain, publicClient, walletClient, rpcUrl: endpoint.rpcUrl, timeoutMs };
 }

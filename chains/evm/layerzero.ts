@@ -5,7 +5,7 @@
  * Packet layout (LayerZero v2 `PacketV1Codec`): version(1) | nonce(8) | srcEid(4) | sender(32) |
  * dstEid(4) | receiver(32) | guid(32) | message; guid = keccak256(nonce, srcEid, sender, dstEid, receiver).
  */
-import { PacketV1Codec } from '@layerzerolabs/lz-v2-utilities';
+import { Options, PacketV1Codec } from '@layerzerolabs/lz-v2-utilities';
 import { decodeEventLog, pad, type Address, type Hex, type Log } from 'viem';
 import { endpointV2Abi } from '../../contracts/generated/abis.js';
 import type { EvmClients } from './clients.js';
@@ -122,4 +122,9 @@ export async function findPacketDelivered(q: DeliveryQuery & { fromBlock: bigint
     }
   }
   return undefined;
+}
+
+/** LayerZero executor options: gas for `lzReceive` on the destination (type-3 options, LayerZero v2 docs). */
+export function lzReceiveOptions(gas: number): Hex {
+  return Options.newOptions().addExecutorLzReceiveOption(gas, 0).toHex() as Hex;
 }

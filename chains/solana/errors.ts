@@ -1,9 +1,10 @@
 /**
  * Typed errors of the Solana adapter (chains/solana). Each names what was wrong, where, and what to do.
  * Activities translate them into Temporal failures: a failed simulation is deterministic for the state it ran
- * on (non-retryable until the state changes), a confirmation timeout is retryable (the memo lookup makes the
- * retry safe), a read error is retryable (fail closed: no plan on a partial snapshot).
+ * on (non-retryable until the state changes), a confirmation timeout is retryable (the pending transaction it
+ * carries and the memo lookup make the retry safe), a read error is retryable (fail closed: no plan on a partial snapshot).
  */
+import type { PendingSolanaTx } from './memoTransfer.js';
 
 /**
  * A `BallastDevReserve` account's bytes are not that layout (too short, wrong discriminator).
@@ -50,8 +51,10 @@ export class SolanaSimulationError extends Error {
 
 /**
  * A sent transaction was not seen at the wanted commitment within `timeoutMs` (or its blockhash expired first,
- * `expired` true: then it can no longer land). It MAY still have landed (when not expired): retry the same call —
- * the memo lookup finds a transfer that landed, so the retry does not move funds twice.
+ * `expired` true: then it can no longer land). It MAY still land (when not expired): it may be in flight, where
+ * no memo lookup sees it. Retry the same call WITH `pending` (the signed transaction and its
+ * lastValidBlockHeight, chains/solana/memoTransfer.ts `SolanaTxJournal`): the retry rebroadcasts it, or signs anew
+ * only after it expired. `pending` is absent only for waits on a transaction this call did not sign.
  */
 export class SolanaConfirmTimeoutError extends Error {
   override readonly name = 'SolanaConfirmTimeoutError';
@@ -60,11 +63,13 @@ export class SolanaConfirmTimeoutError extends Error {
     readonly timeoutMs: number,
     readonly commitment: string,
     readonly expired: boolean,
+    /** The transaction waited for, to keep with the leg and pass back on retry. */
+    readonly pending?: PendingSolanaTx,
   ) {
     super(
       expired
         ? `transaction ${signature} not ${commitment} before its blockhash expired (block height passed lastValidBlockHeight); it cannot land any more: retry (the memo lookup keeps the retry idempotent)`
-        : `transaction ${signature} not ${commitment} within ${timeoutMs} ms; it may still land: retry (the memo lookup finds it if it did)`,
+        : `transaction ${signature} not ${commitment} within ${timeoutMs} ms; it may still land: retry with it as the pending transaction (rebroadcast, not re-signed)`,
     );
   }
 }

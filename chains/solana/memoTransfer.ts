@@ -6,6 +6,18 @@
  *
  * Memo lookup uses `getSignaturesForAddress` (whose `memo` field is Solana's `"[<utf8 byte length>] <text>"`,
  * several memos joined by "; ") and `getTransaction` for the slot and the amount (pre/post token balances).
+ *
+ * A memo lookup alone cannot stop a double move: a transaction still in flight (sent, not yet landed) is not in
+ * history, and a retry that signs anew with a fresh blockhash lets both land. So a leg keeps its signed
+ * transaction with its `lastValidBlockHeight` ({@link PendingSolanaTx}, handed out through
+ * {@link SolanaTxJournal}.record before it is broadcast) and a retry passes it back: the retry rebroadcasts
+ * those same bytes while they can still land, and signs anew only once the block height has passed
+ * `lastValidBlockHeight` and the memo is still not on chain (DESIGN.md, "Exactly once, per chain").
+ *
+ * Audits read every match ({@link findMemoTransfers}), so a double move shows up as a ledger mismatch.
+ *
+ * The devnet's Wormhole custody stand-in numbers its messages with {@link listCustodySends} (see there): the same
+ * rule the keeper uses to learn the sequence of its own send.
  */
 import { createMemoInstruction } from '@solana/spl-memo';
 import { createTransferCheckedInstruction, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID } from '@solana/spl-token';
@@ -24,6 +36,7 @@ import {
   type VersionedTransactionResponse,
 } from '@solana/web3.js';
 import { SolanaConfirmTimeoutError, SolanaSimulationError, SolanaTransactionFailedError } from './errors.js';
+import { parseWormholeSendMemo, WORMHOLE_SEND_MEMO } from './memos.js';
 
 /** One memo-tagged token transfer found on chain. Amounts are base units of the mint. */
 export interface MemoTransfer {
@@ -114,6 +127,31 @@ export async function findMemoTransfer(
 }
 
 /**
+ * Every successful transaction touching `account` whose memo equals `memo` exactly and which moves tokens into or
+ * out of `account` (and matches the filter), OLDEST first: what an audit reads, so a memo that moved funds twice
+ * shows up twice (the ledger then sums them and reports the mismatch). Same search as {@link findMemoTransfer}
+ * (up to `searchLimit` signatures, default 1000, newest first, then one `getTransaction` per match) but it does
+ * not stop at the first match.
+ * @returns the matching transfers, oldest first; [] when none.
+ * @throws whatever web3.js throws on transport errors (retryable).
+ * @example
+ *   const all = await findMemoTransfers({ connection, account: reserveLiquidity, memo: `ballast:withdraw:${key}`, commitment: 'confirmed' });
+ *   const withdrawn = all.reduce((s, t) => s + t.amount, 0n); // > the leg's amount: it moved twice
+ */
+export async function findMemoTransfers(
+  p: { connection: Connection; account: PublicKey; memo: string; commitment: 'confirmed' | 'finalized'; searchLimit?: number } & TransferFilter,
+): Promise<MemoTransfer[]> {
+  const found: MemoTransfer[] = [];
+  await scanSignatures(p.connection, p.account, p.commitment, p.searchLimit ?? DEFAULT_MEMO_SEARCH_LIMIT, async (s) => {
+    if (!successfulMemos(s).includes(p.memo)) return 'continue';
+    const t = await loadTransfer(p.connection, s, p.memo, p.account, p.commitment, p);
+    if (t) found.push(t);
+    return 'continue';
+  });
+  return found.reverse();
+}
+
+/**
  * All successful memo-tagged transfers into or out of `account` whose memo starts with `memoPrefix`, oldest first
  * (for the guardian watching custody). Searches up to `searchLimit` signatures (default 1000) newest first and
  * stops at the first signature older than `sinceSlot` (inclusive bound: slot ≥ sinceSlot is returned).
@@ -134,6 +172,57 @@ export async function listMemoTransfers(
     return 'continue';
   });
   return out.reverse();
+}
+
+/** A send into the Wormhole custody stand-in and the sequence of the message it posts. */
+export interface CustodySend extends MemoTransfer {
+  /** The emitter's (custody account's) sequence of this message: 0 for its first send, +1 per send after. */
+  sequence: bigint;
+}
+
+/**
+ * The Wormhole messages of the devnet's custody stand-in (devnet/solanaCustody.ts) with their sequences, oldest
+ * first. The stand-in behaves like Wormhole core: one message per send, numbered by a per-emitter counter that
+ * starts at 0 and grows by one per message. A send is a successful transaction with a token transfer INTO
+ * `custody` whose memo is a valid send memo (chains/solana/memos.ts `parseWormholeSendMemo`, from any source);
+ * the counter has no account of its own, so the sequence of a send is its ordinal among all sends into
+ * `custody` in chain order (slot, then position in the block as `getSignaturesForAddress` lists it). It is
+ * derived from chain history alone, identically by the custody watcher (which reports it to the guardian) and
+ * by the keeper (which learns the sequence of ITS send), and does not change when either restarts. Real
+ * Wormhole core keeps the counter in a per-emitter Sequence account and logs `Sequence: N` in the posting
+ * transaction; a port to a real cluster reads it there instead.
+ *
+ * `cursor` lets a watcher resume: only sends at slot ≥ `cursor.slot` are listed, numbered from
+ * `cursor.sequence`, which must be the number of sends before that slot (the next cursor is
+ * `{ slot: last.slot + 1n, sequence: last.sequence + 1n }`). Without it the whole history of `custody` is read
+ * (every signature, one `getTransaction` per send memo): O(history), acceptable for the devnet.
+ * @throws whatever web3.js throws on transport errors (retryable).
+ * @example
+ *   const sends = await listCustodySends({ connection, custody, commitment: 'confirmed' });
+ *   const mine = sends.find((s) => s.signature === signature); // mine.sequence: the VAA's sequence
+ */
+export async function listCustodySends(p: {
+  connection: Connection;
+  custody: PublicKey;
+  commitment: 'confirmed' | 'finalized';
+  cursor?: { slot: bigint; sequence: bigint };
+}): Promise<CustodySend[]> {
+  const transfers = await listMemoTransfers({
+    connection: p.connection,
+    account: p.custody,
+    memoPrefix: WORMHOLE_SEND_MEMO,
+    commitment: p.commitment,
+    to: p.custody,
+    searchLimit: Number.MAX_SAFE_INTEGER,
+    ...(p.cursor ? { sinceSlot: p.cursor.slot } : {}),
+  });
+  let next = p.cursor?.sequence ?? 0n;
+  const out: CustodySend[] = [];
+  for (const t of transfers) {
+    if (!parseWormholeSendMemo(t.memo)) continue;
+    out.push({ ...t, sequence: next++ });
+  }
+  return out;
 }
 
 /** Page through getSignaturesForAddress (newest first) until `limit` signatures were seen or `visit` says stop. */
@@ -229,6 +318,37 @@ function accountKeysOf(tx: VersionedTransactionResponse): PublicKey[] {
   return out;
 }
 
+/**
+ * A signed transaction of {@link transferWithMemo} that may still be in flight: what a leg keeps (e.g. in its
+ * Temporal heartbeat details) so that its retry can rebroadcast it instead of moving the funds a second time.
+ * Plain JSON data.
+ */
+export interface PendingSolanaTx {
+  /** The transaction's first signature (base58): its id. */
+  signature: string;
+  /** The signed wire transaction, base64: rebroadcast byte for byte. */
+  serializedBase64: string;
+  /** The last block height at which it can still land (from `getLatestBlockhash`). */
+  lastValidBlockHeight: number;
+  /** Its recent blockhash (base58). */
+  blockhash: string;
+  /** The idempotency memo it carries: a pending tx is only reused by a call with the same memo. */
+  memo: string;
+}
+
+/**
+ * The journal of one leg's Solana transaction, optional argument of {@link transferWithMemo}.
+ * `record` is called with every NEW transaction after it is signed (and simulated) and BEFORE it is broadcast;
+ * when it throws (or rejects) nothing is sent and the error propagates. A retry passes the last recorded
+ * transaction back as `pending`.
+ */
+export interface SolanaTxJournal {
+  /** The transaction a previous attempt of this leg signed (and maybe sent). Ignored unless `pending.memo` is this call's memo. */
+  pending?: PendingSolanaTx;
+  /** Keeps a newly signed transaction durably before it is sent (e.g. as a Temporal heartbeat detail). */
+  record?: (tx: PendingSolanaTx) => void | Promise<void>;
+}
+
 /** Parameters of {@link transferWithMemo}. Amount in base units; fees in micro-lamports per compute unit. */
 export interface TransferWithMemoParams {
   connection: Connection;
@@ -252,37 +372,70 @@ export interface TransferWithMemoParams {
   /** Default {@link DEFAULT_COMPUTE_UNIT_LIMIT}. */
   computeUnitLimit?: number;
   commitment: 'confirmed' | 'finalized';
-  /** Bound on the confirmation wait after sending. */
+  /** Bound on the confirmation wait after sending (or rebroadcasting). */
   timeoutMs: number;
   /** Signatures searched for the memo before sending (default 1000). */
   searchLimit?: number;
+  /** The leg's transaction journal: the pending transaction of an earlier attempt, and where to record a new one. */
+  journal?: SolanaTxJournal;
+}
+
+/** What {@link transferWithMemo} did. */
+export interface TransferWithMemoResult {
+  /** True when the transfer had landed before this call (found by the pending transaction's status or the memo lookup). */
+  alreadyDone: boolean;
+  /** The transfer's signature (base58). */
+  signature: string;
+  /** The slot it landed in. */
+  slot: bigint;
 }
 
 /**
  * Move `amount` from `source` to `destination` with `memo`, at most once per memo:
+ * 0. With `journal.pending` for this memo (the transaction an earlier attempt signed), its status
+ *    (`getSignatureStatuses`, searching history):
+ *    - landed and succeeded → done: `{ alreadyDone: true }` with its signature (waiting, bounded by timeoutMs, for
+ *      the wanted commitment if it is not there yet);
+ *    - landed and failed → continue at step 1 as if there were no pending transaction;
+ *    - not landed, block height (at `commitment`) ≤ its lastValidBlockHeight → it may still land: rebroadcast the
+ *      SAME bytes (`sendRawTransaction`, skipPreflight; the node's answer is ignored, e.g. AlreadyProcessed) and
+ *      confirm it as in step 4 (`{ alreadyDone: false }` when it lands); nothing new is signed;
+ *    - not landed, block height past lastValidBlockHeight → it can never land: its status once more, then step 1
+ *      (the memo lookup catches a copy that landed just before expiry), then sign anew.
  * 1. {@link findMemoTransfer} on `source` at 'confirmed' (transfers source → destination only; a memo someone else
  *    posts on a transfer INTO `source` does not count): found → `{ alreadyDone: true }`, nothing sent (with
  *    commitment 'finalized' it first waits, up to timeoutMs, until that transfer is finalized).
  * 2. Build [setComputeUnitPrice, setComputeUnitLimit, TransferChecked, Memo] with a fresh blockhash, sign
  *    (payer, owner), `simulateTransaction`; a failure throws {@link SolanaSimulationError} (never sent).
+ *    Then `journal.record(pending)` (awaited; if it throws, nothing is sent).
  * 3. `sendRawTransaction` with preflight (a preflight rejection also throws SolanaSimulationError).
  * 4. `confirmTransaction({ signature, blockhash, lastValidBlockHeight }, commitment)` (needs the node's websocket,
  *    web3.js derives it from the URL or takes `wsEndpoint`) bounded by `timeoutMs`; a timeout or an expired
  *    blockhash (block height past lastValidBlockHeight) throws {@link SolanaConfirmTimeoutError} naming the
- *    signature; retrying the same call is safe (step 1 finds a transfer that did land). Then one
- *    `getSignatureStatuses` for the landed slot.
- *    A landed-but-failed transaction throws {@link SolanaTransactionFailedError}.
+ *    signature and carrying the transaction as `pending`: retry the same call with that `pending` (a retry
+ *    without it is safe only once the transaction has landed or expired). Then one `getSignatureStatuses` for
+ *    the landed slot. A landed-but-failed transaction throws {@link SolanaTransactionFailedError}.
  * Not safe against two CONCURRENT calls with the same memo (both lookups may miss): one leg runs one call at a time.
  * @returns the signature and slot of the transfer (the earlier one when alreadyDone).
- * @throws RangeError for amount ≤ 0 or ≥ 2^64.
+ * @throws RangeError for amount ≤ 0 or ≥ 2^64; SolanaSimulationError, SolanaConfirmTimeoutError,
+ *   SolanaTransactionFailedError as above; whatever `journal.record` throws; web3.js transport errors (retryable).
  * @example
+ *   let pending: PendingSolanaTx | undefined; // kept across attempts, e.g. in heartbeat details
  *   const r = await transferWithMemo({ connection, payer: keeper, mint, decimals: 6, source: treasury,
  *     destination: reserveLiquidity, amount: 1_000_000n, memo: `ballast:deposit:${key}`,
- *     priorityFeeMicroLamports: 1000, commitment: 'confirmed', timeoutMs: 60_000 });
+ *     priorityFeeMicroLamports: 1000, commitment: 'confirmed', timeoutMs: 60_000,
+ *     journal: { pending, record: (tx) => { pending = tx; } } });
  */
-export async function transferWithMemo(p: TransferWithMemoParams): Promise<{ alreadyDone: boolean; signature: string; slot: bigint }> {
+export async function transferWithMemo(p: TransferWithMemoParams): Promise<TransferWithMemoResult> {
   if (p.amount <= 0n || p.amount >= 1n << 64n) throw new RangeError(`transferWithMemo: amount ${p.amount} must be a positive u64 (base units)`);
   const what = `transfer ${p.amount} of ${p.mint.toBase58()} ${p.source.toBase58()} -> ${p.destination.toBase58()} memo "${p.memo}"`;
+
+  const pending = p.journal?.pending?.memo === p.memo ? p.journal.pending : undefined;
+  if (pending) {
+    const resumed = await resumePending(p, pending);
+    if (resumed) return resumed;
+  }
+
   const done = await findMemoTransfer({
     connection: p.connection,
     account: p.source,
@@ -318,9 +471,14 @@ export async function transferWithMemo(p: TransferWithMemoParams): Promise<{ alr
     throw new SolanaSimulationError(what, describeTransactionError(sim.value.err, logs, labels), logs, sim.value.err);
   }
 
+  const wire = tx.serialize();
+  const signed: PendingSolanaTx = { signature: bs58Signature(tx), serializedBase64: Buffer.from(wire).toString('base64'), lastValidBlockHeight, blockhash, memo: p.memo };
+  // Kept BEFORE it can land: a retry that finds it in flight rebroadcasts it instead of signing a second transfer.
+  await p.journal?.record?.(signed);
+
   let signature: string;
   try {
-    signature = await p.connection.sendRawTransaction(tx.serialize(), { skipPreflight: false, preflightCommitment: p.commitment });
+    signature = await p.connection.sendRawTransaction(wire, { skipPreflight: false, preflightCommitment: p.commitment });
   } catch (err) {
     if (err instanceof SendTransactionError) {
       const logs = err.logs ?? [];
@@ -328,8 +486,72 @@ export async function transferWithMemo(p: TransferWithMemoParams): Promise<{ alr
     }
     throw err;
   }
-  const slot = await confirmBounded(p.connection, signature, blockhash, lastValidBlockHeight, p.commitment, p.timeoutMs);
+  const slot = await confirmBounded(p.connection, { ...signed, signature }, p.commitment, p.timeoutMs);
   return { alreadyDone: false, signature, slot };
+}
+
+/**
+ * Step 0 of {@link transferWithMemo}: settle the pending transaction of an earlier attempt. Returns the result
+ * when it landed (or was rebroadcast and confirmed); undefined when the caller must go on (it failed on chain,
+ * or expired without landing). @throws SolanaConfirmTimeoutError (carrying `pending`) when the rebroadcast is
+ * not confirmed in time.
+ */
+async function resumePending(p: TransferWithMemoParams, pending: PendingSolanaTx): Promise<TransferWithMemoResult | undefined> {
+  const landed = await landedStatus(p.connection, pending.signature);
+  if (landed === 'failed') return undefined;
+  if (landed) return settleLanded(p, pending, landed);
+  const height = await p.connection.getBlockHeight(p.commitment);
+  if (height > pending.lastValidBlockHeight) {
+    // Expired: it can no longer land. One more status read closes the gap between the two reads above.
+    const last = await landedStatus(p.connection, pending.signature);
+    if (last && last !== 'failed') return settleLanded(p, pending, last);
+    return undefined;
+  }
+  try {
+    await p.connection.sendRawTransaction(Buffer.from(pending.serializedBase64, 'base64'), { skipPreflight: true, preflightCommitment: p.commitment });
+  } catch (err) {
+    // The node answered (e.g. AlreadyProcessed: it landed meanwhile; BlockhashNotFound: it expired): the
+    // confirmation below tells which. A transport error is retryable: the caller keeps `pending`.
+    if (!(err instanceof SendTransactionError)) throw err;
+  }
+  const slot = await confirmBounded(p.connection, pending, p.commitment, p.timeoutMs);
+  return { alreadyDone: false, signature: pending.signature, slot };
+}
+
+/** A landed pending transaction: done once it reaches the wanted commitment (waited for, bounded). */
+async function settleLanded(p: TransferWithMemoParams, pending: PendingSolanaTx, st: { slot: bigint; commitment: string }): Promise<TransferWithMemoResult> {
+  const reached = st.commitment === 'finalized' || (p.commitment === 'confirmed' && st.commitment === 'confirmed');
+  if (reached) return { alreadyDone: true, signature: pending.signature, slot: st.slot };
+  const slot = await confirmBounded(p.connection, pending, p.commitment, p.timeoutMs);
+  return { alreadyDone: true, signature: pending.signature, slot };
+}
+
+/**
+ * Whether `signature` landed: undefined = not seen (in flight, dropped or never sent), 'failed' = landed with an
+ * error, else its slot and confirmation status.
+ */
+async function landedStatus(connection: Connection, signature: string): Promise<{ slot: bigint; commitment: string } | 'failed' | undefined> {
+  const st = (await connection.getSignatureStatuses([signature], { searchTransactionHistory: true })).value[0];
+  if (!st) return undefined;
+  if (st.err) return 'failed';
+  return { slot: BigInt(st.slot), commitment: st.confirmationStatus ?? 'processed' };
+}
+
+const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+
+/** The first signature of a signed transaction, base58 (its id; what sendRawTransaction answers). */
+function bs58Signature(tx: VersionedTransaction): string {
+  const sig = tx.signatures[0];
+  if (!sig) throw new Error('transferWithMemo: the transaction has no signature after signing');
+  let n = 0n;
+  for (const b of sig) n = (n << 8n) | BigInt(b);
+  let out = '';
+  for (; n > 0n; n /= 58n) out = BASE58[Number(n % 58n)] + out;
+  for (const b of sig) {
+    if (b !== 0) break;
+    out = `1${out}`;
+  }
+  return out;
 }
 
 /** Poll getSignatureStatuses (every 400 ms) until `signature` is finalized. @throws SolanaConfirmTimeoutError after timeoutMs. */
@@ -345,26 +567,20 @@ async function waitFinalized(connection: Connection, signature: string, timeoutM
 }
 
 /**
- * `confirmTransaction` (block-height strategy, websocket `signatureSubscribe` + one status check) bounded by
- * `timeoutMs` through its abortSignal; then the landed slot from `getSignatureStatuses`. See
- * {@link transferWithMemo} step 4.
+ * `confirmTransaction` (block-height strategy, websocket `signatureSubscribe` + one status check) of `tx` bounded
+ * by `timeoutMs` through its abortSignal; then the landed slot from `getSignatureStatuses`. See
+ * {@link transferWithMemo} step 4: every SolanaConfirmTimeoutError carries `tx` as its `pending`.
  */
-async function confirmBounded(
-  connection: Connection,
-  signature: string,
-  blockhash: string,
-  lastValidBlockHeight: number,
-  commitment: 'confirmed' | 'finalized',
-  timeoutMs: number,
-): Promise<bigint> {
+async function confirmBounded(connection: Connection, tx: PendingSolanaTx, commitment: 'confirmed' | 'finalized', timeoutMs: number): Promise<bigint> {
+  const { signature, blockhash, lastValidBlockHeight } = tx;
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(new SolanaConfirmTimeoutError(signature, timeoutMs, commitment, false)), timeoutMs);
+  const timer = setTimeout(() => abort.abort(new SolanaConfirmTimeoutError(signature, timeoutMs, commitment, false, tx)), timeoutMs);
   try {
     const res = await connection.confirmTransaction({ signature, blockhash, lastValidBlockHeight, abortSignal: abort.signal }, commitment);
     if (res.value.err) throw new SolanaTransactionFailedError(signature, res.value.err);
   } catch (err) {
     if (err instanceof SolanaConfirmTimeoutError || err instanceof SolanaTransactionFailedError) throw err;
-    if (err instanceof TransactionExpiredBlockheightExceededError) throw new SolanaConfirmTimeoutError(signature, timeoutMs, commitment, true);
+    if (err instanceof TransactionExpiredBlockheightExceededError) throw new SolanaConfirmTimeoutError(signature, timeoutMs, commitment, true, tx);
     // web3.js rejects with the raw TransactionError (not an Error) when the status check finds a failed tx.
     if (!(err instanceof Error)) throw new SolanaTransactionFailedError(signature, err);
     throw err;
@@ -373,7 +589,7 @@ async function confirmBounded(
   }
   const { value } = await connection.getSignatureStatuses([signature]);
   const st = value[0];
-  if (!st) throw new SolanaConfirmTimeoutError(signature, timeoutMs, commitment, false);
+  if (!st) throw new SolanaConfirmTimeoutError(signature, timeoutMs, commitment, false, tx);
   return BigInt(st.slot);
 }
 

@@ -27,7 +27,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { ballastRouteAbi, ballastTokenAbi, collateralVaultAbi } from '../../contracts/generated/abis.js';
 import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
 import { LayerZeroRelayer } from '../../devnet/relayer.js';
-import { lzReceiveOptions } from '../../activities/legs.js';
+import { lzReceiveOptions } from '../../chains/evm/layerzero.js';
 import { createEvmClients } from '../../chains/evm/clients.js';
 import { simulateAndWrite } from '../../chains/evm/writeContract.js';
 import { ContractRevertError } from '../../chains/evm/errors.js';

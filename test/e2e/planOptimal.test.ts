@@ -21,7 +21,7 @@ import { createLogger } from '../../keeper/logger.js';
 import { readSnapshot } from '../../activities/snapshot.js';
 import { planRebalances } from '../../activities/plan.js';
 import { edgesFromQuotes } from '../../activities/quotes.js';
-import { lzReceiveOptions } from '../../activities/legs.js';
+import { lzReceiveOptions } from '../../chains/evm/layerzero.js';
 import { quoteLayerZeroFees } from '../../chains/evm/quoteLayerZero.js';
 import { nativeFeeToAsset } from '../../planner/bridgeFees.js';
 import { planGreedyOnEdges, verifyRoutedPlan } from '../../planner/optimal.js';

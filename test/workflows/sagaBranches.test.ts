@@ -48,7 +48,7 @@ import type { RebalanceInput, RebalanceResult } from '../../workflows/types.js';
 import type { MonitorInput } from '../../workflows/types.js';
 import type { MonitorStatus } from '../../workflows/messages.js';
 import { legKey } from '../../activities/legKey.js';
-import { wormholeGuid } from '../../activities/wormholeLegs.js';
+import { wormholeGuid } from '../../chains/wormhole/messageId.js';
 import { nonZero } from '../../ledger/ledger.js';
 import { afterWrite, always, firstAttempts, revert, startSagaWorld, transient, WORMHOLE, type CollateralOptions, type CollateralScenario, type SagaWorld } from './sagaDoubles.js';
 
@@ -387,8 +387,7 @@ describe('rebalanceWorkflow: an audit that cannot read the chains never picks th
 
   for (const leg of ['withdraw', 'send', 'deliver'] as const) {
     test(`the audit after ${leg} fails past its deadline → the saga goes on by its legs → completed, the step listed as unaudited`, async () => {
-      let s: CollateralScenario | undefined;
-      s = scenario(`audit-down-after-${leg}`, { faults: { observe: auditDownAfter(leg, () => s!) } });
+      const s: CollateralScenario = scenario(`audit-down-after-${leg}`, { faults: { observe: auditDownAfter(leg, () => s) } });
       const r = await run(s, { auditDeadlineSec: 30 });
       assert.equal(r.outcome, 'completed', r.reason);
       assert.deepEqual(legsOf(r), ['leg:withdraw:ok', 'leg:send:ok', 'leg:deliver:ok', 'leg:deposit:ok']);
@@ -462,7 +461,7 @@ describe('rebalanceWorkflow tells its monitor (time-skipping; the real monitorWo
     const s = scenario('monitor-stranded-return', { faults: { deposit: always(revert('beta', 'depositFromRoute', 'InflowPaused')) }, arrival: { return: 'never' } });
     const { result: r, status } = await withMonitor('stranded-return', (monitorWorkflowId) => run(s, { monitorWorkflowId }));
     assert.equal(r.outcome, 'stranded');
-    assert.deepEqual(status.ledger.stranded, [{ rebalanceId: s.rebalanceId, from: 'beta', to: 'alpha', amount: AMOUNT, guid: s.returned!.guid, nonce: s.returned!.nonce, bridge: 'layerzero' }]);
+    assert.deepEqual(status.ledger.stranded, [{ rebalanceId: s.rebalanceId, from: 'beta', to: 'alpha', amount: AMOUNT, guid: s.returned!.guid, nonce: s.returned!.nonce, bridge: 'layerzero', key: legKey(s.rebalanceId, 'return') }]);
   });
 
   test('a ledger mismatch halts the monitor (new rebalances stop) with the accounts named', async () => {

@@ -347,8 +347,7 @@ describe('capacityMoveWorkflow: an audit that cannot read the chains never picks
   };
   for (const leg of ['reserve', 'send'] as const) {
     test(`the audit after ${leg} fails past its deadline → the saga goes on by its legs → completed, the step listed as unaudited`, async () => {
-      let s: CapacityScenario | undefined;
-      s = scenario(`audit-down-after-${leg}`, { faults: { observe: auditDownAfter(leg, () => s!) } });
+      const s: CapacityScenario = scenario(`audit-down-after-${leg}`, { faults: { observe: auditDownAfter(leg, () => s) } });
       const r = await run(s, { auditDeadlineSec: 30 });
       assert.equal(r.outcome, 'completed', r.reason);
       assert.deepEqual(legsOf(r), ['leg:reserve:ok', 'leg:send:ok', 'leg:deliver:ok', 'leg:apply:ok']);

@@ -31,7 +31,7 @@ import type { DeliveryInput, DeliveryResult, FundsLocation, LegResult, SendInput
 import type { FetchedVaa } from '../../activities/wormholeVaa.js';
 import { classified, FailureType } from '../../activities/failures.js';
 import { legKey } from '../../activities/legKey.js';
-import { wormholeGuid } from '../../activities/wormholeLegs.js';
+import { wormholeGuid } from '../../chains/wormhole/messageId.js';
 import { wormholeMessageId } from '../../chains/evm/credit.js';
 import { ContractRevertError } from '../../chains/evm/errors.js';
 import { deriveFromChain, type LedgerMismatch, type RebalanceChainFacts } from '../../ledger/ledger.js';
