@@ -4,7 +4,7 @@
  */
 import type { Hex } from 'viem';
 import { timed } from './timed.js';
-import { createCapacityActivities } from './capacity.js';
+import { createCapacityActivities } from './capacityActivities.js';
 import { WAD, type InFlight, type Snapshot } from '../planner/types.js';
 import type { KeeperContext } from './context.js';
 import { readSnapshot } from './snapshot.js';

@@ -1,6 +1,6 @@
 /**
- * `npm run bench:e2e [-- --n 20] [--concurrency 1] [--bridge layerzero|wormhole] [--warmup 2] [--relayer-poll-ms 250]
- *   [--guardian-poll-ms 250] [--label NAME] [--save FILE] [--json]`
+ * `npm run bench:e2e [-- --n 20] [--concurrency 1] [--bridge layerzero|wormhole] [--warmup 2] [--relayer-poll-ms 100]
+ *   [--guardian-poll-ms 100] [--label NAME] [--save FILE] [--json]`
  *
  * End-to-end latency of the rebalance saga on the devnet: a Temporal dev server (devnet/temporal.ts), two anvil
  * chains on automine with every contract, the LayerZero relayer and the Wormhole guardian (devnet/devnet.ts, as
@@ -53,7 +53,7 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { n: 20, concurrency: 1, warmup: 2, bridge: 'layerzero', relayerPollMs: 250, guardianPollMs: 250, label: 'run', json: false };
+  const a: Args = { n: 20, concurrency: 1, warmup: 2, bridge: 'layerzero', relayerPollMs: 100, guardianPollMs: 100, label: 'run', json: false };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const x = Number(v);
     if (!Number.isInteger(x) || x < min) throw new Error(`${flag}: an integer ≥ ${min} (got ${v ?? 'nothing'})`);

@@ -44,9 +44,9 @@ export interface StartDevnetOptions {
   metricsPort?: number;
   /** Overrides merged into the generated config (e.g. tick interval, delivery deadline). */
   configOverrides?: (c: BallastConfigInput) => BallastConfigInput;
-  /** Relayer poll interval (default 250 ms). */
+  /** Relayer poll interval (default 100 ms: the devnet's stand-in for LayerZero's executor). */
   relayerPollMs?: number;
-  /** Wormhole guardian poll interval (default 250 ms). */
+  /** Wormhole guardian poll interval (default 100 ms). */
   guardianPollMs?: number;
   /**
    * Also start a Solana chain (devnet/solanaDevnet.ts: LiteSVM JSON-RPC, SPL mint, reserve, treasury, Wormhole
@@ -103,14 +103,14 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<Devnet> {
     });
     relayer = new LayerZeroRelayer({
       chains: Object.values(deployment.chains).map((c) => ({ chainKey: c.chainKey, rpcUrl: c.rpcUrl, eid: c.eid, endpoint: c.contracts.endpoint, sendLib: c.contracts.sendLib })),
-      pollIntervalMs: opts.relayerPollMs ?? 250,
+      pollIntervalMs: opts.relayerPollMs ?? 100,
       log,
     });
     relayer.start();
     log('LayerZero relayer (devnet DVN + executor) started');
     guardian = new DevnetGuardian({
       chains: Object.values(deployment.chains).map((c) => ({ chainKey: c.chainKey, rpcUrl: c.rpcUrl, whChainId: c.whChainId, core: c.contracts.wormholeCore })),
-      pollIntervalMs: opts.guardianPollMs ?? 250,
+      pollIntervalMs: opts.guardianPollMs ?? 100,
       log,
     });
     await guardian.start();

@@ -28,7 +28,7 @@ import type { RebalanceOutcome } from '../activities/types.js';
 import { postedDeliveries, type Ledger } from '../ledger/ledger.js';
 import { deriveCapacityFromChain, limitAccount, openCapacityLedger, pendingAccount, reservedAccount } from '../ledger/credit.js';
 import { rebalanceFinishedSignal } from './messages.js';
-import { auditFor, books, deliveryWaitFor, failureMessage, SagaSteps, writes, type StepRecord } from './saga.js';
+import { auditFor, bookkeeping, books, deliveryWaitFor, failureMessage, SagaSteps, writes, type StepRecord } from './saga.js';
 import { runMoveSaga, type MoveKind } from './moveSaga.js';
 
 /** Input of {@link capacityMoveWorkflow}. */
@@ -149,7 +149,8 @@ export async function capacityMoveWorkflow(input: CapacityMoveInput): Promise<Ca
     describe: (m) => `capacity message ${m.id}`,
   };
 
-  await books.recordCapacityStarted({ rebalanceId, from, to, amount, bridge });
+  const record = bookkeeping();
+  await record.recordCapacityStarted({ rebalanceId, from, to, amount, bridge });
   const end = await runMoveSaga(saga, capacity, input);
   const { forward, back, outcome, ledgerMismatch } = end;
   let reason = end.reason;
@@ -186,7 +187,7 @@ export async function capacityMoveWorkflow(input: CapacityMoveInput): Promise<Ca
   };
   ended.result = result;
   const messageIds = [forward?.id, back?.id].filter((x): x is string => x !== undefined);
-  await books.recordCapacityOutcome({ rebalanceId, from, to, amount, bridge, outcome, reason, durationSec, messageIds, where: creditLocation?.summary });
+  await record.recordCapacityOutcome({ rebalanceId, from, to, amount, bridge, outcome, reason, durationSec, messageIds, where: creditLocation?.summary });
   if (input.monitorWorkflowId) {
     try {
       await getExternalWorkflowHandle(input.monitorWorkflowId).signal(rebalanceFinishedSignal, { rebalanceId, outcome, ledgerMismatch, feePaidWei });

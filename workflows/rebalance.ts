@@ -24,7 +24,7 @@ import type { Hex } from 'viem';
 import { deriveFromChain, openLedger, postedDeliveries, routeAccount, vaultAccount } from '../ledger/ledger.js';
 import { rebalanceFinishedSignal, rebalanceProgressQuery } from './messages.js';
 import type { LegRecord, RebalanceInput, RebalanceResult } from './types.js';
-import { auditFor, books, deliveryWaitFor, failureMessage, SagaSteps, writes } from './saga.js';
+import { auditFor, bookkeeping, books, deliveryWaitFor, failureMessage, SagaSteps, writes } from './saga.js';
 import { runMoveSaga, type MoveEnd, type MoveKind, type MovePurpose } from './moveSaga.js';
 
 export { failureMessage };
@@ -78,7 +78,8 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
     describe: (m) => `GUID ${m.guid}`,
   };
 
-  await books.recordStarted({ rebalanceId, from, to, amount, bridge });
+  const record = bookkeeping();
+  await record.recordStarted({ rebalanceId, from, to, amount, bridge });
   const end: MoveEnd<CollateralMessage> = await runMoveSaga(saga, collateral, input);
 
   // The message a stranded saga's funds may be in: the undelivered one, else the newest sent (the return's once sent).
@@ -116,7 +117,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
     ...(saga.unaudited.length > 0 ? { unauditedSteps: saga.unaudited.map((u) => u.after) } : {}),
   };
   ended.result = result;
-  await books.recordOutcome({ rebalanceId, from, to, amount, outcome, reason, durationSec, guid: end.forward?.guid, bridge });
+  await record.recordOutcome({ rebalanceId, from, to, amount, outcome, reason, durationSec, guid: end.forward?.guid, bridge });
   if (input.monitorWorkflowId) {
     try {
       await getExternalWorkflowHandle(input.monitorWorkflowId).signal(rebalanceFinishedSignal, {

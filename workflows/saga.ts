@@ -6,7 +6,7 @@
  *
  * Deterministic: no I/O here, only activities and workflow APIs.
  */
-import { ActivityFailure, TimeoutFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, TimeoutFailure, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Hex } from 'viem';
 import type { Activities } from '../activities/index.js';
 import { checkBalanced, describeMismatches, post, reconcile, type Ledger, type LedgerEntry, type LedgerMismatch } from '../ledger/ledger.js';
@@ -24,6 +24,21 @@ export const books = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
 });
+
+/**
+ * The bookkeeping of a saga's start and end (metrics, a log line: no chain I/O) as LOCAL activities: run in the
+ * workflow task that schedules them, without a round trip through the server (two workflow tasks fewer per saga).
+ * Sagas started before this existed replay with {@link books} (`patched('bookkeeping-local-activities')`).
+ */
+export const localBooks = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
+});
+
+/** The proxy for a saga's start/end bookkeeping: local activities, except when replaying a saga from before them. */
+export function bookkeeping(): typeof books {
+  return patched('bookkeeping-local-activities') ? localBooks : books;
+}
 
 /** Default bound on one ledger reconciliation read, retries included (stale nodes, RPC outages), seconds. */
 export const DEFAULT_AUDIT_DEADLINE_SEC = 600;

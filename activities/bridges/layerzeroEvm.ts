@@ -7,6 +7,9 @@
  *            from this transaction's `RouteSent` + `PacketSent` (decoded with `PacketV1Codec`). Idempotent on
  *            `route.sends(key)`.
  *   deliver  waits (bounded, in the activity) until the destination EndpointV2 shows the packet executed.
+ *
+ * Capacity moves' credit messages over LayerZero live here too (the `CreditMessenger` OApp): `quoteCreditFee`,
+ * `sendCredit` (and its return), `awaitCreditDelivery`.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Abi, Hex } from 'viem';
@@ -19,7 +22,10 @@ import { keyedWrite } from '../evmWrite.js';
 import { classified, FailureType } from '../failures.js';
 import { legKey } from '../legKey.js';
 import { DELIVERY_POLL, waitFor } from '../waitFor.js';
-import type { DeliveryResult, SendInput, SendResult } from '../types.js';
+import type { DeliveryInput, DeliveryResult, SendInput, SendResult } from '../types.js';
+import { capacityKey, checkCreditAboutToLeave, creditErrorsAbi, messengerOf, type SendCreditInput } from '../creditMessenger.js';
+import { creditSendsIn, readCreditSend, readWormholeCreditSend } from '../../chains/evm/credit.js';
+import { creditMessengerAbi } from '../../contracts/generated/abis.js';
 import type { BridgeEnd, BridgeMessage, RecordedSend } from './port.js';
 
 const ZERO32 = /^0x0{64}$/;
@@ -138,3 +144,101 @@ export const layerzeroEvm: BridgeEnd = {
     };
   },
 };
+
+// ---------------------------------------------------------------------------------------------------------
+// Capacity credit messages over LayerZero (CreditMessenger OApp)
+
+/** How far back (blocks) `awaitCreditDelivery` looks for the `PacketDelivered` event once delivery is seen. */
+const CREDIT_DELIVERY_LOG_WINDOW = 2_000n;
+
+/**
+ * Quotes the native fee (wei) of one capacity message from `from` to `to` (`messenger.quoteSend`).
+ * @throws ContractRevert (non-retryable) e.g. `NoPeer` when the messengers are not peers.
+ */
+export async function quoteCreditFee(ctx: KeeperContext, input: { from: string; to: string }): Promise<bigint> {
+  const src = chainOf(ctx, input.from);
+  const dst = chainOf(ctx, input.to);
+  const messenger = await messengerOf(src);
+  return classified(async () => {
+    try {
+      return await src.clients.publicClient.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'quoteSend', args: [dst.eid, lzReceiveOptions(ctx.lzReceiveGas)] });
+    } catch (err) {
+      throw asRevert(err, src.chainKey, 'quoteSend') ?? err;
+    }
+  });
+}
+
+/**
+ * Leg `send` (and the compensation `return`): the messenger on `from` sends a LayerZero message with
+ * (key, amount) to its peer on `to`, paying the quoted native fee.
+ * - `forward`: `sendCredit(id, eid[to])` takes the vault's reservation `id` (must be `reserved` for `amount`);
+ * - `return`: `returnCredit(id)` sends the credit pending under `id` on `from` back where it came from
+ *   (`to` must be that chain) under `legKey(id, 'return')`.
+ * GUID and nonce come from this transaction's `CreditSent`/`CreditReturned` event. Idempotent on
+ * `messenger.sends(key)` (a record for another destination or amount is a `PacketMismatch`, never "done").
+ * @throws ContractRevert (non-retryable) e.g. `NoPeer`, `CreditNotReserved`, `CreditNotPending`, `OutflowPaused`;
+ *   non-retryable `PacketMismatch` when the chain's record disagrees with `amount`/`to`, or the receipt has no send event.
+ */
+export async function sendCredit(ctx: KeeperContext, input: SendCreditInput): Promise<SendResult> {
+  const src = chainOf(ctx, input.from);
+  const dst = chainOf(ctx, input.to);
+  const key = capacityKey(input.rebalanceId, input.purpose);
+  const messenger = await messengerOf(src);
+  const pc = src.clients.publicClient;
+  const isDone = async () => (await readCreditSend(src.clients, messenger, key)) !== undefined;
+  const options = lzReceiveOptions(ctx.lzReceiveGas);
+  const mismatch = (what: string) => ApplicationFailure.nonRetryable(`${src.chainKey}: capacity ${input.purpose} send of ${input.rebalanceId}: ${what}`, 'PacketMismatch');
+  let fee = 0n;
+  const r = await keyedWrite(src, key, isDone, async () => {
+    if (await readWormholeCreditSend(src.clients, messenger, key)) throw mismatch(`key ${key} was already sent over Wormhole; a key leaves a messenger once, over one bridge`);
+    // What is about to leave must be exactly what the saga expects.
+    await checkCreditAboutToLeave(src, dst, messenger, input, mismatch);
+    fee = await quoteCreditFee(ctx, input);
+    return input.purpose === 'forward'
+      ? ({ address: messenger, abi: creditMessengerAbi, functionName: 'sendCredit', args: [key, dst.eid, options], value: fee, errorsAbi: creditErrorsAbi } as const)
+      : ({ address: messenger, abi: creditMessengerAbi, functionName: 'returnCredit', args: [input.rebalanceId, options], value: fee, errorsAbi: creditErrorsAbi } as const);
+  });
+  if (r.alreadyDone) {
+    const rec = (await readCreditSend(src.clients, messenger, key))!;
+    // The key was used: it must be this leg's message, not another one under the same key.
+    if (rec.dstEid !== dst.eid || rec.amount !== input.amount) throw mismatch(`key ${key} was already sent ${rec.amount} to eid ${rec.dstEid}; this leg sends ${input.amount} to ${dst.chainKey} (eid ${dst.eid})`);
+    return { legKey: key, alreadyDone: true, guid: rec.guid, nonce: rec.nonce, nativeFeeWei: 0n, blockNumber: await pc.getBlockNumber() };
+  }
+  const ev = creditSendsIn(r.receipt.logs, messenger).find((e) => e.key.toLowerCase() === key.toLowerCase());
+  if (!ev) throw mismatch(`tx ${r.txHash} has no CreditSent/CreditReturned event for key ${key}`);
+  ctx.metrics.bridgeFeePaid.inc({ kind: 'capacity', route: `${input.from}->${input.to}`, bridge: 'layerzero' }, Number(fee));
+  ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, route: `${input.from}->${input.to}`, amount: ev.amount.toString(), guid: ev.guid, nonce: ev.nonce.toString(), feeWei: fee.toString(), txHash: r.txHash }, 'capacity sent over LayerZero');
+  return { legKey: key, txHash: r.txHash, alreadyDone: false, guid: ev.guid, nonce: ev.nonce, nativeFeeWei: fee, blockNumber: r.receipt.blockNumber };
+}
+
+/**
+ * Leg `deliver` of a capacity message: succeeds once the destination EndpointV2 shows the packet
+ * executed (the destination messenger then holds the credit as pending). Until then it throws the
+ * retryable `DeliveryPending`; the workflow's retry policy is the wait loop.
+ */
+export async function awaitCreditDelivery(ctx: KeeperContext, input: DeliveryInput): Promise<DeliveryResult> {
+  const src = chainOf(ctx, input.from);
+  const dst = chainOf(ctx, input.to);
+  const [sender, receiver] = await Promise.all([messengerOf(src), messengerOf(dst)]);
+  const query = { clients: dst.clients, endpoint: dst.contracts.endpoint, receiver, srcEid: src.eid, sender, nonce: input.nonce };
+  let last: Awaited<ReturnType<typeof getDeliveryStatus>> | undefined;
+  const status = await waitFor(
+    async () => {
+      last = await getDeliveryStatus(query);
+      return last.delivered ? last : undefined;
+    },
+    {
+      ...DELIVERY_POLL,
+      what: `capacity message ${input.guid} delivered on ${dst.chainKey}`,
+      onTimeout: () =>
+        ApplicationFailure.retryable(
+          `capacity message ${input.guid} (nonce ${input.nonce}) not delivered on ${dst.chainKey} as of block ${last?.blockNumber} (${last?.verified ? 'verified, awaiting execution' : 'not verified yet'})`,
+          FailureType.DeliveryPending,
+        ),
+    },
+  );
+  const fromBlock = status.blockNumber > CREDIT_DELIVERY_LOG_WINDOW ? status.blockNumber - CREDIT_DELIVERY_LOG_WINDOW : 0n;
+  const log = await findPacketDelivered({ ...query, fromBlock, toBlock: status.blockNumber });
+  return { guid: input.guid, deliveredAtBlock: log?.blockNumber ?? status.blockNumber, txHash: log?.txHash };
+}
+

@@ -10,18 +10,24 @@
  *            `parseAndVerifyVM`, checks the peer emitter, consumes the VAA hash once and mints to the route).
  *            Idempotent on `adapter.receivedOf(key)`.
  * For the saga's ledger a Wormhole message gets a 32-byte id like a LayerZero GUID (chains/wormhole/messageId.ts).
+ *
+ * Capacity moves' credit messages over Wormhole live here too (the `CreditMessenger` publishes on the core):
+ * `sendCreditWormhole` (and its return), `fetchCreditVaa`, `redeemCreditVaa`.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { Abi, Hex } from 'viem';
-import { ballastRouteAbi, ballastTokenAbi, collateralVaultAbi, wormholeAdapterAbi } from '../../contracts/generated/abis.js';
+import type { Abi, Address, Hex } from 'viem';
+import { ballastRouteAbi, ballastTokenAbi, collateralVaultAbi, creditMessengerAbi, wormholeAdapterAbi } from '../../contracts/generated/abis.js';
+import { asRevert } from '../../chains/evm/errors.js';
 import { routeEventOf } from '../../chains/evm/routeEvents.js';
 import { wormholeGuid } from '../../chains/wormhole/messageId.js';
 import { chainOf, type ChainRuntime, type KeeperContext } from '../context.js';
 import { keyedWrite } from '../evmWrite.js';
 import { FailureType } from '../failures.js';
 import { legKey } from '../legKey.js';
-import { awaitVerifiedVaa, wormholeMessageLabel } from '../wormholeVaa.js';
-import type { DeliveryResult, SendInput, SendResult } from '../types.js';
+import { awaitVerifiedVaa, wormholeMessageLabel, type FetchedVaa } from '../wormholeVaa.js';
+import type { DeliveryResult, LegResult, SendInput, SendResult } from '../types.js';
+import { capacityKey, checkCreditAboutToLeave, creditErrorsAbi, messengerOf, type CapacityPurpose, type SendCreditInput } from '../creditMessenger.js';
+import { parseVaaEnvelope, readCreditSend, readWormholeCreditSend, wormholeCreditSendsIn, wormholeMessageId } from '../../chains/evm/credit.js';
 import type { BridgeEnd, BridgeMessage, RecordedSend } from './port.js';
 import { wormholeEmitterOf } from './wormholeEmitter.js';
 
@@ -114,3 +120,140 @@ export const wormholeEvm: BridgeEnd = {
     };
   },
 };
+
+// ---------------------------------------------------------------------------------------------------------
+// Capacity credit messages over Wormhole (CreditMessenger on the core)
+
+/** Result of {@link sendCreditWormhole}: the Wormhole message to fetch from the guardians and redeem. */
+export interface WormholeCreditSendResult extends LegResult {
+  /** Source Wormhole chain id (the emitter's chain). */
+  emitterChain: number;
+  /** The source messenger: the VAA's emitter (EVM address; left-pad to 32 bytes for the REST path). */
+  emitter: Address;
+  sequence: bigint;
+  /** `wormhole/<chain>/<emitter>/<sequence>`: the ledger's in-flight id for this message. */
+  messageId: string;
+  /** Core message fee paid, wei (0 when already done). */
+  feeWei: bigint;
+}
+
+/**
+ * Leg `send` over Wormhole (and the compensation `return` over Wormhole): the messenger on `from`
+ * publishes (key, amount, destination chain, peer) on the Wormhole core, paying `messageFee()`.
+ * - `forward`: `sendCreditWormhole(id, eid[to])` takes the vault's reservation `id`;
+ * - `return`: `returnCreditWormhole(id)` sends the credit pending under `id` back where it came from.
+ * Idempotent on `messenger.wormholeSends(key)` (a record for another destination or amount is a `PacketMismatch`).
+ * @throws ContractRevert (non-retryable) e.g. `NoWormholePeer`, `WormholeNotSet`, `CreditNotReserved`,
+ *   `CreditNotPending`, `RebalanceIdUsed` (the key went over LayerZero); non-retryable `PacketMismatch`.
+ */
+export async function sendCreditWormhole(ctx: KeeperContext, input: SendCreditInput): Promise<WormholeCreditSendResult> {
+  const src = chainOf(ctx, input.from);
+  const dst = chainOf(ctx, input.to);
+  const key = capacityKey(input.rebalanceId, input.purpose);
+  const messenger = await messengerOf(src);
+  const pc = src.clients.publicClient;
+  const mismatch = (what: string) => ApplicationFailure.nonRetryable(`${src.chainKey}: capacity ${input.purpose} Wormhole send of ${input.rebalanceId}: ${what}`, 'PacketMismatch');
+  const emitterChain = await pc.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'wormholeChainId' });
+  const isDone = async () => (await readWormholeCreditSend(src.clients, messenger, key)) !== undefined;
+  let fee = 0n;
+  const r = await keyedWrite(src, key, isDone, async () => {
+    if (await readCreditSend(src.clients, messenger, key)) throw mismatch(`key ${key} was already sent over LayerZero; a key leaves a messenger once, over one bridge`);
+    await checkCreditAboutToLeave(src, dst, messenger, input, mismatch);
+    try {
+      fee = await pc.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'quoteSendWormhole' });
+    } catch (err) {
+      throw asRevert(err, src.chainKey, 'quoteSendWormhole') ?? err;
+    }
+    const common = { address: messenger, abi: creditMessengerAbi, value: fee, errorsAbi: creditErrorsAbi } as const;
+    return input.purpose === 'forward' ? ({ ...common, functionName: 'sendCreditWormhole', args: [key, dst.eid] } as const) : ({ ...common, functionName: 'returnCreditWormhole', args: [input.rebalanceId] } as const);
+  });
+  const result = (sequence: bigint, alreadyDone: boolean, blockNumber: bigint, txHash?: Hex): WormholeCreditSendResult => ({
+    legKey: key,
+    txHash,
+    alreadyDone,
+    blockNumber,
+    emitterChain,
+    emitter: messenger,
+    sequence,
+    messageId: wormholeMessageId(emitterChain, messenger, sequence),
+    feeWei: alreadyDone ? 0n : fee,
+  });
+  if (r.alreadyDone) {
+    const rec = (await readWormholeCreditSend(src.clients, messenger, key))!;
+    if (rec.dstEid !== dst.eid || rec.amount !== input.amount) throw mismatch(`key ${key} was already sent ${rec.amount} to eid ${rec.dstEid}; this leg sends ${input.amount} to ${dst.chainKey} (eid ${dst.eid})`);
+    return result(rec.sequence, true, await pc.getBlockNumber());
+  }
+  const ev = wormholeCreditSendsIn(r.receipt.logs, messenger).find((e) => e.key.toLowerCase() === key.toLowerCase());
+  if (!ev) throw mismatch(`tx ${r.txHash} has no CreditSentWormhole/CreditReturnedWormhole event for key ${key}`);
+  ctx.metrics.bridgeFeePaid.inc({ kind: 'capacity', route: `${input.from}->${input.to}`, bridge: 'wormhole' }, Number(fee));
+  ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, route: `${input.from}->${input.to}`, amount: ev.amount.toString(), sequence: ev.sequence.toString(), emitterChain, feeWei: fee.toString(), txHash: r.txHash }, 'capacity sent over Wormhole');
+  return result(ev.sequence, false, r.receipt.blockNumber, r.txHash);
+}
+
+/** Input of {@link redeemCreditVaa}: the guardian-signed VAA of a capacity message, for the chain it is addressed to. */
+export interface RedeemCreditVaaInput {
+  rebalanceId: Hex;
+  /** Which message: `forward` (key = id) or `return` (key = `legKey(id, 'return')`). */
+  purpose: CapacityPurpose;
+  /** The destination chain (its messenger redeems). */
+  chainKey: string;
+  /** The serialized VAA (as the guardians' `/v1/signed_vaa/...` serves it, base64-decoded). */
+  vaa: Hex;
+}
+
+/**
+ * Leg `deliver` over Wormhole: submits the VAA to the destination messenger (`receiveCreditVaa`), which
+ * verifies it with the core and records the credit as pending. The VAA's payload must carry this leg's
+ * key (checked before sending). Idempotent on `messenger.consumedVaa(hash)`.
+ * @throws ContractRevert (non-retryable) e.g. `InvalidVaa`, `UnknownEmitter`, `WrongDestination`,
+ *   `WrongRecipient`; non-retryable `PacketMismatch` when the VAA carries another key or is malformed.
+ */
+export async function redeemCreditVaa(ctx: KeeperContext, input: RedeemCreditVaaInput): Promise<LegResult & { vmHash: Hex }> {
+  const c = chainOf(ctx, input.chainKey);
+  const key = capacityKey(input.rebalanceId, input.purpose);
+  const messenger = await messengerOf(c);
+  const pc = c.clients.publicClient;
+  let env: ReturnType<typeof parseVaaEnvelope>;
+  try {
+    env = parseVaaEnvelope(input.vaa);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(`${c.chainKey}: capacity VAA for ${input.rebalanceId}: ${err instanceof Error ? err.message : String(err)}`, 'PacketMismatch');
+  }
+  const payloadKey = env.payload.length >= 2 + 66 ? (`0x${env.payload.slice(4, 68)}` as Hex) : undefined;
+  if (payloadKey?.toLowerCase() !== key.toLowerCase()) {
+    throw ApplicationFailure.nonRetryable(`${c.chainKey}: the VAA (chain ${env.emitterChain}, sequence ${env.sequence}) carries key ${payloadKey ?? 'none'}, not this leg's ${key}`, 'PacketMismatch');
+  }
+  const isDone = () => pc.readContract({ address: messenger, abi: creditMessengerAbi, functionName: 'consumedVaa', args: [env.hash] });
+  const r = await keyedWrite(c, env.hash, isDone, { address: messenger, abi: creditMessengerAbi, functionName: 'receiveCreditVaa', args: [input.vaa], errorsAbi: creditErrorsAbi } as const);
+  if (r.alreadyDone) return { legKey: key, alreadyDone: true, blockNumber: await pc.getBlockNumber(), vmHash: env.hash };
+  ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, chain: c.chainKey, emitterChain: env.emitterChain, sequence: env.sequence.toString(), vmHash: env.hash, txHash: r.txHash }, 'capacity VAA redeemed');
+  return { legKey: key, txHash: r.txHash, alreadyDone: false, blockNumber: r.receipt.blockNumber, vmHash: env.hash };
+}
+
+/** Input of {@link fetchCreditVaa}: which capacity message (as `sendCreditWormhole` returned it) and where it goes. */
+export interface FetchCreditVaaInput {
+  rebalanceId: Hex;
+  purpose: CapacityPurpose;
+  /** The chain that published (its messenger is the emitter). */
+  from: string;
+  /** The chain it is addressed to. */
+  to: string;
+  /** Wormhole chain id of `from` (the VAA's emitter chain). */
+  emitterChain: number;
+  /** The source messenger (EVM address). */
+  emitter: Address;
+  sequence: bigint;
+}
+
+/**
+ * Part of leg `deliver` over Wormhole: the signed VAA of a capacity message from the guardian API, verified
+ * keeper-side before the saga submits it (activities/wormholeVaa.ts `fetchVerifiedVaa`: the config's guardian
+ * sets, every signature, quorum, the emitter allowed = the source messenger on its Wormhole chain, and the
+ * served VAA must be the asked-for message).
+ * @throws retryable `VaaPending` until the guardians serve it (the workflow's retry policy is the wait loop,
+ *   bounded by the delivery deadline); retryable `VaaRejected` when the served VAA does not verify (never
+ *   returned, never submitted); non-retryable `ConfigError` without a `wormhole` section.
+ */
+export async function fetchCreditVaa(ctx: KeeperContext, input: FetchCreditVaaInput): Promise<FetchedVaa> {
+  return awaitVerifiedVaa(ctx, { emitterChain: input.emitterChain, emitter: input.emitter, sequence: input.sequence }, `capacity ${input.purpose} ${input.rebalanceId} (${input.from}->${input.to})`);
+}
