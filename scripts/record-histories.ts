@@ -9,6 +9,8 @@
  *
  * Run it again whenever a workflow change is nondeterministic on purpose (the replay test says so):
  *   npx tsx scripts/record-histories.ts            (about a minute)
+ * Or, to ADD the sagas of a newer workflow version next to the older ones (both must replay: the older through
+ * `patched()`), with `--sagas-only NAME`: writes only rebalance-completed-NAME.json and rebalance-compensated-NAME.json.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -83,19 +85,28 @@ async function main(): Promise<void> {
     if (comp.outcome !== 'compensated') throw new Error(`expected a compensated saga, got ${comp.outcome}: ${comp.reason}`);
 
     fs.mkdirSync(outDir, { recursive: true });
+    const sagasOnly = process.argv.indexOf('--sagas-only') >= 0 ? process.argv[process.argv.indexOf('--sagas-only') + 1] : undefined;
+    if (sagasOnly !== undefined && !/^[a-z0-9-]+$/.test(sagasOnly)) throw new Error(`--sagas-only NAME: NAME must be [a-z0-9-]+ (got "${sagasOnly}")`);
+    const suffix = sagasOnly ? `-${sagasOnly}` : '';
     const files: [string, Promise<History>][] = [
-      ['monitor-run1.json', h.client.workflow.getHandle(monitor.workflowId, runs[0]).fetchHistory()],
-      ['monitor-run2.json', h.client.workflow.getHandle(monitor.workflowId, runs[1]).fetchHistory()],
-      ['rebalance-completed.json', h.client.workflow.getHandle(done.rebalanceId).fetchHistory()],
-      ['rebalance-compensated.json', h.client.workflow.getHandle(rebalanceId).fetchHistory()],
+      ...(sagasOnly
+        ? []
+        : ([
+            ['monitor-run1.json', h.client.workflow.getHandle(monitor.workflowId, runs[0]).fetchHistory()],
+            ['monitor-run2.json', h.client.workflow.getHandle(monitor.workflowId, runs[1]).fetchHistory()],
+          ] as [string, Promise<History>][])),
+      [`rebalance-completed${suffix}.json`, h.client.workflow.getHandle(done.rebalanceId).fetchHistory()],
+      [`rebalance-compensated${suffix}.json`, h.client.workflow.getHandle(rebalanceId).fetchHistory()],
     ];
     for (const [name, history] of files) {
       const hist = await history;
       saveHistoryFile(path.join(outDir, name), hist);
       say(`wrote test/histories/${name} (${hist.events?.length ?? 0} events)`);
     }
-    fs.copyFileSync(h.devnet.configFile, path.join(outDir, 'ballast.recorded.yaml'));
-    say('wrote test/histories/ballast.recorded.yaml');
+    if (!sagasOnly) {
+      fs.copyFileSync(h.devnet.configFile, path.join(outDir, 'ballast.recorded.yaml'));
+      say('wrote test/histories/ballast.recorded.yaml');
+    }
   } finally {
     await h.stop();
   }

@@ -28,7 +28,9 @@ describe('recorded histories replay against the current workflow code', () => {
   test('test/histories holds real monitor and rebalance histories (completed and compensated sagas)', () => {
     const types = files.map((f) => loadHistoryFile(f).history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name);
     assert.ok(types.includes('monitorWorkflow'), `a monitor history in ${dir}`);
-    assert.ok(types.filter((t) => t === 'rebalanceWorkflow').length >= 2, 'completed and compensated rebalance histories');
+    assert.ok(types.filter((t) => t === 'rebalanceWorkflow').length >= 4, 'completed and compensated rebalance histories, from before and after the one saga (workflows/moveSaga.ts)');
+    const patchedSagas = files.filter((f) => fs.readFileSync(f, 'utf8').includes('MARKER_RECORDED') && path.basename(f).startsWith('rebalance-'));
+    assert.ok(patchedSagas.length >= 2, 'sagas recorded with the patch markers of the current code replay too (the older ones through patched())');
     const completedTypes = files.map((f) => {
       const events = loadHistoryFile(f).history.events ?? [];
       const last = events[events.length - 1];
@@ -54,7 +56,7 @@ describe('recorded histories replay against the current workflow code', () => {
   });
 
   test('`ballast replay --file` prints ok and exits 0; against the changed workflows it prints the error and exits 1', async () => {
-    const file = files.find((f) => f.includes('rebalance-completed'))!;
+    const file = files.find((f) => path.basename(f) === 'rebalance-completed.json')!;
     const ok = await ballast(['replay', '--file', file]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /^ok: .*rebalance-completed\.json \(\d+ events\) replays deterministically/m);
