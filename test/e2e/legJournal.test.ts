@@ -18,6 +18,7 @@ import { createLogger } from '../../keeper/logger.js';
 import { loadKeeperAccount } from '../../keeper/keys.js';
 import { withdrawFromVault } from '../../activities/legs.js';
 import type { KeeperContext } from '../../activities/context.js';
+import type { LegResult } from '../../activities/types.js';
 import { collateralVaultAbi } from '../../contracts/generated/abis.js';
 import { ReceiptTimeoutError } from '../../chains/evm/errors.js';
 import { startDevnetFixture, type DevnetFixture } from './devnetFixture.js';
@@ -71,7 +72,7 @@ describe('the leg journal: a retry settles the leg’s own pending transaction (
     // The retry starts while the first transaction is still pending; a block is mined while it waits.
     const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: details });
     const mine = new Promise<void>((resolve) => setTimeout(() => void pc.request({ method: 'evm_mine' as never, params: [] as never }).then(() => resolve()), 300));
-    const r = await retry.run(() => withdrawFromVault(ctx, input));
+    const r: LegResult = await retry.run(() => withdrawFromVault(ctx, input));
     await mine;
     await pc.request({ method: 'evm_setAutomine' as never, params: [true] as never });
 
