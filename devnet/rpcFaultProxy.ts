@@ -11,18 +11,50 @@
  *   (eth_sendRawTransaction: the tx hash is returned but the tx is never forwarded, so it is never
  *   mined), `nonceTooLow` (eth_sendRawTransaction answered with a "nonce too low" error, not forwarded).
  *
+ * - `auditRead` (eth_call at an explicit block number, i.e. a historical read such as the keeper's ledger audit,
+ *   whose `to` is not in `plan.auditReadExempt`): answered with a JSON-RPC error (`header not found`) without
+ *   forwarding, so only pinned reads fail while the legs' `latest` reads and writes go through.
+ *
+ * Targeted, armed one at a time with {@link RpcFaultProxy.armSend} on the next transaction broadcast
+ * (`eth_sendRawTransaction`, or Solana's `sendTransaction`):
+ * - `killBeforeSend`: run the caller's action (e.g. SIGKILL the keeper) and never forward: the transaction was
+ *   signed but never broadcast;
+ * - `killAfterSend`: forward, then run the action before answering (the transaction is in, its sender dies);
+ * - `lateTx`: answer with the transaction's id at once but forward it only `delayMs` later (a transaction that
+ *   lands after the client's confirmation wait gave up).
+ *
  * Faults are off until {@link RpcFaultProxy.setPlan} (or `enabled: true` at start); they can be switched
  * on and off at run time and one-shot faults can be queued with {@link RpcFaultProxy.injectNext}.
  * Counts of injected faults by kind are in {@link RpcFaultProxy.counts}.
+ *
+ * With `wsRelay: true` the proxy also relays raw TCP on its port + 1 to the target's port + 1 (where
+ * `@solana/web3.js` looks for a node's websocket), so a Solana `Connection` can be pointed at the proxy.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { keccak256, type Hex } from 'viem';
+import { getBase58Decoder } from '@solana/kit';
 import { mulberry32 } from './prng.js';
 
-/** Kinds of RPC fault the proxy injects. */
+/** Kinds of RPC fault the proxy injects at random (by rate). */
 export const RPC_FAULT_KINDS = ['timeout', 'http500', 'http503', 'drop', 'stale', 'swallowTx', 'nonceTooLow'] as const;
-export type RpcFaultKind = (typeof RPC_FAULT_KINDS)[number];
+/** Kinds injected on purpose: `auditRead` by rate on pinned reads, the others armed with `armSend`. */
+export const TARGETED_FAULT_KINDS = ['auditRead', 'killBeforeSend', 'killAfterSend', 'lateTx'] as const;
+export type RpcFaultKind = (typeof RPC_FAULT_KINDS)[number] | (typeof TARGETED_FAULT_KINDS)[number];
+/** Every kind the proxy can count. */
+export const ALL_PROXY_FAULT_KINDS: readonly RpcFaultKind[] = [...RPC_FAULT_KINDS, ...TARGETED_FAULT_KINDS];
+
+/** Methods that broadcast a signed transaction (EVM, Solana). */
+const SEND_METHODS = new Set(['eth_sendRawTransaction', 'sendTransaction']);
+
+/** What {@link RpcFaultProxy.armSend} does to the next broadcast. */
+export interface SendAction {
+  kind: 'killBeforeSend' | 'killAfterSend' | 'lateTx';
+  /** killBeforeSend / killAfterSend: run at the broadcast (e.g. SIGKILL the sender); awaited. */
+  run?: () => Promise<void>;
+  /** lateTx: forward this long after answering, ms. */
+  delayMs?: number;
+}
 
 /** Faults that apply to a whole HTTP request (single call or batch). */
 const REQUEST_FAULTS: readonly RpcFaultKind[] = ['timeout', 'http500', 'http503', 'drop'];
@@ -42,6 +74,8 @@ export interface RpcFaultPlan {
   rates: Partial<Record<RpcFaultKind, number>>;
   /** Per-method overrides of `rates` (e.g. `{ eth_sendRawTransaction: { drop: 0.5 } }`); a request fault uses the max over its calls. */
   methodRates?: Record<string, Partial<Record<RpcFaultKind, number>>>;
+  /** `auditRead`: `to` addresses (lowercase) whose pinned reads are not failed (e.g. the LayerZero endpoint a delivery check reads). */
+  auditReadExempt?: string[];
   /** How long a `timeout` holds the answer, ms (default 11 000: past viem's default 10 s). */
   timeoutHoldMs?: number;
   /** A `stale` read is answered `k` blocks behind, k uniform in 1..maxStaleBlocks (default 3). */
@@ -54,6 +88,8 @@ export interface InjectedFault {
   method: string;
   atMs: number;
   detail?: string;
+  /** A follow-up note on a fault already reported (e.g. a late transaction finally forwarded): not a new fault. */
+  followUp?: boolean;
 }
 
 export interface RpcFaultProxyOptions {
@@ -67,6 +103,8 @@ export interface RpcFaultProxyOptions {
   port?: number;
   /** Called for every injected fault. */
   onFault?: (f: InjectedFault) => void;
+  /** Also relay raw TCP from port + 1 to the target's port + 1 (a Solana node's websocket, as web3.js derives it). */
+  wsRelay?: boolean;
 }
 
 /**
@@ -110,6 +148,16 @@ export interface RpcFaultProxy {
    * @example proxy.injectNext('stale', 'eth_call', { method: 'eth_sendRawTransaction', times: 2 }) // the first read after the 2nd tx
    */
   injectNext(kind: RpcFaultKind, method?: string, after?: { method: string; times?: number }): void;
+  /** Drops queued one-shot faults and any armed send action (e.g. at the end of a schedule). */
+  clearOneShots(): void;
+  /** Arms `action` for the next transaction broadcast (replaces an armed one); fires even when faults are off. */
+  armSend(action: SendAction): void;
+  /** Calls `cb` once the next transaction broadcast has been forwarded (observes only; injects nothing). */
+  watchNextSend(cb: () => void): void;
+  /** Whether a send action is armed (not fired yet). */
+  readonly sendArmed: boolean;
+  /** Late transactions not forwarded yet. */
+  readonly lateTxPending: number;
   /** Resets the PRNG (e.g. one seed per schedule). */
   reseed(seed: number): void;
   /** Closes the listener, drops held requests. Safe to call twice. */
@@ -130,10 +178,13 @@ export async function startRpcFaultProxy(opts: RpcFaultProxyOptions): Promise<Rp
   let plan: RpcFaultPlan = opts.plan ?? { rates: {} };
   let enabled = opts.plan !== undefined;
   const oneShots: { kind: RpcFaultKind; method?: string; after?: { method: string; remaining: number } }[] = [];
-  const counts = Object.fromEntries(RPC_FAULT_KINDS.map((k) => [k, 0])) as Record<RpcFaultKind, number>;
+  const counts = Object.fromEntries(ALL_PROXY_FAULT_KINDS.map((k) => [k, 0])) as Record<RpcFaultKind, number>;
   const seen = { requests: 0, calls: 0 };
   const held = new Set<NodeJS.Timeout>();
   const sockets = new Set<import('node:net').Socket>();
+  let armed: SendAction | undefined;
+  let sendWatcher: (() => void) | undefined;
+  let lateTxPending = 0;
 
   const record = (kind: RpcFaultKind, method: string, detail?: string) => {
     counts[kind]++;
@@ -173,9 +224,25 @@ export async function startRpcFaultProxy(opts: RpcFaultProxyOptions): Promise<Rp
     return BigInt((JSON.parse(text) as { result: Hex }).result);
   };
 
+  /** A pinned (historical) eth_call the plan's `auditRead` applies to. */
+  const isAuditRead = (call: RpcCall): boolean => {
+    if (call.method !== 'eth_call') return false;
+    const tag = call.params?.[1];
+    if (typeof tag !== 'string' || !/^0x[0-9a-f]+$/i.test(tag)) return false;
+    const to = ((call.params?.[0] as { to?: string } | undefined)?.to ?? '').toLowerCase();
+    return !(plan.auditReadExempt ?? []).includes(to);
+  };
+
   /** Answers one call, possibly with a call-level fault; returns undefined to forward it untouched. */
   const callFault = async (call: RpcCall): Promise<{ answer?: RpcAnswer; rewritten?: RpcCall }> => {
     const method = call.method ?? '';
+    if (enabled && isAuditRead(call)) {
+      const rate = rateOf('auditRead', method);
+      if (rate > 0 && rng() < rate) {
+        record('auditRead', method, `pinned read at block ${String(call.params?.[1])} failed`);
+        return { answer: { jsonrpc: '2.0', id: call.id, error: { code: -32000, message: 'header not found (rpcFaultProxy: injected auditRead)' } } };
+      }
+    }
     const kind = draw(['stale', 'swallowTx', 'nonceTooLow'], method);
     if (!kind) return {};
     if (kind === 'swallowTx') {
@@ -223,6 +290,43 @@ export async function startRpcFaultProxy(opts: RpcFaultProxyOptions): Promise<Rp
     const calls: RpcCall[] = Array.isArray(parsed) ? parsed : [parsed];
     seen.calls += calls.length;
 
+    // An armed send action takes the first single (unbatched) broadcast.
+    const sendCall = !batch && armed && SEND_METHODS.has(calls[0]!.method ?? '') ? calls[0]! : undefined;
+    if (sendCall && armed) {
+      const action = armed;
+      armed = undefined;
+      const method = sendCall.method!;
+      const txId = transactionId(method, sendCall.params?.[0]);
+      if (action.kind === 'killBeforeSend') {
+        record('killBeforeSend', method, `${txId} signed, not broadcast`);
+        await action.run?.();
+        req.socket.destroy();
+        return;
+      }
+      if (action.kind === 'killAfterSend') {
+        const fwd = await forward(sendCall);
+        forwarded([sendCall]);
+        record('killAfterSend', method, `${txId} broadcast (HTTP ${fwd.status}), sender killed before the answer`);
+        await action.run?.();
+        req.socket.destroy();
+        return;
+      }
+      const delayMs = action.delayMs ?? 10_000;
+      record('lateTx', method, `${txId} answered now, forwarded in ${delayMs} ms`);
+      lateTxPending++;
+      const t = setTimeout(() => {
+        held.delete(t);
+        forward(sendCall)
+          .then((r) => opts.onFault?.({ kind: 'lateTx', method, atMs: Date.now(), detail: `${txId} forwarded late: ${r.text.slice(0, 200)}`, followUp: true }))
+          .catch(() => undefined)
+          .finally(() => lateTxPending--);
+      }, delayMs);
+      held.add(t);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: sendCall.id, result: txId }));
+      return;
+    }
+
     // Request-level fault: drawn once per HTTP request, over the methods in it (highest rate wins the draw order).
     let reqFault: RpcFaultKind | undefined;
     for (const c of calls) {
@@ -249,6 +353,11 @@ export async function startRpcFaultProxy(opts: RpcFaultProxyOptions): Promise<Rp
     if (toForward.length > 0) {
       const fwd = await forward(batch ? toForward.map((x) => x.call) : toForward[0]!.call);
       forwarded(toForward.map((x) => x.call));
+      if (sendWatcher && toForward.some((x) => SEND_METHODS.has(x.call.method ?? ''))) {
+        const cb = sendWatcher;
+        sendWatcher = undefined;
+        cb();
+      }
       status = fwd.status;
       if (fwd.status !== 200) {
         res.writeHead(fwd.status, { 'content-type': 'application/json' });
@@ -294,10 +403,46 @@ export async function startRpcFaultProxy(opts: RpcFaultProxyOptions): Promise<Rp
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
+  const listen = (srv: http.Server | net.Server, p: number) =>
+    new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(p, '127.0.0.1', () => {
+        srv.off('error', reject);
+        resolve();
+      });
+    });
+  let relay: net.Server | undefined;
+  const relaySockets = new Set<net.Socket>();
+  if (opts.wsRelay) {
+    const targetWsPort = Number(new URL(opts.target).port) + 1;
+    for (let attempt = 0; ; attempt++) {
+      await listen(server, opts.port ?? 0);
+      const p = (server.address() as AddressInfo).port;
+      const r = net.createServer((sock) => {
+        const up = net.connect(targetWsPort, '127.0.0.1');
+        for (const x of [sock, up]) {
+          relaySockets.add(x);
+          x.once('close', () => relaySockets.delete(x));
+          x.on('error', () => {
+            sock.destroy();
+            up.destroy();
+          });
+        }
+        sock.pipe(up);
+        up.pipe(sock);
+      });
+      try {
+        await listen(r, p + 1);
+        relay = r;
+        break;
+      } catch (err) {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        if (attempt >= 20 || opts.port) throw err;
+      }
+    }
+  } else {
+    await listen(server, opts.port ?? 0);
+  }
   const port = (server.address() as AddressInfo).port;
   let stopped: Promise<void> | undefined;
   return {
@@ -319,6 +464,23 @@ export async function startRpcFaultProxy(opts: RpcFaultProxyOptions): Promise<Rp
     injectNext(kind, method, after) {
       oneShots.push({ kind, method, after: after ? { method: after.method, remaining: after.times ?? 1 } : undefined });
     },
+    clearOneShots() {
+      oneShots.length = 0;
+      armed = undefined;
+      sendWatcher = undefined;
+    },
+    armSend(action) {
+      armed = action;
+    },
+    watchNextSend(cb) {
+      sendWatcher = cb;
+    },
+    get sendArmed() {
+      return armed !== undefined;
+    },
+    get lateTxPending() {
+      return lateTxPending;
+    },
     reseed(seed) {
       rng = mulberry32(seed);
     },
@@ -327,9 +489,30 @@ export async function startRpcFaultProxy(opts: RpcFaultProxyOptions): Promise<Rp
         for (const t of held) clearTimeout(t);
         held.clear();
         for (const s of sockets) s.destroy();
-        server.close(() => resolve());
+        for (const s of relaySockets) s.destroy();
+        let open = relay ? 2 : 1;
+        const done = () => {
+          if (--open === 0) resolve();
+        };
+        relay?.close(done);
+        server.close(done);
       });
       return stopped;
     },
   };
+}
+
+const base58 = getBase58Decoder();
+
+/**
+ * The id a node answers for a broadcast: EVM `keccak256(raw)`; Solana the first signature of the wire transaction
+ * (base64 by default, as web3.js sends it; base58 when it does not decode as base64), base58.
+ */
+function transactionId(method: string, param: unknown): string {
+  const raw = typeof param === 'string' ? param : '';
+  if (method === 'eth_sendRawTransaction') return keccak256((raw || '0x') as Hex);
+  const bytes = Buffer.from(raw, 'base64');
+  // compact-u16 signature count (1..127 in one byte), then 64-byte signatures.
+  if (bytes.length < 65) return 'unknown-signature';
+  return base58.decode(bytes.subarray(1, 65));
 }

@@ -56,15 +56,65 @@ export interface KeeperWorker {
   readiness(): Promise<ReadinessReport>;
 }
 
+/** Default of how long a starting worker waits for Temporal, seconds. */
+export const DEFAULT_TEMPORAL_CONNECT_WAIT_SEC = 60;
+
+/** `BALLAST_TEMPORAL_CONNECT_WAIT_SEC` (a non-negative number of seconds), else {@link DEFAULT_TEMPORAL_CONNECT_WAIT_SEC}. */
+export function temporalConnectWaitSec(env: NodeJS.ProcessEnv): number {
+  const raw = env.BALLAST_TEMPORAL_CONNECT_WAIT_SEC;
+  if (raw === undefined || raw === '') return DEFAULT_TEMPORAL_CONNECT_WAIT_SEC;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`BALLAST_TEMPORAL_CONNECT_WAIT_SEC must be a non-negative number of seconds (got "${raw}")`);
+  return n;
+}
+
 /**
- * Connects to Temporal at `config.temporal.address` and creates the worker.
- * @throws Error when the key is missing (names the env variable), Temporal is unreachable, or the
- *   metrics port is taken.
+ * Connects to Temporal at `address`, waiting for it when it does not answer yet (a worker started before the server,
+ * or while it restarts): attempts with a backoff of 0.5 s doubling up to 5 s, each failure logged (warn) with the
+ * address and the cause, for at most `waitSec` in all.
+ * @throws Error naming `temporal.address` and the last cause once `waitSec` has passed (a supervisor may restart
+ *   the process: the exit is clean and says why).
+ */
+export async function connectTemporalWithBackoff(address: string, log: Logger, opts: { waitSec: number; sleep?: (ms: number) => Promise<void> }): Promise<NativeConnection> {
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const started = Date.now();
+  const deadline = started + opts.waitSec * 1000;
+  let delayMs = 500;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const connection = await NativeConnection.connect({ address });
+      if (attempt > 1) log.info({ temporal: address, attempts: attempt, waitedSec: Math.round((Date.now() - started) / 100) / 10 }, 'Temporal answered; continuing start-up');
+      return connection;
+    } catch (err) {
+      const cause = temporalConnectCause(err);
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`cannot reach Temporal at ${address} (temporal.address) after ${attempt} attempt(s) over ${Math.round((Date.now() - started) / 1000)} s: ${cause}; check temporal.address and that the server runs`);
+      }
+      const wait = Math.min(delayMs, left);
+      log.warn({ temporal: address, attempt, cause, retryInMs: wait, giveUpInSec: Math.ceil(left / 1000) }, `Temporal at ${address} (temporal.address) not reachable (${cause}); retrying`);
+      await sleep(wait);
+      delayMs = Math.min(delayMs * 2, 5000);
+    }
+  }
+}
+
+/**
+ * Connects to Temporal at `config.temporal.address` (waiting for it, see {@link connectTemporalWithBackoff}) and
+ * creates the worker.
+ * @throws Error when the key is missing (names the env variable), Temporal stays unreachable past the wait (names
+ *   `temporal.address`), or the metrics port is taken.
  */
 export async function createKeeperWorker(
   config: BallastConfig,
   log: Logger,
-  opts: { env?: NodeJS.ProcessEnv; metrics?: BallastMetrics; workerOptions?: Partial<WorkerOptions> } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    metrics?: BallastMetrics;
+    workerOptions?: Partial<WorkerOptions>;
+    /** How long start-up waits for Temporal to answer (default `BALLAST_TEMPORAL_CONNECT_WAIT_SEC`, else 60 s; 0 = one attempt). */
+    connectWaitSec?: number;
+  } = {},
 ): Promise<KeeperWorker> {
   installTemporalLogging(log, (process.env.BALLAST_TEMPORAL_LOG_LEVEL as LogLevel | undefined) ?? 'INFO');
   const account = loadKeeperAccount(config, opts.env);
@@ -76,9 +126,7 @@ export async function createKeeperWorker(
   if (config.planner.kind === 'optimal') void highsRuntime().catch((err: unknown) => log.error({ error: err instanceof Error ? err.message : String(err) }, 'HiGHS (optimal planner) failed to load; plans fail until it does'));
   metrics.setLegSlos({ layerzero: config.layerzero.deliveryDeadlineSec, ...(config.wormhole ? { wormhole: config.wormhole.deliveryDeadlineSec } : {}) });
   for (const c of [...config.chains, ...(config.solana?.chains ?? [])]) metrics.oracleMaxStalenessSeconds.set({ chain: c.key }, c.oracle.maxStalenessSec);
-  const connection = await NativeConnection.connect({ address: config.temporal.address }).catch((err: unknown) => {
-    throw new Error(`cannot reach Temporal at ${config.temporal.address} (${temporalConnectCause(err)}); check temporal.address and that the server runs`);
-  });
+  const connection = await connectTemporalWithBackoff(config.temporal.address, log, { waitSec: opts.connectWaitSec ?? temporalConnectWaitSec(opts.env ?? process.env) });
   // The webpack bundle of the workflows, reused from the on-disk cache while no bundled file changed (keeper/workflowBundle.ts).
   const bundle = await loadWorkflowBundle({ workflowsPath, payloadConverterPath: dataConverter.payloadConverterPath });
   const worker = await Worker.create({

@@ -207,11 +207,12 @@ describe('honest errors (in-process)', () => {
   test('worker with Temporal unreachable exits 1 with one line naming temporal.address and the cause', async () => {
     const port = await closedPort();
     const file = configWith('temporal-down.yaml', (c) => (c.temporal.address = `127.0.0.1:${port}`));
-    const r = await runCaptured(['worker', '-c', file], { env: { BALLAST_KEEPER_PRIVATE_KEY: TEST_KEY } });
+    // No start-up wait (BALLAST_TEMPORAL_CONNECT_WAIT_SEC=0: one attempt); the wait itself: test/chaos/workerStartup.test.ts.
+    const r = await runCaptured(['worker', '-c', file], { env: { BALLAST_KEEPER_PRIVATE_KEY: TEST_KEY, BALLAST_TEMPORAL_CONNECT_WAIT_SEC: '0' } });
     assert.equal(r.code, 1, r.stderr);
     const errs = lines(r.stderr);
     assert.equal(errs.length, 1, r.stderr);
-    assert.match(errs[0]!, new RegExp(`^ballast: cannot reach Temporal at 127\\.0\\.0\\.1:${port} \\(connection refused\\); check temporal\\.address`));
+    assert.match(errs[0]!, new RegExp(`^ballast: cannot reach Temporal at 127\\.0\\.0\\.1:${port} \\(temporal\\.address\\) after 1 attempt\\(s\\) over 0 s: connection refused; check temporal\\.address`));
     assert.doesNotMatch(r.stderr, /tonic|ConnectError/);
   });
 
