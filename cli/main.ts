@@ -28,6 +28,7 @@ import { registerInspect } from './inspect.js';
 import { registerCaps } from './caps.js';
 import { registerBacktest } from './backtest.js';
 import { registerLp } from './lp.js';
+import { registerConfig } from './config.js';
 
 export { captureIo, processIo, UsageError, type CapturedIo, type CliContext, type CliIo } from './io.js';
 
@@ -200,6 +201,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
   registerCaps(program, ctx);
   registerBacktest(program, ctx);
   registerLp(program, ctx);
+  registerConfig(program, ctx);
   return program;
 }
 

@@ -4,6 +4,11 @@
  * Every problem found is reported at once, one per line, as
  * `<file>: <path>: <message> (got <value>)`, e.g.
  * `ballast.yaml: chains[2].caps.maxOutflowPerWindow: must be ≥ 0 (got "-5")`.
+ *
+ * Loading a file goes: read → YAML/JSON → `${NAME}` substitution from the environment and the
+ * `BALLAST_TEMPORAL_*` overrides (env.ts, {@link loadConfig} only) → amounts in token units converted to base
+ * units (amounts.ts, also {@link parseConfig}) → the schema (schema.ts). `(got …)` always shows the value as
+ * written in the file (`${NAME}` unresolved), so a substituted secret never reaches an error line.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +16,8 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { configSchema } from './schema.js';
 import type { BallastConfig, BallastConfigInput } from './schema.js';
+import { convertAmounts } from './amounts.js';
+import { applyEnvOverrides, substituteEnv, type Env, type EnvOverride } from './env.js';
 
 /** One problem in a config file. */
 export interface ConfigIssue {
@@ -137,9 +144,28 @@ function toIssues(raw: unknown, error: z.ZodError): ConfigIssue[] {
  * @throws {ConfigError} listing every issue.
  */
 export function parseConfig(obj: unknown, source = '<inline>'): BallastConfig {
-  const r = configSchema.safeParse(obj);
-  if (!r.success) throw new ConfigError(source, toIssues(obj, r.error));
-  return r.data;
+  return parsePrepared(obj, obj, source, [], []);
+}
+
+/**
+ * Converts token-unit amounts of `resolved`, validates it and reports every issue at once: `earlier` (e.g. from
+ * `${NAME}` substitution) first, then the schema's (amounts that do not convert included) at other paths. `(got …)` comes from `shown`, the
+ * config as written (before substitution); an issue at a field set from the environment names the variable.
+ */
+function parsePrepared(resolved: unknown, shown: unknown, source: string, earlier: ConfigIssue[], overrides: EnvOverride[]): BallastConfig {
+  // An amount that does not convert is reported by the schema itself, in order with the other issues.
+  const r = configSchema.safeParse(convertAmounts(resolved).value);
+  const issues = [...earlier];
+  if (r.success && issues.length === 0) return r.data;
+  const reported = new Set(issues.map((i) => i.path));
+  if (!r.success) {
+    for (const iss of toIssues(shown, r.error)) {
+      if (reported.has(iss.path)) continue; // its value could not be resolved: the schema saw it as written
+      const o = overrides.find((x) => formatPath(x.path) === iss.path);
+      issues.push(o ? { ...iss, message: `${iss.message} (set by the environment variable ${o.variable})`, got: safeGot(resolved, o.path) } : iss);
+    }
+  }
+  throw new ConfigError(source, issues);
 }
 
 /**
@@ -170,12 +196,21 @@ function formatOf(file: string): 'yaml' | 'json' | undefined {
   return undefined;
 }
 
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** Where `${NAME}` and the `BALLAST_TEMPORAL_*` overrides are read from; default `process.env`. */
+  env?: Env;
+}
+
 /**
- * Read, parse (by extension: `.yaml`/`.yml` or `.json`) and validate a config file.
- * @throws {ConfigError} when the file is missing, unreadable, not valid YAML/JSON, or invalid.
+ * Read, parse (by extension: `.yaml`/`.yml` or `.json`) and validate a config file. `${NAME}` in string values is
+ * replaced from the environment, `BALLAST_TEMPORAL_ADDRESS` / `BALLAST_TEMPORAL_NAMESPACE` override
+ * `temporal.address` / `temporal.namespace` (env.ts), and amounts may be written in token units (amounts.ts).
+ * @throws {ConfigError} when the file is missing, unreadable, not valid YAML/JSON, invalid, or names an environment
+ *   variable that is not set (`chains[1].rpcUrl: ${ALCHEMY_KEY} is not set …`).
  * @example const config = loadConfig('ballast.yaml');
  */
-export function loadConfig(file: string): BallastConfig {
+export function loadConfig(file: string, opts: LoadConfigOptions = {}): BallastConfig {
   const fmt = formatOf(file);
   if (fmt === undefined) {
     throw new ConfigError(file, [
@@ -199,7 +234,11 @@ export function loadConfig(file: string): BallastConfig {
       { path: '(root)', message: `not valid ${fmt.toUpperCase()}: ${(e as Error).message.split('\n')[0]}`, got: 'unparseable text' },
     ]);
   }
-  return parseConfig(raw, file);
+  const env = opts.env ?? process.env;
+  const substituted = substituteEnv(raw, env);
+  const overridden = applyEnvOverrides(substituted.value, env);
+  const earlier = substituted.issues.map((i) => ({ path: formatPath(i.path), message: i.message, got: safeGot(raw, i.path) }));
+  return parsePrepared(overridden.value, raw, file, earlier, overridden.applied);
 }
 
 function stringifyBigints(v: unknown): unknown {

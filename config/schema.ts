@@ -3,9 +3,11 @@
  * message of the config; `load.ts` reads files and turns zod issues into a {@link ConfigError}.
  *
  * Units in the file:
- * - amounts (`minBuffer`, `caps.*` except `windowSec`) are whole numbers of the asset's BASE UNITS,
- *   written as a decimal string (`"250000000000"`) or a plain integer; they become `bigint`.
- *   Integers above 2^53 must be strings (a JSON number that large has already lost digits).
+ * - amounts (`minBuffer`, `caps.*` except `windowSec`, `capacity.minMove`/`maxMove`, `bridges.*.rateLimit`) are
+ *   whole numbers of the asset's BASE UNITS, written as a decimal string (`"250000000000"`) or a plain integer;
+ *   they become `bigint`. Integers above 2^53 must be strings (a JSON number that large has already lost digits).
+ *   `parseConfig` (load.ts) also accepts them in TOKEN UNITS (`"250000 USDC"`, `"0.5 USDC"`, `"250k"`, `"5m"`) and
+ *   converts them exactly first (amounts.ts); this schema alone sees base units only.
  * - band edges are percents (`60`, `72.5`, at most 2 decimals); they become WAD `bigint`
  *   (1e18 = 100%) by string arithmetic, never float math.
  * - times are integers named with their unit (`...Sec`).
@@ -83,8 +85,21 @@ export function parseAmount(v: unknown): { ok: true; value: bigint } | { ok: fal
   return { ok: true, value: n };
 }
 
+/**
+ * Stands in for an amount that `parseConfig` could not convert from token units (amounts.ts): the schema reports
+ * `message` at the amount's path, in order with every other issue.
+ */
+export interface UnconvertibleAmount {
+  readonly unconvertibleAmount: string;
+}
+
+/** Whether `v` is an {@link UnconvertibleAmount}. */
+export function isUnconvertibleAmount(v: unknown): v is UnconvertibleAmount {
+  return typeof v === 'object' && v !== null && typeof (v as { unconvertibleAmount?: unknown }).unconvertibleAmount === 'string';
+}
+
 const amount = z.custom<AmountInput>(() => true).transform((v, ctx): bigint => {
-  const r = parseAmount(v);
+  const r = isUnconvertibleAmount(v) ? { ok: false as const, message: v.unconvertibleAmount } : parseAmount(v);
   if (!r.ok) {
     ctx.addIssue({ code: 'custom', message: r.message, input: v });
     return z.NEVER;
@@ -207,10 +222,31 @@ const oracleSchema = z.strictObject({
     maxDeviationBps: bpsSchema,
   });
 
+/** An EVM JSON-RPC URL (may carry an API key: print it only through `redactRpcUrl`, chains/evm/errors.ts). */
+const evmRpcUrl = z.url({ protocol: /^(?:https?|wss?)$/, error: 'must be an http(s):// or ws(s):// URL' });
+
+/**
+ * One EVM chain. Its RPC: `rpcUrl` (one URL) or `rpcUrls` (several, in order of preference: the keeper sends each
+ * request to the first and falls over to the next when one does not answer; viem `fallback`, chains/evm/clients.ts);
+ * exactly one of the two. The validated entry has both: `rpcUrls` (all) and `rpcUrl` (the first).
+ */
 const chainSchema = z.strictObject({
   key: z.string().regex(CHAIN_KEY, { error: 'must be a lowercase slug: a-z, 0-9 and single dashes, e.g. "arbitrum"' }),
   chainId: posInt('a positive integer (EVM chain id)'),
-  rpcUrl: z.url({ protocol: /^(?:https?|wss?)$/, error: 'must be an http(s):// or ws(s):// URL' }),
+  rpcUrl: evmRpcUrl.optional(),
+  rpcUrls: z
+    .array(evmRpcUrl, { error: 'must be a list of http(s):// or ws(s):// URLs, in order of preference' })
+    .min(1, { error: 'needs at least one URL' })
+    .superRefine(
+      (urls, ctx) => {
+        urls.forEach((u, i) => {
+          const first = urls.indexOf(u);
+          if (typeof u === 'string' && first < i) ctx.addIssue({ code: 'custom', path: [i], message: `duplicate: rpcUrls[${first}] is the same URL` });
+        });
+      },
+      { when: () => true },
+    )
+    .optional(),
   eid: posInt('a positive integer (LayerZero endpoint id)'),
   contracts: z
     .strictObject({
@@ -289,7 +325,22 @@ const chainSchema = z.strictObject({
     )
     .transform((c) => ({ highWad: c.highPct, lowWad: c.lowPct, minMove: c.minMove, maxMove: c.maxMove, bridge: c.bridge }))
     .optional(),
-});
+})
+  .superRefine(
+    (c, ctx) => {
+      const one = c?.rpcUrl !== undefined;
+      const many = c?.rpcUrls !== undefined;
+      if (one && many) ctx.addIssue({ code: 'custom', path: ['rpcUrls'], message: 'set either rpcUrl or rpcUrls, not both (put every URL in rpcUrls)' });
+      else if (!one && !many) {
+        ctx.addIssue({ code: 'custom', path: ['rpcUrl'], message: "required: the chain's RPC URL (rpcUrl), or several in order of preference (rpcUrls: [...])" });
+      }
+    },
+    { when: () => true },
+  )
+  .transform(({ rpcUrl, rpcUrls, ...c }) => {
+    const urls = rpcUrls ?? [rpcUrl!];
+    return { ...c, rpcUrl: urls[0]!, rpcUrls: urls };
+  });
 
 /** A Solana account address: base58 of 32 bytes (returned as written, validated with web3.js `PublicKey`). */
 const solanaAddress = z
