@@ -88,6 +88,14 @@ export function capChangeMessage(deployment: string, action: CapAction, req: Sig
   };
 }
 
+/**
+ * The typed data `req` is signed with for `action` (what the approver's key or wallet signs, and what
+ * {@link verifyCapSignature} recovers from): `ballast caps … --export-typed-data` writes exactly this.
+ */
+export function capTypedData(deployment: string, action: CapAction, req: SignedCapRequest) {
+  return { domain: CAP_DOMAIN, types: CAP_TYPES, primaryType: 'CapChange' as const, message: capChangeMessage(deployment, action, req) };
+}
+
 /** A configured approver: a name for the audit and the address its signatures must recover to. */
 export interface CapApprover {
   name: string;
@@ -117,11 +125,11 @@ export async function verifyCapSignature(
   if (salt !== undefined && capChangeId(deployment, request, salt) !== request.changeId) throw refuse('changeId does not match the request content and salt');
   let signer: Address;
   try {
-    signer = await recoverTypedDataAddress({ domain: CAP_DOMAIN, types: CAP_TYPES, primaryType: 'CapChange', message: capChangeMessage(deployment, action, request), signature });
+    signer = await recoverTypedDataAddress({ ...capTypedData(deployment, action, request), signature });
   } catch (err) {
     throw refuse(`malformed signature: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
   }
   const found = approvers.find((a) => getAddress(a.address) === getAddress(signer));
-  if (!found) throw refuse(`signer ${signer} is not a configured approver (${approvers.map((a) => a.name).join(', ')})`);
+  if (!found) throw refuse(`signer ${signer} is not a configured approver (${approvers.map((a) => `${a.name} ${getAddress(a.address)}`).join(', ')})`);
   return { name: found.name, address: getAddress(found.address) };
 }
