@@ -52,6 +52,8 @@ export interface CapacityMoveInput {
   monitorWorkflowId?: string;
   /** How long one ledger reconciliation may retry before it counts as unavailable, seconds (default 600). */
   auditDeadlineSec?: number;
+  /** How long a write leg whose outcome is unknown is settled before the saga ends `stranded`, seconds (default 600). */
+  settleDeadlineSec?: number;
 }
 
 /** The legs and compensations of a capacity move. */
@@ -124,15 +126,15 @@ export async function capacityMoveWorkflow(input: CapacityMoveInput): Promise<Ca
   const capacity: MoveKind<CapacityLeg, Sent> = {
     names: { debit: 'reserve', undoDebit: 'restore', credit: 'apply', returnCredit: 'return-apply' },
     accounts: { held: limitAccount, debited: reservedAccount, arrived: pendingAccount },
-    debit: () => writes.reserveCredit({ rebalanceId, chainKey: from, amount }),
-    undoDebit: () => writes.restoreCredit({ rebalanceId, chainKey: from }),
-    async send(purpose) {
+    debit: (w) => w.reserveCredit({ rebalanceId, chainKey: from, amount }),
+    undoDebit: (w) => w.restoreCredit({ rebalanceId, chainKey: from }),
+    async send(purpose, w) {
       const { src, dst } = ends(purpose);
       if (bridge === 'wormhole') {
-        const r = await writes.sendCreditWormhole({ rebalanceId, purpose, from: src, to: dst, amount });
+        const r = await w.sendCreditWormhole({ rebalanceId, purpose, from: src, to: dst, amount });
         return { ...r, feeWei: r.feeWei, message: { bridge, id: r.messageId, emitterChain: r.emitterChain, emitter: r.emitter, sequence: r.sequence } };
       }
-      const r = await writes.sendCredit({ rebalanceId, purpose, from: src, to: dst, amount });
+      const r = await w.sendCredit({ rebalanceId, purpose, from: src, to: dst, amount });
       return { ...r, feeWei: r.nativeFeeWei, message: { bridge, id: r.guid, guid: r.guid, nonce: r.nonce } };
     },
     /** LayerZero: executed on the destination; Wormhole: VAA fetched, verified keeper-side, redeemed. Credit then pending there. */
@@ -145,7 +147,7 @@ export async function capacityMoveWorkflow(input: CapacityMoveInput): Promise<Ca
       const vaa = await deliveryWait.fetchCreditVaa({ rebalanceId, purpose, from: src, to: dst, emitterChain: m.emitterChain, emitter: m.emitter, sequence: m.sequence });
       return writes.redeemCreditVaa({ rebalanceId, purpose, chainKey: dst, vaa: vaa.vaa, from: src });
     },
-    credit: (purpose) => writes.applyCredit({ rebalanceId, purpose, chainKey: purpose === 'forward' ? to : from }),
+    credit: (purpose, w) => w.applyCredit({ rebalanceId, purpose, chainKey: purpose === 'forward' ? to : from }),
     describe: (m) => `capacity message ${m.id}`,
   };
 

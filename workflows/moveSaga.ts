@@ -27,13 +27,21 @@
  * it follows: it is recorded (`unauditedSteps`, metric) and never picks the outcome — the legs' own results do.
  * Before the first leg, an audit that cannot be read stops the saga with nothing moved (`compensated`).
  *
+ * A write leg whose outcome is UNKNOWN after its retries (its transaction signed and maybe still landing: a receipt
+ * or confirmation timeout) is not a failed leg: the saga calls it again through the settling policy
+ * (workflows/saga.ts `settlingWrites`: each attempt settles the leg's own journaled transaction first) and, if it is
+ * still unknown at the deadline, ends `stranded` naming it — never `compensated` on a guess.
+ *
  * Deterministic: no I/O here, only activities and workflow APIs.
  */
 import { log } from '@temporalio/workflow';
 import type { Hex } from 'viem';
 import type { RebalanceOutcome } from '../activities/types.js';
 import { addFee, inflightAccount, type LedgerEntry } from '../ledger/ledger.js';
-import { AuditUnavailableError, failureMessage, LedgerMismatchError, type SagaSteps } from './saga.js';
+import { AuditUnavailableError, failureMessage, LedgerMismatchError, LegUnsettledError, settlingWrites, unsettledType, writes, type SagaSteps } from './saga.js';
+
+/** The write activities as the saga hands them to a kind's leg: the normal policy, or the settling one. */
+export type WriteProxy = typeof writes;
 
 /** Which message of a move: the move itself, or the compensation sending delivered funds back. */
 export type MovePurpose = 'forward' | 'return';
@@ -76,11 +84,12 @@ export interface MoveLegNames<Leg extends string> {
 export interface MoveKind<Leg extends string, M extends SentMessage> {
   names: MoveLegNames<Leg>;
   accounts: { held(chain: string): string; debited(chain: string): string; arrived(chain: string): string };
-  debit(): Promise<StepOutcome>;
-  undoDebit(): Promise<StepOutcome>;
-  send(purpose: MovePurpose): Promise<SendOutcome<M>>;
+  /** The write legs take the proxy to call their activity through (`w`): the saga may call them again to settle. */
+  debit(w: WriteProxy): Promise<StepOutcome>;
+  undoDebit(w: WriteProxy): Promise<StepOutcome>;
+  send(purpose: MovePurpose, w: WriteProxy): Promise<SendOutcome<M>>;
   deliver(purpose: MovePurpose, m: M): Promise<StepOutcome>;
-  credit(purpose: MovePurpose): Promise<StepOutcome>;
+  credit(purpose: MovePurpose, w: WriteProxy): Promise<StepOutcome>;
   describe(m: M): string;
 }
 
@@ -109,17 +118,37 @@ export interface MoveEnd<M extends SentMessage> {
 export async function runMoveSaga<Leg extends string, M extends SentMessage>(
   saga: SagaSteps<Leg | 'send' | 'deliver' | 'return' | 'return-deliver'>,
   kind: MoveKind<Leg, M>,
-  move: { from: string; to: string; amount: bigint; deliveryDeadlineSec: number; rebalanceId: Hex },
+  move: { from: string; to: string; amount: bigint; deliveryDeadlineSec: number; rebalanceId: Hex; settleDeadlineSec?: number },
 ): Promise<MoveEnd<M>> {
   const { from, to, amount } = move;
   const { names, accounts } = kind;
+  const patient = settlingWrites(move.settleDeadlineSec);
+  /**
+   * Runs a write leg; when it failed with its outcome unknown (a transaction that may still land), runs it again
+   * through the settling policy — which settles the leg's own journaled transaction — instead of calling it failed.
+   * @throws LegUnsettledError when it is still unknown at the settle deadline; the leg's failure otherwise.
+   */
+  const settled = async <T>(leg: string, call: (w: WriteProxy) => Promise<T>): Promise<T> => {
+    try {
+      return await call(writes);
+    } catch (err) {
+      if (!unsettledType(err)) throw err;
+      log.warn('leg outcome unknown after its retries; settling it', { rebalanceId: move.rebalanceId, leg, reason: failureMessage(err) });
+      try {
+        return await call(patient);
+      } catch (again) {
+        if (unsettledType(again)) throw new LegUnsettledError(leg, failureMessage(again));
+        throw again;
+      }
+    }
+  };
   const end: MoveEnd<M> = { outcome: 'completed' };
   const entry = (step: string, fromAcct: string, toAcct: string): LedgerEntry => ({ step, from: fromAcct, to: toAcct, amount });
 
   const sendLeg = async (purpose: MovePurpose): Promise<M> => {
     const leg = purpose === 'forward' ? 'send' : 'return';
     const [src, source] = purpose === 'forward' ? [from, accounts.debited(from)] : [to, accounts.arrived(to)];
-    const r = await saga.step(leg, purpose === 'forward' ? 'leg' : 'compensation', () => kind.send(purpose), (x) => entry(leg, source, inflightAccount(x.message.id)), (x) => [src, x.blockNumber]);
+    const r = await saga.step(leg, purpose === 'forward' ? 'leg' : 'compensation', () => settled(leg, (w) => kind.send(purpose, w)), (x) => entry(leg, source, inflightAccount(x.message.id)), (x) => [src, x.blockNumber]);
     saga.ledger = addFee(saga.ledger, r.feeWei);
     return r.message;
   };
@@ -130,9 +159,9 @@ export async function runMoveSaga<Leg extends string, M extends SentMessage>(
   };
   const creditLeg = (purpose: MovePurpose) => {
     const [leg, chain] = purpose === 'forward' ? [names.credit, to] : [names.returnCredit, from];
-    return saga.step(leg, purpose === 'forward' ? 'leg' : 'compensation', () => kind.credit(purpose), () => entry(leg, accounts.arrived(chain), accounts.held(chain)), (r) => [chain, r.blockNumber]);
+    return saga.step(leg, purpose === 'forward' ? 'leg' : 'compensation', () => settled(leg, (w) => kind.credit(purpose, w)), () => entry(leg, accounts.arrived(chain), accounts.held(chain)), (r) => [chain, r.blockNumber]);
   };
-  const undoDebit = () => saga.step(names.undoDebit, 'compensation', () => kind.undoDebit(), () => entry(names.undoDebit, accounts.debited(from), accounts.held(from)), (r) => [from, r.blockNumber]);
+  const undoDebit = () => saga.step(names.undoDebit, 'compensation', () => settled(names.undoDebit, (w) => kind.undoDebit(w)), () => entry(names.undoDebit, accounts.debited(from), accounts.held(from)), (r) => [from, r.blockNumber]);
   const returnOverBridge = async () => {
     end.back = await sendLeg('return');
     try {
@@ -153,7 +182,7 @@ export async function runMoveSaga<Leg extends string, M extends SentMessage>(
       if (err instanceof AuditUnavailableError) return { outcome: 'compensated', reason: `nothing moved: ${err.message}` };
       throw err;
     }
-    await saga.step(names.debit, 'leg', () => kind.debit(), () => entry(names.debit, accounts.held(from), accounts.debited(from)), (r) => [from, r.blockNumber]);
+    await saga.step(names.debit, 'leg', () => settled(names.debit, (w) => kind.debit(w)), () => entry(names.debit, accounts.held(from), accounts.debited(from)), (r) => [from, r.blockNumber]);
     compensations.unshift({ leg: names.undoDebit, run: undoDebit });
 
     end.forward = await sendLeg('forward');
@@ -173,6 +202,8 @@ export async function runMoveSaga<Leg extends string, M extends SentMessage>(
     return end;
   } catch (err) {
     if (err instanceof LedgerMismatchError) return stranded(err.message, err.message);
+    // A leg whose transaction may still land is not a failed leg: nothing is compensated on a guess.
+    if (err instanceof LegUnsettledError) return stranded(err.message);
     const reason = failureMessage(err);
     log.warn('leg failed; compensating', { rebalanceId: move.rebalanceId, reason });
     for (const c of compensations) {
@@ -180,7 +211,7 @@ export async function runMoveSaga<Leg extends string, M extends SentMessage>(
         await c.run();
       } catch (compErr) {
         if (compErr instanceof LedgerMismatchError) return stranded(compErr.message, compErr.message);
-        return stranded(`${reason}; compensation ${c.leg} failed: ${failureMessage(compErr)}`);
+        return stranded(`${reason}; compensation ${c.leg} failed: ${compErr instanceof LegUnsettledError ? compErr.message : failureMessage(compErr)}`);
       }
     }
     return { ...end, outcome: 'compensated', reason };

@@ -24,7 +24,7 @@ import type { Hex } from 'viem';
 import { deriveFromChain, openLedger, postedDeliveries, routeAccount, vaultAccount } from '../ledger/ledger.js';
 import { rebalanceFinishedSignal, rebalanceProgressQuery } from './messages.js';
 import type { LegRecord, RebalanceInput, RebalanceResult } from './types.js';
-import { auditFor, bookkeeping, books, deliveryWaitFor, failureMessage, SagaSteps, writes } from './saga.js';
+import { auditFor, bookkeeping, books, deliveryWaitFor, failureMessage, SagaSteps } from './saga.js';
 import { runMoveSaga, type MoveEnd, type MoveKind, type MovePurpose } from './moveSaga.js';
 
 export { failureMessage };
@@ -62,11 +62,11 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
   const collateral: MoveKind<LegRecord['leg'], CollateralMessage> = {
     names: { debit: 'withdraw', undoDebit: 'redeposit', credit: 'deposit', returnCredit: 'return-deposit' },
     accounts: { held: vaultAccount, debited: routeAccount, arrived: routeAccount },
-    debit: () => writes.withdrawFromVault({ rebalanceId, purpose: 'forward', chainKey: from, amount }),
-    undoDebit: () => writes.depositToVault({ rebalanceId, purpose: 'redeposit', chainKey: from, amount }),
-    async send(purpose) {
+    debit: (w) => w.withdrawFromVault({ rebalanceId, purpose: 'forward', chainKey: from, amount }),
+    undoDebit: (w) => w.depositToVault({ rebalanceId, purpose: 'redeposit', chainKey: from, amount }),
+    async send(purpose, w) {
       const { src, dst } = ends(purpose);
-      const r = await writes.sendOverBridge({ rebalanceId, purpose, from: src, to: dst, amount, bridge });
+      const r = await w.sendOverBridge({ rebalanceId, purpose, from: src, to: dst, amount, bridge });
       return { ...r, feeWei: r.nativeFeeWei, message: { id: r.guid, guid: r.guid, nonce: r.nonce, legKey: r.legKey } };
     },
     async deliver(purpose, m) {
@@ -74,7 +74,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
       const d = await deliveryWait.awaitDelivery({ from: src, to: dst, guid: m.guid, nonce: m.nonce, bridge, key: m.legKey });
       return { txHash: d.txHash, blockNumber: d.deliveredAtBlock };
     },
-    credit: (purpose) => writes.depositToVault({ rebalanceId, purpose: purpose === 'forward' ? 'forward' : 'return-deposit', chainKey: purpose === 'forward' ? to : from, amount }),
+    credit: (purpose, w) => w.depositToVault({ rebalanceId, purpose: purpose === 'forward' ? 'forward' : 'return-deposit', chainKey: purpose === 'forward' ? to : from, amount }),
     describe: (m) => `GUID ${m.guid}`,
   };
 

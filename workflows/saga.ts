@@ -6,7 +6,7 @@
  *
  * Deterministic: no I/O here, only activities and workflow APIs.
  */
-import { ActivityFailure, TimeoutFailure, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Hex } from 'viem';
 import type { Activities } from '../activities/index.js';
 import { checkBalanced, describeMismatches, post, reconcile, type Ledger, type LedgerEntry, type LedgerMismatch } from '../ledger/ledger.js';
@@ -18,6 +18,49 @@ export const writes = proxyActivities<Activities>({
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '20 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['ContractRevert', 'PacketMismatch', 'ConfigError'] },
 });
+
+/**
+ * Failure types that leave a write's outcome UNKNOWN: its transaction was signed and may still land (a receipt or
+ * confirmation that did not come in time; a revert that cannot be judged while the keeper's transactions are
+ * pending). A leg failing with one of these after the writes policy's attempts is not a failed leg: see
+ * {@link settlingWrites}.
+ */
+export const UNSETTLED_FAILURE_TYPES = ['ReceiptTimeoutError', 'SolanaConfirmTimeoutError', 'WritePending'] as const;
+
+/** Default bound on settling a write whose outcome is unknown, seconds. */
+export const DEFAULT_SETTLE_DEADLINE_SEC = 600;
+
+/**
+ * The writes again, for a leg whose outcome is unknown after the writes policy gave up: retried without an attempt
+ * cap for up to `deadlineSec` (each attempt first settles the leg's own journaled transaction, activities/legJournal.ts),
+ * so the saga never labels a leg failed while its transaction may still land.
+ */
+export function settlingWrites(deadlineSec: number = DEFAULT_SETTLE_DEADLINE_SEC) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '10 seconds',
+    scheduleToCloseTimeout: `${deadlineSec} seconds`,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['ContractRevert', 'PacketMismatch', 'ConfigError'] },
+  });
+}
+
+/** The innermost failure's type when it is one of {@link UNSETTLED_FAILURE_TYPES}. */
+export function unsettledType(err: unknown): string | undefined {
+  let e: unknown = err;
+  while (e instanceof ActivityFailure && e.cause) e = e.cause;
+  const type = e instanceof ApplicationFailure ? e.type : undefined;
+  return type && (UNSETTLED_FAILURE_TYPES as readonly string[]).includes(type) ? type : undefined;
+}
+
+/** A leg whose transaction may still land after the settle deadline: the saga stops, `stranded`, never `compensated`. */
+export class LegUnsettledError extends Error {
+  constructor(
+    readonly leg: string,
+    readonly reason: string,
+  ) {
+    super(`${leg}: outcome unknown (its transaction may still land): ${reason}`);
+  }
+}
 
 /** Bookkeeping activities: cheap, retried generously. */
 export const books = proxyActivities<Activities>({

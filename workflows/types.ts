@@ -28,6 +28,11 @@ export interface RebalanceInput {
    * (default 600). An unavailable audit is recorded (`unauditedSteps`), never a leg failure.
    */
   auditDeadlineSec?: number;
+  /**
+   * How long a write leg whose outcome is unknown (its transaction may still land) is settled before the saga ends
+   * `stranded` naming it, seconds (default 600).
+   */
+  settleDeadlineSec?: number;
 }
 
 /** One leg or compensation as it happened. */

@@ -50,6 +50,7 @@ import type { MonitorStatus } from '../../workflows/messages.js';
 import { legKey } from '../../activities/legKey.js';
 import { wormholeGuid } from '../../chains/wormhole/messageId.js';
 import { nonZero } from '../../ledger/ledger.js';
+import { ReceiptTimeoutError } from '../../chains/evm/errors.js';
 import { afterWrite, always, firstAttempts, revert, startSagaWorld, transient, WORMHOLE, type CollateralOptions, type CollateralScenario, type SagaWorld } from './sagaDoubles.js';
 
 const AMOUNT = 50_000n * 10n ** 6n;
@@ -424,6 +425,32 @@ describe('rebalanceWorkflow: a stranded return is located by the return message 
     assert.equal(r.fundsLocation?.guid, s.returned!.guid);
     assert.equal(r.fundsLocation?.delivered, false, 'the return is not delivered');
     assert.match(r.fundsLocation?.summary ?? '', new RegExp(`return LayerZero GUID ${s.returned!.guid} nonce ${s.returned!.nonce} not delivered on alpha`));
+  });
+});
+
+/**
+ * A leg whose transaction may still land is not a failed leg (found by the chaos suite, seed 19: a withdraw whose
+ * receipt never came within its 5 attempts was labelled `compensated`; its transaction then mined and the funds sat
+ * in the source route). Now the saga settles it (the settling policy, no attempt cap) and decides by the chain.
+ */
+describe('rebalanceWorkflow: a write whose outcome is unknown is settled, never compensated on a guess', () => {
+  const receiptTimeout = () => new ReceiptTimeoutError('alpha', 'withdrawToRoute', `0x${'ab'.repeat(32)}`, 7, 15_000);
+
+  test('withdraw: receipt timeouts past the writes policy, the transaction lands later → settled → completed', async () => {
+    const s = scenario('unsettled-withdraw-lands', { faults: { withdraw: firstAttempts(6, receiptTimeout) } });
+    const r = await run(s);
+    assert.equal(r.outcome, 'completed', r.reason);
+    assert.deepEqual(legsOf(r), ['leg:withdraw:ok', 'leg:send:ok', 'leg:deliver:ok', 'leg:deposit:ok']);
+    assert.equal(s.callsOf('withdrawFromVault', 'withdraw').filter((c) => c.status === 'ok').length, 1, 'withdrawn once');
+    assert.deepEqual(nonZero(r.ledger.balances), { 'vault:beta': AMOUNT });
+  });
+
+  test('withdraw: the outcome stays unknown past the settle deadline → stranded naming the leg, not compensated', async () => {
+    const s = scenario('unsettled-withdraw-never', { faults: { withdraw: always(receiptTimeout) } });
+    const r = await run(s, { settleDeadlineSec: 60 });
+    assert.equal(r.outcome, 'stranded');
+    assert.match(r.reason ?? '', /^withdraw: outcome unknown \(its transaction may still land\): /);
+    assert.equal(s.callsOf('depositToVault').length, 0, 'nothing compensated on a guess');
   });
 });
 

@@ -41,6 +41,7 @@ import type { MonitorStatus } from '../../workflows/messages.js';
 import { legKey } from '../../activities/legKey.js';
 import { wormholeMessageId } from '../../chains/evm/credit.js';
 import { nonZero } from '../../ledger/ledger.js';
+import { ReceiptTimeoutError } from '../../chains/evm/errors.js';
 import { afterWrite, always, firstAttempts, revert, startSagaWorld, transient, WORMHOLE, type CapacityOptions, type CapacityScenario, type SagaWorld } from './sagaDoubles.js';
 
 const X = 250_000n * 10n ** 6n;
@@ -356,6 +357,18 @@ describe('capacityMoveWorkflow: an audit that cannot read the chains never picks
       assert.deepEqual(nonZero(r.ledger.balances), { 'limit:beta': X });
     });
   }
+});
+
+/** A write whose outcome is unknown is settled, never compensated on a guess (the collateral twin in sagaBranches.test.ts). */
+describe('capacityMoveWorkflow: a write whose outcome is unknown is settled, never compensated on a guess', () => {
+  test('apply: receipt timeouts past the writes policy, the transaction lands later → settled → completed', async () => {
+    const s = scenario('unsettled-apply-lands', { faults: { apply: firstAttempts(6, () => new ReceiptTimeoutError('beta', 'applyCredit', `0x${'cd'.repeat(32)}`, 3, 15_000)) } });
+    const r = await run(s);
+    assert.equal(r.outcome, 'completed', r.reason);
+    assert.deepEqual(legsOf(r), ['leg:reserve:ok', 'leg:send:ok', 'leg:deliver:ok', 'leg:apply:ok']);
+    assert.equal(s.callsOf('sendCredit', 'return').length + s.callsOf('sendCreditWormhole', 'return').length, 0, 'no return sent on a guess');
+    assert.deepEqual(nonZero(r.ledger.balances), { 'limit:beta': X });
+  });
 });
 
 describe('capacityMoveWorkflow tells its monitor (time-skipping; the real monitorWorkflow, paused)', () => {
