@@ -11,11 +11,11 @@
  * refuses (the reason printed as `ballast: <cause>`) or Temporal is unreachable.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { bytesToHex, type Hex } from 'viem';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type BallastConfig } from '../config/index.js';
-import { connectClient, monitorWorkflowId, updateRefusal } from '../keeper/client.js';
+import { connectClient, monitorWorkflowId, updateRefusal, withClient } from '../keeper/client.js';
 import { approveCaps, controlCaps, proposeCaps, readCaps, type CapControlInput } from '../keeper/caps.js';
 import { capChangeId, capTypedData, verifyCapSignature, type CapAction, type CapApprover, type CapRequestContent } from '../activities/capApproval.js';
 import { exportTypedData, msgString, msgUint, readTypedDataFile, signerAccount, signingMode, withExternalSigningOptions, withKeyOptions as keyOptions, type ExternalSigningOpts, type KeyOpts, type SigningMode } from './signer.js';
@@ -130,15 +130,6 @@ export async function checkCapSignature(config: BallastConfig, input: { action: 
   }
 }
 
-/** Connects to Temporal, runs `fn`, closes the connection. */
-async function withClient<T>(config: BallastConfig, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = await connectClient(config);
-  try {
-    return await fn(client);
-  } finally {
-    await client.connection.close();
-  }
-}
 
 /** Unix seconds `expiresInSec` from now. */
 const expiresAt = (expiresInSec: number): bigint => BigInt(Math.floor(Date.now() / 1000)) + BigInt(expiresInSec);

@@ -6,11 +6,10 @@
  * `--export-typed-data [FILE|-]` writes the EIP-712 typed data (no key needed), `--signature 0x… --typed-data FILE`
  * submits the signature once it recovers to the LP (cli/signer.ts).
  */
-import type { Client } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import { formatEther, formatUnits, getAddress, isAddress, type Address, type Hex } from 'viem';
 import { loadConfig, type BallastConfig } from '../config/index.js';
-import { connectClient, monitorWorkflowId } from '../keeper/client.js';
+import { connectClient, monitorWorkflowId, withClient } from '../keeper/client.js';
 import { readLp, registerLpMandate, revokeLpMandate } from '../keeper/lp.js';
 import { mandateTypedData, revocationTypedData, verifyMandateSignature, verifyRevocationSignature, type MandateRevocation } from '../activities/mandateSignature.js';
 import { KNOWN_BRIDGES, type Mandate } from '../planner/mandates.js';
@@ -124,15 +123,6 @@ function lpArg(o: { lp?: string }, cmd: Command): `0x${string}` {
   return getAddress(o.lp);
 }
 
-/** Connects to Temporal, runs `fn`, closes the connection. */
-async function withClient<T>(config: BallastConfig, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = await connectClient(config);
-  try {
-    return await fn(client);
-  } finally {
-    await client.connection.close();
-  }
-}
 
 /**
  * Registers `lp` and its subcommands on `program`; their actions print through `ctx.io`.

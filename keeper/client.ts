@@ -59,6 +59,19 @@ export async function connectClient(config: BallastConfig, opts: ConnectClientOp
   }
 }
 
+/**
+ * Connects to Temporal (`connectClient`), runs `fn` with the client, and closes the connection whatever `fn` did.
+ * @throws what `connectClient` or `fn` throws.
+ */
+export async function withClient<T>(config: BallastConfig, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connectClient(config);
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
 /** Starts the deployment's monitor unless it already runs. Returns its workflow id and whether it was started now. */
 export async function startMonitor(client: Client, config: BallastConfig): Promise<{ workflowId: string; started: boolean }> {
   const workflowId = monitorWorkflowId(config.deployment);

@@ -57,6 +57,32 @@ function packetQuery(src: ChainRuntime, dst: ChainRuntime, nonce: bigint) {
   return { clients: dst.clients, endpoint: dst.contracts.endpoint, receiver: dst.contracts.token, srcEid: src.eid, sender: src.contracts.token, nonce };
 }
 
+/**
+ * Waits (bounded: `DELIVERY_POLL`, in the activity) until the destination EndpointV2 shows the packet of `query`
+ * executed, then finds its `PacketDelivered` transaction (in the last {@link DELIVERY_LOG_WINDOW} blocks) for the
+ * record. `what` names the message in the wait and in the failure (e.g. `GUID 0x…`, `capacity message 0x…`).
+ * @throws retryable `DeliveryPending` naming the last status seen when the wait ended undelivered.
+ */
+async function awaitPacketExecuted(query: ReturnType<typeof packetQuery>, what: string, guid: Hex): Promise<DeliveryResult> {
+  const dstKey = query.clients.chainKey;
+  let last: Awaited<ReturnType<typeof getDeliveryStatus>> | undefined;
+  const status = await waitFor(
+    async () => {
+      last = await getDeliveryStatus(query);
+      return last.delivered ? last : undefined;
+    },
+    {
+      ...DELIVERY_POLL,
+      what: `${what} delivered on ${dstKey}`,
+      onTimeout: () =>
+        ApplicationFailure.retryable(`${what} (nonce ${query.nonce}) not delivered on ${dstKey} as of block ${last?.blockNumber} (${last?.verified ? 'verified, awaiting execution' : 'not verified yet'})`, FailureType.DeliveryPending),
+    },
+  );
+  const fromBlock = status.blockNumber > DELIVERY_LOG_WINDOW ? status.blockNumber - DELIVERY_LOG_WINDOW : 0n;
+  const log = await findPacketDelivered({ ...query, fromBlock, toBlock: status.blockNumber });
+  return { guid, deliveredAtBlock: log?.blockNumber ?? status.blockNumber, txHash: log?.txHash };
+}
+
 /** LayerZero v2 between EVM chains. */
 export const layerzeroEvm: BridgeEnd = {
   bridge: 'layerzero',
@@ -100,29 +126,7 @@ export const layerzeroEvm: BridgeEnd = {
 
   /** Done once the destination EndpointV2 shows the packet executed; `DeliveryPending` (retryable) until then. */
   async awaitDelivery(ctx: KeeperContext, m: BridgeMessage): Promise<DeliveryResult> {
-    const src = chainOf(ctx, m.from);
-    const dst = chainOf(ctx, m.to);
-    const query = packetQuery(src, dst, m.nonce);
-    let last: Awaited<ReturnType<typeof getDeliveryStatus>> | undefined;
-    const status = await waitFor(
-      async () => {
-        last = await getDeliveryStatus(query);
-        return last.delivered ? last : undefined;
-      },
-      {
-        ...DELIVERY_POLL,
-        what: `GUID ${m.guid} delivered on ${dst.chainKey}`,
-        onTimeout: () =>
-          ApplicationFailure.retryable(
-            `GUID ${m.guid} (nonce ${m.nonce}) not delivered on ${dst.chainKey} as of block ${last?.blockNumber} (${last?.verified ? 'verified, awaiting execution' : 'not verified yet'})`,
-            FailureType.DeliveryPending,
-          ),
-      },
-    );
-    // The delivery transaction, for the record (searched in the last DELIVERY_LOG_WINDOW blocks).
-    const fromBlock = status.blockNumber > DELIVERY_LOG_WINDOW ? status.blockNumber - DELIVERY_LOG_WINDOW : 0n;
-    const log = await findPacketDelivered({ ...query, fromBlock, toBlock: status.blockNumber });
-    return { guid: m.guid, deliveredAtBlock: log?.blockNumber ?? status.blockNumber, txHash: log?.txHash };
+    return awaitPacketExecuted(packetQuery(chainOf(ctx, m.from), chainOf(ctx, m.to), m.nonce), `GUID ${m.guid}`, m.guid);
   },
 
   async locate(ctx: KeeperContext, m: BridgeMessage) {
@@ -147,9 +151,6 @@ export const layerzeroEvm: BridgeEnd = {
 
 // ---------------------------------------------------------------------------------------------------------
 // Capacity credit messages over LayerZero (CreditMessenger OApp)
-
-/** How far back (blocks) `awaitCreditDelivery` looks for the `PacketDelivered` event once delivery is seen. */
-const CREDIT_DELIVERY_LOG_WINDOW = 2_000n;
 
 /**
  * Quotes the native fee (wei) of one capacity message from `from` to `to` (`messenger.quoteSend`).
@@ -220,25 +221,6 @@ export async function awaitCreditDelivery(ctx: KeeperContext, input: DeliveryInp
   const src = chainOf(ctx, input.from);
   const dst = chainOf(ctx, input.to);
   const [sender, receiver] = await Promise.all([messengerOf(src), messengerOf(dst)]);
-  const query = { clients: dst.clients, endpoint: dst.contracts.endpoint, receiver, srcEid: src.eid, sender, nonce: input.nonce };
-  let last: Awaited<ReturnType<typeof getDeliveryStatus>> | undefined;
-  const status = await waitFor(
-    async () => {
-      last = await getDeliveryStatus(query);
-      return last.delivered ? last : undefined;
-    },
-    {
-      ...DELIVERY_POLL,
-      what: `capacity message ${input.guid} delivered on ${dst.chainKey}`,
-      onTimeout: () =>
-        ApplicationFailure.retryable(
-          `capacity message ${input.guid} (nonce ${input.nonce}) not delivered on ${dst.chainKey} as of block ${last?.blockNumber} (${last?.verified ? 'verified, awaiting execution' : 'not verified yet'})`,
-          FailureType.DeliveryPending,
-        ),
-    },
-  );
-  const fromBlock = status.blockNumber > CREDIT_DELIVERY_LOG_WINDOW ? status.blockNumber - CREDIT_DELIVERY_LOG_WINDOW : 0n;
-  const log = await findPacketDelivered({ ...query, fromBlock, toBlock: status.blockNumber });
-  return { guid: input.guid, deliveredAtBlock: log?.blockNumber ?? status.blockNumber, txHash: log?.txHash };
+  return awaitPacketExecuted({ ...packetQuery(src, dst, input.nonce), receiver, sender }, `capacity message ${input.guid}`, input.guid);
 }
 
