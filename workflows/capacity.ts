@@ -28,7 +28,7 @@ import type { RebalanceOutcome } from '../activities/types.js';
 import { postedDeliveries, type Ledger } from '../ledger/ledger.js';
 import { deriveCapacityFromChain, limitAccount, openCapacityLedger, pendingAccount, reservedAccount } from '../ledger/credit.js';
 import { rebalanceFinishedSignal } from './messages.js';
-import { auditFor, bookkeeping, books, deliveryWaitFor, failureMessage, SagaSteps, writes, type StepRecord } from './saga.js';
+import { auditFor, bookkeeping, books, deliveryWaitFor, failureMessage, SagaSteps, writesFor, type StepRecord } from './saga.js';
 import { runMoveSaga, type MoveKind } from './moveSaga.js';
 
 /** Input of {@link capacityMoveWorkflow}. */
@@ -54,6 +54,8 @@ export interface CapacityMoveInput {
   auditDeadlineSec?: number;
   /** How long a write leg whose outcome is unknown is settled before the saga ends `stranded`, seconds (default 600). */
   settleDeadlineSec?: number;
+  /** Heartbeat timeout of the saga's write and delivery activities, seconds (default 10). */
+  heartbeatTimeoutSec?: number;
 }
 
 /** The legs and compensations of a capacity move. */
@@ -120,7 +122,8 @@ export async function capacityMoveWorkflow(input: CapacityMoveInput): Promise<Ca
     'capacity',
   );
   setHandler(capacityProgressQuery, () => ({ legs: saga.legs, result: ended.result, ledger: saga.ledger }));
-  const deliveryWait = deliveryWaitFor(input.deliveryDeadlineSec, bridge === 'wormhole' ? input.vaaPollIntervalMs : undefined);
+  const deliveryWait = deliveryWaitFor(input.deliveryDeadlineSec, bridge === 'wormhole' ? input.vaaPollIntervalMs : undefined, input.heartbeatTimeoutSec);
+  const redeem = writesFor(input.heartbeatTimeoutSec);
   const ends = (purpose: 'forward' | 'return') => (purpose === 'forward' ? { src: from, dst: to } : { src: to, dst: from });
 
   const capacity: MoveKind<CapacityLeg, Sent> = {
@@ -145,7 +148,7 @@ export async function capacityMoveWorkflow(input: CapacityMoveInput): Promise<Ca
         return { txHash: d.txHash, blockNumber: d.deliveredAtBlock };
       }
       const vaa = await deliveryWait.fetchCreditVaa({ rebalanceId, purpose, from: src, to: dst, emitterChain: m.emitterChain, emitter: m.emitter, sequence: m.sequence });
-      return writes.redeemCreditVaa({ rebalanceId, purpose, chainKey: dst, vaa: vaa.vaa, from: src });
+      return redeem.redeemCreditVaa({ rebalanceId, purpose, chainKey: dst, vaa: vaa.vaa, from: src });
     },
     credit: (purpose, w) => w.applyCredit({ rebalanceId, purpose, chainKey: purpose === 'forward' ? to : from }),
     describe: (m) => `capacity message ${m.id}`,

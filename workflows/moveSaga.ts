@@ -38,7 +38,7 @@ import { log } from '@temporalio/workflow';
 import type { Hex } from 'viem';
 import type { RebalanceOutcome } from '../activities/types.js';
 import { addFee, inflightAccount, type LedgerEntry } from '../ledger/ledger.js';
-import { AuditUnavailableError, failureMessage, LedgerMismatchError, LegUnsettledError, settlingWrites, unsettledType, writes, type SagaSteps } from './saga.js';
+import { AuditUnavailableError, failureMessage, LedgerMismatchError, LegUnsettledError, settlingWrites, unsettledType, writes, writesFor, type SagaSteps } from './saga.js';
 
 /** The write activities as the saga hands them to a kind's leg: the normal policy, or the settling one. */
 export type WriteProxy = typeof writes;
@@ -118,11 +118,12 @@ export interface MoveEnd<M extends SentMessage> {
 export async function runMoveSaga<Leg extends string, M extends SentMessage>(
   saga: SagaSteps<Leg | 'send' | 'deliver' | 'return' | 'return-deliver'>,
   kind: MoveKind<Leg, M>,
-  move: { from: string; to: string; amount: bigint; deliveryDeadlineSec: number; rebalanceId: Hex; settleDeadlineSec?: number },
+  move: { from: string; to: string; amount: bigint; deliveryDeadlineSec: number; rebalanceId: Hex; settleDeadlineSec?: number; heartbeatTimeoutSec?: number },
 ): Promise<MoveEnd<M>> {
   const { from, to, amount } = move;
   const { names, accounts } = kind;
-  const patient = settlingWrites(move.settleDeadlineSec);
+  const w = move.heartbeatTimeoutSec === undefined ? writes : writesFor(move.heartbeatTimeoutSec);
+  const patient = settlingWrites(move.settleDeadlineSec, move.heartbeatTimeoutSec);
   /**
    * Runs a write leg; when it failed with its outcome unknown (a transaction that may still land), runs it again
    * through the settling policy — which settles the leg's own journaled transaction — instead of calling it failed.
@@ -130,7 +131,7 @@ export async function runMoveSaga<Leg extends string, M extends SentMessage>(
    */
   const settled = async <T>(leg: string, call: (w: WriteProxy) => Promise<T>): Promise<T> => {
     try {
-      return await call(writes);
+      return await call(w);
     } catch (err) {
       if (!unsettledType(err)) throw err;
       log.warn('leg outcome unknown after its retries; settling it', { rebalanceId: move.rebalanceId, leg, reason: failureMessage(err) });

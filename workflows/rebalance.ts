@@ -56,7 +56,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
   const ended: { result?: RebalanceResult } = {};
   setHandler(rebalanceProgressQuery, () => ({ legs: saga.legs, result: ended.result, ledger: saga.ledger }));
   /** The delivery wait: `DeliveryPending` until delivered (a Wormhole delivery also redeems: heartbeats keep it honest). */
-  const deliveryWait = deliveryWaitFor(input.deliveryDeadlineSec);
+  const deliveryWait = deliveryWaitFor(input.deliveryDeadlineSec, undefined, input.heartbeatTimeoutSec);
   const ends = (purpose: MovePurpose) => (purpose === 'forward' ? { src: from, dst: to } : { src: to, dst: from });
 
   const collateral: MoveKind<LegRecord['leg'], CollateralMessage> = {

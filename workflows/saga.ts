@@ -11,13 +11,24 @@ import type { Hex } from 'viem';
 import type { Activities } from '../activities/index.js';
 import { checkBalanced, describeMismatches, post, reconcile, type Ledger, type LedgerEntry, type LedgerMismatch } from '../ledger/ledger.js';
 
-/** Writes: a revert is final (the saga decides); transport errors retry a few times. */
-export const writes = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  // The write activities heartbeat every second: a killed worker is noticed in 10 s, not 2 minutes.
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '20 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['ContractRevert', 'PacketMismatch', 'ConfigError'] },
-});
+/** Default heartbeat timeout of the saga's write and delivery activities, seconds (they heartbeat every second). */
+export const DEFAULT_HEARTBEAT_TIMEOUT_SEC = 10;
+
+/**
+ * Writes: a revert is final (the saga decides); transport errors retry a few times.
+ * @param heartbeatTimeoutSec how soon a killed worker's running leg is retried elsewhere (default 10 s).
+ */
+export function writesFor(heartbeatTimeoutSec: number = DEFAULT_HEARTBEAT_TIMEOUT_SEC) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '2 minutes',
+    // The write activities heartbeat every second: a killed worker is noticed in 10 s, not 2 minutes.
+    heartbeatTimeout: `${heartbeatTimeoutSec} seconds`,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '20 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['ContractRevert', 'PacketMismatch', 'ConfigError'] },
+  });
+}
+
+/** Writes with the default heartbeat timeout. */
+export const writes = writesFor();
 
 /**
  * Failure types that leave a write's outcome UNKNOWN: its transaction was signed and may still land (a receipt or
@@ -35,10 +46,10 @@ export const DEFAULT_SETTLE_DEADLINE_SEC = 600;
  * cap for up to `deadlineSec` (each attempt first settles the leg's own journaled transaction, activities/legJournal.ts),
  * so the saga never labels a leg failed while its transaction may still land.
  */
-export function settlingWrites(deadlineSec: number = DEFAULT_SETTLE_DEADLINE_SEC) {
+export function settlingWrites(deadlineSec: number = DEFAULT_SETTLE_DEADLINE_SEC, heartbeatTimeoutSec: number = DEFAULT_HEARTBEAT_TIMEOUT_SEC) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '2 minutes',
-    heartbeatTimeout: '10 seconds',
+    heartbeatTimeout: `${heartbeatTimeoutSec} seconds`,
     scheduleToCloseTimeout: `${deadlineSec} seconds`,
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['ContractRevert', 'PacketMismatch', 'ConfigError'] },
   });
@@ -107,11 +118,11 @@ export const audit = auditFor();
  * @param deadlineSec how long to wait in all, seconds.
  * @param pollMs first retry interval, ms (default 500; grows ×1.5 up to max(10 s, pollMs)).
  */
-export function deliveryWaitFor(deadlineSec: number, pollMs = 500) {
+export function deliveryWaitFor(deadlineSec: number, pollMs = 500, heartbeatTimeoutSec: number = DEFAULT_HEARTBEAT_TIMEOUT_SEC) {
   return proxyActivities<Activities>({
     // A Wormhole delivery also submits the VAA (a write with its receipt wait): heartbeats keep it honest.
     startToCloseTimeout: '2 minutes',
-    heartbeatTimeout: '10 seconds',
+    heartbeatTimeout: `${heartbeatTimeoutSec} seconds`,
     scheduleToCloseTimeout: `${deadlineSec} seconds`,
     retry: { initialInterval: `${pollMs} milliseconds`, backoffCoefficient: 1.5, maximumInterval: `${Math.max(10_000, pollMs)} milliseconds`, nonRetryableErrorTypes: ['ConfigError'] },
   });

@@ -33,6 +33,8 @@ export interface RebalanceInput {
    * `stranded` naming it, seconds (default 600).
    */
   settleDeadlineSec?: number;
+  /** Heartbeat timeout of the saga's write and delivery activities, seconds (default 10: a killed worker's leg is retried after it). */
+  heartbeatTimeoutSec?: number;
 }
 
 /** One leg or compensation as it happened. */

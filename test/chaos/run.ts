@@ -90,6 +90,12 @@ const TOKEN = 10n ** 6n;
 /** The generated config's per-transfer caps (config/example.ts): 100 .. 250,000 tokens. */
 const MIN_TRANSFER = 100n * TOKEN;
 const MAX_TRANSFER = 250_000n * TOKEN;
+/**
+ * `heartbeatTimeoutSec` given to every saga: how soon a killed worker's running leg is retried elsewhere (the
+ * keeper's default is 10 s; the leg journal makes the retry settle the dead attempt's transaction either way).
+ */
+const HEARTBEAT_TIMEOUT_SEC = 3;
+
 /** `auditDeadlineSec` given to every saga: how long it retries an audit before ending stranded. */
 export const AUDIT_DEADLINE_SEC = 5;
 
@@ -451,10 +457,10 @@ async function runSchedule(e: ChaosEnv, plan: SchedulePlan, tally: Tally, residu
     // auditDeadlineSec: how long a saga retries an audit (workflows: default 600 s); short here so an audit-only
     // failure window outlasts it. Sagas from before the field existed ignore it.
     if (isCapacity(r.route)) {
-      const input: CapacityMoveInput & { auditDeadlineSec: number } = { rebalanceId, from: r.from, to: r.to, amount: r.amount, reason: `chaos seed ${plan.seed} #${i}`, bridge, deliveryDeadlineSec: r.deliveryDeadlineSec, vaaPollIntervalMs: 200, auditDeadlineSec: AUDIT_DEADLINE_SEC };
+      const input: CapacityMoveInput = { rebalanceId, from: r.from, to: r.to, amount: r.amount, reason: `chaos seed ${plan.seed} #${i}`, bridge, deliveryDeadlineSec: r.deliveryDeadlineSec, vaaPollIntervalMs: 200, auditDeadlineSec: AUDIT_DEADLINE_SEC, heartbeatTimeoutSec: HEARTBEAT_TIMEOUT_SEC };
       started.push({ route: r.route, rebalanceId, from: r.from, to: r.to, amount: r.amount, handle: await e.client.workflow.start('capacityMoveWorkflow', { taskQueue: e.taskQueue, workflowId: rebalanceId, args: [input] }) });
     } else {
-      const input: RebalanceInput & { auditDeadlineSec: number } = { rebalanceId, from: r.from, to: r.to, amount: r.amount, reason: `chaos seed ${plan.seed} #${i}`, deliveryDeadlineSec: r.deliveryDeadlineSec, bridge, auditDeadlineSec: AUDIT_DEADLINE_SEC };
+      const input: RebalanceInput = { rebalanceId, from: r.from, to: r.to, amount: r.amount, reason: `chaos seed ${plan.seed} #${i}`, deliveryDeadlineSec: r.deliveryDeadlineSec, bridge, auditDeadlineSec: AUDIT_DEADLINE_SEC, heartbeatTimeoutSec: HEARTBEAT_TIMEOUT_SEC };
       started.push({ route: r.route, rebalanceId, from: r.from, to: r.to, amount: r.amount, handle: await e.client.workflow.start('rebalanceWorkflow', { taskQueue: e.taskQueue, workflowId: rebalanceId, args: [input] }) });
     }
     tally.routes[r.route].sagas++;
