@@ -95,7 +95,7 @@ export const wormholeEvm: BridgeEnd = {
     const pc = dst.clients.publicClient;
     if (await wormholeDelivered(dst, m.key)) return { guid: m.guid, deliveredAtBlock: await pc.getBlockNumber({ cacheTime: 0 }) };
     const ref = { emitterChain: source.chainId, emitter: source.emitter, sequence: m.nonce };
-    const { vaa } = await awaitVerifiedVaa(ctx, ref, `rebalance key ${m.key} (${m.from}->${m.to})`);
+    const { vaa } = await awaitVerifiedVaa(ctx, ref, `rebalance key ${m.key} (${m.from}->${m.to})`, { dstChainKey: m.to });
     const r = await keyedWrite(dst, m.key, () => wormholeDelivered(dst, m.key), { address: wormholeOf(dst).adapter, abi: wormholeAdapterAbi, functionName: 'receiveMessage', args: [vaa], errorsAbi: wormholeErrorsAbi } as const);
     if (r.alreadyDone) return { guid: m.guid, deliveredAtBlock: r.receipt?.blockNumber ?? (await pc.getBlockNumber({ cacheTime: 0 })), txHash: r.txHash };
     ctx.log.info({ key: m.key, message: wormholeMessageLabel(ref), txHash: r.txHash }, 'VAA redeemed on the destination');
@@ -255,5 +255,5 @@ export interface FetchCreditVaaInput {
  *   returned, never submitted); non-retryable `ConfigError` without a `wormhole` section.
  */
 export async function fetchCreditVaa(ctx: KeeperContext, input: FetchCreditVaaInput): Promise<FetchedVaa> {
-  return awaitVerifiedVaa(ctx, { emitterChain: input.emitterChain, emitter: input.emitter, sequence: input.sequence }, `capacity ${input.purpose} ${input.rebalanceId} (${input.from}->${input.to})`);
+  return awaitVerifiedVaa(ctx, { emitterChain: input.emitterChain, emitter: input.emitter, sequence: input.sequence }, `capacity ${input.purpose} ${input.rebalanceId} (${input.from}->${input.to})`, { dstChainKey: input.to });
 }
