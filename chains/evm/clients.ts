@@ -73,7 +73,11 @@ export function createEvmClients(endpoint: EvmChainEndpoint, account?: Account, 
   // cacheTime 0: `getBlockNumber()` asks the node every time. viem's default memoizes eth_blockNumber per client for
   // min(pollingInterval, blockTime / 2) = 250 ms here, so a read right after our own transaction saw the block before
   // it (the audits' `StaleRead` on automine, the delivery check reading an older block).
-  const publicClient = createPublicClient({ chain, transport, pollingInterval: 250, cacheTime: 0 });
+  // batch.multicall: concurrent plain reads (`readContract` without an account: an audit's vault, route and adapter
+  // records) go out as one Multicall3 `aggregate3` per block, one round trip instead of one each (not when no
+  // Multicall3 is configured: the zero address).
+  const batch = /^0x0{40}$/i.test(endpoint.multicall3) ? undefined : { multicall: { wait: 0 } };
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: 250, cacheTime: 0, ...(batch ? { batch } : {}) });
   const walletClient = account ? createWalletClient({ chain, transport, account }) : undefined;
   return { chainKey: endpoint.chainKey, chain, publicClient, walletClient, rpcUrl: urls[0], rpcUrls: urls, timeoutMs };
 }
