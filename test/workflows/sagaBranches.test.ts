@@ -437,7 +437,7 @@ describe('rebalanceWorkflow: a write whose outcome is unknown is settled, never 
   const receiptTimeout = () => new ReceiptTimeoutError('alpha', 'withdrawToRoute', `0x${'ab'.repeat(32)}`, 7, 15_000);
 
   test('withdraw: receipt timeouts past the writes policy, the transaction lands later → settled → completed', async () => {
-    const s = scenario('unsettled-withdraw-lands', { faults: { withdraw: firstAttempts(6, receiptTimeout) } });
+    const s = scenario('unsettled-withdraw-lands', { faults: { withdraw: firstAttempts(5, receiptTimeout) } });
     const r = await run(s);
     assert.equal(r.outcome, 'completed', r.reason);
     assert.deepEqual(legsOf(r), ['leg:withdraw:ok', 'leg:send:ok', 'leg:deliver:ok', 'leg:deposit:ok']);

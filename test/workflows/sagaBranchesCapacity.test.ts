@@ -362,7 +362,7 @@ describe('capacityMoveWorkflow: an audit that cannot read the chains never picks
 /** A write whose outcome is unknown is settled, never compensated on a guess (the collateral twin in sagaBranches.test.ts). */
 describe('capacityMoveWorkflow: a write whose outcome is unknown is settled, never compensated on a guess', () => {
   test('apply: receipt timeouts past the writes policy, the transaction lands later → settled → completed', async () => {
-    const s = scenario('unsettled-apply-lands', { faults: { apply: firstAttempts(6, () => new ReceiptTimeoutError('beta', 'applyCredit', `0x${'cd'.repeat(32)}`, 3, 15_000)) } });
+    const s = scenario('unsettled-apply-lands', { faults: { apply: firstAttempts(5, () => new ReceiptTimeoutError('beta', 'applyCredit', `0x${'cd'.repeat(32)}`, 3, 15_000)) } });
     const r = await run(s);
     assert.equal(r.outcome, 'completed', r.reason);
     assert.deepEqual(legsOf(r), ['leg:reserve:ok', 'leg:send:ok', 'leg:deliver:ok', 'leg:apply:ok']);

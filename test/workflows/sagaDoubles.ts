@@ -730,8 +730,11 @@ export async function startSagaWorld(): Promise<SagaWorld> {
       execute: <R>(workflowType: string, input: { rebalanceId: Hex }, workflowId?: string) => env.client.workflow.execute(workflowType, { taskQueue, workflowId: workflowId ?? input.rebalanceId, args: [input] }) as Promise<R>,
       async stop() {
         worker.shutdown();
-        await running;
+        // A poll outstanding on the time-skipping server can hold the worker's shutdown for its long-poll timeout
+        // (~1 min each): give it 5 s, then stop the server, which ends the polls.
+        await Promise.race([running, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
         await env.teardown();
+        await running.catch(() => undefined);
       },
     };
   } catch (err) {
