@@ -38,10 +38,10 @@ import { log } from '@temporalio/workflow';
 import type { Hex } from 'viem';
 import type { RebalanceOutcome } from '../activities/types.js';
 import { addFee, inflightAccount, type LedgerEntry } from '../ledger/ledger.js';
-import { AuditUnavailableError, failureMessage, LedgerMismatchError, LegUnsettledError, settlingWrites, unsettledType, writes, writesFor, type SagaSteps } from './saga.js';
+import { AuditUnavailableError, failureMessage, LedgerMismatchError, LegUnsettledError, settlingWrites, unsettledType, writesFor, type SagaSteps } from './saga.js';
 
 /** The write activities as the saga hands them to a kind's leg: the normal policy, or the settling one. */
-export type WriteProxy = typeof writes;
+export type WriteProxy = ReturnType<typeof writesFor>;
 
 /** Which message of a move: the move itself, or the compensation sending delivered funds back. */
 export type MovePurpose = 'forward' | 'return';
@@ -122,7 +122,7 @@ export async function runMoveSaga<Leg extends string, M extends SentMessage>(
 ): Promise<MoveEnd<M>> {
   const { from, to, amount } = move;
   const { names, accounts } = kind;
-  const w = move.heartbeatTimeoutSec === undefined ? writes : writesFor(move.heartbeatTimeoutSec);
+  const w = writesFor(move.heartbeatTimeoutSec);
   const patient = settlingWrites(move.settleDeadlineSec, move.heartbeatTimeoutSec);
   /**
    * Runs a write leg; when it failed with its outcome unknown (a transaction that may still land), runs it again

@@ -27,8 +27,6 @@ export function writesFor(heartbeatTimeoutSec: number = DEFAULT_HEARTBEAT_TIMEOU
   });
 }
 
-/** Writes with the default heartbeat timeout. */
-export const writes = writesFor();
 
 /**
  * Failure types that leave a write's outcome UNKNOWN: its transaction was signed and may still land (a receipt or
@@ -109,8 +107,6 @@ export function auditFor(deadlineSec: number = DEFAULT_AUDIT_DEADLINE_SEC) {
   });
 }
 
-/** Ledger reconciliation reads with the default deadline. */
-export const audit = auditFor();
 
 /**
  * A delivery wait: the activity throws a retryable "not yet" (`DeliveryPending`, `VaaPending`) until the
