@@ -160,9 +160,11 @@ export async function runMoveSaga<Leg extends string, M extends SentMessage>(
   };
   const creditLeg = (purpose: MovePurpose) => {
     const [leg, chain] = purpose === 'forward' ? [names.credit, to] : [names.returnCredit, from];
-    return saga.step(leg, purpose === 'forward' ? 'leg' : 'compensation', () => settled(leg, (w) => kind.credit(purpose, w)), () => entry(leg, accounts.arrived(chain), accounts.held(chain)), (r) => [chain, r.blockNumber]);
+    const e = entry(leg, accounts.arrived(chain), accounts.held(chain));
+    return saga.step(leg, purpose === 'forward' ? 'leg' : 'compensation', () => settled(leg, (w) => kind.credit(purpose, w)), () => e, (r) => [chain, r.blockNumber], e);
   };
-  const undoDebit = () => saga.step(names.undoDebit, 'compensation', () => settled(names.undoDebit, (w) => kind.undoDebit(w)), () => entry(names.undoDebit, accounts.debited(from), accounts.held(from)), (r) => [from, r.blockNumber]);
+  const undoEntry = entry(names.undoDebit, accounts.debited(from), accounts.held(from));
+  const undoDebit = () => saga.step(names.undoDebit, 'compensation', () => settled(names.undoDebit, (w) => kind.undoDebit(w)), () => undoEntry, (r) => [from, r.blockNumber], undoEntry);
   const returnOverBridge = async () => {
     end.back = await sendLeg('return');
     try {
@@ -183,7 +185,8 @@ export async function runMoveSaga<Leg extends string, M extends SentMessage>(
       if (err instanceof AuditUnavailableError) return { outcome: 'compensated', reason: `nothing moved: ${err.message}` };
       throw err;
     }
-    await saga.step(names.debit, 'leg', () => settled(names.debit, (w) => kind.debit(w)), () => entry(names.debit, accounts.held(from), accounts.debited(from)), (r) => [from, r.blockNumber]);
+    const debitEntry = entry(names.debit, accounts.held(from), accounts.debited(from));
+    await saga.step(names.debit, 'leg', () => settled(names.debit, (w) => kind.debit(w)), () => debitEntry, (r) => [from, r.blockNumber], debitEntry);
     compensations.unshift({ leg: names.undoDebit, run: undoDebit });
 
     end.forward = await sendLeg('forward');
@@ -204,7 +207,7 @@ export async function runMoveSaga<Leg extends string, M extends SentMessage>(
   } catch (err) {
     if (err instanceof LedgerMismatchError) return stranded(err.message, err.message);
     // A leg whose transaction may still land is not a failed leg: nothing is compensated on a guess.
-    if (err instanceof LegUnsettledError) return stranded(err.message);
+    if (err instanceof LegUnsettledError) return stranded(err.summary);
     const reason = failureMessage(err);
     log.warn('leg failed; compensating', { rebalanceId: move.rebalanceId, reason });
     for (const c of compensations) {
@@ -212,7 +215,7 @@ export async function runMoveSaga<Leg extends string, M extends SentMessage>(
         await c.run();
       } catch (compErr) {
         if (compErr instanceof LedgerMismatchError) return stranded(compErr.message, compErr.message);
-        return stranded(`${reason}; compensation ${c.leg} failed: ${compErr instanceof LegUnsettledError ? compErr.message : failureMessage(compErr)}`);
+        return stranded(`${reason}; compensation ${c.leg} failed: ${compErr instanceof LegUnsettledError ? compErr.summary : failureMessage(compErr)}`);
       }
     }
     return { ...end, outcome: 'compensated', reason };

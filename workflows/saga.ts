@@ -61,13 +61,25 @@ export function unsettledType(err: unknown): string | undefined {
   return type && (UNSETTLED_FAILURE_TYPES as readonly string[]).includes(type) ? type : undefined;
 }
 
-/** A leg whose transaction may still land after the settle deadline: the saga stops, `stranded`, never `compensated`. */
+/**
+ * A leg whose outcome is still unknown at the settle deadline: the saga stops, `stranded`, never `compensated`.
+ * When the audit right after it finds the leg's own effect on the chains (its transaction landed after all),
+ * {@link SagaSteps.step} posts the leg's entry and sets `landed`; `summary` says so.
+ */
 export class LegUnsettledError extends Error {
+  /** Set by the audit after the leg: true when the chains show the leg done (its entry posted), false when not. */
+  landed?: boolean;
   constructor(
     readonly leg: string,
     readonly reason: string,
   ) {
     super(`${leg}: outcome unknown (its transaction may still land): ${reason}`);
+  }
+
+  /** The message with what the audit after the leg found, when it could read the chains (the saga's stranded reason). */
+  get summary(): string {
+    if (this.landed === undefined) return this.message;
+    return `${this.message}; the chains show it ${this.landed ? 'done (landed after the settle deadline; its ledger entry posted)' : 'not done as of the audit'}`;
   }
 }
 
@@ -231,17 +243,60 @@ export class SagaSteps<Leg extends string> {
   }
 
   /**
+   * The audit after a leg whose outcome is unknown ({@link LegUnsettledError}): the chains either agree with the ledger
+   * (the leg did not happen: `err.landed = false`) or with the ledger plus the leg's own entry (its transaction landed
+   * after the settle deadline: the entry is posted, `err.landed = true`). Anything else is a mismatch, as in
+   * {@link audited}; chains that cannot be read leave `err.landed` unset (recorded as unaudited).
+   * @throws LedgerMismatchError when the chains match neither.
+   */
+  private async auditedUnsettled(after: string, err: LegUnsettledError, landed: LedgerEntry): Promise<void> {
+    let observed: Record<string, bigint>;
+    try {
+      observed = await this.observe({ ...this.minBlocks }, this.ledger);
+    } catch (e) {
+      if (!(e instanceof ActivityFailure)) throw e;
+      const error = failureMessage(e);
+      this.unaudited.push({ after, error });
+      await books.reportAuditUnavailable({ rebalanceId: this.rebalanceId, kind: this.kind, step: after, error });
+      return;
+    }
+    if (reconcile(this.ledger.balances, observed).length === 0) {
+      err.landed = false;
+      return;
+    }
+    const withLeg = post(this.ledger, landed);
+    const mismatches = reconcile(withLeg.balances, observed);
+    if (mismatches.length === 0) {
+      this.ledger = withLeg;
+      err.landed = true;
+      return;
+    }
+    const asIs = reconcile(this.ledger.balances, observed);
+    await books.reportLedgerMismatch({ rebalanceId: this.rebalanceId, step: after, mismatches: asIs });
+    throw new LedgerMismatchError(after, asIs);
+  }
+
+  /**
    * Runs one leg or compensation, records it, posts its ledger entry when it succeeded (and notes the
    * block it reached), and reconciles the ledger with the chains whether it succeeded or not.
    * @throws what `fn` threw (after recording and auditing), or LedgerMismatchError.
    */
-  async step<T extends object>(leg: Leg, kind: StepRecord<Leg>['kind'], fn: () => Promise<T>, entry: (r: T) => LedgerEntry, chainOfBlock: (r: T) => [string, bigint | undefined]): Promise<T> {
+  async step<T extends object>(
+    leg: Leg,
+    kind: StepRecord<Leg>['kind'],
+    fn: () => Promise<T>,
+    entry: (r: T) => LedgerEntry,
+    chainOfBlock: (r: T) => [string, bigint | undefined],
+    /** The entry the leg posts when it happened, if it does not depend on its result: lets the audit after an UNSETTLED leg tell whether it landed. */
+    entryIfLanded?: LedgerEntry,
+  ): Promise<T> {
     let r: T;
     try {
       r = await fn();
     } catch (err) {
       this.legs.push({ leg, kind, status: 'failed', error: failureMessage(err), atMs: Date.now() });
-      await this.audited(`${leg} (failed)`);
+      if (err instanceof LegUnsettledError && entryIfLanded && patched('unsettled-leg-audit')) await this.auditedUnsettled(`${leg} (unsettled)`, err, entryIfLanded);
+      else await this.audited(`${leg} (failed)`);
       throw err;
     }
     const w = r as { txHash?: string; alreadyDone?: boolean };
