@@ -6,19 +6,23 @@
  * every call recorded). Deadlines and backoffs are skipped; assertions are on results and recorded calls only.
  * The collateral saga's branches are in sagaBranches.test.ts.
  *
- * Branches of capacityMoveWorkflow found in the code, and the case(s) covering each ([both] = once per bridge):
+ * The outcome of every fault schedule, for both move kinds and both bridges, is the matrix in sagaMatrix.test.ts;
+ * this file keeps what is the capacity kind's own (activity inputs, Wormhole redemption, polling, mismatch texts).
+ *
+ * Branches of capacityMoveWorkflow found in the code, and the case(s) covering each ([both] = once per bridge;
+ * [matrix] = in sagaMatrix.test.ts):
  *  1. reserve → send → deliver → apply → `completed` (LayerZero: sendCredit, awaitCreditDelivery; Wormhole:
  *     sendCreditWormhole, fetchCreditVaa, redeemCreditVaa) ........................................ [both] completes
- *  2. reserve fails (revert) → nothing to compensate → `compensated` ................................ [both] reserve reverts
+ *  2. reserve fails (revert) → nothing to compensate → `compensated` ................................ [matrix]
  *  3. send fails → restore the reservation → `compensated` ........................................... [both] send reverts
  *  4. send fails, restore fails → `stranded`, credit located (reservation still reserved) ............ [both] failing restore
  *  5. deliver past the deadline → `stranded` at the deadline, credit located (sent, not delivered),
  *     no apply ......................................................................... [both] delivery never comes
- *  6. deliver late but inside the deadline → `completed` ............................................. [both] late delivery
+ *  6. deliver late but inside the deadline → `completed` ............................................. [matrix]
  *  7. apply fails → return over the same bridge, deliver back, re-apply at the source → `compensated` .. [both] apply reverts
- *  8. apply fails, the return send fails → `stranded` ................................................. return send fails
+ *  8. apply fails, the return send fails → `stranded` ................................................. [matrix]
  *  9. apply fails, the return never arrives → `stranded` at the deadline, in flight under the return id . return never delivered
- * 10. apply fails, the return's apply fails → `stranded` ............................................. return apply fails
+ * 10. apply fails, the return's apply fails → `stranded` ............................................. [matrix]
  * 11. Wormhole: the VAA redeem reverts (non-retryable) → the deliver step fails → `stranded` at once .. redeem reverts
  * 12. Wormhole: VAAs refused keeper-side (VaaRejected) retried until a good one → `completed` ........ VAA refused then good
  * 13. Wormhole: the VAA poll interval is the input's `vaaPollIntervalMs` (LayerZero: 500 ms) .......... poll interval
@@ -27,7 +31,7 @@
  * 15. `locateCredit` fails past the books policy (10 attempts) → still `stranded`, the reason says the credit
  *     could not be located (never silently) ............................................................ locate fails
  * 16. retryable failures retried by the writes policy (leg recorded once; alreadyDone after a lost receipt);
- *     past 5 attempts the leg fails → compensation ......................................... retried legs; exhausted
+ *     past 5 attempts the leg fails → compensation ................................... retried legs; [matrix]
  * 17. the monitor is told the outcome (a mismatch halts it); a monitor that is gone → warning, outcome stands
  * 18. an input without `bridge` goes over LayerZero ..................................................... no bridge field
  */
@@ -41,7 +45,6 @@ import type { MonitorStatus } from '../../workflows/messages.js';
 import { legKey } from '../../activities/legKey.js';
 import { wormholeMessageId } from '../../chains/evm/credit.js';
 import { nonZero } from '../../ledger/ledger.js';
-import { ReceiptTimeoutError } from '../../chains/evm/errors.js';
 import { afterWrite, always, firstAttempts, revert, startSagaWorld, transient, WORMHOLE, type CapacityOptions, type CapacityScenario, type SagaWorld } from './sagaDoubles.js';
 
 const X = 250_000n * 10n ** 6n;
@@ -112,16 +115,6 @@ for (const bridge of ['layerzero', 'wormhole'] as const) {
       assert.equal(s.callsOf('locateCredit').length, 0);
     });
 
-    test('reserve reverts (InsufficientCredit) → compensated with nothing to undo', async () => {
-      const s = sc('reserve-reverts', { faults: { reserve: always(revert('alpha', 'reserveCredit', 'InsufficientCredit')) } });
-      const r = await run(s);
-      assert.equal(r.outcome, 'compensated');
-      assert.match(r.reason ?? '', /InsufficientCredit/);
-      assert.deepEqual(legsOf(r), ['leg:reserve:failed']);
-      assert.deepEqual(writesOf(s), ['reserveCredit:reserve:failed']);
-      assert.deepEqual(nonZero(r.ledger.balances), { 'limit:alpha': X });
-    });
-
     test('send reverts (NoPeer) → the reservation is restored → compensated', async () => {
       const s = sc('send-reverts', { faults: { send: always(revert('alpha', sendActivity, bridge === 'wormhole' ? 'NoWormholePeer' : 'NoPeer')) } });
       const r = await run(s);
@@ -168,17 +161,6 @@ for (const bridge of ['layerzero', 'wormhole'] as const) {
       assert.deepEqual(recorded(s).messageIds, [r.messageId]);
     });
 
-    test('a late delivery inside the deadline (90 s of 120) completes', async () => {
-      const s = sc('late', { arrival: { forward: 90_000 } });
-      const r = await run(s);
-      assert.equal(r.outcome, 'completed', r.reason);
-      assert.deepEqual(legsOf(r), ['leg:reserve:ok', 'leg:send:ok', 'leg:deliver:ok', 'leg:apply:ok']);
-      const polls = s.callsOf(waitActivity);
-      assert.ok(polls.length > 5 && polls.at(-1)!.status === 'ok');
-      assert.ok(polls.at(-1)!.atMs - s.sent!.sentAtMs >= 90_000);
-      assert.ok(r.durationSec >= 90 && r.durationSec < DEADLINE);
-    });
-
     test('apply reverts (InflowPaused) → returned over the same bridge, delivered back, re-applied on the source → compensated', async () => {
       const s = sc('apply-reverts', { faults: { apply: always(revert('beta', 'applyCredit', 'InflowPaused')) } });
       const r = await run(s);
@@ -217,16 +199,6 @@ for (const bridge of ['layerzero', 'wormhole'] as const) {
 describe('capacityMoveWorkflow: compensation failures, Wormhole redemption, mismatches, retries (time-skipping, activity doubles)', () => {
   const applyReverts = always(revert('beta', 'applyCredit', 'InflowPaused'));
 
-  test('apply reverts, the return send reverts → stranded, the credit located (pending on the destination)', async () => {
-    const s = scenario('return-send-fails', { faults: { apply: applyReverts, return: always(revert('beta', 'returnCredit', 'NoPeer')) } });
-    const r = await run(s);
-    assert.equal(r.outcome, 'stranded');
-    assert.match(r.reason ?? '', /InflowPaused.*; compensation return failed: .*NoPeer/);
-    assert.deepEqual(legsOf(r).slice(3), ['leg:apply:failed', 'compensation:return:failed']);
-    assert.deepEqual(r.creditLocation?.pendingAtDestination, { amount: X, status: 'pending' });
-    assert.deepEqual(nonZero(r.ledger.balances), { 'pending:beta': X });
-  });
-
   test('apply reverts, the return never arrives → stranded at the deadline, in flight under the return message', async () => {
     const s = scenario('return-never', { faults: { apply: applyReverts }, arrival: { return: 'never' } });
     const r = await run(s);
@@ -237,15 +209,6 @@ describe('capacityMoveWorkflow: compensation failures, Wormhole redemption, mism
     assert.ok(polls.at(-1)!.atMs - polls[0]!.atMs <= DEADLINE * 1000 && polls.at(-1)!.atMs - polls[0]!.atMs > DEADLINE * 1000 - MAX_POLL_MS);
     assert.equal(r.creditLocation?.returned?.delivered, false);
     assert.deepEqual(nonZero(r.ledger.balances), { [`inflight:${r.returnMessageId!.toLowerCase()}`]: X });
-  });
-
-  test('apply reverts, the return arrives, its apply on the source reverts → stranded (pending on the source)', async () => {
-    const s = scenario('return-apply-fails', { faults: { apply: applyReverts, 'return-apply': always(revert('alpha', 'applyCredit', 'InflowPaused')) } });
-    const r = await run(s);
-    assert.equal(r.outcome, 'stranded');
-    assert.match(r.reason ?? '', /; compensation return failed: alpha: applyCredit reverted: InflowPaused/);
-    assert.deepEqual(legsOf(r).slice(4), ['compensation:return:ok', 'compensation:return-deliver:ok', 'compensation:return-apply:failed']);
-    assert.deepEqual(nonZero(r.ledger.balances), { 'pending:alpha': X });
   });
 
   test('Wormhole: the VAA redeem reverts (InvalidVaa, non-retryable) → the deliver step fails at once → stranded', async () => {
@@ -323,51 +286,12 @@ describe('capacityMoveWorkflow: compensation failures, Wormhole redemption, mism
     assert.equal(s.sent!.nonce, 1n, 'one message sent');
   });
 
-  test('retryable failures past 5 attempts fail the leg: apply → compensated over the return path', async () => {
-    const s = scenario('exhausted', { faults: { apply: always(transient('beta: RPC 503')) } });
-    const r = await run(s);
-    assert.equal(r.outcome, 'compensated', r.reason);
-    assert.equal(s.callsOf('applyCredit', 'apply').length, 5);
-    assert.deepEqual(legsOf(r).slice(3), ['leg:apply:failed', 'compensation:return:ok', 'compensation:return-deliver:ok', 'compensation:return-apply:ok']);
-  });
-
   test('an input without a bridge goes over LayerZero; the return key is legKey(id, "return")', async () => {
     const s = scenario('no-bridge', { faults: { apply: applyReverts } });
     const r = await run(s, { bridge: undefined });
     assert.equal(r.bridge, 'layerzero');
     assert.equal(r.outcome, 'compensated');
     assert.equal((s.callsOf('sendCredit', 'return')[0]!.result as { legKey: Hex }).legKey, legKey(s.rebalanceId, 'return'));
-  });
-});
-
-/** An audit that cannot read the chains after a leg that succeeded never picks the outcome (issue 11, defect 1). */
-describe('capacityMoveWorkflow: an audit that cannot read the chains never picks the outcome (issue 11, defect 1)', () => {
-  const auditDownAfter = (leg: string, get: () => CapacityScenario) => () => {
-    const lastWrite = get().calls.filter((c) => c.leg && c.leg !== 'observe' && c.leg !== 'locate' && c.status === 'ok').at(-1);
-    return lastWrite?.leg === leg ? transient('alpha: fetch failed (RPC down)')() : undefined;
-  };
-  for (const leg of ['reserve', 'send'] as const) {
-    test(`the audit after ${leg} fails past its deadline → the saga goes on by its legs → completed, the step listed as unaudited`, async () => {
-      const s: CapacityScenario = scenario(`audit-down-after-${leg}`, { faults: { observe: auditDownAfter(leg, () => s) } });
-      const r = await run(s, { auditDeadlineSec: 30 });
-      assert.equal(r.outcome, 'completed', r.reason);
-      assert.deepEqual(legsOf(r), ['leg:reserve:ok', 'leg:send:ok', 'leg:deliver:ok', 'leg:apply:ok']);
-      assert.equal(s.callsOf('restoreCredit').length, 0, 'no compensation ran');
-      assert.deepEqual(r.unauditedSteps, [leg]);
-      assert.deepEqual(nonZero(r.ledger.balances), { 'limit:beta': X });
-    });
-  }
-});
-
-/** A write whose outcome is unknown is settled, never compensated on a guess (the collateral twin in sagaBranches.test.ts). */
-describe('capacityMoveWorkflow: a write whose outcome is unknown is settled, never compensated on a guess', () => {
-  test('apply: receipt timeouts past the writes policy, the transaction lands later → settled → completed', async () => {
-    const s = scenario('unsettled-apply-lands', { faults: { apply: firstAttempts(5, () => new ReceiptTimeoutError('beta', 'applyCredit', `0x${'cd'.repeat(32)}`, 3, 15_000)) } });
-    const r = await run(s);
-    assert.equal(r.outcome, 'completed', r.reason);
-    assert.deepEqual(legsOf(r), ['leg:reserve:ok', 'leg:send:ok', 'leg:deliver:ok', 'leg:apply:ok']);
-    assert.equal(s.callsOf('sendCredit', 'return').length + s.callsOf('sendCreditWormhole', 'return').length, 0, 'no return sent on a guess');
-    assert.deepEqual(nonZero(r.ledger.balances), { 'limit:beta': X });
   });
 });
 

@@ -642,6 +642,11 @@ export class SagaLab {
   /** @param clock the server's clock (`() => env.currentTimeMs()`): the doubles' notion of now. */
   constructor(private readonly clock: () => Promise<number>) {}
 
+  /** The scenario running now (the last one started), for faults that depend on what it did so far. */
+  get running(): CollateralScenario | CapacityScenario | undefined {
+    return this.current;
+  }
+
   collateral(opts: CollateralOptions): CollateralScenario {
     const s = new CollateralScenario(opts, this.clock);
     this.current = s;
