@@ -27,7 +27,7 @@ import {
 import { checkCapacityLedger, observeCapacityFunds, type ObserveCapacityInput } from './capacityLedger.js';
 import { planCapacityMoves } from './capacityPlan.js';
 import type { KeeperContext } from './context.js';
-import { timed } from './timed.js';
+import { heartbeating, timed } from './timed.js';
 import type { DeliveryInput, RebalanceOutcome } from './types.js';
 
 /**
@@ -87,7 +87,7 @@ export function createCapacityActivities(ctx: KeeperContext) {
       return locateCredit(ctx, input);
     },
     async observeCapacityFunds(input: ObserveCapacityInput) {
-      return observeCapacityFunds(ctx, input);
+      return heartbeating(() => observeCapacityFunds(ctx, input));
     },
     async checkCapacityLedger(input: { openingCapacity?: bigint } = {}) {
       return checkCapacityLedger(ctx, input);

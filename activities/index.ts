@@ -3,7 +3,7 @@
  * `Activities` TYPE from here (through `proxyActivities`), never the code.
  */
 import type { Hex } from 'viem';
-import { timed } from './timed.js';
+import { heartbeating, timed } from './timed.js';
 import { createCapacityActivities } from './capacityActivities.js';
 import { WAD, type InFlight, type Snapshot } from '../planner/types.js';
 import type { KeeperContext } from './context.js';
@@ -72,7 +72,7 @@ export function createActivities(ctx: KeeperContext) {
       return locateFunds(ctx, input);
     },
     async observeRebalanceFunds(input: ObserveInput) {
-      return observeRebalanceFunds(ctx, input);
+      return heartbeating(() => observeRebalanceFunds(ctx, input));
     },
     async checkDeploymentLedger(input: { openingSupply?: bigint; stranded: StrandedInFlight[] }) {
       return checkDeploymentLedger(ctx, input);

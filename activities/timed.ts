@@ -19,23 +19,35 @@ import { legJournalDetails } from './legJournal.js';
 export async function timed<T>(ctx: KeeperContext, leg: string, route: string, fn: () => Promise<T>, trackKey?: string, labels: LegLabels = {}): Promise<T> {
   const end = ctx.metrics.legDurationSeconds.startTimer({ kind: labels.kind ?? 'collateral', leg, route });
   if (trackKey) ctx.metrics.legs.start(leg, route, trackKey, labels);
+  try {
+    return await heartbeating(fn);
+  } catch (err) {
+    countCapBreach(ctx, err);
+    throw err;
+  } finally {
+    if (trackKey) ctx.metrics.legs.end(leg, route, trackKey);
+    end();
+  }
+}
+
+/**
+ * Runs `fn` heartbeating every second when inside a Temporal activity (outside one it just runs `fn`), so the
+ * workflow can set a short heartbeat timeout: a worker killed mid-activity is noticed within it, not after the whole
+ * start-to-close timeout. The heartbeat carries the leg journal (activities/legJournal.ts), so it never blanks it.
+ * Used by every write leg (through {@link timed}) and by the ledger audits (a saga's audit retried on another worker).
+ */
+export async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
   let activity: Context | undefined;
   try {
     activity = Context.current();
   } catch {
     activity = undefined;
   }
-  // The periodic heartbeat carries the leg journal (activities/legJournal.ts), so it never blanks it.
   const beat = activity ? setInterval(() => activity.heartbeat(legJournalDetails()), 1000) : undefined;
   try {
     return await fn();
-  } catch (err) {
-    countCapBreach(ctx, err);
-    throw err;
   } finally {
     if (beat) clearInterval(beat);
-    if (trackKey) ctx.metrics.legs.end(leg, route, trackKey);
-    end();
   }
 }
 

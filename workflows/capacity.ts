@@ -111,7 +111,7 @@ export async function capacityMoveWorkflow(input: CapacityMoveInput): Promise<Ca
   const bridge = input.bridge ?? 'layerzero';
   /** The result once the saga ended (the progress query reads it). */
   const ended: { result?: CapacityMoveResult } = {};
-  const audit = auditFor(input.auditDeadlineSec);
+  const audit = auditFor(input.auditDeadlineSec, input.heartbeatTimeoutSec);
   const saga = new SagaSteps<CapacityLeg>(
     rebalanceId,
     openCapacityLedger(from, amount),

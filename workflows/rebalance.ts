@@ -42,7 +42,7 @@ export async function rebalanceWorkflow(input: RebalanceInput): Promise<Rebalanc
   const { rebalanceId, from, to, amount } = input;
   /** Both the move and its return go over this bridge (absent in inputs from before Wormhole: LayerZero). */
   const bridge = input.bridge ?? 'layerzero';
-  const audit = auditFor(input.auditDeadlineSec);
+  const audit = auditFor(input.auditDeadlineSec, input.heartbeatTimeoutSec);
   const saga = new SagaSteps<LegRecord['leg']>(
     rebalanceId,
     openLedger(from, amount),

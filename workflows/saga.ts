@@ -110,10 +110,14 @@ export const DEFAULT_AUDIT_DEADLINE_SEC = 600;
 /**
  * Ledger reconciliation reads, retried (stale nodes, RPC outages) for up to `deadlineSec` in all
  * (schedule-to-close); past it the audit is unavailable (see {@link SagaSteps.audited}), never a leg failure.
+ * The audit activities heartbeat every second: a worker killed mid-audit is retried on another after
+ * `heartbeatTimeoutSec`, not after the 30 s start-to-close (which, over a short audit deadline, made the audit at
+ * open unavailable: found by `npm run chaos -- --seed 58 --block-time 2 --workers 2`).
  */
-export function auditFor(deadlineSec: number = DEFAULT_AUDIT_DEADLINE_SEC) {
+export function auditFor(deadlineSec: number = DEFAULT_AUDIT_DEADLINE_SEC, heartbeatTimeoutSec: number = DEFAULT_HEARTBEAT_TIMEOUT_SEC) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '30 seconds',
+    heartbeatTimeout: `${heartbeatTimeoutSec} seconds`,
     scheduleToCloseTimeout: `${deadlineSec} seconds`,
     retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '15 seconds' },
   });
