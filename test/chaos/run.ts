@@ -337,6 +337,8 @@ export interface RunChaosOptions {
   blockTimeSec?: number;
   /** Worker processes on the task queue (default 1). */
   workers?: number;
+  /** Start the Solana chain (default true); false only for seeds without a Solana route (checked up front). */
+  solana?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -346,6 +348,10 @@ export async function runChaos(opts: RunChaosOptions): Promise<Tally & { workDir
   const started = Date.now();
   const progress = opts.progress ?? ((l: string) => process.stderr.write(`${l}\n`));
   const tally = emptyTally(opts.mode, { ...(opts.blockTimeSec ? { blockTimeSec: opts.blockTimeSec } : {}), workers: opts.workers ?? 1 });
+  if (opts.solana === false) {
+    const onSolana = opts.seeds.filter((seed) => planSchedule(seed).rebalances.some((r) => r.from === SOLANA_KEY || r.to === SOLANA_KEY));
+    if (onSolana.length > 0) throw new Error(`chaos: seeds ${onSolana.join(', ')} plan Solana routes; they need the Solana chain (solana: true)`);
+  }
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-chaos-'));
   const logDir = path.join(workDir, 'schedules');
   fs.mkdirSync(logDir, { recursive: true });
@@ -360,6 +366,7 @@ export async function runChaos(opts: RunChaosOptions): Promise<Tally & { workDir
       seed: opts.seeds[0] ?? 1,
       ...(opts.blockTimeSec ? { blockTimeSec: opts.blockTimeSec } : {}),
       workers: opts.workers ?? 1,
+      ...(opts.solana === false ? { solana: false } : {}),
       onProxyFault: (chain, f) => {
         if (!f.followUp) tally.faults.rpc[f.kind]++;
         sink(`${new Date(f.atMs).toISOString()} [proxy ${chain}] ${f.kind} ${f.method}${f.detail ? ` ${f.detail}` : ''}\n`);
