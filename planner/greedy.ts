@@ -80,6 +80,8 @@ interface Node {
   spare: bigint;
   /** Which bound set `spare` at the start, for reasons. */
   spareBound: string;
+  /** What bounds `need` besides the band (ChainStanding.needBound). */
+  needBound?: string;
   received: bigint;
   sent: bigint;
 }
@@ -139,6 +141,22 @@ export interface ChainStanding {
   spare: bigint;
   /** Which bound set `spare`, for reasons. */
   spareBound: string;
+  /** When something other than the band bounds `need` (an Aave reserve frozen, paused or at its supply cap): what. */
+  needBound?: string;
+}
+
+/**
+ * What chain `c`'s Aave reserve can still receive (base units): 0 when frozen, paused or inactive; the supply cap's
+ * headroom (cap × 10^decimals − total supply) when capped; undefined for no bound (no cap, or not an Aave chain).
+ */
+export function receiveLimit(c: ChainState): { limit: bigint; why: string } | undefined {
+  const m = c.market;
+  if (!m) return undefined;
+  const cfg = m.configuration;
+  if (!cfg.active || cfg.frozen || cfg.paused) return { limit: 0n, why: `its Aave reserve is ${!cfg.active ? 'inactive' : cfg.frozen ? 'frozen' : 'paused'} (never a destination)` };
+  if (cfg.supplyCapTokens === 0n) return undefined;
+  const cap = cfg.supplyCapTokens * 10n ** BigInt(cfg.decimals);
+  return { limit: pos(cap - m.totalSupply), why: `its Aave supply cap (${cfg.supplyCapTokens} tokens, total supply ${m.totalSupply})` };
 }
 
 /** The need and spare of chain `c` under `policy` with `inbound` on its way (the planners' one definition). */
@@ -151,8 +169,13 @@ export function chainStanding(c: ChainState, policy: ChainPolicy, inbound: bigin
     [`its buffer (idle ${c.idle} − minBuffer ${policy.minBufferAmount})`, pos(c.idle - policy.minBufferAmount)],
     ['the outflow window cap', windowLeft(c, policy)],
   ];
+  // On an Aave market the keeper moves only the treasury's own supply (its aToken balance), never more.
+  if (c.market) bounds.push([`the treasury's Aave supply (aToken balance ${c.market.treasuryBalance})`, c.market.treasuryBalance]);
   const [spareBound, spare] = above ? ['its band', 0n] : bounds.reduce((m, b) => (b[1] < m[1] ? b : m));
-  return { targetWad, required, inbound, need: above ? pos(required - c.supplied - inbound) : 0n, spare, spareBound };
+  const short = above ? pos(required - c.supplied - inbound) : 0n;
+  const recv = receiveLimit(c);
+  const capped = recv !== undefined && recv.limit < short;
+  return { targetWad, required, inbound, need: capped ? recv.limit : short, spare, spareBound, ...(capped ? { needBound: recv.why } : {}) };
 }
 
 /**
@@ -204,7 +227,7 @@ export function planGreedy(input: GreedyInput, opts: GreedyOptions = {}): Plan {
       continue;
     }
     const st = chainStanding(c, policy, inboundOf.get(c.chainKey) ?? 0n);
-    nodes.push({ key: c.chainKey, chain: c, policy, target: st.targetWad, required: st.required, inbound: st.inbound, need: st.need, spare: st.spare, spareBound: st.spareBound, received: 0n, sent: 0n });
+    nodes.push({ key: c.chainKey, chain: c, policy, target: st.targetWad, required: st.required, inbound: st.inbound, need: st.need, spare: st.spare, spareBound: st.spareBound, needBound: st.needBound, received: 0n, sent: 0n });
   }
 
   /** Routes at their message limit for this plan (one message under the `one` rule). */
@@ -293,6 +316,7 @@ function unresolvedReason(
   const supplied = c.supplied - n.sent + n.received;
   if (isAbove(c.borrowed, supplied, n.policy)) {
     const head = `${n.key} utilization ${utilPct(c.borrowed, supplied)} > high ${formatWadPct(n.policy.band.highWad)} after this plan`;
+    if (n.need === 0n && n.needBound) return `${head}: it can receive no more: ${n.needBound}`;
     if (n.need === 0n) {
       return `${head}: in-flight transfers bringing ${n.inbound} cover what it needs to reach target ${formatWadPct(n.target)}; waiting for delivery`;
     }
@@ -308,7 +332,7 @@ function unresolvedReason(
       blocked.length === 0
         ? 'no other chain can spare liquidity (each is above its target, at its buffer or at its outflow window cap)'
         : `donors blocked: ${blocked.join('; ')}`;
-    return `${head}: still short ${n.need} of target ${formatWadPct(n.target)}; ${why}`;
+    return `${head}: still short ${n.need} of target ${formatWadPct(n.target)}${n.needBound ? ` (as much as ${n.needBound} lets it receive)` : ''}; ${why}`;
   }
   if (isBelow(c.borrowed, supplied, n.policy)) {
     const waiting = nodes.filter((d) => d.need > 0n).map((d) => d.key);

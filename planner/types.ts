@@ -7,6 +7,8 @@
  * Temporal payload boundary (see `workflows/payloadConverter.ts`, which carries bigint).
  */
 
+import type { AaveMarketState } from '../chains/evm/aaveReserve.js';
+
 /** 1e18: the fixed-point unit for utilization and other ratios. */
 export const WAD = 10n ** 18n;
 
@@ -48,6 +50,14 @@ export interface ChainState {
   oracleCheck: OracleCheck;
   /** The asset token's total supply on this chain (base units); the deployment ledger sums it. */
   tokenTotalSupply: bigint;
+  /**
+   * Where the chain's liquidity is an Aave v3 reserve (chains/evm/aaveReserve.ts): the reserve and the treasury's
+   * position in it. Then `supplied` = available liquidity + total debt, `borrowed` = total debt and `idle` = available
+   * liquidity (so `utilizationWad` is Aave's own utilization), and the planners also bound a chain's spare by the
+   * treasury's aToken balance and its need by the reserve's supply cap; a frozen, paused or inactive reserve receives
+   * nothing. Absent: the liquidity is a Ballast `CollateralVault`.
+   */
+  market?: AaveMarketState;
   /**
    * The last oracle answer that passed the checks (this round's when it passed), carried from snapshot to
    * snapshot: the reference for the deviation check, so a refused jump never becomes the reference.
