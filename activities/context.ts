@@ -12,6 +12,7 @@ import type { Logger } from '../keeper/logger.js';
 import type { CapApprover } from './capApproval.js';
 import type { CapRules } from '../workflows/caps.js';
 import type { CapacitySettings, WormholeSettings } from '../config/capacity.js';
+import type { AaveReserveAddresses } from '../chains/evm/aaveReserve.js';
 
 /** Addresses of the Ballast and LayerZero contracts on one EVM chain. */
 export interface ChainContracts {
@@ -38,6 +39,18 @@ export interface ChainRuntime {
   receiptTimeoutMs: number;
   /** Wormhole on this chain (config `chains[].wormhole`): its Wormhole chain id, the core and the token's adapter. */
   wormhole?: { chainId: number; core: Address; adapter: Address };
+  /** The chain's liquidity is an Aave v3 reserve (config `chains[].aave`); `holder` is the treasury's AaveAllocator. */
+  aave?: AaveReserveAddresses;
+}
+
+/**
+ * The contract holding the treasury's liquidity on an EVM chain, which the keeper's collateral legs call
+ * (`withdrawToRoute`, `depositFromRoute`, `outflowOf`, `inflowOf`, `outflowCap`: the same keeper ABI on both): the
+ * AaveAllocator where the chain's liquidity is an Aave reserve, else the Ballast `CollateralVault`. The one place that
+ * chooses between them.
+ */
+export function treasuryHolder(c: Pick<ChainRuntime, 'aave' | 'contracts'>): Address {
+  return c.aave?.holder ?? c.contracts.vault;
 }
 
 /**

@@ -8,7 +8,7 @@ import { collateralVaultAbi } from '../contracts/generated/abis.js';
 import { bridgeEndOf, routeEnds } from './bridges/index.js';
 import { readChainState } from '../chains/evm/readChainState.js';
 import { deriveFromChain, type RebalanceChainFacts } from '../ledger/ledger.js';
-import { chainOf, solanaChainOf, type ChainRuntime, type KeeperContext, type SolanaChainRuntime } from './context.js';
+import { chainOf, solanaChainOf, treasuryHolder, type ChainRuntime, type KeeperContext, type SolanaChainRuntime } from './context.js';
 import { solanaReserveTransfersOf } from './solanaLegs.js';
 import { readSolanaChain } from './solanaSnapshot.js';
 import { legKey } from './legKey.js';
@@ -89,7 +89,7 @@ async function solanaVault(sc: SolanaChainRuntime, minSlot: bigint | undefined):
 async function evmVault(c: ChainRuntime, minBlock: bigint | undefined): Promise<VaultReader & { block: bigint }> {
   const blockNumber = await readBlock(c, minBlock);
   const pc = c.clients.publicClient;
-  return { block: blockNumber, vault: (kind, key) => pc.readContract({ address: c.contracts.vault, abi: collateralVaultAbi, functionName: kind === 'withdraw' ? 'outflowOf' : 'inflowOf', args: [key], blockNumber }) };
+  return { block: blockNumber, vault: (kind, key) => pc.readContract({ address: treasuryHolder(c), abi: collateralVaultAbi, functionName: kind === 'withdraw' ? 'outflowOf' : 'inflowOf', args: [key], blockNumber }) };
 }
 
 /**
@@ -170,7 +170,7 @@ export interface DeploymentLedger {
  */
 export async function checkDeploymentLedger(ctx: KeeperContext, input: { openingSupply?: bigint; stranded: StrandedInFlight[] }): Promise<DeploymentLedger> {
   const chains = [...ctx.chains.values()];
-  const states = await Promise.all(chains.map((c) => readChainState({ clients: c.clients, contracts: c.contracts })));
+  const states = await Promise.all(chains.map((c) => readChainState({ clients: c.clients, contracts: c.contracts, aave: c.aave })));
   const perChain: Record<string, bigint> = {};
   const blocks: Record<string, bigint> = {};
   let totalSupply = 0n;

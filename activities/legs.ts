@@ -12,7 +12,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { erc20Abi, type Abi, type Hex } from 'viem';
 import { ballastRouteAbi, ballastTokenAbi, collateralVaultAbi, endpointV2Abi } from '../contracts/generated/abis.js';
-import { chainOf, solanaChainOf, type KeeperContext } from './context.js';
+import { chainOf, solanaChainOf, treasuryHolder, type KeeperContext } from './context.js';
 import { solanaDeposit, solanaWithdraw } from './solanaLegs.js';
 import { keyedWrite } from './evmWrite.js';
 import { FailureType } from './failures.js';
@@ -35,8 +35,8 @@ export async function withdrawFromVault(ctx: KeeperContext, input: VaultLegInput
   const c = chainOf(ctx, input.chainKey);
   const key = legKey(input.rebalanceId, input.purpose);
   const pc = c.clients.publicClient;
-  const isDone = async () => (await pc.readContract({ address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'outflowOf', args: [key] })) > 0n;
-  const r = await keyedWrite(c, key, isDone, { address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'withdrawToRoute', args: [key, input.amount], errorsAbi: vaultErrorsAbi } as const);
+  const isDone = async () => (await pc.readContract({ address: treasuryHolder(c), abi: collateralVaultAbi, functionName: 'outflowOf', args: [key] })) > 0n;
+  const r = await keyedWrite(c, key, isDone, { address: treasuryHolder(c), abi: collateralVaultAbi, functionName: 'withdrawToRoute', args: [key, input.amount], errorsAbi: vaultErrorsAbi } as const);
   if (r.alreadyDone) return { legKey: key, alreadyDone: true, ...(r.txHash ? { txHash: r.txHash } : {}), blockNumber: r.receipt?.blockNumber ?? (await pc.getBlockNumber({ cacheTime: 0 })) };
   ctx.log.info({ rebalanceId: input.rebalanceId, chain: c.chainKey, amount: input.amount.toString(), txHash: r.txHash }, 'withdrawn to route');
   return { legKey: key, txHash: r.txHash, alreadyDone: false, blockNumber: r.receipt.blockNumber };
@@ -53,7 +53,7 @@ export async function depositToVault(ctx: KeeperContext, input: VaultLegInput): 
   const c = chainOf(ctx, input.chainKey);
   const key = legKey(input.rebalanceId, input.purpose);
   const pc = c.clients.publicClient;
-  const isDone = async () => (await pc.readContract({ address: c.contracts.vault, abi: collateralVaultAbi, functionName: 'inflowOf', args: [key] })) > 0n;
+  const isDone = async () => (await pc.readContract({ address: treasuryHolder(c), abi: collateralVaultAbi, functionName: 'inflowOf', args: [key] })) > 0n;
   const r = await keyedWrite(c, key, isDone, { address: c.contracts.route, abi: ballastRouteAbi, functionName: 'depositToVault', args: [key, input.amount], errorsAbi: vaultErrorsAbi } as const);
   if (r.alreadyDone) return { legKey: key, alreadyDone: true, ...(r.txHash ? { txHash: r.txHash } : {}), blockNumber: r.receipt?.blockNumber ?? (await pc.getBlockNumber({ cacheTime: 0 })) };
   ctx.log.info({ rebalanceId: input.rebalanceId, purpose: input.purpose, chain: c.chainKey, amount: input.amount.toString(), txHash: r.txHash }, 'deposited into vault');

@@ -20,7 +20,7 @@ export async function readSnapshot(ctx: KeeperContext, previous?: Snapshot): Pro
   const takenAtMs = Date.now();
   const chains = [...ctx.chains.values()];
   const settled = await Promise.allSettled(
-    chains.map((c) => readChainState({ clients: c.clients, contracts: c.contracts, block: 'latest' })),
+    chains.map((c) => readChainState({ clients: c.clients, contracts: c.contracts, aave: c.aave, block: 'latest' })),
   );
   const out: ChainState[] = [];
   const excluded: Snapshot['excluded'] = [];

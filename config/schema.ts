@@ -265,6 +265,22 @@ const chainSchema = z.strictObject({
       ),
       { when: () => true },
     ),
+  /**
+   * Where this chain's liquidity sits when it is an Aave v3 reserve (optional: without it, in the Ballast
+   * `contracts.vault`). `pool` is Aave's Pool (proxy), `aToken` / `variableDebtToken` / `stableDebtToken` the
+   * reserve's tokens for `contracts.token`, and `allocator` the treasury's AaveAllocator (contracts/src/AaveAllocator.sol:
+   * holds the treasury's aTokens; the keeper's collateral legs supply to and withdraw from the Pool through it, within
+   * its outflow cap, only to `contracts.route`). Capacity moves stay on `contracts.vault` (see the README).
+   */
+  aave: z
+    .strictObject({
+      pool: contractAddress,
+      aToken: contractAddress,
+      variableDebtToken: contractAddress,
+      stableDebtToken: contractAddress,
+      allocator: contractAddress,
+    })
+    .optional(),
   band: bandSchema,
   minBuffer: amount,
   caps: capsSchema,
@@ -521,16 +537,62 @@ export const configSchema = z
         .min(0, { error: 'must be ≥ 0' })
         .max(36, { error: 'must be ≤ 36' }),
     }),
+    /**
+     * Where Temporal is and how to reach it (keeper/temporalConnection.ts resolves the connection: these fields,
+     * then the `TEMPORAL_*` environment variables, then a Temporal env-config profile, then the defaults).
+     * - `address`, `namespace`: default `127.0.0.1:7233` and `default`, but only when neither the environment nor a
+     *   profile names them: the parsed section remembers which of the two the file left out (`defaulted`, not
+     *   enumerable: not part of the config's value).
+     * - `profile`, `configFile`: a profile of a Temporal env-config TOML file (the Temporal CLI's
+     *   `temporal.toml`); `configFile` default `TEMPORAL_CONFIG_FILE`, else the CLI's default file.
+     * - `tls`: TLS with the system's roots when present (`tls: {}`); `clientCertPath` + `clientKeyPath` for mTLS
+     *   (both or neither), `serverRootCACertPath` for a private CA, `serverName` to override SNI / the name checked;
+     *   `disabled: true` turns off TLS a profile or an API key would turn on.
+     * - `apiKey`: sent as `Authorization: Bearer …` (turns TLS on unless `tls.disabled`); write it as
+     *   `${SOME_VARIABLE}` (config/env.ts), not in the file.
+     * - `sdkMetricsAddress`: host:port where the Temporal SDK's own metrics (Runtime telemetry, names prefixed
+     *   `temporal_`) are served for Prometheus at `/metrics`, next to Ballast's; default: not served.
+     */
     temporal: z
       .strictObject({
         address: z
           .string()
           .regex(HOST_PORT, { error: 'must be host:port, e.g. "127.0.0.1:7233"' })
-          .default(CONFIG_DEFAULTS.temporal.address),
-        namespace: z.string().min(1, { error: 'must not be empty' }).default(CONFIG_DEFAULTS.temporal.namespace),
+          .optional(),
+        namespace: z.string().min(1, { error: 'must not be empty' }).optional(),
         taskQueue: z.string().min(1, { error: 'must not be empty' }).default(CONFIG_DEFAULTS.temporal.taskQueue),
+        profile: z.string().min(1, { error: 'must be a profile name of the env-config file' }).optional(),
+        configFile: z.string().min(1, { error: 'must be a file path' }).optional(),
+        tls: z
+          .strictObject({
+            disabled: z.boolean({ error: 'must be true or false' }).optional(),
+            clientCertPath: z.string().min(1, { error: 'must be a file path' }).optional(),
+            clientKeyPath: z.string().min(1, { error: 'must be a file path' }).optional(),
+            serverRootCACertPath: z.string().min(1, { error: 'must be a file path' }).optional(),
+            serverName: z.string().min(1, { error: 'must not be empty' }).optional(),
+          })
+          .refine((t) => (t.clientCertPath === undefined) === (t.clientKeyPath === undefined), {
+            error: 'clientCertPath and clientKeyPath go together (mTLS needs both), or neither',
+          })
+          .optional(),
+        apiKey: z.string().min(1, { error: 'must not be empty (write ${VARIABLE} to take it from the environment)' }).optional(),
+        sdkMetricsAddress: z
+          .string()
+          .regex(HOST_PORT, { error: 'must be host:port, e.g. "127.0.0.1:9465"' })
+          .refine((a) => /:0*[1-9]\d*$/.test(a) && Number(a.slice(a.lastIndexOf(':') + 1)) <= 65_535, {
+            error: 'must be host:port with a port 1..65535 (the SDK does not report a port chosen for 0)',
+          })
+          .optional(),
       })
-      .prefault({}),
+      .prefault({})
+      .transform((t) => {
+        const out = { ...t, address: t.address ?? CONFIG_DEFAULTS.temporal.address, namespace: t.namespace ?? CONFIG_DEFAULTS.temporal.namespace };
+        const defaulted: ('address' | 'namespace')[] = [];
+        if (t.address === undefined) defaulted.push('address');
+        if (t.namespace === undefined) defaulted.push('namespace');
+        Object.defineProperty(out, 'defaulted', { value: Object.freeze(defaulted), enumerable: false });
+        return out as typeof out & { readonly defaulted?: readonly ('address' | 'namespace')[] };
+      }),
     metrics: z
       .strictObject({
         port: z

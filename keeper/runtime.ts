@@ -25,6 +25,7 @@ export function buildKeeperContext(config: BallastConfig, account: Account, metr
       eid: c.eid,
       contracts: c.contracts,
       ...(c.wormhole ? { wormhole: { chainId: c.wormhole.chainId, core: c.wormhole.core, adapter: c.wormhole.adapter } } : {}),
+      ...(c.aave ? { aave: { pool: c.aave.pool, asset: c.contracts.token, aToken: c.aave.aToken, variableDebtToken: c.aave.variableDebtToken, stableDebtToken: c.aave.stableDebtToken, holder: c.aave.allocator } } : {}),
       clients: createEvmClients({ chainKey: c.key, chainId: c.chainId, rpcUrl: c.rpcUrl, rpcUrls: c.rpcUrls, multicall3: c.contracts.multicall3 }, account),
       policy: policies.get(c.key)!,
       oracleLimits: c.oracle,

@@ -7,6 +7,7 @@ import { collateralVaultAbi, devPriceFeedAbi } from '../../contracts/generated/a
 import type { EvmClients } from './clients.js';
 import { PartialReadError, RpcUnreachableError, redactRpcUrl, transportCause } from './errors.js';
 import { WAD, type ChainState } from '../../planner/types.js';
+import { AAVE_RESERVE_CALL_NAMES, aaveReserveCalls, aaveUtilizationWad, decodeAaveReserve, type AaveReserveAddresses } from './aaveReserve.js';
 
 /** The Multicall3 block getters (viem's bundled `multicall3Abi` lists only aggregate3 and two getters). */
 const multicall3BlockAbi = parseAbi([
@@ -17,6 +18,11 @@ const multicall3BlockAbi = parseAbi([
 export interface ReadChainStateParams {
   clients: EvmClients;
   contracts: { multicall3: Address; vault: Address; priceFeed: Address; token: Address };
+  /**
+   * The chain's liquidity is this Aave v3 reserve (`holder`: the treasury's AaveAllocator): the reserve, the treasury's
+   * aToken balance and the holder's outflow cap are read in the same multicall instead of the vault's totals.
+   */
+  aave?: AaveReserveAddresses;
   /** Block to read at: a tag (default `latest`) or a number. The block actually read is returned. */
   block?: BlockTag | bigint;
 }
@@ -27,7 +33,9 @@ export type RawChainState = Omit<ChainState, 'oracleCheck' | 'lastAcceptedAnswer
 /**
  * One `eth_call` to Multicall3 (`aggregate3`) at `block`, reading: block number and timestamp,
  * vault `totalSupplied`, `totalBorrowed`, `outflowCap()`, and the feed's `latestRoundData()` and
- * `decimals()`, and the token's `totalSupply()`. Every figure therefore comes from the same block.
+ * `decimals()`, and the token's `totalSupply()`; with `aave`, also the Aave reserve and the treasury's aToken balance
+ * (chains/evm/aaveReserve.ts), the outflow cap read from the treasury's allocator, and supplied/borrowed/utilization
+ * taken from the reserve. Every figure therefore comes from the same block.
  * @throws RpcUnreachableError when the RPC does not answer (refused, reset, DNS, timeout, HTTP error status): the
  *   chain key, the URL without path/query/userinfo and the transport cause.
  * @throws PartialReadError when any call of the batch fails (fail closed: no plan on half a snapshot).
@@ -42,36 +50,45 @@ export async function readChainState(p: ReadChainStateParams): Promise<RawChainS
     const cause = transportCause(err, p.clients.timeoutMs);
     return cause ? new RpcUnreachableError(p.clients.chainKey, redactRpcUrl(p.clients.rpcUrl ?? p.clients.chain.rpcUrls.default.http[0] ?? ''), cause) : undefined;
   };
+  const holder = p.aave?.holder ?? vault;
+  const holderName = p.aave ? 'allocator' : 'vault';
+  const base = [
+    { address: multicall3, abi: multicall3BlockAbi, functionName: 'getBlockNumber' },
+    { address: multicall3, abi: multicall3BlockAbi, functionName: 'getCurrentBlockTimestamp' },
+    { address: vault, abi: collateralVaultAbi, functionName: 'totalSupplied' },
+    { address: vault, abi: collateralVaultAbi, functionName: 'totalBorrowed' },
+    { address: holder, abi: collateralVaultAbi, functionName: 'outflowCap' },
+    { address: priceFeed, abi: devPriceFeedAbi, functionName: 'latestRoundData' },
+    { address: priceFeed, abi: devPriceFeedAbi, functionName: 'decimals' },
+    { address: token, abi: erc20Abi, functionName: 'totalSupply' },
+  ] as const;
+  // The reserve's calls ride in the same batch (same block); the results' static type covers the first eight.
+  const contracts = (p.aave ? [...base, ...aaveReserveCalls(p.aave)] : base) as unknown as typeof base;
   const results = await p.clients.publicClient.multicall({
     multicallAddress: multicall3,
     allowFailure: true,
     ...blockArg,
-    contracts: [
-      { address: multicall3, abi: multicall3BlockAbi, functionName: 'getBlockNumber' },
-      { address: multicall3, abi: multicall3BlockAbi, functionName: 'getCurrentBlockTimestamp' },
-      { address: vault, abi: collateralVaultAbi, functionName: 'totalSupplied' },
-      { address: vault, abi: collateralVaultAbi, functionName: 'totalBorrowed' },
-      { address: vault, abi: collateralVaultAbi, functionName: 'outflowCap' },
-      { address: priceFeed, abi: devPriceFeedAbi, functionName: 'latestRoundData' },
-      { address: priceFeed, abi: devPriceFeedAbi, functionName: 'decimals' },
-      { address: token, abi: erc20Abi, functionName: 'totalSupply' },
-    ] as const,
+    contracts,
   }).catch((err: unknown) => {
     throw unreachable(err) ?? err;
   });
-  const names = ['getBlockNumber', 'getCurrentBlockTimestamp', 'vault.totalSupplied', 'vault.totalBorrowed', 'vault.outflowCap', 'feed.latestRoundData', 'feed.decimals', 'token.totalSupply'];
+  const names = ['getBlockNumber', 'getCurrentBlockTimestamp', 'vault.totalSupplied', 'vault.totalBorrowed', `${holderName}.outflowCap`, 'feed.latestRoundData', 'feed.decimals', 'token.totalSupply', ...(p.aave ? AAVE_RESERVE_CALL_NAMES : [])];
   const failed = results.flatMap((r, i) => (r.status === 'failure' ? [names[i] ?? `call ${i}`] : []));
   // One batch, one request: when every call failed on the transport, the RPC is unreachable (not a partial read).
   const down = results.every((r) => r.status === 'failure') ? unreachable(results[0]?.error) : undefined;
   if (down) throw down;
   if (failed.length > 0) throw new PartialReadError(p.clients.chainKey, failed);
-  const [bn, ts, supplied, borrowed, cap, round, decimals, tokenTotalSupply] = results.map((r) => r.result) as [
+  const [bn, ts, vaultSupplied, vaultBorrowed, cap, round, decimals, tokenTotalSupply] = results.map((r) => r.result) as [
     bigint, bigint, bigint, bigint,
     readonly [bigint, bigint, bigint, bigint],
     readonly [bigint, bigint, bigint, bigint, bigint],
     number,
     bigint,
   ];
+  // On an Aave market the market's own figures: supplied = available + debt, so utilization is Aave's.
+  const market = p.aave ? decodeAaveReserve(p.aave, (results as readonly { result?: unknown }[]).slice(base.length).map((r) => r.result)) : undefined;
+  const supplied = market ? market.availableLiquidity + market.totalDebt : vaultSupplied;
+  const borrowed = market ? market.totalDebt : vaultBorrowed;
   return {
     chainKey: p.clients.chainKey,
     blockNumber: bn,
@@ -79,7 +96,8 @@ export async function readChainState(p: ReadChainStateParams): Promise<RawChainS
     supplied,
     borrowed,
     idle: supplied - borrowed,
-    utilizationWad: supplied === 0n ? 0n : (borrowed * WAD) / supplied,
+    utilizationWad: market ? aaveUtilizationWad(market.availableLiquidity, market.totalDebt) : supplied === 0n ? 0n : (borrowed * WAD) / supplied,
+    ...(market ? { market } : {}),
     onChainCap: { maxOutflowPerWindow: cap[0], windowSec: cap[1], outflowInWindow: cap[2], windowStartSec: cap[3] },
     oracle: { roundId: round[0], answer: round[1], decimals: Number(decimals), updatedAtSec: round[3], answeredInRound: round[4] },
     tokenTotalSupply,

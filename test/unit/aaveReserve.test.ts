@@ -67,7 +67,7 @@ describe('Aave v3 reserve reads', () => {
 });
 
 /** A chain whose liquidity is an Aave reserve: supplied = available + debt (so utilization is Aave's), the treasury's aTokens. */
-function aaveChain(key: string, availableM: number, debtM: number, market: Partial<AaveMarketState> & { configuration?: Partial<AaveMarketState['configuration']> } = {}): ChainState {
+function aaveChain(key: string, availableM: number, debtM: number, market: Partial<Omit<AaveMarketState, 'configuration'>> & { configuration?: Partial<AaveMarketState['configuration']> } = {}): ChainState {
   const available = M(availableM);
   const debt = M(debtM);
   const base = chain(key, availableM + debtM, debtM);
