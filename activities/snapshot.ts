@@ -45,6 +45,10 @@ export async function readSnapshot(ctx: KeeperContext, previous?: Snapshot): Pro
     const m = ctx.metrics;
     m.utilizationRatio.set({ chain: c.chainKey }, wadToNumber(raw.utilizationWad));
     m.idleBalance.set({ chain: c.chainKey, asset: ctx.asset.symbol }, toDisplayNumber(raw.idle, ctx.asset.decimals));
+    if (raw.market) {
+      m.supplyApyRatio.set({ chain: c.chainKey }, Number(raw.market.supplyApyBps) / 10_000);
+      m.treasurySupplyTokens.set({ chain: c.chainKey, asset: ctx.asset.symbol }, toDisplayNumber(raw.market.treasuryBalance, ctx.asset.decimals));
+    }
     m.oraclePrice.set({ chain: c.chainKey }, toDisplayNumber(raw.oracle.answer < 0n ? 0n : raw.oracle.answer, raw.oracle.decimals));
     m.oracleAgeSeconds.set({ chain: c.chainKey }, Number(oracleCheck.ageSec));
     m.oracleRejected.set({ chain: c.chainKey }, oracleCheck.ok ? 0 : 1);

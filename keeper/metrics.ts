@@ -104,7 +104,9 @@ export class LegTracker {
 /** All Ballast metrics on one registry (one per process; tests may create their own). */
 export class BallastMetrics {
   readonly registry = new Registry();
-  readonly utilizationRatio = new Gauge({ name: 'ballast_utilization_ratio', help: 'Vault utilization = borrowed / supplied (0..1)', labelNames: ['chain'], registers: [this.registry] });
+  readonly utilizationRatio = new Gauge({ name: 'ballast_utilization_ratio', help: 'Utilization = borrowed / supplied (0..1); on an Aave reserve, debt / (available + debt)', labelNames: ['chain'], registers: [this.registry] });
+  readonly supplyApyRatio = new Gauge({ name: 'ballast_supply_apy_ratio', help: "Supply APY of the chain's Aave reserve (currentLiquidityRate compounded per second), 0..1", labelNames: ['chain'], registers: [this.registry] });
+  readonly treasurySupplyTokens = new Gauge({ name: 'ballast_treasury_supply_tokens', help: "The treasury's supply in the chain's Aave reserve (its aToken balance), whole tokens", labelNames: ['chain', 'asset'], registers: [this.registry] });
   readonly idleBalance = new Gauge({ name: 'ballast_idle_tokens', help: 'Idle liquidity in the vault, whole tokens', labelNames: ['chain', 'asset'], registers: [this.registry] });
   readonly oraclePrice = new Gauge({ name: 'ballast_oracle_price', help: 'Latest oracle answer, in quote units (e.g. USD)', labelNames: ['chain'], registers: [this.registry] });
   readonly oracleAgeSeconds = new Gauge({ name: 'ballast_oracle_age_seconds', help: 'Age of the latest oracle round at the snapshot block', labelNames: ['chain'], registers: [this.registry] });
