@@ -12,7 +12,7 @@ import type { Abi, Hex } from 'viem';
 export const ARTIFACTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'artifacts');
 
 /** Contracts compiled from contracts/src. */
-export const SOURCE_CONTRACTS = ['BallastToken', 'CollateralVault', 'BallastRoute', 'DevPriceFeed', 'WormholeAdapter', 'CreditMessenger'] as const;
+export const SOURCE_CONTRACTS = ['BallastToken', 'CollateralVault', 'BallastRoute', 'DevPriceFeed', 'WormholeAdapter', 'CreditMessenger', 'AaveAllocator'] as const;
 /** LayerZero contracts copied from `@layerzerolabs/lz-evm-protocol-v2`'s Hardhat artifacts. */
 export const LAYERZERO_CONTRACTS = ['EndpointV2', 'SimpleMessageLib'] as const;
 /**

@@ -35,6 +35,7 @@ const SOLIDITY_DEPENDENCIES = [
   '@layerzerolabs/lz-evm-protocol-v2',
   '@layerzerolabs/lz-evm-messagelib-v2',
   'solidity-bytes-utils',
+  '@aave/core-v3',
 ];
 
 const SETTINGS = {
