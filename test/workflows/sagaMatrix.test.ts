@@ -103,6 +103,28 @@ const legRoles = (k: KindUnderTest, legs: { kind: string; leg: string; status: s
 /** Server time of the scenario's last call: the chains' records "now" at the end of the saga. */
 const endOf = (s: { calls: { atMs: number }[] }) => Math.max(0, ...s.calls.map((c) => c.atMs));
 
+/** The neutral cell of a finished run: what both kinds' results share, plus the kind's message ids, location and chain balances. */
+function cellOf(
+  k: KindUnderTest,
+  r: { outcome: string; reason?: string; legs: { kind: string; leg: string; status: string }[]; ledger: { balances: Record<string, bigint> }; unauditedSteps?: string[] },
+  s: { calls: { leg?: string; status: string; result?: unknown }[]; callsOf(activity: string): unknown[] },
+  x: { forwardId?: string; returnId?: string; located?: Record<string, bigint>; chain: Record<string, bigint>; locateActivity: string },
+): Cell {
+  return {
+    outcome: r.outcome,
+    reason: r.reason,
+    legs: legRoles(k, r.legs),
+    ledger: nonZero(r.ledger.balances),
+    unaudited: r.unauditedSteps?.map((leg) => ROLE_OF(k)[leg] ?? leg),
+    forwardId: x.forwardId,
+    returnId: x.returnId,
+    located: r.outcome === 'stranded' ? x.located : undefined,
+    chain: nonZero(x.chain),
+    ...callsView(k, s.calls),
+    locateCalls: s.callsOf(x.locateActivity).length,
+  };
+}
+
 const COLLATERAL: KindUnderTest = {
   kind: 'collateral',
   leg: { debit: 'withdraw', undoDebit: 'redeposit', send: 'send', deliver: 'deliver', credit: 'deposit', return: 'return', 'return-deliver': 'return-deliver', returnCredit: 'return-deposit', observe: 'observe', locate: 'locate' },
@@ -115,19 +137,7 @@ const COLLATERAL: KindUnderTest = {
     const r = await w.execute<RebalanceResult>('rebalanceWorkflow', input);
     const loc = r.fundsLocation;
     const located = loc && nonZero({ [`route:${s.from}`]: loc.sourceRouteBalance, [`route:${s.to}`]: loc.destinationRouteBalance, ...(loc.guid && loc.delivered === false ? { [inflightAccount(loc.guid)]: AMOUNT } : {}) });
-    return {
-      outcome: r.outcome,
-      reason: r.reason,
-      legs: legRoles(this, r.legs),
-      ledger: nonZero(r.ledger.balances),
-      unaudited: r.unauditedSteps?.map((leg) => ROLE_OF(this)[leg] ?? leg),
-      forwardId: r.guid,
-      returnId: r.returnGuid ?? s.returned?.guid,
-      located: r.outcome === 'stranded' ? located : undefined,
-      chain: nonZero(deriveFromChain(s.factsAt(endOf(s)))),
-      ...callsView(this, s.calls),
-      locateCalls: s.callsOf('locateFunds').length,
-    };
+    return cellOf(this, r, s, { forwardId: r.guid, returnId: r.returnGuid ?? s.returned?.guid, located, chain: deriveFromChain(s.factsAt(endOf(s))), locateActivity: 'locateFunds' });
   },
 };
 
@@ -153,19 +163,7 @@ const CAPACITY: KindUnderTest = {
         ...(loc.sent && !loc.sent.delivered ? { [inflightAccount(loc.sent.id)]: loc.sent.amount } : {}),
         ...(loc.returned && !loc.returned.delivered ? { [inflightAccount(loc.returned.id)]: loc.returned.amount } : {}),
       });
-    return {
-      outcome: r.outcome,
-      reason: r.reason,
-      legs: legRoles(this, r.legs),
-      ledger: nonZero(r.ledger.balances),
-      unaudited: r.unauditedSteps?.map((leg) => ROLE_OF(this)[leg] ?? leg),
-      forwardId: r.messageId,
-      returnId: r.returnMessageId ?? s.returned?.id,
-      located: r.outcome === 'stranded' ? located : undefined,
-      chain: nonZero(deriveCapacityFromChain(s.factsAt(endOf(s)))),
-      ...callsView(this, s.calls),
-      locateCalls: s.callsOf('locateCredit').length,
-    };
+    return cellOf(this, r, s, { forwardId: r.messageId, returnId: r.returnMessageId ?? s.returned?.id, located, chain: deriveCapacityFromChain(s.factsAt(endOf(s))), locateActivity: 'locateCredit' });
   },
 };
 
