@@ -7,6 +7,7 @@ import { dataConverter } from './dataConverter.js';
 import { monitorStatusQuery, pauseSignal, resumeSignal, snapshotQuery, type MonitorStatus } from '../workflows/messages.js';
 import type { MonitorInput } from '../workflows/types.js';
 import type { Snapshot } from '../planner/types.js';
+import { addressSource, resolveTemporalConnection, tlsHint, type Env } from './temporalConnection.js';
 
 /** Workflow id of a deployment's monitor: `ballast-monitor-<deployment>`. */
 export function monitorWorkflowId(deployment: string): string {
@@ -20,6 +21,8 @@ export interface ConnectClientOptions {
    * until then). A caller that closes the connection sets it first, so no retry timer outlives the channel.
    */
   stopRetrying?: () => boolean;
+  /** Environment for the `TEMPORAL_*` variables and the env-config profile (keeper/temporalConnection.ts); default `process.env`. */
+  env?: Env;
 }
 
 /**
@@ -41,9 +44,12 @@ export function temporalConnectCause(err: unknown): string {
 }
 
 /**
- * Connects a bigint-aware client.
+ * Connects a bigint-aware client, to the address, namespace, TLS and API key that
+ * keeper/temporalConnection.ts resolves from the config's `temporal` section, the `TEMPORAL_*` variables and an
+ * env-config profile.
  * @example const client = await connectClient(config, { stopRetrying: () => closing });
- * @throws Error naming the address when Temporal does not answer.
+ * @throws Error naming the address and where it came from (`temporal.address` unless a variable or a profile set
+ *   it) when Temporal does not answer; the resolver's error when a TLS file or the profile cannot be read.
  */
 export async function connectClient(config: BallastConfig, opts: ConnectClientOptions = {}): Promise<Client> {
   const retry = defaultGrpcRetryOptions();
@@ -51,11 +57,13 @@ export async function connectClient(config: BallastConfig, opts: ConnectClientOp
   const interceptors = stopRetrying
     ? [makeGrpcRetryInterceptor({ ...retry, retryableDecider: (attempt, status) => !stopRetrying() && retry.retryableDecider(attempt, status) })]
     : undefined;
+  const temporal = resolveTemporalConnection(config.temporal, opts.env ? { env: opts.env } : {});
   try {
-    const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s', interceptors });
-    return new Client({ connection, namespace: config.temporal.namespace, dataConverter });
+    const connection = await Connection.connect({ ...temporal.connectOptions, connectTimeout: '5s', interceptors });
+    return new Client({ connection, namespace: temporal.namespace, dataConverter });
   } catch (err) {
-    throw new Error(`cannot reach Temporal at ${config.temporal.address} (${temporalConnectCause(err)}; is the server running? check temporal.address)`);
+    const source = addressSource(temporal);
+    throw new Error(`cannot reach Temporal at ${temporal.address}${source === 'temporal.address' ? '' : ` (${source})`}${tlsHint(temporal)} (${temporalConnectCause(err)}; is the server running? check ${source})`);
   }
 }
 

@@ -9,7 +9,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type W
 import type { BallastConfig } from '../config/index.js';
 import { createActivities } from '../activities/index.js';
 import { dataConverter } from './dataConverter.js';
-import { loadWorkflowBundle } from './workflowBundle.js';
+import { loadWorkerWorkflowBundle } from './workflowBundle.js';
+import { addressSource, describeTemporalConnection, resolveTemporalConnection, sdkTelemetryOptions, tlsHint, type TemporalConnectionSettings } from './temporalConnection.js';
 import { buildKeeperContext } from './runtime.js';
 import { highsRuntime } from '../planner/lp.js';
 import { BallastMetrics, serveMetrics, type ReadinessReport } from './metrics.js';
@@ -22,26 +23,44 @@ import type { Logger } from './logger.js';
 /** Path of the workflows entry for the bundler. */
 export const workflowsPath = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
 
-let runtimeInstalled = false;
+/** What the process's Temporal Runtime was installed with (undefined: not installed by this module yet). */
+let installed: { sdkMetricsAddress?: string } | undefined;
 
 /**
- * Routes the Temporal SDK's own logs (worker state, activity retries, workflow `log.*`) into `log`
- * at `level` and above. Call once per process before creating a worker; later calls are no-ops.
+ * Installs the process's Temporal Runtime: routes the SDK's own logs (worker state, activity retries, workflow
+ * `log.*`) into `log` at `level` and above, and, with `sdkMetricsAddress` (config `temporal.sdkMetricsAddress`),
+ * serves the SDK's own metrics for Prometheus at `http://<sdkMetricsAddress>/metrics`, names prefixed `temporal_`
+ * (keeper/temporalConnection.ts `sdkTelemetryOptions`), next to Ballast's `ballast_*` on `metrics.port`.
+ * Call once per process before creating a worker or a native connection (the Runtime is installed once per
+ * process); later calls are no-ops, and one asking for SDK metrics the first call did not set up logs a warning.
+ * @throws Error naming `temporal.sdkMetricsAddress` when the SDK cannot serve its metrics there.
  */
-export function installTemporalLogging(log: Logger, level: LogLevel = 'WARN'): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({
-    // Ballast's processes handle SIGINT/SIGTERM themselves (graceful shutdown of everything they started).
-    shutdownSignals: [],
-    logger: new DefaultLogger(level, ({ level: l, message, meta }) => {
-      const fields = { temporal: true, ...(meta ?? {}) };
-      if (l === 'ERROR') log.error(fields, message);
-      else if (l === 'WARN') log.warn(fields, message);
-      else if (l === 'INFO') log.info(fields, message);
-      else log.debug(fields, message);
-    }),
-  });
+export function installTemporalLogging(log: Logger, level: LogLevel = 'WARN', opts: { sdkMetricsAddress?: string } = {}): void {
+  if (installed) {
+    if (opts.sdkMetricsAddress && installed.sdkMetricsAddress !== opts.sdkMetricsAddress) {
+      log.warn({ sdkMetricsAddress: opts.sdkMetricsAddress, installedWith: installed.sdkMetricsAddress ?? 'no SDK metrics' }, 'Temporal Runtime already installed in this process: temporal.sdkMetricsAddress not applied');
+    }
+    return;
+  }
+  try {
+    Runtime.install({
+      // Ballast's processes handle SIGINT/SIGTERM themselves (graceful shutdown of everything they started).
+      shutdownSignals: [],
+      telemetryOptions: sdkTelemetryOptions(opts.sdkMetricsAddress),
+      logger: new DefaultLogger(level, ({ level: l, message, meta }) => {
+        const fields = { temporal: true, ...(meta ?? {}) };
+        if (l === 'ERROR') log.error(fields, message);
+        else if (l === 'WARN') log.warn(fields, message);
+        else if (l === 'INFO') log.info(fields, message);
+        else log.debug(fields, message);
+      }),
+    });
+  } catch (err) {
+    if (!opts.sdkMetricsAddress) throw err;
+    throw new Error(`cannot serve the Temporal SDK's metrics at ${opts.sdkMetricsAddress} (temporal.sdkMetricsAddress): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
+  installed = { ...(opts.sdkMetricsAddress ? { sdkMetricsAddress: opts.sdkMetricsAddress } : {}) };
+  if (opts.sdkMetricsAddress) log.info({ sdkMetrics: `http://${opts.sdkMetricsAddress}/metrics` }, 'Temporal SDK metrics served (temporal_*)');
 }
 
 export interface KeeperWorker {
@@ -69,30 +88,35 @@ export function temporalConnectWaitSec(env: NodeJS.ProcessEnv): number {
 }
 
 /**
- * Connects to Temporal at `address`, waiting for it when it does not answer yet (a worker started before the server,
+ * Connects to Temporal at `target` (an address, plaintext; or the settings keeper/temporalConnection.ts resolved:
+ * address, TLS, API key, metadata), waiting for it when it does not answer yet (a worker started before the server,
  * or while it restarts): attempts with a backoff of 0.5 s doubling up to 5 s, each failure logged (warn) with the
- * address and the cause, for at most `waitSec` in all.
- * @throws Error naming `temporal.address` and the last cause once `waitSec` has passed (a supervisor may restart
- *   the process: the exit is clean and says why).
+ * address, where it came from and the cause, for at most `waitSec` in all.
+ * @throws Error naming `temporal.address` (or the variable or profile that set the address) and the last cause once
+ *   `waitSec` has passed (a supervisor may restart the process: the exit is clean and says why).
  */
-export async function connectTemporalWithBackoff(address: string, log: Logger, opts: { waitSec: number; sleep?: (ms: number) => Promise<void> }): Promise<NativeConnection> {
+export async function connectTemporalWithBackoff(target: string | TemporalConnectionSettings, log: Logger, opts: { waitSec: number; sleep?: (ms: number) => Promise<void> }): Promise<NativeConnection> {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const address = typeof target === 'string' ? target : target.address;
+  const options = typeof target === 'string' ? { address } : target.connectOptions;
+  const source = typeof target === 'string' ? 'temporal.address' : addressSource(target);
+  const over = typeof target === 'string' ? '' : tlsHint(target);
   const started = Date.now();
   const deadline = started + opts.waitSec * 1000;
   let delayMs = 500;
   for (let attempt = 1; ; attempt++) {
     try {
-      const connection = await NativeConnection.connect({ address });
+      const connection = await NativeConnection.connect(options);
       if (attempt > 1) log.info({ temporal: address, attempts: attempt, waitedSec: Math.round((Date.now() - started) / 100) / 10 }, 'Temporal answered; continuing start-up');
       return connection;
     } catch (err) {
       const cause = temporalConnectCause(err);
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new Error(`cannot reach Temporal at ${address} (temporal.address) after ${attempt} attempt(s) over ${Math.round((Date.now() - started) / 1000)} s: ${cause}; check temporal.address and that the server runs`);
+        throw new Error(`cannot reach Temporal at ${address} (${source})${over} after ${attempt} attempt(s) over ${Math.round((Date.now() - started) / 1000)} s: ${cause}; check ${source} and that the server runs`);
       }
       const wait = Math.min(delayMs, left);
-      log.warn({ temporal: address, attempt, cause, retryInMs: wait, giveUpInSec: Math.ceil(left / 1000) }, `Temporal at ${address} (temporal.address) not reachable (${cause}); retrying`);
+      log.warn({ temporal: address, attempt, cause, retryInMs: wait, giveUpInSec: Math.ceil(left / 1000) }, `Temporal at ${address} (${source})${over} not reachable (${cause}); retrying`);
       await sleep(wait);
       delayMs = Math.min(delayMs * 2, 5000);
     }
@@ -100,10 +124,13 @@ export async function connectTemporalWithBackoff(address: string, log: Logger, o
 }
 
 /**
- * Connects to Temporal at `config.temporal.address` (waiting for it, see {@link connectTemporalWithBackoff}) and
- * creates the worker.
- * @throws Error when the key is missing (names the env variable), Temporal stays unreachable past the wait (names
- *   `temporal.address`), or the metrics port is taken.
+ * Connects to Temporal (address, namespace, TLS and API key from the config's `temporal` section, the `TEMPORAL_*`
+ * variables and an env-config profile: keeper/temporalConnection.ts; waiting for it, see
+ * {@link connectTemporalWithBackoff}) and creates the worker, with the prebuilt workflow bundle when it matches the
+ * sources (keeper/workflowBundle.ts `loadWorkerWorkflowBundle`).
+ * @throws Error when the key is missing (names the env variable), a TLS file or the env-config profile cannot be
+ *   read (names the key and the path), Temporal stays unreachable past the wait (names `temporal.address`), the
+ *   pinned `BALLAST_WORKFLOW_BUNDLE` is missing, or the metrics port is taken.
  */
 export async function createKeeperWorker(
   config: BallastConfig,
@@ -116,7 +143,8 @@ export async function createKeeperWorker(
     connectWaitSec?: number;
   } = {},
 ): Promise<KeeperWorker> {
-  installTemporalLogging(log, (process.env.BALLAST_TEMPORAL_LOG_LEVEL as LogLevel | undefined) ?? 'INFO');
+  installTemporalLogging(log, (process.env.BALLAST_TEMPORAL_LOG_LEVEL as LogLevel | undefined) ?? 'INFO', config.temporal.sdkMetricsAddress ? { sdkMetricsAddress: config.temporal.sdkMetricsAddress } : {});
+  const temporal = resolveTemporalConnection(config.temporal, { env: opts.env ?? process.env });
   const account = loadKeeperAccount(config, opts.env);
   const solanaKeeper = config.solana ? loadSolanaKeypair({ env: config.solana.keeper.keyEnv, ...(config.solana.keeper.keypairFile ? { file: config.solana.keeper.keypairFile } : {}) }, opts.env ?? process.env) : undefined;
   const metrics = opts.metrics ?? new BallastMetrics();
@@ -126,12 +154,16 @@ export async function createKeeperWorker(
   if (config.planner.kind === 'optimal') void highsRuntime().catch((err: unknown) => log.error({ error: err instanceof Error ? err.message : String(err) }, 'HiGHS (optimal planner) failed to load; plans fail until it does'));
   metrics.setLegSlos({ layerzero: config.layerzero.deliveryDeadlineSec, ...(config.wormhole ? { wormhole: config.wormhole.deliveryDeadlineSec } : {}) });
   for (const c of [...config.chains, ...(config.solana?.chains ?? [])]) metrics.oracleMaxStalenessSeconds.set({ chain: c.key }, c.oracle.maxStalenessSec);
-  const connection = await connectTemporalWithBackoff(config.temporal.address, log, { waitSec: opts.connectWaitSec ?? temporalConnectWaitSec(opts.env ?? process.env) });
-  // The webpack bundle of the workflows, reused from the on-disk cache while no bundled file changed (keeper/workflowBundle.ts).
-  const bundle = await loadWorkflowBundle({ workflowsPath, payloadConverterPath: dataConverter.payloadConverterPath });
+  log.info({ temporal: describeTemporalConnection(temporal) }, 'connecting to Temporal');
+  const connection = await connectTemporalWithBackoff(temporal, log, { waitSec: opts.connectWaitSec ?? temporalConnectWaitSec(opts.env ?? process.env) });
+  // The webpack bundle of the workflows: BALLAST_WORKFLOW_BUNDLE, else the prebuilt one while it matches the sources,
+  // else the on-disk cache while no bundled file changed, else bundled now (keeper/workflowBundle.ts).
+  const bundle = await loadWorkerWorkflowBundle({ workflowsPath, payloadConverterPath: dataConverter.payloadConverterPath, env: opts.env ?? process.env });
+  if (bundle.warning) log.warn({ workflowBundle: bundle.source, file: bundle.file }, bundle.warning);
+  log.info({ workflowBundle: bundle.source, ...(bundle.file ? { file: bundle.file } : {}) }, `workflow bundle: ${bundle.source}${bundle.file ? ` (${bundle.file})` : ''}`);
   const worker = await Worker.create({
     connection,
-    namespace: config.temporal.namespace,
+    namespace: temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle: { code: bundle.code },
     activities: createActivities(ctx),
@@ -154,7 +186,7 @@ export async function createKeeperWorker(
   });
   metrics.readinessProbe = readiness;
   const server = await serveMetrics(metrics.registry, config.metrics.port, config.metrics.host, { readiness });
-  log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address, metrics: `http://${config.metrics.host}:${server.port}/metrics`, metricsPort: server.port, keeper: account.address, ...(solanaKeeper ? { solanaKeeper: solanaKeeper.publicKey.toBase58() } : {}) }, 'worker ready');
+  log.info({ taskQueue: config.temporal.taskQueue, temporal: temporal.address, namespace: temporal.namespace, metrics: `http://${config.metrics.host}:${server.port}/metrics`, metricsPort: server.port, keeper: account.address, ...(solanaKeeper ? { solanaKeeper: solanaKeeper.publicKey.toBase58() } : {}) }, 'worker ready');
   let running: Promise<void> | undefined;
   return {
     worker,

@@ -8,6 +8,19 @@
  * those files still has the same content: any edit to a workflow, to what it imports, or to an installed package
  * it bundles, makes a new bundle. Where the cache folder is not writable (a read-only image) or
  * `BALLAST_WORKFLOW_BUNDLE_CACHE=off`, every call bundles, as Temporal does by default.
+ *
+ * Prebuilt (production images): `npm run build:bundle` (scripts/build-bundle.ts) writes the bundle once, at build
+ * time, to {@link DEFAULT_PREBUILT_BUNDLE} (`dist/workflow-bundle.js`) with a manifest next to it
+ * (`dist/workflow-bundle.manifest.json`: the entry, the payload converter, the code's sha256 and every input
+ * file's sha256, paths relative to the repository). The worker ({@link loadWorkerWorkflowBundle}):
+ * 1. `BALLAST_WORKFLOW_BUNDLE=<file>`: that bundle, as pinned (an operator's choice, e.g. to drain old
+ *    workflows); a missing file is an error naming the variable; a manifest next to it is checked and a mismatch
+ *    with the sources is logged (warn), not refused; a code hash that does not match (a torn copy) is refused.
+ * 2. else the prebuilt bundle when it exists and its manifest holds (the same entry and converter, the code
+ *    unchanged, every input file unchanged). A stale one (a workflow, an import or a bundled package changed
+ *    since the build, or no manifest) is REFUSED, the reason logged (warn), and the worker bundles as in 3: the
+ *    code that runs is always the code of the sources next to it.
+ * 3. else the cache above, or a fresh bundle.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -148,4 +161,165 @@ async function load(params: WorkflowBundleParams, cacheDir: string | null): Prom
     }
   }
   return { code, cached: false };
+}
+
+/** Default workflows entry of the keeper (`workflows/index.ts`). */
+export const DEFAULT_WORKFLOWS_PATH = path.join(REPO_ROOT, 'workflows', 'index.ts');
+
+/** Default prebuilt bundle, written by `npm run build:bundle` (scripts/build-bundle.ts). */
+export const DEFAULT_PREBUILT_BUNDLE = path.join(REPO_ROOT, 'dist', 'workflow-bundle.js');
+
+/** The manifest written next to a prebuilt bundle: `<name>.manifest.json` for `<name>.js`. */
+export function prebuiltManifestPath(bundleFile: string): string {
+  return bundleFile.replace(/\.[cm]?js$/, '') + '.manifest.json';
+}
+
+/** A prebuilt bundle's manifest. Paths are relative to the repository root, so the build is relocatable. */
+export interface PrebuiltBundleManifest {
+  format: 1;
+  workflowsPath: string;
+  payloadConverterPath: string | null;
+  /** sha256 (hex) of the bundle file. */
+  codeSha256: string;
+  /** sha256 (hex) of each bundled input file, by path relative to the repository root. */
+  inputs: Record<string, string>;
+  /** Version of `@temporalio/worker` that bundled it (informational: its files are among the inputs). */
+  temporalSdk: string;
+  builtAt: string;
+}
+
+const rel = (p: string): string => path.relative(REPO_ROOT, path.resolve(p)).split(path.sep).join('/');
+const fromRel = (p: string): string => path.resolve(REPO_ROOT, p);
+
+function temporalSdkVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'node_modules', '@temporalio', 'worker', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Writes `file` atomically (a temporary file renamed over it). */
+function writeAtomic(file: string, data: string): void {
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * Bundles the workflows (always fresh, never from the cache) and writes the bundle and its manifest to `outFile`
+ * and {@link prebuiltManifestPath}(`outFile`), the code first, then the manifest that vouches for it.
+ * @throws Error when the code cannot be bundled, or a bundled module is not a file (the manifest could not vouch for it).
+ * @example await buildPrebuiltWorkflowBundle({ workflowsPath, payloadConverterPath, outFile: 'dist/workflow-bundle.js' })
+ */
+export async function buildPrebuiltWorkflowBundle(params: { workflowsPath: string; payloadConverterPath?: string; outFile?: string }): Promise<{ file: string; manifestFile: string; manifest: PrebuiltBundleManifest; bytes: number }> {
+  const file = path.resolve(params.outFile ?? DEFAULT_PREBUILT_BUNDLE);
+  const manifestFile = prebuiltManifestPath(file);
+  const context = process.cwd();
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: params.workflowsPath,
+    ...(params.payloadConverterPath ? { payloadConverterPath: params.payloadConverterPath } : {}),
+  });
+  const inputs: Record<string, string> = {};
+  for (const f of bundleInputs(code, context)) {
+    try {
+      inputs[rel(f)] = sha256(fs.readFileSync(f));
+    } catch (err) {
+      throw new Error(`the bundle has a module that is not a readable file (${f}: ${(err as NodeJS.ErrnoException).code ?? String(err)}); its manifest could not vouch for it`);
+    }
+  }
+  if (!(rel(params.workflowsPath) in inputs)) throw new Error(`the bundle's module list does not include the entry ${params.workflowsPath}: not a development-mode bundle this manifest can check`);
+  const manifest: PrebuiltBundleManifest = {
+    format: 1,
+    workflowsPath: rel(params.workflowsPath),
+    payloadConverterPath: params.payloadConverterPath ? rel(params.payloadConverterPath) : null,
+    codeSha256: sha256(code),
+    inputs,
+    temporalSdk: temporalSdkVersion(),
+    builtAt: new Date().toISOString(),
+  };
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  // A manifest left from an earlier build must not vouch for the new code while it is being written.
+  fs.rmSync(manifestFile, { force: true });
+  writeAtomic(file, code);
+  writeAtomic(manifestFile, JSON.stringify(manifest, null, 1) + '\n');
+  return { file, manifestFile, manifest, bytes: Buffer.byteLength(code) };
+}
+
+/**
+ * Whether the prebuilt bundle `file` is the bundle of `params` for the sources as they are now.
+ * @returns `{ ok: true, code }`, or `{ ok: false, reason }` naming the first mismatch (e.g.
+ *   `workflows/saga.ts changed since the bundle was built`), `missing: true` when there is no bundle file.
+ */
+export function checkPrebuiltBundle(file: string, params: WorkflowBundleParams): { ok: true; code: string; manifest: PrebuiltBundleManifest } | { ok: false; reason: string; missing?: boolean; torn?: boolean; code?: string } {
+  let code: string;
+  try {
+    code = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    return { ok: false, missing: (err as NodeJS.ErrnoException).code === 'ENOENT', reason: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})` };
+  }
+  const manifestFile = prebuiltManifestPath(file);
+  let manifest: PrebuiltBundleManifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as PrebuiltBundleManifest;
+  } catch (err) {
+    return { ok: false, code, reason: `its manifest ${manifestFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
+  }
+  if (manifest.format !== 1 || typeof manifest.inputs !== 'object' || manifest.inputs === null) return { ok: false, code, reason: `its manifest ${manifestFile} is not a format-1 manifest` };
+  if (sha256(code) !== manifest.codeSha256) return { ok: false, code, torn: true, reason: `${file} is not the code its manifest describes (sha256 differs: a torn or edited copy)` };
+  if (fromRel(manifest.workflowsPath) !== path.resolve(params.workflowsPath)) return { ok: false, code, reason: `it was built for the workflows ${manifest.workflowsPath}, not ${rel(params.workflowsPath)}` };
+  const pc = params.payloadConverterPath ? rel(params.payloadConverterPath) : null;
+  if (manifest.payloadConverterPath !== pc) return { ok: false, code, reason: `it was built with the payload converter ${manifest.payloadConverterPath ?? '(none)'}, not ${pc ?? '(none)'}` };
+  const entries = Object.entries(manifest.inputs);
+  if (entries.length === 0) return { ok: false, code, reason: 'its manifest lists no input file' };
+  for (const [f, hash] of entries) {
+    let content: Buffer;
+    try {
+      content = fs.readFileSync(fromRel(f));
+    } catch {
+      return { ok: false, code, reason: `${f} (bundled) is gone since the bundle was built` };
+    }
+    if (sha256(content) !== hash) return { ok: false, code, reason: `${f} changed since the bundle was built` };
+  }
+  return { ok: true, code, manifest };
+}
+
+/** Where the worker's bundle came from. */
+export type WorkerBundleSource = 'env' | 'prebuilt' | 'cache' | 'bundled';
+
+/** The worker's bundle, where it came from, and why a prebuilt one was not used. */
+export interface WorkerWorkflowBundle {
+  code: string;
+  source: WorkerBundleSource;
+  /** The bundle file (`env`, `prebuilt`). */
+  file?: string;
+  /** Why the prebuilt bundle was refused, or why the pinned one (`env`) does not match the sources (a warning). */
+  warning?: string;
+}
+
+/**
+ * The worker's workflow bundle: `BALLAST_WORKFLOW_BUNDLE`, else the prebuilt one when it holds, else
+ * {@link loadWorkflowBundle} (this module's doc has the rules). The caller logs `source`, `file` and `warning`.
+ * @throws Error naming `BALLAST_WORKFLOW_BUNDLE` when the file it names is missing or is not the code its manifest
+ *   describes; the bundler's error when bundling fails.
+ * @example const b = await loadWorkerWorkflowBundle({ workflowsPath, payloadConverterPath }); // b.source === 'prebuilt'
+ */
+export async function loadWorkerWorkflowBundle(params: WorkflowBundleParams & { prebuiltFile?: string; env?: Readonly<Record<string, string | undefined>> }): Promise<WorkerWorkflowBundle> {
+  const env = params.env ?? process.env;
+  const pinned = env.BALLAST_WORKFLOW_BUNDLE;
+  if (pinned) {
+    const file = path.resolve(pinned);
+    if (!fs.existsSync(file)) throw new Error(`BALLAST_WORKFLOW_BUNDLE=${pinned}: no such file (build it with \`npm run build:bundle\`, or unset BALLAST_WORKFLOW_BUNDLE to use ${rel(params.prebuiltFile ?? DEFAULT_PREBUILT_BUNDLE)} or bundle at start)`);
+    const check = checkPrebuiltBundle(file, params);
+    if (check.ok) return { code: check.code, source: 'env', file };
+    if (check.code === undefined || check.torn) throw new Error(`BALLAST_WORKFLOW_BUNDLE=${pinned}: ${check.reason}`);
+    return { code: check.code, source: 'env', file, warning: `the pinned bundle does not match the sources: ${check.reason}` };
+  }
+  const prebuilt = path.resolve(params.prebuiltFile ?? DEFAULT_PREBUILT_BUNDLE);
+  const check = checkPrebuiltBundle(prebuilt, params);
+  if (check.ok) return { code: check.code, source: 'prebuilt', file: prebuilt };
+  const loaded = await loadWorkflowBundle(params);
+  const source: WorkerBundleSource = loaded.cached ? 'cache' : 'bundled';
+  if (check.missing) return { code: loaded.code, source };
+  return { code: loaded.code, source, warning: `prebuilt bundle ${prebuilt} refused: ${check.reason}; run \`npm run build:bundle\` to rebuild it` };
 }
