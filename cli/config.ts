@@ -18,6 +18,7 @@ import { Connection } from '@temporalio/client';
 import { ConfigError, loadConfig, TEMPORAL_ENV_OVERRIDES, type BallastConfig, type ChainConfig, type SolanaChainConfig } from '../config/index.js';
 import { redactRpcUrl, redactUrls, transportCause } from '../chains/evm/errors.js';
 import { temporalConnectCause } from '../keeper/client.js';
+import { addressSource, describeTemporalConnection, resolveTemporalConnection, tlsHint, type TemporalConnectionSettings } from '../keeper/temporalConnection.js';
 import { errorLine, type CliContext, type CliIo } from './io.js';
 
 /** One check's outcome: passed or not, and the line describing it (without the mark). */
@@ -145,18 +146,28 @@ function fromEnv(field: keyof typeof TEMPORAL_ENV_OVERRIDES): string {
 
 /** The Temporal checks: connect and `getSystemInfo` within the timeout, then `describeNamespace`. */
 async function checkTemporal(config: BallastConfig, timeoutMs: number): Promise<CheckLine[]> {
-  const { address, namespace } = config.temporal;
-  const label = `temporal.address ${address}${fromEnv('address')}`;
+  // The same resolution as the worker and the client: env-config profile, TLS/mTLS, API key (keeper/temporalConnection.ts).
+  let settings: TemporalConnectionSettings;
+  try {
+    settings = resolveTemporalConnection(config.temporal);
+  } catch (err) {
+    return [{ ok: false, text: `temporal: ${err instanceof Error ? err.message : String(err)}` }];
+  }
+  const { address, namespace } = settings;
+  const described = describeTemporalConnection(settings);
+  // The key the address came from (a profile, TEMPORAL_ADDRESS); temporal.address when it is Ballast's own or its override.
+  const source = fromEnv('address') ? 'temporal.address' : addressSource(settings);
+  const label = `${source} ${address}${fromEnv('address')}${described.tls === 'off' ? '' : ` (TLS: ${String(described.tls)})`}${described.apiKey ? ' (API key set)' : ''}`;
   let connection: Connection;
   let gaveUp = false;
-  const connect = Connection.connect({ address, connectTimeout: timeoutMs });
+  const connect = Connection.connect({ ...settings.connectOptions, connectTimeout: timeoutMs });
   // Close a connection that arrives after the guard gave up, so no channel outlives the command.
   connect.then((c) => (gaveUp ? void c.close() : undefined), () => undefined);
   try {
     connection = await within(connect, timeoutMs + 1000, 'connect');
   } catch (err) {
     gaveUp = true;
-    return [{ ok: false, text: `${label}: cannot connect within ${timeoutMs / 1000} s: ${temporalConnectCause(err)} (is the server running? check temporal.address)` }];
+    return [{ ok: false, text: `${label}: cannot connect within ${timeoutMs / 1000} s: ${temporalConnectCause(err)}${tlsHint(settings)} (is the server running? check ${addressSource(settings)})` }];
   }
   const conn = connection;
   try {
