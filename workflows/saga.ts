@@ -228,21 +228,31 @@ export class SagaSteps<Leg extends string> {
   async audited(after: string): Promise<void> {
     const bal = checkBalanced(this.ledger);
     if (!bal.balanced) throw new LedgerMismatchError(after, [{ account: '(sum of accounts)', expected: this.ledger.opening, observed: bal.total }]);
-    let observed: Record<string, bigint>;
+    const observed = await this.readChains(after);
+    if (observed === undefined) return;
+    const mismatches = reconcile(this.ledger.balances, observed);
+    if (mismatches.length > 0) {
+      await books.reportLedgerMismatch({ rebalanceId: this.rebalanceId, step: after, mismatches });
+      throw new LedgerMismatchError(after, mismatches);
+    }
+  }
+
+  /**
+   * Reads the balances the chains imply for the ledger's accounts, for the audit after `after`.
+   * @returns undefined when the chains cannot be read (the audit activity failed past its deadline): recorded in
+   *   {@link unaudited} and reported (`reportAuditUnavailable`).
+   * @throws AuditUnavailableError for that case at `open` (no leg starts unaudited).
+   */
+  private async readChains(after: string): Promise<Record<string, bigint> | undefined> {
     try {
-      observed = await this.observe({ ...this.minBlocks }, this.ledger);
+      return await this.observe({ ...this.minBlocks }, this.ledger);
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       const error = failureMessage(err);
       this.unaudited.push({ after, error });
       await books.reportAuditUnavailable({ rebalanceId: this.rebalanceId, kind: this.kind, step: after, error });
       if (after === 'open') throw new AuditUnavailableError(after, error);
-      return;
-    }
-    const mismatches = reconcile(this.ledger.balances, observed);
-    if (mismatches.length > 0) {
-      await books.reportLedgerMismatch({ rebalanceId: this.rebalanceId, step: after, mismatches });
-      throw new LedgerMismatchError(after, mismatches);
+      return undefined;
     }
   }
 
@@ -254,16 +264,8 @@ export class SagaSteps<Leg extends string> {
    * @throws LedgerMismatchError when the chains match neither.
    */
   private async auditedUnsettled(after: string, err: LegUnsettledError, landed: LedgerEntry): Promise<void> {
-    let observed: Record<string, bigint>;
-    try {
-      observed = await this.observe({ ...this.minBlocks }, this.ledger);
-    } catch (e) {
-      if (!(e instanceof ActivityFailure)) throw e;
-      const error = failureMessage(e);
-      this.unaudited.push({ after, error });
-      await books.reportAuditUnavailable({ rebalanceId: this.rebalanceId, kind: this.kind, step: after, error });
-      return;
-    }
+    const observed = await this.readChains(after);
+    if (observed === undefined) return;
     if (reconcile(this.ledger.balances, observed).length === 0) {
       err.landed = false;
       return;
