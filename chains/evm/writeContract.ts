@@ -285,8 +285,11 @@ export interface WriteResult {
   nonce: number;
 }
 
+/** Gas limit from an estimate: the estimate plus a quarter (see {@link simulateAndWrite}). */
+export const withGasHeadroom = (estimate: bigint): bigint => estimate + estimate / 4n;
+
 /**
- * Simulates `functionName` with the wallet's account and estimates its gas; only if both pass, signs it with the
+ * Simulates `functionName` with the wallet's account and estimates its gas (plus a quarter of headroom); only if both pass, signs it with the
  * next nonce ({@link signAndBroadcast}), hands it to `onSigned`, broadcasts it and waits for its receipt.
  * @throws ContractRevertError when the simulation or gas estimate reverts (the decoded custom error is in
  *   `errorName` and the message) or the mined transaction has status `reverted` (`errorName` undefined);
@@ -316,8 +319,12 @@ export async function simulateAndWrite<abi extends Abi, fn extends ContractFunct
     // viem's generic parameter types are too deep to express here; the public signature above is typed.
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     result = (await p.clients.publicClient.simulateContract(call as any)).result;
+    // The estimate is for the state at the latest block; the transaction mines in a later one, where the same call can
+    // cost more (Aave v3's Pool skips part of its reserve update when the reserve was already updated in the same
+    // second: estimated in that second, mined in the next, it ran out of gas on the devnet). A quarter of headroom;
+    // unused gas is not paid.
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    gas = await p.clients.publicClient.estimateContractGas(call as any);
+    gas = withGasHeadroom(await p.clients.publicClient.estimateContractGas(call as any));
   } catch (err) {
     throw asRevert(err, p.clients.chainKey, p.functionName) ?? err;
   }
