@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, repoDir } from '../config/index.js';
 import { createLogger } from '../keeper/logger.js';
 import { connectClient, monitorStatus, setPaused, startMonitor } from '../keeper/client.js';
@@ -66,13 +66,14 @@ export function buildProgram(ctx: CliContext, version: string): Command {
 
   program
     .command('dev')
-    .description('run everything on a local devnet: 3 anvil chains and a Solana chain, Temporal, LayerZero relayer, Wormhole guardian and custody, market driver, worker, monitor')
+    .description('run everything on a local devnet: 3 anvil chains (real Aave v3 Pools) and a Solana chain, Temporal, LayerZero relayer, Wormhole guardian and custody, market driver, worker, monitor')
     .option('--until <n>', 'stop after N rebalances completed (exit 0; exit 1 if not within --timeout)', positiveInt)
     .option('--timeout <sec>', 'with --until: seconds to wait', positiveInt, 300)
     .option('--day-ms <ms>', 'wall-clock milliseconds per day of market history', positiveInt, 4000)
     .option('--tick <sec>', 'monitor tick interval', positiveInt, 3)
     .option('--no-solana', 'EVM chains only (no Solana chain)')
-    .action(async (o: { until?: number; timeout: number; dayMs: number; tick: number; solana: boolean }) => {
+    .addOption(new Option('--market <kind>', "where the EVM chains keep the treasury's liquidity: aave (real Aave v3 Pools, through the AaveAllocator) or vault (Ballast's CollateralVault)").choices(['aave', 'vault']).default('aave'))
+    .action(async (o: { until?: number; timeout: number; dayMs: number; tick: number; solana: boolean; market: 'aave' | 'vault' }) => {
       // devnet/dev.ts prints its progress on process.stdout itself; it handles SIGINT/SIGTERM until it resolves.
       const { runDev } = await import('../devnet/dev.js').catch((err: unknown) => {
         // A production install (npm ci --omit=dev) has no anvil, solc or litesvm: say so instead of a module error.
@@ -81,7 +82,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
         }
         throw err;
       });
-      ctx.exitCode = await runDev({ until: o.until, timeoutSec: o.timeout, dayMs: o.dayMs, tickSec: o.tick, solana: o.solana });
+      ctx.exitCode = await runDev({ until: o.until, timeoutSec: o.timeout, dayMs: o.dayMs, tickSec: o.tick, solana: o.solana, market: o.market });
     });
 
   program

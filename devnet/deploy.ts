@@ -7,6 +7,11 @@
  * token's and route's adapter, roles, the outflow cap and the initial liquidity supplied by the
  * market account.
  *
+ * With `market: 'aave'` the treasury's liquidity sits in a real Aave v3 Pool instead (devnet/aave.ts, `@aave/core-v3`
+ * 1.19.3): per chain Aave v3 with the OFT listed as its USDC-like reserve, and an AaveAllocator
+ * (contracts/src/AaveAllocator.sol) holding the treasury's aTokens, which becomes the route's vault; the
+ * CollateralVault stays for lending capacity (credit lines) only.
+ *
  * Needs compiled artifacts (`npx tsx contracts/compile.ts`).
  */
 import fs from 'node:fs';
@@ -20,6 +25,7 @@ import {
   getAddress,
   http,
   pad,
+  parseAbi,
   type Abi,
   type Account,
   type Address,
@@ -31,7 +37,9 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { loadBytecode } from '../contracts/artifacts.js';
+import { withGasHeadroom } from '../chains/evm/writeContract.js';
 import {
+  aaveAllocatorAbi,
   ballastRouteAbi,
   ballastTokenAbi,
   collateralVaultAbi,
@@ -45,6 +53,7 @@ import {
   wormholeSetupAbi,
 } from '../contracts/generated/abis.js';
 import { DEVNET_ACCOUNTS, DEVNET_WORMHOLE_GUARDIAN_KEY } from './accounts.js';
+import type { AaveReserveParams, AaveV3Deployment } from './aave.js';
 
 /**
  * Wormhole chain ids given to devnet chains that do not set `whChainId`, by position: real Wormhole
@@ -87,6 +96,27 @@ export interface DevnetChainInput {
   lzNativeFeeWei?: bigint;
 }
 
+/**
+ * Where the treasury's liquidity sits on the devnet's EVM chains: `vault` = the Ballast CollateralVault (the market
+ * account supplies into it and borrows from it); `aave` = a real Aave v3 Pool per chain, the treasury's aTokens held
+ * by an AaveAllocator (the route's vault), borrow demand on the Pool.
+ */
+export type DevnetMarket = 'vault' | 'aave';
+
+/** One chain's Aave v3 market and the treasury's allocator in it (`market: 'aave'`). */
+export interface DevnetAaveContracts {
+  /** Aave's Pool (proxy). */
+  pool: Address;
+  /** The OFT's aToken, variable and stable debt tokens. */
+  aToken: Address;
+  variableDebtToken: Address;
+  stableDebtToken: Address;
+  /** The treasury's AaveAllocator: holds its aTokens; the route's vault; the keeper's collateral legs call it. */
+  allocator: Address;
+  /** Everything devnet/aave.ts deployed (configurator, oracle, collateral reserve, …). */
+  deployment: AaveV3Deployment;
+}
+
 /** Addresses deployed on one chain. */
 export interface DevnetContracts {
   multicall3: Address;
@@ -102,6 +132,8 @@ export interface DevnetContracts {
   wormholeAdapter: Address;
   /** CreditMessenger: the LayerZero OApp moving lending capacity (also `vault.creditMessenger()`). */
   creditMessenger: Address;
+  /** With `market: 'aave'`: the chain's Aave v3 market and the treasury's allocator (absent with `market: 'vault'`). */
+  aave?: DevnetAaveContracts;
 }
 
 export interface DevnetChainDeployment {
@@ -116,8 +148,13 @@ export interface DevnetChainDeployment {
 
 export interface DevnetDeployment {
   chains: Record<string, DevnetChainDeployment>;
-  /** Addresses of the devnet accounts (devnet/accounts.ts) as wired into the contracts. */
-  accounts: { deployer: Address; keeper: Address; relayer: Address; market: Address; wormholeGuardian: Address };
+  /** Where the treasury's liquidity sits on every chain (DeployDevnetOptions `market`). */
+  market: DevnetMarket;
+  /**
+   * Addresses of the devnet accounts (devnet/accounts.ts) as wired into the contracts; `aaveLender` =
+   * {@link DEVNET_AAVE_LENDER_KEY}'s account, the third-party supplier of the Aave reserves (`market: 'aave'`).
+   */
+  accounts: { deployer: Address; keeper: Address; relayer: Address; market: Address; wormholeGuardian: Address; aaveLender: Address };
 }
 
 export interface DeployDevnetOptions {
@@ -129,12 +166,35 @@ export interface DeployDevnetOptions {
   maxOutflowPerWindow?: bigint;
   /** Outflow cap window, seconds; default 3600. */
   outflowWindowSec?: bigint;
+  /**
+   * Where the treasury's liquidity sits (default `vault`). With `aave`, on every chain: Aave v3 listing the OFT
+   * (asset price: Aave's MockAggregator at $1; the DevPriceFeed stays ETH/USD), an AaveAllocator(pool, token,
+   * deployer) wired as the route's vault with the keeper's role and the outflow cap, `initialLiquidity` supplied
+   * through it (the market account holds TREASURER_ROLE), and `aaveLenderSupply` supplied straight to the Pool by a
+   * third party. The CollateralVault keeps its route, roles, `borrowLimit` and credit wiring (capacity moves).
+   */
+  market?: DevnetMarket;
+  /**
+   * `market: 'aave'`: base units the third-party lender ({@link DEVNET_AAVE_LENDER_KEY}) supplies to each chain's reserve
+   * besides the treasury, so the treasury is one lender among others as on a real market; default `initialLiquidity`
+   * (the treasury holds half of each reserve at the start). 0 = the treasury is the only lender.
+   */
+  aaveLenderSupply?: bigint;
+  /** `market: 'aave'`: overrides of the reserve's rate strategy / caps (devnet/aave.ts DEFAULT_USDC_RESERVE). */
+  aaveReserve?: Partial<AaveReserveParams>;
 }
 
 /** Default liquidity per chain: 10,000,000 tokens with 6 decimals. */
 export const DEFAULT_INITIAL_LIQUIDITY = 10_000_000n * 10n ** 6n;
 
 const require = createRequire(import.meta.url);
+
+/**
+ * The devnet's third-party Aave lender: anvil's account 4 of the same well-known public mnemonic ("test test … junk")
+ * DEVNET_ACCOUNTS' keys (its accounts 0–3) come from, so anvil prefunds it with ETH. PUBLIC TEST KEY, devnet only.
+ * With `market: 'aave'` it supplies `aaveLenderSupply` straight to each chain's reserve.
+ */
+export const DEVNET_AAVE_LENDER_KEY = '0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a' as Hex;
 
 let multicall3Cache: Hex | undefined;
 /**
@@ -160,6 +220,8 @@ interface ChainCtx {
   deployer: Wallet;
   keeper: Wallet;
   market: Wallet;
+  /** The third-party Aave lender (`market: 'aave'` only). */
+  lender?: Wallet;
   log: (msg: string) => void;
 }
 
@@ -167,8 +229,37 @@ interface ChainCtx {
 async function confirm(ctx: ChainCtx, label: string, hash: Promise<Hex>): Promise<void> {
   const receipt = await ctx.pub.waitForTransactionReceipt({ hash: await hash, pollingInterval: 20 });
   if (receipt.status !== 'success') {
-    throw new Error(`devnet deploy on ${ctx.input.chainKey}: transaction "${label}" (${receipt.transactionHash}) reverted`);
+    throw new Error(`devnet deploy on ${ctx.input.chainKey}: transaction "${label}" (${receipt.transactionHash}) reverted${await revertDetail(ctx, receipt)}`);
   }
+}
+
+/** Why a mined transaction reverted, as far as the node tells: gas used of the limit, and the replayed revert. */
+async function revertDetail(ctx: ChainCtx, receipt: { transactionHash: Hex; gasUsed: bigint; blockNumber: bigint }): Promise<string> {
+  try {
+    const tx = await ctx.pub.getTransaction({ hash: receipt.transactionHash });
+    let why = '';
+    try {
+      await ctx.pub.call({ account: tx.from, to: tx.to, data: tx.input, value: tx.value, gas: tx.gas, blockNumber: receipt.blockNumber - 1n });
+      why = 'the replay on the parent block succeeds';
+    } catch (err) {
+      why = (err as { shortMessage?: string }).shortMessage ?? String(err);
+    }
+    return ` (gas used ${receipt.gasUsed} of ${tx.gas}; ${why})`;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The gas limit of a write: the node's estimate + 25% (chains/evm/writeContract.ts `withGasHeadroom`, as the keeper's writes). An exact estimate is not enough for Aave v3's Pool: its
+ * `ReserveLogic.updateState` skips the index update when the reserve was already updated in the same second
+ * (`lastUpdateTimestamp == block.timestamp`), so a write estimated in that second and mined in the next one needs
+ * more gas than estimated and reverts out of gas (seen on anvil's automine as a flaky `Pool.supply` revert).
+ */
+export async function estimateWithHeadroom(pub: PublicClient<Transport, Chain>, request: Parameters<Wallet['writeContract']>[0]): Promise<bigint> {
+  // viem's generic parameter types are too deep to express here; `request` is a simulated write.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return withGasHeadroom(await pub.estimateContractGas(request as any));
 }
 
 /** Writes sent without waiting, confirmed together by `flush()` (each still simulated first). */
@@ -183,7 +274,7 @@ class TxBatch {
     } catch (err) {
       throw new Error(`devnet deploy on ${this.ctx.input.chainKey}: simulating "${label}" failed: ${err instanceof Error ? err.message : String(err)}`);
     }
-    this.sent.push({ label, hash: await wallet.writeContract(request) });
+    this.sent.push({ label, hash: await wallet.writeContract({ ...request, gas: await estimateWithHeadroom(this.ctx.pub, request) }) });
   }
 
   async flush(): Promise<void> {
@@ -223,7 +314,7 @@ async function deployWave(
   );
 }
 
-function makeCtx(input: DevnetChainInput & { whChainId: number }, log: (msg: string) => void): ChainCtx {
+function makeCtx(input: DevnetChainInput & { whChainId: number }, log: (msg: string) => void, market: DevnetMarket): ChainCtx {
   const chain = defineChain({
     id: input.chainId,
     name: `ballast-${input.chainKey}`,
@@ -239,6 +330,7 @@ function makeCtx(input: DevnetChainInput & { whChainId: number }, log: (msg: str
     deployer: wallet(DEVNET_ACCOUNTS.deployer),
     keeper: wallet(DEVNET_ACCOUNTS.keeper),
     market: wallet(DEVNET_ACCOUNTS.market),
+    ...(market === 'aave' ? { lender: wallet(DEVNET_AAVE_LENDER_KEY) } : {}),
     log,
   };
 }
@@ -298,13 +390,40 @@ async function deployLocal(
   return { multicall3, endpoint, sendLib, token: token!, vault: vault!, route: route!, priceFeed: priceFeed!, wormholeCore: wormholeCore!, wormholeAdapter, creditMessenger };
 }
 
+/**
+ * Phase 1b on one chain (`market: 'aave'`): Aave v3 listing the OFT (devnet/aave.ts `deployAaveV3`; the asset's price
+ * from Aave's MockAggregator at $1, since the chain's DevPriceFeed is ETH/USD) and the treasury's AaveAllocator.
+ * Runs after phase 1: both send from the deployer, whose nonces must not interleave.
+ */
+async function deployAaveMarket(ctx: ChainCtx, own: DevnetContracts, accounts: DevnetDeployment['accounts'], reserve: Partial<AaveReserveParams> | undefined): Promise<DevnetAaveContracts> {
+  const { deployAaveV3 } = await import('./aave.js'); // loaded only for Aave devnets (reads @aave/core-v3's artifacts)
+  const started = Date.now();
+  const deployment = await deployAaveV3({
+    rpcUrl: ctx.input.rpcUrl,
+    chainId: ctx.input.chainId,
+    deployerKey: DEVNET_ACCOUNTS.deployer,
+    asset: own.token,
+    ...(reserve ? { reserve } : {}),
+  });
+  const allocator = await deploy(ctx, 'AaveAllocator', aaveAllocatorAbi, loadBytecode('AaveAllocator'), [deployment.pool, own.token, accounts.deployer]);
+  ctx.log(`[${ctx.input.chainKey}] Aave v3 Pool at ${deployment.pool} (aToken ${deployment.aToken}, collateral ${deployment.collateralAsset}) in ${Date.now() - started} ms`);
+  return {
+    pool: deployment.pool,
+    aToken: deployment.aToken,
+    variableDebtToken: deployment.variableDebtToken,
+    stableDebtToken: deployment.stableDebtToken,
+    allocator,
+    deployment,
+  };
+}
+
 /** Phase 2 on one chain: peers (needs every chain's addresses), roles, cap, liquidity. */
 async function wireChain(
   ctx: ChainCtx,
   own: DevnetContracts,
   others: { eid: number; whChainId: number; contracts: DevnetContracts }[],
   accounts: DevnetDeployment['accounts'],
-  liquidity: { initial: bigint; maxOutflowPerWindow: bigint; windowSec: bigint },
+  liquidity: { initial: bigint; maxOutflowPerWindow: bigint; windowSec: bigint; lenderSupply: bigint },
 ): Promise<void> {
   const { pub, deployer, market } = ctx;
   const d = deployer.account;
@@ -314,8 +433,11 @@ async function wireChain(
   const run = (label: string, sim: Promise<{ request: Parameters<Wallet['writeContract']>[0] }>, wallet: Wallet = deployer) =>
     batch.send(label, sim, wallet);
 
+  const aave = own.aave;
+  // The route's vault is where the treasury's liquidity sits: the allocator on an Aave market. The CollateralVault
+  // keeps its route either way (and, below, its roles, cap and credit lines).
   await run('vault.setRoute', pub.simulateContract({ account: d, address: own.vault, abi: collateralVaultAbi, functionName: 'setRoute', args: [own.route] }));
-  await run('route.setVault', pub.simulateContract({ account: d, address: own.route, abi: ballastRouteAbi, functionName: 'setVault', args: [own.vault] }));
+  await run(`route.setVault(${aave ? 'allocator' : 'vault'})`, pub.simulateContract({ account: d, address: own.route, abi: ballastRouteAbi, functionName: 'setVault', args: [aave ? aave.allocator : own.vault] }));
   for (const other of others) {
     await run(`token.setPeer(${other.eid})`, pub.simulateContract({ account: d, address: own.token, abi: ballastTokenAbi, functionName: 'setPeer', args: [other.eid, pad(other.contracts.token)] }));
     await run(`route.setPeerRoute(${other.eid})`, pub.simulateContract({ account: d, address: own.route, abi: ballastRouteAbi, functionName: 'setPeerRoute', args: [other.eid, pad(other.contracts.route)] }));
@@ -324,13 +446,21 @@ async function wireChain(
   await run('token.setWormholeAdapter', pub.simulateContract({ account: d, address: own.token, abi: ballastTokenAbi, functionName: 'setWormholeAdapter', args: [own.wormholeAdapter] }));
   await run('route.setWormholeAdapter', pub.simulateContract({ account: d, address: own.route, abi: ballastRouteAbi, functionName: 'setWormholeAdapter', args: [own.wormholeAdapter] }));
   await run('wormholeAdapter.setRoute', pub.simulateContract({ account: d, address: own.wormholeAdapter, abi: wormholeAdapterAbi, functionName: 'setRoute', args: [own.route] }));
-  const keeperRole = await pub.readContract({ address: own.vault, abi: collateralVaultAbi, functionName: 'KEEPER_ROLE' });
-  const borrowerRole = await pub.readContract({ address: own.vault, abi: collateralVaultAbi, functionName: 'BORROWER_ROLE' });
+  const [keeperRole, borrowerRole] = await Promise.all([
+    pub.readContract({ address: own.vault, abi: collateralVaultAbi, functionName: 'KEEPER_ROLE' }),
+    pub.readContract({ address: own.vault, abi: collateralVaultAbi, functionName: 'BORROWER_ROLE' }),
+  ]);
   await run('vault.grantRole(KEEPER)', pub.simulateContract({ account: d, address: own.vault, abi: collateralVaultAbi, functionName: 'grantRole', args: [keeperRole, accounts.keeper] }));
   await run('route.grantRole(KEEPER)', pub.simulateContract({ account: d, address: own.route, abi: ballastRouteAbi, functionName: 'grantRole', args: [keeperRole, accounts.keeper] }));
   await run('vault.grantRole(BORROWER)', pub.simulateContract({ account: d, address: own.vault, abi: collateralVaultAbi, functionName: 'grantRole', args: [borrowerRole, accounts.market] }));
   await run('vault.setOutflowCap', pub.simulateContract({ account: d, address: own.vault, abi: collateralVaultAbi, functionName: 'setOutflowCap', args: [liquidity.maxOutflowPerWindow, liquidity.windowSec] }));
   await wireCredit(ctx, run, own, others, accounts, liquidity);
+  if (aave) {
+    await wireAllocator(ctx, batch, own, aave, accounts, liquidity);
+    await batch.flush();
+    ctx.log(`[${ctx.input.chainKey}] wired: ${others.length} peer(s) (OFT, route, Wormhole adapter), keeper/borrower roles, cap ${liquidity.maxOutflowPerWindow}/${liquidity.windowSec}s; Aave: allocator ${aave.allocator} is the route's vault, treasury supplied ${liquidity.initial}, third-party lender ${liquidity.lenderSupply}`);
+    return;
+  }
 
   if (liquidity.initial > 0n) {
     await run('token.mint(market)', pub.simulateContract({ account: d, address: own.token, abi: ballastTokenAbi, functionName: 'mint', args: [accounts.market, liquidity.initial] }));
@@ -340,6 +470,56 @@ async function wireChain(
   }
   await batch.flush();
   ctx.log(`[${ctx.input.chainKey}] wired: ${others.length} peer(s) (OFT, route, Wormhole adapter), keeper/borrower roles, cap ${liquidity.maxOutflowPerWindow}/${liquidity.windowSec}s, supplied ${liquidity.initial}`);
+}
+
+/** Aave v3 `IPool.supply` (the one Pool call the deploy makes; the full ABI is devnet/aave.ts `aavePoolAbi`). */
+const aavePoolSupplyAbi = parseAbi(['function supply(address asset, uint256 amount, address onBehalfOf, uint16 referralCode)']);
+
+/**
+ * The treasury's AaveAllocator on one chain (queued on the caller's batch, which it flushes where a write needs the
+ * previous ones mined): its route, the keeper's KEEPER_ROLE, the market account's TREASURER_ROLE, the outflow cap
+ * (the same as the vault's), then the treasury's `initialLiquidity` minted to the market account and supplied through
+ * the allocator (`allocator.supply`: the allocator holds the aTokens), and `lenderSupply` minted to the third-party
+ * lender and supplied straight to the Pool. Both supplies go in before any borrowing, at Aave's initial liquidity
+ * index (1 ray), so the aToken balances equal the amounts exactly.
+ */
+async function wireAllocator(
+  ctx: ChainCtx,
+  batch: TxBatch,
+  own: DevnetContracts,
+  aave: DevnetAaveContracts,
+  accounts: DevnetDeployment['accounts'],
+  liquidity: { initial: bigint; maxOutflowPerWindow: bigint; windowSec: bigint; lenderSupply: bigint },
+): Promise<void> {
+  const { pub, deployer, market, lender } = ctx;
+  const d = deployer.account;
+  const a = aave.allocator;
+  const run = (label: string, sim: Promise<{ request: Parameters<Wallet['writeContract']>[0] }>, wallet: Wallet = deployer) => batch.send(label, sim, wallet);
+  const [keeperRole, treasurerRole] = await Promise.all([
+    pub.readContract({ address: a, abi: aaveAllocatorAbi, functionName: 'KEEPER_ROLE' }),
+    pub.readContract({ address: a, abi: aaveAllocatorAbi, functionName: 'TREASURER_ROLE' }),
+  ]);
+  await run('allocator.setRoute', pub.simulateContract({ account: d, address: a, abi: aaveAllocatorAbi, functionName: 'setRoute', args: [own.route] }));
+  await run('allocator.grantRole(KEEPER)', pub.simulateContract({ account: d, address: a, abi: aaveAllocatorAbi, functionName: 'grantRole', args: [keeperRole, accounts.keeper] }));
+  await run('allocator.grantRole(TREASURER)', pub.simulateContract({ account: d, address: a, abi: aaveAllocatorAbi, functionName: 'grantRole', args: [treasurerRole, accounts.market] }));
+  await run('allocator.setOutflowCap', pub.simulateContract({ account: d, address: a, abi: aaveAllocatorAbi, functionName: 'setOutflowCap', args: [liquidity.maxOutflowPerWindow, liquidity.windowSec] }));
+  const lenderSupply = lender ? liquidity.lenderSupply : 0n;
+  if (liquidity.initial > 0n) {
+    await run('token.mint(market)', pub.simulateContract({ account: d, address: own.token, abi: ballastTokenAbi, functionName: 'mint', args: [accounts.market, liquidity.initial] }));
+    await run('token.approve(allocator)', pub.simulateContract({ account: market.account, address: own.token, abi: ballastTokenAbi, functionName: 'approve', args: [a, liquidity.initial] }), market);
+  }
+  if (lender && lenderSupply > 0n) {
+    await run('token.mint(lender)', pub.simulateContract({ account: d, address: own.token, abi: ballastTokenAbi, functionName: 'mint', args: [accounts.aaveLender, lenderSupply] }));
+    await run('token.approve(pool)', pub.simulateContract({ account: lender.account, address: own.token, abi: ballastTokenAbi, functionName: 'approve', args: [aave.pool, lenderSupply] }), lender);
+  }
+  if (liquidity.initial === 0n && lenderSupply === 0n) return;
+  await batch.flush(); // the supplies need the role, the mints and the approvals mined
+  if (liquidity.initial > 0n) {
+    await run('allocator.supply', pub.simulateContract({ account: market.account, address: a, abi: aaveAllocatorAbi, functionName: 'supply', args: [liquidity.initial] }), market);
+  }
+  if (lender && lenderSupply > 0n) {
+    await run('Pool.supply(lender)', pub.simulateContract({ account: lender.account, address: aave.pool, abi: aavePoolSupplyAbi, functionName: 'supply', args: [own.token, lenderSupply, accounts.aaveLender, 0] }), lender);
+  }
 }
 
 /**
@@ -378,13 +558,18 @@ async function wireCredit(
  * Accounts (devnet/accounts.ts): deployer = admin/owner of everything, keeper = KEEPER_ROLE on vault
  * and route, market = BORROWER_ROLE and supplier of `initialLiquidity`, relayer = the only caller
  * allowed to validate packets on SimpleMessageLib, wormholeGuardian (DEVNET_WORMHOLE_GUARDIAN_KEY) =
- * the one guardian of every Wormhole core.
+ * the one guardian of every Wormhole core. With `market: 'aave'` also: deployer = every Aave role and the
+ * allocator's admin, keeper = KEEPER_ROLE on the allocator, market = the allocator's TREASURER_ROLE (supplies
+ * `initialLiquidity` through it), aaveLender ({@link DEVNET_AAVE_LENDER_KEY}) = the reserve's third-party lender.
+ * Aave adds ~1–2 s per chain (chains still in parallel).
  *
  * @throws Error naming the chain and step when a transaction reverts, the chain id does not match,
  *   eids or Wormhole chain ids are duplicated, or artifacts are missing (run `npx tsx contracts/compile.ts`).
  * @example
  *   const dep = await deployDevnet({ chains: [{ chainKey: 'a', rpcUrl, chainId: 31337, eid: 40101 }] });
  *   dep.chains.a.contracts.vault;
+ *   const aave = await deployDevnet({ chains, market: 'aave' });
+ *   aave.chains.a.contracts.aave?.allocator; // the route's vault, holding the treasury's aTokens
  */
 export async function deployDevnet(opts: DeployDevnetOptions): Promise<DevnetDeployment> {
   const log = opts.log ?? (() => {});
@@ -406,23 +591,31 @@ export async function deployDevnet(opts: DeployDevnetOptions): Promise<DevnetDep
   if (new Set(whIds).size !== whIds.length) {
     throw new Error(`deployDevnet: duplicate Wormhole chain ids ${JSON.stringify(whIds)} (set whChainId on each chain, or none to use the defaults)`);
   }
+  const market: DevnetMarket = opts.market ?? 'vault';
+  if (market !== 'vault' && market !== 'aave') throw new Error(`deployDevnet: market ${JSON.stringify(market)}; expected 'vault' or 'aave'`);
   const initial = opts.initialLiquidity ?? DEFAULT_INITIAL_LIQUIDITY;
   const liquidity = {
     initial,
     maxOutflowPerWindow: opts.maxOutflowPerWindow ?? initial / 2n,
     windowSec: opts.outflowWindowSec ?? 3600n,
+    lenderSupply: opts.aaveLenderSupply ?? initial,
   };
+  if (liquidity.lenderSupply < 0n) throw new Error(`deployDevnet: aaveLenderSupply ${liquidity.lenderSupply} must be >= 0`);
   const accounts = {
     deployer: privateKeyToAccount(DEVNET_ACCOUNTS.deployer).address,
     keeper: privateKeyToAccount(DEVNET_ACCOUNTS.keeper).address,
     relayer: privateKeyToAccount(DEVNET_ACCOUNTS.relayer).address,
     market: privateKeyToAccount(DEVNET_ACCOUNTS.market).address,
     wormholeGuardian: privateKeyToAccount(DEVNET_WORMHOLE_GUARDIAN_KEY).address,
+    aaveLender: privateKeyToAccount(DEVNET_AAVE_LENDER_KEY).address,
   };
   const started = Date.now();
-  const ctxs = inputs.map((c) => makeCtx(c, log));
+  const ctxs = inputs.map((c) => makeCtx(c, log, market));
   const contracts = await Promise.all(
-    ctxs.map((ctx) => deployLocal(ctx, eids.filter((e) => e !== ctx.input.eid), accounts)),
+    ctxs.map(async (ctx) => {
+      const own = await deployLocal(ctx, eids.filter((e) => e !== ctx.input.eid), accounts);
+      return market === 'aave' ? { ...own, aave: await deployAaveMarket(ctx, own, accounts, opts.aaveReserve) } : own;
+    }),
   );
   await Promise.all(
     ctxs.map((ctx, i) =>
@@ -440,6 +633,6 @@ export async function deployDevnet(opts: DeployDevnetOptions): Promise<DevnetDep
     const { chainKey, chainId, eid, whChainId, rpcUrl } = ctx.input;
     chains[chainKey] = { chainKey, chainId, eid, whChainId, rpcUrl, contracts: contracts[i]! };
   });
-  log(`devnet deployed on ${opts.chains.length} chain(s) in ${Date.now() - started} ms`);
-  return { chains, accounts };
+  log(`devnet deployed on ${opts.chains.length} chain(s)${market === 'aave' ? ' with Aave v3 markets' : ''} in ${Date.now() - started} ms`);
+  return { chains, market, accounts };
 }

@@ -1,7 +1,10 @@
 /**
  * `ballast dev`: the whole keeper on a local devnet in one process tree — three anvil chains with
- * every contract, a real Temporal dev server (with Web UI), the LayerZero relayer, the market driver
- * replaying real history, the keeper worker with `/metrics`, and the monitor. Prints each rebalance.
+ * every contract (by default the treasury's liquidity in real Aave v3 Pools through AaveAllocators;
+ * `market: 'vault'` for the CollateralVaults), a real Temporal dev server (with Web UI), the LayerZero
+ * relayer, the market driver replaying real history, the keeper worker with `/metrics`, and the monitor.
+ * Prints each rebalance and, about once per day of history, every chain's utilization (and, on Aave, the
+ * supply APY) from the keeper's snapshot.
  */
 import fs from 'node:fs';
 import { setMaxListeners } from 'node:events';
@@ -10,6 +13,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { formatEther } from 'viem';
 import { startTemporalDevServer, findFreePort, temporalCliPath, DEFAULT_TEMPORAL_PORT, preferredPortOrAny, temporalAccessLines, type TemporalDevServer } from './temporal.js';
 import { startDevnet, DEFAULT_DEVNET_CHAINS, type Devnet } from './devnet.js';
+import type { DevnetMarket } from './deploy.js';
 import { MarketDriver } from './marketDriver.js';
 import { devnetSolanaKeeperEnv } from './solanaDevnet.js';
 import { DEVNET_ACCOUNTS } from './accounts.js';
@@ -20,6 +24,7 @@ import { toDisplayNumber } from '../keeper/metrics.js';
 import { repoDir } from '../config/fixtures.js';
 import type { RebalanceResult } from '../workflows/types.js';
 import type { CapacityMoveResult } from '../workflows/capacity.js';
+import type { ChainState, Snapshot } from '../planner/types.js';
 
 export interface DevOptions {
   /** Stop after this many rebalances completed (exit 0); undefined = run until Ctrl-C. */
@@ -38,6 +43,12 @@ export interface DevOptions {
   temporalPort?: number;
   /** Also run the Solana chain (LiteSVM JSON-RPC) and move liquidity to and from it over Wormhole. Default true. */
   solana?: boolean;
+  /**
+   * Where the EVM chains keep the treasury's liquidity (devnet/deploy.ts `market`). Default `aave`: a real Aave v3 Pool
+   * per chain (the treasury's aTokens in an AaveAllocator, borrow demand replayed on the Pool); `vault`: the Ballast
+   * CollateralVault. Solana keeps its devnet reserve either way.
+   */
+  market?: DevnetMarket;
 }
 
 const say = (msg: string) => process.stdout.write(`[ballast dev] ${msg}\n`);
@@ -84,7 +95,10 @@ export async function runDev(opts: DevOptions): Promise<number> {
       return startTemporalDevServer({ port: 0, uiPort: ui, logFile });
     });
     for (const line of temporalAccessLines(temporal, { startupMs: temporal.startupMs })) say(line);
-    say(`starting 3 anvil chains and deploying EndpointV2, SimpleMessageLib, OFT, vaults, routes, feeds${opts.solana ?? true ? ', and a Solana chain (LiteSVM JSON-RPC, SPL mint, reserve, Wormhole custody, Pyth)' : ''}…`);
+    const market: DevnetMarket = opts.market ?? 'aave';
+    if (market !== 'aave' && market !== 'vault') throw new Error(`market ${JSON.stringify(market)}: expected aave or vault`);
+    say(`starting 3 anvil chains and deploying EndpointV2, SimpleMessageLib, OFT, vaults, routes, feeds${market === 'aave' ? ', Aave v3 markets (Pool, aTokens, the treasury\'s AaveAllocator)' : ''}${opts.solana ?? true ? ', and a Solana chain (LiteSVM JSON-RPC, SPL mint, reserve, Wormhole custody, Pyth)' : ''}…`);
+    say(market === 'aave' ? 'EVM liquidity (market aave): real Aave v3 Pools; the treasury supplies through an AaveAllocator, borrow demand is replayed on the Pools' : 'EVM liquidity (market vault): the CollateralVaults; borrow demand is replayed on them');
     const metricsPort = opts.metricsPort ?? ((await portFree(9464)) ? 9464 : await findFreePort());
     const t0 = Date.now();
     devnet = await startDevnet({
@@ -93,6 +107,7 @@ export async function runDev(opts: DevOptions): Promise<number> {
       metricsPort,
       log: (m) => say(`  ${m}`),
       solana: opts.solana ?? true,
+      market,
       // The replayed Aave USDC markets run hot (mostly 75–90% utilized), so the devnet's band is 75–85%
       // (target 80%): chains drift above and below it as the history plays, and the keeper has work to do.
       configOverrides: (c) => ({
@@ -100,7 +115,8 @@ export async function runDev(opts: DevOptions): Promise<number> {
         tick: { intervalSec: opts.tickSec ?? 3, maxTicksBeforeContinueAsNew: 200 },
         layerzero: { deliveryDeadlineSec: 120 },
         // Capacity moves too: a chain whose borrowed / borrowLimit (the replayed utilization, as the limits start
-        // at the supplied liquidity) runs above 92% takes lending capacity from one below 85%.
+        // at the supplied liquidity) runs above 92% takes lending capacity from one below 85%. On Aave chains the
+        // borrow demand is on the Pool, not on the CollateralVault, so their credit lines stay idle.
         ...(c.solana ? { solana: { ...c.solana, chains: c.solana.chains.map((ch) => ({ ...ch, band: { lowPct: 75, highPct: 85 } })) } } : {}),
         chains: c.chains.map((ch) => ({ ...ch, band: { lowPct: 75, highPct: 85 }, capacity: { highPct: 92, lowPct: 85, minMove: (1_000n * 10n ** BigInt(c.asset.decimals)).toString(), maxMove: (1_000_000n * 10n ** BigInt(c.asset.decimals)).toString(), bridge: 'auto' } })),
       }),
@@ -141,6 +157,10 @@ export async function runDev(opts: DevOptions): Promise<number> {
     const unreported = new Set<string>(); // started rebalances whose result is not printed yet
     let poll: NodeJS.Timeout | undefined;
     let ticking = false;
+    // One line of every chain's market per day of history at most (and at most one per 5 s), from the keeper's snapshot.
+    const marketLineEveryMs = Math.max(opts.dayMs ?? 4000, 5000);
+    let lastMarketLineAt = 0;
+    let lastMarketSnapshot = -1;
     const stopReason = await new Promise<'until' | 'timeout' | 'signal' | 'worker'>((resolve) => {
       interrupted = () => resolve('signal');
       workerDone.catch(() => resolve('worker'));
@@ -173,6 +193,11 @@ export async function runDev(opts: DevOptions): Promise<number> {
           if (!(err instanceof WorkflowNotFoundError) && !abort.signal.aborted) say(`status query failed: ${err instanceof Error ? err.message : String(err)}`);
           return;
         }
+        if (st.snapshot && st.snapshot.takenAtMs !== lastMarketSnapshot && Date.now() - lastMarketLineAt >= marketLineEveryMs) {
+          lastMarketSnapshot = st.snapshot.takenAtMs;
+          lastMarketLineAt = Date.now();
+          say(`markets (${driver!.describe()}): ${marketSummary(st.snapshot)}`);
+        }
         for (const r of st.status.recent) {
           if (seen.has(r.rebalanceId)) continue;
           seen.add(r.rebalanceId);
@@ -201,7 +226,7 @@ export async function runDev(opts: DevOptions): Promise<number> {
       const body = await (await fetch(`http://127.0.0.1:${keeper.metricsPort}/metrics`)).text();
       const solanaKeys = devnet.config.solana?.chains.map((c) => c.key) ?? [];
       const solanaGauge = (l: string) => /^ballast_(utilization_ratio|oracle_price|oracle_age_seconds|pyth_confidence_ratio|pyth_verified|custody_tokens|idle_tokens)\{/.test(l) && solanaKeys.some((k) => l.includes(`chain="${k}"`));
-      const lines = body.split('\n').filter((l) => l.startsWith('ballast_rebalances_total') || l.startsWith('ballast_bridge_fee_paid_wei_total') || solanaGauge(l));
+      const lines = body.split('\n').filter((l) => l.startsWith('ballast_rebalances_total') || l.startsWith('ballast_bridge_fee_paid_wei_total') || l.startsWith('ballast_supply_apy_ratio{') || solanaGauge(l));
       say(`from /metrics:${lines.length ? '' : ' (no rebalance counted yet)'}`);
       for (const l of lines) say(`  ${l}`);
     } catch (err) {
@@ -221,6 +246,22 @@ export async function runDev(opts: DevOptions): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/**
+ * Every chain's market from the keeper's snapshot, one line: on an Aave chain the reserve's utilization (Aave's debt /
+ * (available + debt)) and supply APY (`market.supplyApyBps`), elsewhere the utilization; excluded chains with why.
+ * @example marketSummary(snapshot) // "ethereum Aave 86.12% utilized, supply APY 4.31% · solana 80.00% utilized"
+ */
+export function marketSummary(snapshot: { chains: readonly Pick<ChainState, 'chainKey' | 'utilizationWad' | 'market'>[]; excluded: Snapshot['excluded'] }): string {
+  const pct = (wad: bigint) => `${(Number(BigInt(wad) / 10n ** 14n) / 100).toFixed(2)}%`; // WAD (1e18 = 100%) → percent, 2 decimals
+  const parts = snapshot.chains.map((c) =>
+    c.market
+      ? `${c.chainKey} Aave ${pct(c.utilizationWad)} utilized, supply APY ${(Number(c.market.supplyApyBps) / 100).toFixed(2)}%`
+      : `${c.chainKey} ${pct(c.utilizationWad)} utilized`,
+  );
+  for (const e of snapshot.excluded) parts.push(`${e.chainKey} not read (${e.reason})`);
+  return parts.join(' · ') || 'no chain read yet';
 }
 
 /** Resolves true once every promise settled, false when `timeoutMs` passed first. Never rejects. */

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startAnvil, type AnvilInstance } from './anvil.js';
-import { deployDevnet, type DevnetDeployment } from './deploy.js';
+import { deployDevnet, type DevnetDeployment, type DevnetMarket } from './deploy.js';
 import { DevnetGuardian, preloadWormholeSdk } from './guardian.js';
 import { LayerZeroRelayer } from './relayer.js';
 import { startSolanaDevnet, type SolanaDevnet } from './solanaDevnet.js';
@@ -53,6 +53,14 @@ export interface StartDevnetOptions {
    * custody, Pyth account) named `solana`, peered with every EVM chain over Wormhole, and configure it.
    */
   solana?: boolean;
+  /**
+   * Where the treasury's liquidity sits on the EVM chains (devnet/deploy.ts `market`): `vault` (default: the
+   * CollateralVault) or `aave` (a real Aave v3 Pool per chain, the treasury's aTokens held by an AaveAllocator; the
+   * generated config then has `chains[].aave`). Solana keeps its devnet reserve either way.
+   */
+  market?: DevnetMarket;
+  /** With `market: 'aave'`: the third-party lender's supply per reserve, base units (devnet/deploy.ts `aaveLenderSupply`). */
+  aaveLenderSupply?: bigint;
   log?: (msg: string) => void;
 }
 
@@ -99,6 +107,8 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<Devnet> {
     }
     const deployment = await deployDevnet({
       chains: specs.map((s) => ({ chainKey: s.key, rpcUrl: anvils[s.key]!.rpcUrl, chainId: s.chainId, eid: s.eid, whChainId: s.whChainId, lzNativeFeeWei: s.lzNativeFeeWei })),
+      market: opts.market ?? 'vault',
+      ...(opts.aaveLenderSupply !== undefined ? { aaveLenderSupply: opts.aaveLenderSupply } : {}),
       log,
     });
     relayer = new LayerZeroRelayer({
@@ -130,6 +140,15 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<Devnet> {
       wormhole: { guardianUrl: guardian.url, guardianSets: [{ index: 0, keys: [guardian.guardianAddress] }] },
     });
     input = { ...input, temporal: { address: opts.temporalAddress }, metrics: { port: opts.metricsPort ?? 0 } };
+    // On an Aave market the keeper's collateral legs call the allocator and its tick reads the reserve (config
+    // `chains[].aave`); capacity moves stay on `contracts.vault`.
+    input = {
+      ...input,
+      chains: input.chains.map((ch) => {
+        const a = deployment.chains[ch.key]?.contracts.aave;
+        return a ? { ...ch, aave: { pool: a.pool, aToken: a.aToken, variableDebtToken: a.variableDebtToken, stableDebtToken: a.stableDebtToken, allocator: a.allocator } } : ch;
+      }),
+    };
     if (solana) {
       const evm = input.chains[0]!;
       input = {
