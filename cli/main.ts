@@ -167,7 +167,9 @@ export function buildProgram(ctx: CliContext, version: string): Command {
         if (snapshot) {
           io.out(`snapshot (${snapshot.freshness}) at ${new Date(snapshot.takenAtMs).toISOString()}:`);
           for (const c of snapshot.chains) {
-            io.out(`  ${c.chainKey.padEnd(10)} block ${c.blockNumber}  utilization ${(wadToNumber(c.utilizationWad) * 100).toFixed(2)}%  idle ${toDisplayNumber(c.idle, d)} ${config.asset.symbol}  oracle ${c.oracleCheck.ok ? 'ok' : `REFUSED: ${c.oracleCheck.reason}`}`);
+            // An Aave chain: Aave's utilization and supply APY, and the treasury's supply (its aTokens).
+            const aave = c.market ? `  Aave supply APY ${(Number(c.market.supplyApyBps) / 100).toFixed(2)}%  treasury supply ${toDisplayNumber(c.market.treasuryBalance, d)} ${config.asset.symbol}` : '';
+            io.out(`  ${c.chainKey.padEnd(10)} block ${c.blockNumber}  utilization ${(wadToNumber(c.utilizationWad) * 100).toFixed(2)}%  idle ${toDisplayNumber(c.idle, d)} ${config.asset.symbol}${aave}  oracle ${c.oracleCheck.ok ? 'ok' : `REFUSED: ${c.oracleCheck.reason}`}`);
           }
           for (const e of snapshot.excluded) io.out(`  ${e.chainKey.padEnd(10)} EXCLUDED: ${e.reason}`);
         }
