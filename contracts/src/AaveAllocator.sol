@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import { AccessControl } from "@openzeppelin/contracts/access/AccessControl.sol";
 import { IERC20 } from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import { SafeERC20 } from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import { IPool } from "@aave/core-v3/contracts/interfaces/IPool.sol";
 import { IAToken } from "@aave/core-v3/contracts/interfaces/IAToken.sol";
+import { KeeperFlows } from "./KeeperFlows.sol";
 
 /**
  * @title AaveAllocator
@@ -24,6 +24,8 @@ import { IAToken } from "@aave/core-v3/contracts/interfaces/IAToken.sol";
  *   this, 0)`; each id once (`inflowOf`).
  * - The treasury enters with `supply` (admin or `TREASURER_ROLE`) and the admin exits with `withdraw`.
  * - The admin (`DEFAULT_ADMIN_ROLE`) sets the route, the cap and can pause keeper flows.
+ * The keeper-facing part (route, cap, pause flags, once-per-id bookkeeping, their events and errors)
+ * is `KeeperFlows`, the base `CollateralVault` shares, so the two keeper ABIs cannot drift apart.
  *
  * Ledger: `principal()` = Σ `supply` + Σ `depositFromRoute` − Σ `withdraw` − Σ `withdrawToRoute`, in
  * underlying base units, exact (it counts the underlying amounts moved, which Aave moves exactly; see
@@ -51,29 +53,15 @@ import { IAToken } from "@aave/core-v3/contracts/interfaces/IAToken.sol";
  * debt, or the underlying token's insufficient-balance error when it has none); a paused/frozen
  * reserve or a supply cap reverts with Aave's error string.
  */
-contract AaveAllocator is AccessControl {
+contract AaveAllocator is KeeperFlows {
     using SafeERC20 for IERC20;
 
-    /// @notice Role allowed to call `withdrawToRoute` (and nothing else).
-    bytes32 public constant KEEPER_ROLE = keccak256("KEEPER_ROLE");
     /// @notice Role allowed to `supply` treasury funds (the admin may too).
     bytes32 public constant TREASURER_ROLE = keccak256("TREASURER_ROLE");
 
     IPool private immutable _pool;
     IERC20 private immutable _asset;
     IAToken private immutable _aToken;
-
-    /// @notice Amount sent to the route per rebalance id (0 = id unused for outflows).
-    mapping(bytes32 rebalanceId => uint256 amount) public outflowOf;
-    /// @notice Amount received from the route per rebalance id (0 = id unused for inflows).
-    mapping(bytes32 rebalanceId => uint256 amount) public inflowOf;
-
-    /// @notice The only contract keeper outflows can go to and inflows can come from.
-    address public route;
-    /// @notice When true, `withdrawToRoute` reverts.
-    bool public outflowPaused;
-    /// @notice When true, `depositFromRoute` reverts.
-    bool public inflowPaused;
 
     /// @notice Σ underlying supplied by the treasury through `supply`, cumulative, base units.
     uint256 public cumulativeSupplied;
@@ -84,42 +72,11 @@ contract AaveAllocator is AccessControl {
     /// @notice Σ underlying sent to the route through `withdrawToRoute`, cumulative, base units.
     uint256 public cumulativeWithdrawnToRoute;
 
-    uint256 private _maxOutflowPerWindow;
-    uint64 private _windowSec;
-    uint64 private _windowStart;
-    uint256 private _outflowInWindow;
-
     /// @notice `account` supplied `amount` of the treasury's asset to Aave through this allocator.
     event Supplied(address indexed account, uint256 amount);
     /// @notice The admin `account` withdrew `amount` of the underlying from Aave to `to`.
     event WithdrawnTo(address indexed account, address indexed to, uint256 amount);
-    /// @notice The keeper sent `amount` to `route` for `rebalanceId`; `outflowInWindow` is the window's usage after it.
-    event WithdrawnToRoute(bytes32 indexed rebalanceId, address indexed route, uint256 amount, uint256 outflowInWindow);
-    /// @notice `route` deposited `amount` for `rebalanceId` (supplied to Aave).
-    event DepositedFromRoute(bytes32 indexed rebalanceId, address indexed route, uint256 amount);
-    /// @notice The route changed from `previousRoute` to `newRoute`.
-    event RouteSet(address indexed previousRoute, address indexed newRoute);
-    /// @notice The outflow cap changed.
-    event OutflowCapSet(uint256 maxOutflowPerWindow, uint64 windowSec);
-    /// @notice Keeper flows were paused or resumed.
-    event KeeperFlowsPausedSet(bool outflowPaused, bool inflowPaused);
 
-    /// @notice An address argument was the zero address.
-    error ZeroAddress();
-    /// @notice An amount argument was zero.
-    error ZeroAmount();
-    /// @notice The rebalance id was already used for this direction.
-    error RebalanceIdUsed(bytes32 rebalanceId);
-    /// @notice Keeper outflows are paused.
-    error OutflowPaused();
-    /// @notice Keeper inflows are paused.
-    error InflowPaused();
-    /// @notice The outflow would exceed what is left of the current window's cap.
-    error OutflowCapExceeded(uint256 requested, uint256 remaining);
-    /// @notice No route is configured.
-    error RouteNotSet();
-    /// @notice Caller is not the configured route.
-    error NotRoute(address caller);
     /// @notice `asset` has no Aave reserve in the pool (its `aTokenAddress` is zero).
     error ReserveNotListed(address asset);
     /// @notice Aave moved a different amount than requested (`requested`), or the route received less
@@ -191,31 +148,16 @@ contract AaveAllocator is AccessControl {
      * @dev Only `KEEPER_ROLE`. The outflow cap is a fixed window: once `windowSec` has passed since
      * the window started, a new window starts at this block with nothing used.
      * Reverts `ZeroAmount`, `RouteNotSet`, `RebalanceIdUsed(rebalanceId)`, `OutflowPaused`,
-     * `OutflowCapExceeded(requested, remaining)`, then Aave's errors as they are (a withdrawal above
-     * this allocator's aToken balance or the reserve's available liquidity reverts inside Aave), and
+     * `OutflowCapExceeded(requested, remaining)` (`KeeperFlows._takeOutflow`, with no availability
+     * check of its own), then Aave's errors as they are (a withdrawal above this allocator's aToken
+     * balance or the reserve's available liquidity reverts inside Aave), and
      * `WithdrawalMismatch(requested, received)` if the route received less than `amount` (Aave
      * transfers exactly `amount`; checked on the route's balance so the ledger stays exact).
      * Emits `WithdrawnToRoute`.
      */
     function withdrawToRoute(bytes32 rebalanceId, uint256 amount) external onlyRole(KEEPER_ROLE) {
-        if (amount == 0) revert ZeroAmount();
-        address route_ = route;
-        if (route_ == address(0)) revert RouteNotSet();
-        if (outflowOf[rebalanceId] != 0) revert RebalanceIdUsed(rebalanceId);
-        if (outflowPaused) revert OutflowPaused();
-
-        if (block.timestamp >= uint256(_windowStart) + _windowSec) {
-            _windowStart = uint64(block.timestamp);
-            _outflowInWindow = 0;
-        }
-        uint256 used = _outflowInWindow;
-        uint256 remaining = _maxOutflowPerWindow > used ? _maxOutflowPerWindow - used : 0;
-        if (amount > remaining) revert OutflowCapExceeded(amount, remaining);
-
-        _outflowInWindow = used + amount;
-        outflowOf[rebalanceId] = amount;
+        address route_ = _takeOutflow(rebalanceId, amount);
         cumulativeWithdrawnToRoute += amount;
-        emit WithdrawnToRoute(rebalanceId, route_, amount, used + amount);
 
         uint256 before = _asset.balanceOf(route_);
         uint256 withdrawn = _pool.withdraw(address(_asset), amount, route_);
@@ -227,51 +169,15 @@ contract AaveAllocator is AccessControl {
      * @notice Pulls `amount` from the route (which must have approved this allocator, as
      * `BallastRoute.depositToVault` does) for `rebalanceId` and supplies it to Aave.
      * @dev Only the configured route (`NotRoute(caller)` otherwise). Reverts `ZeroAmount`,
-     * `InflowPaused`, `RebalanceIdUsed(rebalanceId)`, the token's error if the transfer fails, and
-     * Aave's supply errors (reserve paused/frozen, supply cap) as they are. Adds `amount` to
-     * `principal()`. Emits `DepositedFromRoute`.
+     * `InflowPaused`, `RebalanceIdUsed(rebalanceId)` (`KeeperFlows._takeInflow`), the token's error if
+     * the transfer fails, and Aave's supply errors (reserve paused/frozen, supply cap) as they are. Adds
+     * `amount` to `principal()`. Emits `DepositedFromRoute`.
      */
     function depositFromRoute(bytes32 rebalanceId, uint256 amount) external {
-        if (msg.sender != route || msg.sender == address(0)) revert NotRoute(msg.sender);
-        if (amount == 0) revert ZeroAmount();
-        if (inflowPaused) revert InflowPaused();
-        if (inflowOf[rebalanceId] != 0) revert RebalanceIdUsed(rebalanceId);
-        inflowOf[rebalanceId] = amount;
+        _takeInflow(rebalanceId, amount);
         cumulativeDepositedFromRoute += amount;
-        emit DepositedFromRoute(rebalanceId, msg.sender, amount);
         _asset.safeTransferFrom(msg.sender, address(this), amount);
         _supplyToAave(amount);
-    }
-
-    // ------------------------------------------------------------------ admin
-
-    /**
-     * @notice Sets the route contract (zero disables keeper flows).
-     * @dev Only `DEFAULT_ADMIN_ROLE`. Emits `RouteSet`.
-     */
-    function setRoute(address newRoute) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        emit RouteSet(route, newRoute);
-        route = newRoute;
-    }
-
-    /**
-     * @notice Sets the outflow cap: at most `maxOutflowPerWindow` per fixed window of `windowSec` seconds.
-     * @dev Only `DEFAULT_ADMIN_ROLE`. Usage already counted in the current window is kept. Emits `OutflowCapSet`.
-     */
-    function setOutflowCap(uint256 maxOutflowPerWindow, uint64 windowSec) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _maxOutflowPerWindow = maxOutflowPerWindow;
-        _windowSec = windowSec;
-        emit OutflowCapSet(maxOutflowPerWindow, windowSec);
-    }
-
-    /**
-     * @notice Pauses or resumes keeper outflows and inflows independently.
-     * @dev Only `DEFAULT_ADMIN_ROLE`. Emits `KeeperFlowsPausedSet`.
-     */
-    function setKeeperFlowsPaused(bool outflowPaused_, bool inflowPaused_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        outflowPaused = outflowPaused_;
-        inflowPaused = inflowPaused_;
-        emit KeeperFlowsPausedSet(outflowPaused_, inflowPaused_);
     }
 
     // ------------------------------------------------------------------ views
@@ -324,22 +230,6 @@ contract AaveAllocator is AccessControl {
         uint256 balance = suppliedBalance();
         uint256 liquidity = _asset.balanceOf(address(_aToken));
         return balance < liquidity ? balance : liquidity;
-    }
-
-    /**
-     * @notice The outflow cap and the current window's state.
-     * @return maxOutflowPerWindow Cap per window, asset base units.
-     * @return windowSec Window length in seconds.
-     * @return outflowInWindow Used in the current window; 0 if the window has expired.
-     * @return windowStart Start of the last window (unix seconds).
-     */
-    function outflowCap()
-        external
-        view
-        returns (uint256 maxOutflowPerWindow, uint64 windowSec, uint256 outflowInWindow, uint64 windowStart)
-    {
-        bool expired = block.timestamp >= uint256(_windowStart) + _windowSec;
-        return (_maxOutflowPerWindow, _windowSec, expired ? 0 : _outflowInWindow, _windowStart);
     }
 
     /// @dev Approves exactly `amount` to the pool and supplies it on behalf of this allocator.

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import { AccessControl } from "@openzeppelin/contracts/access/AccessControl.sol";
 import { IERC20 } from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import { SafeERC20 } from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import { KeeperFlows } from "./KeeperFlows.sol";
 
 /// @notice The part of `CreditMessenger` the vault calls when it applies delivered credit.
 interface ICreditMessengerClaim {
@@ -22,6 +22,8 @@ interface ICreditMessengerClaim {
  *   can therefore move at most `maxOutflowPerWindow` per window, and only to the route.
  * - Only the route can bring liquidity back (`depositFromRoute`).
  * - The admin (`DEFAULT_ADMIN_ROLE`) sets the route, the cap and can pause keeper flows.
+ * The route, the cap, the pause flags, the once-per-id bookkeeping and their events and errors are
+ * `KeeperFlows`' (shared with `AaveAllocator`); keeper outflows are also bounded by idle liquidity.
  *
  * Lending capacity (credit lines, "capacity moves"): `borrow` is also bounded by `borrowLimit`, the
  * vault's lending capacity in asset base units. The keeper moves capacity between chains without moving
@@ -41,11 +43,9 @@ interface ICreditMessengerClaim {
  * @dev Liquidity moved by the keeper changes `totalSupplied` (the pool's liquidity on this chain) but
  * not any supplier's `suppliedBy` balance: it is protocol-level rebalancing, not a supplier action.
  */
-contract CollateralVault is AccessControl {
+contract CollateralVault is KeeperFlows {
     using SafeERC20 for IERC20;
 
-    /// @notice Role allowed to call `withdrawToRoute`.
-    bytes32 public constant KEEPER_ROLE = keccak256("KEEPER_ROLE");
     /// @notice Role allowed to `borrow` and `repay`.
     bytes32 public constant BORROWER_ROLE = keccak256("BORROWER_ROLE");
 
@@ -59,23 +59,6 @@ contract CollateralVault is AccessControl {
     mapping(address account => uint256 amount) public suppliedBy;
     /// @notice Debt of each borrower.
     mapping(address borrower => uint256 amount) public borrowedBy;
-    /// @notice Amount sent to the route per rebalance id (0 = id unused for outflows).
-    mapping(bytes32 rebalanceId => uint256 amount) public outflowOf;
-    /// @notice Amount received from the route per rebalance id (0 = id unused for inflows).
-    mapping(bytes32 rebalanceId => uint256 amount) public inflowOf;
-
-    /// @notice The only contract keeper outflows can go to and inflows can come from.
-    address public route;
-    /// @notice When true, `withdrawToRoute` reverts.
-    bool public outflowPaused;
-    /// @notice When true, `depositFromRoute` reverts.
-    bool public inflowPaused;
-
-    uint256 private _maxOutflowPerWindow;
-    uint64 private _windowSec;
-    uint64 private _windowStart;
-    uint256 private _outflowInWindow;
-
     /// @notice Lifecycle of a credit reservation: `Reserved` → `Sent` (taken by the messenger) or `Restored`.
     enum ReservationStatus {
         None,
@@ -118,16 +101,6 @@ contract CollateralVault is AccessControl {
     event Borrowed(address indexed borrower, uint256 amount);
     /// @notice `borrower` repaid `amount`.
     event Repaid(address indexed borrower, uint256 amount);
-    /// @notice The keeper sent `amount` to `route` for `rebalanceId`; `outflowInWindow` is the window's usage after it.
-    event WithdrawnToRoute(bytes32 indexed rebalanceId, address indexed route, uint256 amount, uint256 outflowInWindow);
-    /// @notice `route` deposited `amount` for `rebalanceId`.
-    event DepositedFromRoute(bytes32 indexed rebalanceId, address indexed route, uint256 amount);
-    /// @notice The route changed from `previousRoute` to `newRoute`.
-    event RouteSet(address indexed previousRoute, address indexed newRoute);
-    /// @notice The outflow cap changed.
-    event OutflowCapSet(uint256 maxOutflowPerWindow, uint64 windowSec);
-    /// @notice Keeper flows were paused or resumed.
-    event KeeperFlowsPausedSet(bool outflowPaused, bool inflowPaused);
     /// @notice The admin changed the lending capacity.
     event BorrowLimitSet(uint256 previousLimit, uint256 newLimit);
     /// @notice The credit messenger changed.
@@ -144,24 +117,8 @@ contract CollateralVault is AccessControl {
     /// @notice Credit `key` from `srcEid` was applied: `borrowLimit` raised by `amount` to `borrowLimit`.
     event CreditApplied(bytes32 indexed key, uint32 indexed srcEid, uint256 amount, uint256 borrowLimit);
 
-    /// @notice An address argument was the zero address.
-    error ZeroAddress();
-    /// @notice An amount argument was zero.
-    error ZeroAmount();
-    /// @notice The rebalance id was already used for this direction.
-    error RebalanceIdUsed(bytes32 rebalanceId);
-    /// @notice Keeper outflows are paused.
-    error OutflowPaused();
-    /// @notice Keeper inflows are paused.
-    error InflowPaused();
     /// @notice Not enough idle (supplied minus borrowed) liquidity.
     error InsufficientIdle(uint256 requested, uint256 idle);
-    /// @notice The outflow would exceed what is left of the current window's cap.
-    error OutflowCapExceeded(uint256 requested, uint256 remaining);
-    /// @notice No route is configured.
-    error RouteNotSet();
-    /// @notice Caller is not the configured route.
-    error NotRoute(address caller);
     /// @notice A supplier tried to withdraw more than it supplied.
     error InsufficientSupplied(uint256 requested, uint256 supplied);
     /// @notice A borrower tried to repay more than it owes.
@@ -263,46 +220,25 @@ contract CollateralVault is AccessControl {
      * @dev Only `KEEPER_ROLE`. The outflow cap is a fixed window: once `windowSec` has passed since
      * the window started, a new window starts at this block with nothing used.
      * Reverts `ZeroAmount`, `RouteNotSet`, `RebalanceIdUsed(rebalanceId)`, `OutflowPaused`,
-     * `InsufficientIdle(requested, idle)`, `OutflowCapExceeded(requested, remaining)`.
-     * Emits `WithdrawnToRoute`.
+     * `InsufficientIdle(requested, idle)`, `OutflowCapExceeded(requested, remaining)` (the checks and the
+     * cap are `KeeperFlows._takeOutflow`'s, the idle check this contract's `_checkOutflowAvailable`).
+     * Lowers `totalSupplied` by `amount`. Emits `WithdrawnToRoute`.
      */
     function withdrawToRoute(bytes32 rebalanceId, uint256 amount) external onlyRole(KEEPER_ROLE) {
-        if (amount == 0) revert ZeroAmount();
-        address route_ = route;
-        if (route_ == address(0)) revert RouteNotSet();
-        if (outflowOf[rebalanceId] != 0) revert RebalanceIdUsed(rebalanceId);
-        if (outflowPaused) revert OutflowPaused();
-        uint256 idle_ = idle();
-        if (amount > idle_) revert InsufficientIdle(amount, idle_);
-
-        if (block.timestamp >= uint256(_windowStart) + _windowSec) {
-            _windowStart = uint64(block.timestamp);
-            _outflowInWindow = 0;
-        }
-        uint256 used = _outflowInWindow;
-        uint256 remaining = _maxOutflowPerWindow > used ? _maxOutflowPerWindow - used : 0;
-        if (amount > remaining) revert OutflowCapExceeded(amount, remaining);
-
-        _outflowInWindow = used + amount;
-        outflowOf[rebalanceId] = amount;
+        address route_ = _takeOutflow(rebalanceId, amount);
         totalSupplied -= amount;
-        emit WithdrawnToRoute(rebalanceId, route_, amount, used + amount);
         _asset.safeTransfer(route_, amount);
     }
 
     /**
      * @notice Pulls `amount` from the route (which must have approved this vault) for `rebalanceId`.
      * @dev Only the configured route (`NotRoute(caller)` otherwise). Reverts `ZeroAmount`,
-     * `InflowPaused`, `RebalanceIdUsed(rebalanceId)`. Emits `DepositedFromRoute`.
+     * `InflowPaused`, `RebalanceIdUsed(rebalanceId)` (`KeeperFlows._takeInflow`), or the token's error if
+     * the transfer fails. Raises `totalSupplied` by `amount`. Emits `DepositedFromRoute`.
      */
     function depositFromRoute(bytes32 rebalanceId, uint256 amount) external {
-        if (msg.sender != route || msg.sender == address(0)) revert NotRoute(msg.sender);
-        if (amount == 0) revert ZeroAmount();
-        if (inflowPaused) revert InflowPaused();
-        if (inflowOf[rebalanceId] != 0) revert RebalanceIdUsed(rebalanceId);
-        inflowOf[rebalanceId] = amount;
+        _takeInflow(rebalanceId, amount);
         totalSupplied += amount;
-        emit DepositedFromRoute(rebalanceId, msg.sender, amount);
         _asset.safeTransferFrom(msg.sender, address(this), amount);
     }
 
@@ -406,35 +342,6 @@ contract CollateralVault is AccessControl {
     // ------------------------------------------------------------------ admin
 
     /**
-     * @notice Sets the route contract (zero disables keeper flows).
-     * @dev Only `DEFAULT_ADMIN_ROLE`. Emits `RouteSet`.
-     */
-    function setRoute(address newRoute) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        emit RouteSet(route, newRoute);
-        route = newRoute;
-    }
-
-    /**
-     * @notice Sets the outflow cap: at most `maxOutflowPerWindow` per fixed window of `windowSec` seconds.
-     * @dev Only `DEFAULT_ADMIN_ROLE`. Usage already counted in the current window is kept. Emits `OutflowCapSet`.
-     */
-    function setOutflowCap(uint256 maxOutflowPerWindow, uint64 windowSec) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _maxOutflowPerWindow = maxOutflowPerWindow;
-        _windowSec = windowSec;
-        emit OutflowCapSet(maxOutflowPerWindow, windowSec);
-    }
-
-    /**
-     * @notice Pauses or resumes keeper outflows and inflows independently.
-     * @dev Only `DEFAULT_ADMIN_ROLE`. Emits `KeeperFlowsPausedSet`.
-     */
-    function setKeeperFlowsPaused(bool outflowPaused_, bool inflowPaused_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        outflowPaused = outflowPaused_;
-        inflowPaused = inflowPaused_;
-        emit KeeperFlowsPausedSet(outflowPaused_, inflowPaused_);
-    }
-
-    /**
      * @notice Sets the lending capacity. This is the one call that changes the deployment's total
      * capacity (capacity moves only shift it between chains).
      * @dev Only `DEFAULT_ADMIN_ROLE`. A limit below `totalBorrowed` only blocks new borrows. Emits `BorrowLimitSet`.
@@ -484,22 +391,6 @@ contract CollateralVault is AccessControl {
         return (totalBorrowed * 1e18) / supplied;
     }
 
-    /**
-     * @notice The outflow cap and the current window's state.
-     * @return maxOutflowPerWindow Cap per window, asset base units.
-     * @return windowSec Window length in seconds.
-     * @return outflowInWindow Used in the current window; 0 if the window has expired.
-     * @return windowStart Start of the last window (unix seconds).
-     */
-    function outflowCap()
-        external
-        view
-        returns (uint256 maxOutflowPerWindow, uint64 windowSec, uint256 outflowInWindow, uint64 windowStart)
-    {
-        bool expired = block.timestamp >= uint256(_windowStart) + _windowSec;
-        return (_maxOutflowPerWindow, _windowSec, expired ? 0 : _outflowInWindow, _windowStart);
-    }
-
     /// @notice Capacity not borrowed: `borrowLimit − totalBorrowed`, or 0 when borrowed is at or above the limit.
     function spareCredit() public view returns (uint256) {
         uint256 limit = borrowLimit;
@@ -530,5 +421,17 @@ contract CollateralVault is AccessControl {
     {
         bool expired = block.timestamp >= uint256(_creditWindowStart) + _creditWindowSec;
         return (_maxCreditOutPerWindow, _creditWindowSec, expired ? 0 : _creditOutInWindow, _creditWindowStart);
+    }
+
+    // ------------------------------------------------------------------ internal
+
+    /**
+     * @notice Keeper outflows take idle liquidity only: reverts `InsufficientIdle(requested, idle)` when
+     * `amount` exceeds `idle()`.
+     * @dev `KeeperFlows._takeOutflow` hook: runs after the pause check, before the outflow cap.
+     */
+    function _checkOutflowAvailable(uint256 amount) internal view override {
+        uint256 idle_ = idle();
+        if (amount > idle_) revert InsufficientIdle(amount, idle_);
     }
 }
