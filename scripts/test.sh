@@ -6,10 +6,12 @@
 #   - test/unit/all.ts: every unit test file in ONE process (saves a process start and module load per file);
 #   - each e2e, workflow and chaos file in its own process (each starts real Temporal servers, anvil chains,
 #     workers: every port is picked by the OS, nothing is shared between files);
-# three files at a time on 2 cores: the real-parts files spend most of their wall time waiting on chains, servers and
-# deadlines (the chaos suite ~170 s of mostly waiting: user CPU about half its wall time), so a third lane fills the
+# four files at a time on 2 cores: the real-parts files spend most of their wall time waiting on chains, servers and
+# deadlines (the chaos suite ~170 s of mostly waiting: user CPU about half its wall time), so more lanes fill the
 # idle time; the longest (the chaos suite) first so the others run beside it. Measured on this machine, quiet, the
-# same files: 312 s with 2 lanes, 258 s with 3 (`time BALLAST_TEST_CONCURRENCY=N bash scripts/test.sh`).
+# same files: 312 s with 2 lanes, 258 s with 3 (session 5's files); with this session's files (the saga matrix, the
+# 2 s-block chaos schedule, the Aave tests) 353 s with 3 lanes in a fresh clone's .ci/run and 217 s with 4 in the
+# checkout (`time BALLAST_TEST_CONCURRENCY=N bash scripts/test.sh`).
 #
 # BALLAST_HIGHS_BASELINE=1: every process that plans would otherwise compile the HiGHS WebAssembly module with
 # TurboFan up front (planner/lp.ts: ~5 s of CPU per process, for faster large solves the tests do not need).
@@ -24,4 +26,4 @@ files=(test/chaos/chaos.test.ts test/unit/all.ts)
 for f in test/e2e/*.test.ts test/workflows/*.test.ts test/chaos/*.test.ts; do
   [[ "$f" == test/chaos/chaos.test.ts ]] || files+=("$f")
 done
-exec node --import tsx --test --test-concurrency="${BALLAST_TEST_CONCURRENCY:-3}" "${files[@]}"
+exec node --import tsx --test --test-concurrency="${BALLAST_TEST_CONCURRENCY:-4}" "${files[@]}"
