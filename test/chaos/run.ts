@@ -8,8 +8,8 @@
  * Wormhole EVM→Solana and Solana→EVM, and capacity moves over LayerZero and over Wormhole; and injects a random
  * subset of faults at random moments:
  * - RPC faults (timeouts, 5xx, dropped answers, stale reads, transactions accepted but never mined, "nonce too low");
- * - audit-only failures: for a window longer than the sagas' `auditDeadlineSec`, every pinned (historical) read
- *   fails while the legs' reads and writes go through;
+ * - audit-only failures: for a window longer than the sagas' `auditDeadlineSec`, timed from the first pinned read it
+ *   refuses, every pinned (historical) read fails while the legs' reads and writes go through;
  * - receipt timeouts with the transaction mined late (block production off on a chain past the keeper's receipt
  *   timeout, then on); Solana confirmation timeouts with the transaction landing late (the proxy answers the
  *   signature, forwards the transaction after the confirmation wait);
@@ -98,6 +98,8 @@ const HEARTBEAT_TIMEOUT_SEC = 3;
 
 /** `auditDeadlineSec` given to every saga: how long it retries an audit before ending stranded. */
 export const AUDIT_DEADLINE_SEC = 5;
+/** How long an audit-read window stays armed waiting for the first pinned read to refuse, ms (then it closes). */
+const AUDIT_ARM_MAX_MS = 20_000;
 
 /** Per-kind fault rates used when a kind is picked for a schedule. */
 const RPC_RATES: Record<(typeof RPC_FAULT_KINDS)[number], number> = { timeout: 0.05, http500: 0.2, http503: 0.2, drop: 0.2, stale: 0.4, swallowTx: 0.5, nonceTooLow: 0.5 };
@@ -541,6 +543,11 @@ async function runSchedule(e: ChaosEnv, plan: SchedulePlan, tally: Tally, residu
       e.log('[chaos] audit reads fail ON (pinned eth_calls on every EVM chain)');
       auditOn = true;
       applyPlans();
+      // The outage is timed from the first pinned read it refuses (a saga's audit), so the audit really meets an outage
+      // longer than its deadline whatever the machine's speed; with no audit within AUDIT_ARM_MAX_MS the window closes.
+      const refusedBefore = tally.faults.rpc.auditRead;
+      const armedAt = Date.now();
+      while (tally.faults.rpc.auditRead === refusedBefore && Date.now() - armedAt < AUDIT_ARM_MAX_MS) await sleep(50);
       await sleep(AUDIT_DEADLINE_SEC * 1000 + a.extraMs);
       auditOn = false;
       applyPlans();
