@@ -342,6 +342,12 @@ describe('rebalanceWorkflow: a stranded return is located by the return message 
 });
 
 describe('rebalanceWorkflow tells its monitor (time-skipping; the real monitorWorkflow, paused)', () => {
+  /**
+   * The stranded cases here wait out a short delivery deadline: what they check is the signal, not the deadline. With a
+   * second workflow (the monitor) open, the time-skipping server sometimes stopped skipping during the return's
+   * delivery wait (seen in fresh-clone CI runs: the 120 s deadline took 115 s of wall time, 2 runs of 3).
+   */
+  const SHORT_DEADLINE_SEC = 5;
   const monitorInput = (deployment: string): MonitorInput => ({
     deployment,
     tickIntervalSec: 86_400,
@@ -364,7 +370,7 @@ describe('rebalanceWorkflow tells its monitor (time-skipping; the real monitorWo
 
   test('a stranded saga signals its GUID and nonce: the monitor counts it in flight for the deployment ledger', async () => {
     const s = scenario('monitor-stranded', { arrival: { forward: 'never' } });
-    const { result: r, status } = await withMonitor('stranded', (monitorWorkflowId) => run(s, { monitorWorkflowId }));
+    const { result: r, status } = await withMonitor('stranded', (monitorWorkflowId) => run(s, { monitorWorkflowId, deliveryDeadlineSec: SHORT_DEADLINE_SEC }));
     assert.equal(r.outcome, 'stranded');
     assert.deepEqual(status.finished, { completed: 0, compensated: 0, stranded: 1 });
     assert.deepEqual(status.ledger.stranded, [{ rebalanceId: s.rebalanceId, from: 'alpha', to: 'beta', amount: AMOUNT, guid: r.guid, nonce: r.nonce, bridge: 'layerzero' }]);
@@ -373,7 +379,7 @@ describe('rebalanceWorkflow tells its monitor (time-skipping; the real monitorWo
 
   test('a stranded RETURN signals the return GUID and nonce, beta -> alpha (issue 11, defect 4)', async () => {
     const s = scenario('monitor-stranded-return', { faults: { deposit: always(revert('beta', 'depositFromRoute', 'InflowPaused')) }, arrival: { return: 'never' } });
-    const { result: r, status } = await withMonitor('stranded-return', (monitorWorkflowId) => run(s, { monitorWorkflowId }));
+    const { result: r, status } = await withMonitor('stranded-return', (monitorWorkflowId) => run(s, { monitorWorkflowId, deliveryDeadlineSec: SHORT_DEADLINE_SEC }));
     assert.equal(r.outcome, 'stranded');
     assert.deepEqual(status.ledger.stranded, [{ rebalanceId: s.rebalanceId, from: 'beta', to: 'alpha', amount: AMOUNT, guid: s.returned!.guid, nonce: s.returned!.nonce, bridge: 'layerzero', key: legKey(s.rebalanceId, 'return') }]);
   });
