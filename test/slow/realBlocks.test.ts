@@ -6,11 +6,13 @@
  * keeper key, so concurrent writes from one key on one chain meet in the same blocks (before the per-chain nonce
  * manager, three such sends over five rounds on `anvil --block-time 2` were refused 10 times "nonce too low"), and the
  * worker processes are SIGKILLed and restarted while the sagas run. Same promises as the chaos suite: nothing lost,
- * nothing sent twice, no outcome contradicted by the chain. The Solana chain is not started (no Solana route in seed 92). `npm run chaos -- --seed 92 --block-time 2 --workers 2`.
+ * nothing sent twice, no outcome contradicted by the chain. The Solana chain is not started (no Solana route in seed 92).
+ * Not in `npm test` (about a minute of two cores: the suite's 5-minute budget): `npm run test:real-blocks`; the same
+ * schedule through the CLI: `npm run chaos -- --seed 92 --block-time 2 --workers 2`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatTally, injectedByKind, replayCommand, runChaos } from './run.js';
+import { formatTally, injectedByKind, replayCommand, runChaos } from '../chaos/run.js';
 
 test('2 s blocks, two worker processes: three concurrent sagas from one key (seed 92, worker kill) lose nothing, send nothing twice', async (t) => {
   const tally = await runChaos({ mode: 'custom', seeds: [92], blockTimeSec: 2, workers: 2, solana: false, progress: (l) => t.diagnostic(l) });
