@@ -33,9 +33,9 @@ export type RawChainState = Omit<ChainState, 'oracleCheck' | 'lastAcceptedAnswer
 /**
  * One `eth_call` to Multicall3 (`aggregate3`) at `block`, reading: block number and timestamp,
  * vault `totalSupplied`, `totalBorrowed`, `outflowCap()`, and the feed's `latestRoundData()` and
- * `decimals()`, and the token's `totalSupply()`; with `aave`, also the Aave reserve and the treasury's aToken balance
- * (chains/evm/aaveReserve.ts), the outflow cap read from the treasury's allocator, and supplied/borrowed/utilization
- * taken from the reserve. Every figure therefore comes from the same block.
+ * `decimals()`, and the token's `totalSupply()`; with `aave`, instead of the vault's totals, the Aave reserve and the
+ * treasury's aToken balance (chains/evm/aaveReserve.ts), the outflow cap read from the treasury's allocator, and
+ * supplied/borrowed/utilization taken from the reserve. Every figure therefore comes from the same block.
  * @throws RpcUnreachableError when the RPC does not answer (refused, reset, DNS, timeout, HTTP error status): the
  *   chain key, the URL without path/query/userinfo and the transport cause.
  * @throws PartialReadError when any call of the batch fails (fail closed: no plan on half a snapshot).
@@ -52,18 +52,23 @@ export async function readChainState(p: ReadChainStateParams): Promise<RawChainS
   };
   const holder = p.aave?.holder ?? vault;
   const holderName = p.aave ? 'allocator' : 'vault';
-  const base = [
+  const common = [
     { address: multicall3, abi: multicall3BlockAbi, functionName: 'getBlockNumber' },
     { address: multicall3, abi: multicall3BlockAbi, functionName: 'getCurrentBlockTimestamp' },
-    { address: vault, abi: collateralVaultAbi, functionName: 'totalSupplied' },
-    { address: vault, abi: collateralVaultAbi, functionName: 'totalBorrowed' },
     { address: holder, abi: collateralVaultAbi, functionName: 'outflowCap' },
     { address: priceFeed, abi: devPriceFeedAbi, functionName: 'latestRoundData' },
     { address: priceFeed, abi: devPriceFeedAbi, functionName: 'decimals' },
     { address: token, abi: erc20Abi, functionName: 'totalSupply' },
   ] as const;
-  // The reserve's calls ride in the same batch (same block); the results' static type covers the first eight.
-  const contracts = (p.aave ? [...base, ...aaveReserveCalls(p.aave)] : base) as unknown as typeof base;
+  // Then where the liquidity is: the vault's totals, or the Aave reserve's calls (same batch, same block). The
+  // results' static type covers the common six.
+  const tail = p.aave
+    ? aaveReserveCalls(p.aave)
+    : ([
+        { address: vault, abi: collateralVaultAbi, functionName: 'totalSupplied' },
+        { address: vault, abi: collateralVaultAbi, functionName: 'totalBorrowed' },
+      ] as const);
+  const contracts = [...common, ...tail] as unknown as typeof common;
   const results = await p.clients.publicClient.multicall({
     multicallAddress: multicall3,
     allowFailure: true,
@@ -72,23 +77,27 @@ export async function readChainState(p: ReadChainStateParams): Promise<RawChainS
   }).catch((err: unknown) => {
     throw unreachable(err) ?? err;
   });
-  const names = ['getBlockNumber', 'getCurrentBlockTimestamp', 'vault.totalSupplied', 'vault.totalBorrowed', `${holderName}.outflowCap`, 'feed.latestRoundData', 'feed.decimals', 'token.totalSupply', ...(p.aave ? AAVE_RESERVE_CALL_NAMES : [])];
-  const failed = results.flatMap((r, i) => (r.status === 'failure' ? [names[i] ?? `call ${i}`] : []));
+  const names = ['getBlockNumber', 'getCurrentBlockTimestamp', `${holderName}.outflowCap`, 'feed.latestRoundData', 'feed.decimals', 'token.totalSupply', ...(p.aave ? AAVE_RESERVE_CALL_NAMES : ['vault.totalSupplied', 'vault.totalBorrowed'])];
+  // Named in the order a reader knows them: block, the liquidity's figures, the cap, the feed, the token.
+  const order = ['getBlockNumber', 'getCurrentBlockTimestamp', 'vault.totalSupplied', 'vault.totalBorrowed'];
+  const rank = (n: string) => (order.includes(n) ? order.indexOf(n) : order.length);
+  const failed = results.flatMap((r, i) => (r.status === 'failure' ? [names[i] ?? `call ${i}`] : [])).sort((a, b) => rank(a) - rank(b));
   // One batch, one request: when every call failed on the transport, the RPC is unreachable (not a partial read).
   const down = results.every((r) => r.status === 'failure') ? unreachable(results[0]?.error) : undefined;
   if (down) throw down;
   if (failed.length > 0) throw new PartialReadError(p.clients.chainKey, failed);
-  const [bn, ts, vaultSupplied, vaultBorrowed, cap, round, decimals, tokenTotalSupply] = results.map((r) => r.result) as [
-    bigint, bigint, bigint, bigint,
+  const [bn, ts, cap, round, decimals, tokenTotalSupply] = results.map((r) => r.result) as [
+    bigint, bigint,
     readonly [bigint, bigint, bigint, bigint],
     readonly [bigint, bigint, bigint, bigint, bigint],
     number,
     bigint,
   ];
+  const rest = (results as readonly { result?: unknown }[]).slice(common.length).map((r) => r.result);
   // On an Aave market the market's own figures: supplied = available + debt, so utilization is Aave's.
-  const market = p.aave ? decodeAaveReserve(p.aave, (results as readonly { result?: unknown }[]).slice(base.length).map((r) => r.result)) : undefined;
-  const supplied = market ? market.availableLiquidity + market.totalDebt : vaultSupplied;
-  const borrowed = market ? market.totalDebt : vaultBorrowed;
+  const market = p.aave ? decodeAaveReserve(p.aave, rest) : undefined;
+  const supplied = market ? market.availableLiquidity + market.totalDebt : (rest[0] as bigint);
+  const borrowed = market ? market.totalDebt : (rest[1] as bigint);
   return {
     chainKey: p.clients.chainKey,
     blockNumber: bn,
