@@ -46,6 +46,7 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { decodeReserveConfiguration } from '../chains/evm/aaveReserve.js';
+import { estimateWithHeadroom } from '../chains/evm/writeContract.js';
 
 /** 1e27: Aave's ray (rates and indexes). */
 export const AAVE_RAY = 10n ** 27n;
@@ -399,11 +400,13 @@ async function wave(ctx: Ctx, steps: Step[]): Promise<(Address | undefined)[]> {
   for (const [i, s] of steps.entries()) {
     const p = prepared[i]!;
     try {
-      hashes.push(
-        'data' in p && p.data
-          ? await s.wallet.sendTransaction({ data: p.data })
-          : await s.wallet.writeContract((p as { request: Parameters<Wallet['writeContract']>[0] }).request),
-      );
+      if ('data' in p && p.data) {
+        hashes.push(await s.wallet.sendTransaction({ data: p.data }));
+      } else {
+        // Gas: the estimate + 25% (Aave's Pool costs more when mined a second after it was estimated).
+        const request = (p as { request: Parameters<Wallet['writeContract']>[0] }).request;
+        hashes.push(await s.wallet.writeContract({ ...request, gas: await estimateWithHeadroom(ctx.pub, request) }));
+      }
     } catch (err) {
       throw fail(s.label, 'sending', err);
     }

@@ -37,7 +37,7 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { loadBytecode } from '../contracts/artifacts.js';
-import { withGasHeadroom } from '../chains/evm/writeContract.js';
+import { estimateWithHeadroom } from '../chains/evm/writeContract.js';
 import {
   aaveAllocatorAbi,
   ballastRouteAbi,
@@ -248,18 +248,6 @@ async function revertDetail(ctx: ChainCtx, receipt: { transactionHash: Hex; gasU
   } catch {
     return '';
   }
-}
-
-/**
- * The gas limit of a write: the node's estimate + 25% (chains/evm/writeContract.ts `withGasHeadroom`, as the keeper's writes). An exact estimate is not enough for Aave v3's Pool: its
- * `ReserveLogic.updateState` skips the index update when the reserve was already updated in the same second
- * (`lastUpdateTimestamp == block.timestamp`), so a write estimated in that second and mined in the next one needs
- * more gas than estimated and reverts out of gas (seen on anvil's automine as a flaky `Pool.supply` revert).
- */
-export async function estimateWithHeadroom(pub: PublicClient<Transport, Chain>, request: Parameters<Wallet['writeContract']>[0]): Promise<bigint> {
-  // viem's generic parameter types are too deep to express here; `request` is a simulated write.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  return withGasHeadroom(await pub.estimateContractGas(request as any));
 }
 
 /** Writes sent without waiting, confirmed together by `flush()` (each still simulated first). */

@@ -36,7 +36,8 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { collateralVaultAbi, devPriceFeedAbi, ballastTokenAbi } from '../contracts/generated/abis.js';
 import { DEVNET_ACCOUNTS } from './accounts.js';
 import { loadPriceRounds, loadUtilizationPaths } from './marketData.js';
-import { estimateWithHeadroom, type DevnetAaveContracts, type DevnetChainDeployment, type DevnetDeployment } from './deploy.js';
+import type { DevnetAaveContracts, DevnetChainDeployment, DevnetDeployment } from './deploy.js';
+import { estimateWithHeadroom } from '../chains/evm/writeContract.js';
 import type { SolanaDevnet } from './solanaDevnet.js';
 import { WAD } from '../planner/types.js';
 
@@ -269,7 +270,7 @@ export class MarketDriver {
     pool: Address,
     ...call: ['borrow', readonly [Address, bigint, bigint, number, Address]] | ['repay', readonly [Address, bigint, bigint, Address]]
   ) {
-    // Gas: the estimate + 25% (devnet/deploy.ts `estimateWithHeadroom`: Aave's updateState costs more when the reserve was
+    // Gas: the estimate + 25% (chains/evm/writeContract.ts `estimateWithHeadroom`: Aave's updateState costs more when the reserve was
     // last updated in an earlier second than the one the estimate ran in).
     let hash;
     if (call[0] === 'borrow') {

@@ -289,6 +289,20 @@ export interface WriteResult {
 export const withGasHeadroom = (estimate: bigint): bigint => estimate + estimate / 4n;
 
 /**
+ * The gas limit of a simulated write: the node's estimate + 25% ({@link withGasHeadroom}), for writes sent outside
+ * {@link simulateAndWrite} (devnet set-up, the market driver, tests). An exact estimate is not enough for Aave v3's Pool:
+ * `ReserveLogic.updateState` skips the index update when the reserve was already updated in the same second
+ * (`lastUpdateTimestamp == block.timestamp`), so a write estimated in that second and mined in the next one needs more
+ * gas than estimated and reverts out of gas (seen on anvil's automine as a flaky `Pool.supply` / `Pool.withdraw` revert).
+ * @param request a request as `simulateContract` returns it (account set).
+ * @throws what `estimateContractGas` throws (a revert, a transport error).
+ */
+export async function estimateWithHeadroom(publicClient: { estimateContractGas(args: never): Promise<bigint> }, request: object): Promise<bigint> {
+  // viem's generic parameter types are too deep to express here; `request` is a simulated write.
+  return withGasHeadroom(await publicClient.estimateContractGas(request as never));
+}
+
+/**
  * Simulates `functionName` with the wallet's account and estimates its gas (plus a quarter of headroom); only if both pass, signs it with the
  * next nonce ({@link signAndBroadcast}), hands it to `onSigned`, broadcasts it and waits for its receipt.
  * @throws ContractRevertError when the simulation or gas estimate reverts (the decoded custom error is in

@@ -30,6 +30,7 @@ import {
   type WalletClient,
 } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
+import { estimateWithHeadroom } from '../../chains/evm/writeContract.js';
 import { loadBytecode } from '../../contracts/artifacts.js';
 import { compileContracts } from '../../contracts/compile.js';
 import { aaveAllocatorAbi, ballastRouteAbi, ballastTokenAbi, collateralVaultAbi, endpointV2Abi } from '../../contracts/generated/abis.js';
@@ -84,7 +85,7 @@ describe('AaveAllocator on a real Aave v3 market', { timeout: 120_000 }, () => {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const { request } = await pub.simulateContract({ account: wallet.account, ...call } as any);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    return mined(pub, wallet.writeContract(request as any));
+    return mined(pub, wallet.writeContract({ ...request, gas: await estimateWithHeadroom(pub, request) } as any));
   }
   const allocatorWrite = (wallet: Wallet, functionName: string, args: readonly unknown[]) => write(wallet, { address: allocator, abi: aaveAllocatorAbi, functionName, args });
   const allocatorSim = (account: Account, functionName: string, args: readonly unknown[]) =>

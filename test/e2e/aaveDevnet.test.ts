@@ -22,6 +22,7 @@ import {
   type WalletClient,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { estimateWithHeadroom } from '../../chains/evm/writeContract.js';
 import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
 import {
   AAVE_MAX_CAP_TOKENS,
@@ -86,7 +87,7 @@ describe('real Aave v3 on anvil (devnet/aave.ts)', () => {
   /** Simulates, sends and waits for one write; asserts success. */
   const send = async (wallet: Wallet, address: Address, abi: Abi, functionName: string, args: readonly unknown[]): Promise<void> => {
     const { request } = await pub.simulateContract({ account: wallet.account, address, abi, functionName, args });
-    const receipt = await pub.waitForTransactionReceipt({ hash: await wallet.writeContract(request), pollingInterval: 20 });
+    const receipt = await pub.waitForTransactionReceipt({ hash: await wallet.writeContract({ ...request, gas: await estimateWithHeadroom(pub, request) }), pollingInterval: 20 });
     assert.equal(receipt.status, 'success', `${functionName} reverted`);
   };
   const reserve = (holder?: Address) => readAaveReserve({ rpcUrl: chain.rpcUrl, chainId: CHAIN_ID, deployment: dep, ...(holder ? { holder } : {}) });
