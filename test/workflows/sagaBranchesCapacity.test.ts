@@ -296,6 +296,12 @@ describe('capacityMoveWorkflow: compensation failures, Wormhole redemption, mism
 });
 
 describe('capacityMoveWorkflow tells its monitor (time-skipping; the real monitorWorkflow, paused)', () => {
+  /**
+   * The stranded case waits out a short delivery deadline: what it checks is the signal, not the deadline. With a second
+   * workflow (the monitor) open, the time-skipping server sometimes stops skipping (test/workflows/sagaBranches.test.ts
+   * saw a 120 s deadline take 115 s of wall time; a CI run of this file with the 120 s deadline never finished).
+   */
+  const SHORT_DEADLINE_SEC = 5;
   const monitorInput = (deployment: string): MonitorInput => ({
     deployment,
     tickIntervalSec: 86_400,
@@ -309,7 +315,7 @@ describe('capacityMoveWorkflow tells its monitor (time-skipping; the real monito
   test('a stranded move and a ledger mismatch are signalled: counted, and the mismatch halts the monitor', async () => {
     const handle = await w.env.client.workflow.start('monitorWorkflow', { taskQueue: w.taskQueue, workflowId: 'ballast-monitor-capacity', args: [monitorInput('capacity')] });
     try {
-      const never = await run(scenario('monitor-never', { arrival: { forward: 'never' } }), { monitorWorkflowId: handle.workflowId });
+      const never = await run(scenario('monitor-never', { arrival: { forward: 'never' } }), { monitorWorkflowId: handle.workflowId, deliveryDeadlineSec: SHORT_DEADLINE_SEC });
       assert.equal(never.outcome, 'stranded');
       let status = await handle.query<MonitorStatus>('status');
       assert.deepEqual(status.finished, { completed: 0, compensated: 0, stranded: 1 });

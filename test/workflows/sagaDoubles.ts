@@ -739,7 +739,8 @@ export async function startSagaWorld(): Promise<SagaWorld> {
         // (~1 min each): give it 5 s, then stop the server, which ends the polls.
         await Promise.race([running, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
         await env.teardown();
-        await running.catch(() => undefined);
+        // Bounded too: a worker whose server is gone has nothing left to wait for.
+        await Promise.race([running.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
       },
     };
   } catch (err) {
