@@ -16,7 +16,7 @@ import type { CapsState } from '../workflows/caps.js';
 import { awaitDelivery, depositToVault, locateFunds, quoteBridgeFee, sendOverBridge, withdrawFromVault } from './legs.js';
 import type { DeliveryInput, RebalanceOutcome, SendInput, VaultLegInput } from './types.js';
 import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
-import { checkDeploymentLedger, observeRebalanceFunds, type ObserveInput, type StrandedInFlight } from './ledger.js';
+import { checkDeploymentLedger, observeRebalanceFunds, type DeploymentLedgerInput, type ObserveInput } from './ledger.js';
 import { describeMismatches, type LedgerMismatch } from '../ledger/ledger.js';
 
 /** Builds the activity implementations for the worker. */
@@ -74,7 +74,7 @@ export function createActivities(ctx: KeeperContext) {
     async observeRebalanceFunds(input: ObserveInput) {
       return heartbeating(() => observeRebalanceFunds(ctx, input));
     },
-    async checkDeploymentLedger(input: { openingSupply?: bigint; stranded: StrandedInFlight[] }) {
+    async checkDeploymentLedger(input: DeploymentLedgerInput) {
       return checkDeploymentLedger(ctx, input);
     },
     /** Raises `ballast_ledger_mismatch` and logs exactly where a saga's ledger disagrees with the chain. */

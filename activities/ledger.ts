@@ -1,12 +1,13 @@
 /**
  * Activities of the funds ledger: read what the chains record about a rebalance (to reconcile the
- * saga's ledger after each step) and check the deployment's supply conservation.
+ * saga's ledger after each step) and check the deployment's conservation: the token supply and the treasury's books.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Hex } from 'viem';
 import { collateralVaultAbi } from '../contracts/generated/abis.js';
 import { bridgeEndOf, routeEnds } from './bridges/index.js';
-import { readChainState } from '../chains/evm/readChainState.js';
+import { readLedgerChain } from '../chains/evm/ledgerReads.js';
+import { checkTreasuryLedger, type AllocatorReading, type SolanaTreasuryReading, type TreasuryLedger, type VaultReading } from '../ledger/treasury.js';
 import { deriveFromChain, type RebalanceChainFacts } from '../ledger/ledger.js';
 import { chainOf, solanaChainOf, treasuryHolder, type ChainRuntime, type KeeperContext, type SolanaChainRuntime } from './context.js';
 import { solanaReserveTransfersOf } from './solanaLegs.js';
@@ -149,6 +150,7 @@ export interface StrandedInFlight {
 }
 
 
+/** The deployment ledger: supply conservation (the token's terms) and the treasury section (the treasury's terms). */
 export interface DeploymentLedger {
   /** Σ over chains of the asset token's totalSupply (base units) at `blocks`. */
   totalSupply: bigint;
@@ -158,48 +160,116 @@ export interface DeploymentLedger {
   inFlightUndelivered: bigint;
   /** The value the deployment opened with (the first check's total when `openingSupply` was not given). */
   openingSupply: bigint;
+  /** Supply conservation holds (the treasury section has its own verdict, `treasury.balanced` / `treasury.halts`). */
   balanced: boolean;
   /** What is wrong, to the base unit, when not balanced. */
   where?: string;
+  /**
+   * The treasury's books (ledger/treasury.ts `checkTreasuryLedger`: per-chain positions, principal / interest /
+   * rounding dust on Aave chains, the allocator counter identity and the keeper-flow conservation), read at the same
+   * blocks. Absent in results recorded before it existed.
+   */
+  treasury?: TreasuryLedger;
+}
+
+/** What the monitor passes to {@link checkDeploymentLedger}. */
+export interface DeploymentLedgerInput {
+  /** The supply the deployment opened with (base units); absent = open it now from the chains. */
+  openingSupply?: bigint;
+  /** Stranded sagas whose tokens may still be in flight. */
+  stranded: StrandedInFlight[];
+  /**
+   * The treasury check's state: `acceptedDiff` = the keeper-flow difference an operator acknowledged (signed base
+   * units, default 0); `reopen` = acknowledge the difference found now (the first check after `ballast resume`).
+   */
+  treasury?: { acceptedDiff?: bigint; reopen?: boolean };
 }
 
 /**
- * Supply conservation across the deployment (burn-and-mint OFT): Σ totalSupply + stranded in-flight
- * = opening supply, to the base unit. Call only when no saga is mid-flight (the monitor does).
- * Sets `ballast_ledger_mismatch` to 1 when unbalanced, 0 otherwise.
+ * The deployment's conservation, to the base unit, when no saga is mid-flight (the monitor calls it only then):
+ * - supply (burn-and-mint OFT): Σ totalSupply + stranded in-flight = opening supply;
+ * - the treasury's books (ledger/treasury.ts): per Aave chain the allocator's principal against its counters, and
+ *   over all allocators Σ(withdrawnToRoute − depositedFromRoute) = Σ route balances + stranded in flight (+ the
+ *   acknowledged difference); interest and rounding dust reported per chain, never in the checks.
+ * Reads: ONE multicall per EVM chain (chains/evm/ledgerReads.ts: block, supply, route balance, the holder's books),
+ * one `getMultipleAccountsInfo` per Solana chain, all in parallel, and a delivery lookup per stranded send just
+ * before and just after them (a send delivered in between would be in no term: the chains are read again, up to
+ * {@link LEDGER_READ_ATTEMPTS} times). Sets `ballast_ledger_mismatch` to 1 when the supply is unbalanced or a
+ * treasury finding halts, 0 otherwise; logs every finding (error when it halts, warn when only reported).
+ * @throws RpcUnreachableError / PartialReadError / SolanaReadError when a chain cannot be read (the tick is skipped);
+ *   retryable `LedgerReadRace` when stranded sends kept being delivered during the reads.
  */
-export async function checkDeploymentLedger(ctx: KeeperContext, input: { openingSupply?: bigint; stranded: StrandedInFlight[] }): Promise<DeploymentLedger> {
-  const chains = [...ctx.chains.values()];
-  const states = await Promise.all(chains.map((c) => readChainState({ clients: c.clients, contracts: c.contracts, aave: c.aave })));
+export async function checkDeploymentLedger(ctx: KeeperContext, input: DeploymentLedgerInput): Promise<DeploymentLedger> {
+  // Which stranded sends are delivered, looked up before AND after the reads: a send delivered in between (the
+  // relayer finishing a late packet) would be counted neither in flight nor on its destination, a false mismatch;
+  // then everything is read again (LayerZero's delivery evidence cannot be pinned to the block read).
+  const locate = () =>
+    Promise.all(
+      input.stranded.map(async (r) => {
+        const { dst } = routeEnds(ctx, r.bridge, r.from, r.to);
+        return (await dst.locate(ctx, { from: r.from, to: r.to, guid: r.guid, nonce: r.nonce, key: r.key ?? r.rebalanceId })).delivered;
+      }),
+    );
+  for (let attempt = 1; ; attempt++) {
+    const before = await locate();
+    const chains = await readDeploymentChains(ctx);
+    const after = await locate();
+    if (before.every((d, i) => d === after[i])) {
+      const inFlightUndelivered = input.stranded.reduce((sum, r, i) => (after[i] ? sum : sum + r.amount), 0n);
+      return deploymentLedgerOf(ctx, input, chains, inFlightUndelivered);
+    }
+    if (attempt >= LEDGER_READ_ATTEMPTS) throw ApplicationFailure.retryable(`a stranded send was delivered while the deployment ledger read the chains, ${attempt} times in a row; retrying`, 'LedgerReadRace');
+  }
+}
+
+/** How many times {@link checkDeploymentLedger} reads again when a stranded send is delivered during its reads. */
+const LEDGER_READ_ATTEMPTS = 3;
+
+/** Every chain's ledger figures: one multicall per EVM chain and one account read per Solana chain, in parallel. */
+async function readDeploymentChains(ctx: KeeperContext) {
+  const [reads, solanaReads] = await Promise.all([
+    Promise.all([...ctx.chains.values()].map((c) => readLedgerChain({ clients: c.clients, contracts: c.contracts, ...(c.aave ? { allocator: c.aave.holder } : {}) }))),
+    Promise.all([...(ctx.solana?.chains.values() ?? [])].map((sc) => readSolanaChain(sc, undefined))),
+  ]);
   const perChain: Record<string, bigint> = {};
   const blocks: Record<string, bigint> = {};
   let totalSupply = 0n;
-  states.forEach((s) => {
-    perChain[s.chainKey] = s.tokenTotalSupply;
-    blocks[s.chainKey] = s.blockNumber;
-    totalSupply += s.tokenTotalSupply;
-  });
+  const allocators: AllocatorReading[] = [];
+  const vaults: VaultReading[] = [];
+  for (const r of reads) {
+    perChain[r.chainKey] = r.tokenTotalSupply;
+    blocks[r.chainKey] = r.blockNumber;
+    totalSupply += r.tokenTotalSupply;
+    if (r.allocator) allocators.push({ chainKey: r.chainKey, block: r.blockNumber, routeBalance: r.routeBalance, ...r.allocator });
+    if (r.vault) vaults.push({ chainKey: r.chainKey, block: r.blockNumber, routeBalance: r.routeBalance, ...r.vault });
+  }
   // A Solana chain counts the mint's supply outside the Wormhole custody (lock-and-release there, burn-and-mint
   // on the EVM chains): a send locks in custody what the EVM side mints, a release frees what it burned.
-  for (const sc of ctx.solana?.chains.values() ?? []) {
-    const r = await readSolanaChain(sc, undefined);
-    perChain[sc.chainKey] = r.state.tokenTotalSupply;
-    blocks[sc.chainKey] = r.state.blockNumber;
+  const solana: SolanaTreasuryReading[] = [];
+  for (const r of solanaReads) {
+    perChain[r.state.chainKey] = r.state.tokenTotalSupply;
+    blocks[r.state.chainKey] = r.state.blockNumber;
     totalSupply += r.state.tokenTotalSupply;
+    solana.push({ chainKey: r.state.chainKey, slot: r.read.slot, supplied: r.read.supplied, borrowed: r.read.borrowed, reserveLiquidity: r.read.reserveLiquidity, keeperAccount: r.read.treasury });
   }
-  let inFlightUndelivered = 0n;
-  for (const r of input.stranded) {
-    const { dst } = routeEnds(ctx, r.bridge, r.from, r.to);
-    const { delivered } = await dst.locate(ctx, { from: r.from, to: r.to, guid: r.guid, nonce: r.nonce, key: r.key ?? r.rebalanceId });
-    if (!delivered) inFlightUndelivered += r.amount;
-  }
+  return { perChain, blocks, totalSupply, allocators, vaults, solana };
+}
+
+/** Both checks on the figures read, the metric and the log lines (see {@link checkDeploymentLedger}). */
+function deploymentLedgerOf(ctx: KeeperContext, input: DeploymentLedgerInput, chains: Awaited<ReturnType<typeof readDeploymentChains>>, inFlightUndelivered: bigint): DeploymentLedger {
+  const { perChain, blocks, totalSupply, allocators, vaults, solana } = chains;
   const openingSupply = input.openingSupply ?? totalSupply + inFlightUndelivered;
   const diff = totalSupply + inFlightUndelivered - openingSupply;
   const balanced = diff === 0n;
   const where = balanced
     ? undefined
     : `supply ${Object.entries(perChain).map(([k, v]) => `${k}=${v}`).join(' ')} + stranded in flight ${inFlightUndelivered} = ${totalSupply + inFlightUndelivered}, opening ${openingSupply} (diff ${diff})`;
-  ctx.metrics.ledgerMismatch.set(balanced ? 0 : 1);
+  const treasury = checkTreasuryLedger({ allocators, vaults, solana, inFlightUndelivered, acceptedDiff: input.treasury?.acceptedDiff, reopen: input.treasury?.reopen });
+  ctx.metrics.ledgerMismatch.set(balanced && !treasury.halts ? 0 : 1);
   if (!balanced) ctx.log.error({ where }, 'LEDGER MISMATCH: deployment supply not conserved; new rebalances stopped');
-  return { totalSupply, perChain, blocks, inFlightUndelivered, openingSupply, balanced, where };
+  for (const f of treasury.findings) {
+    if (f.halts) ctx.log.error({ chain: f.chainKey, kind: f.kind, diff: f.diff.toString(), where: f.text }, 'TREASURY LEDGER MISMATCH: the treasury\'s books do not add up; new rebalances stopped');
+    else ctx.log.warn({ chain: f.chainKey, kind: f.kind, diff: f.diff.toString(), where: f.text }, 'treasury ledger: a difference reported (not halting)');
+  }
+  return { totalSupply, perChain, blocks, inFlightUndelivered, openingSupply, balanced, ...(where ? { where } : {}), treasury };
 }

@@ -62,6 +62,10 @@ export interface MonitorStatus {
     stranded: StrandedInFlight[];
     /** Why new rebalances are stopped (a ledger mismatch); cleared only by `resume`. */
     halted?: string;
+    /** The keeper-flow difference an operator acknowledged by `resume` (signed base units; ledger/treasury.ts). */
+    treasuryAcceptedDiff?: bigint;
+    /** Set by `resume` after a halt: the next check acknowledges the keeper-flow difference it finds. */
+    treasuryReopen?: boolean;
   };
 }
 export const monitorStatusQuery = defineQuery<MonitorStatus>('status');

@@ -168,6 +168,7 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
       log.warn('resumed by an operator after a ledger halt', { halted: status.ledger.halted });
       status.ledger.halted = undefined;
       status.ledger.openingSupply = undefined; // re-open the deployment ledger from the chains as they are now
+      status.ledger.treasuryReopen = true; // and acknowledge the treasury's keeper-flow difference as it is now
     }
     wake = true;
     log.info('monitor resumed');
@@ -195,11 +196,19 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
       if (!status.paused && !status.ledger.halted && status.inFlight.length === 0) {
         // Deployment ledger: checked when no saga is mid-flight, so every token is in a vault, a route or a
         // known stranded packet. Its first check opens it.
-        const dl = await reads.checkDeploymentLedger({ openingSupply: status.ledger.openingSupply, stranded: status.ledger.stranded });
+        // The treasury's books (ledger/treasury.ts) halt too; patched: histories recorded before them replay unchanged.
+        const treasuryLedger = patched('treasury-ledger');
+        const treasury = treasuryLedger ? { treasury: { acceptedDiff: status.ledger.treasuryAcceptedDiff, reopen: status.ledger.treasuryReopen } } : {};
+        const dl = await reads.checkDeploymentLedger({ openingSupply: status.ledger.openingSupply, stranded: status.ledger.stranded, ...treasury });
         status.ledger.openingSupply = dl.openingSupply;
         status.ledger.last = dl;
         status.ledger.checkedAtMs = Date.now();
         if (!dl.balanced) status.ledger.halted = `deployment ledger: ${dl.where}`;
+        if (treasuryLedger && dl.treasury) {
+          status.ledger.treasuryAcceptedDiff = dl.treasury.keeperFlows.acceptedDiff;
+          status.ledger.treasuryReopen = undefined;
+          if (dl.treasury.halts && !status.ledger.halted) status.ledger.halted = `treasury ledger: ${dl.treasury.findings.filter((f) => f.halts).map((f) => f.text).join('; ')}`;
+        }
       }
       if (!status.paused && !status.ledger.halted) {
         lastSnapshot = await reads.readSnapshot({ previous: lastSnapshot });

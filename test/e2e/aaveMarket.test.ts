@@ -4,14 +4,16 @@
  * the route's vault; the generated keeper config has `chains[].aave`; the keeper's tick read (`readChainState` with
  * `aave`) reads Aave's utilization, rates and the treasury's aTokens; the market driver borrows / repays on the Pool
  * to the day's utilization; and one collateral move alpha → beta runs through the keeper's own activities
- * (withdraw from alpha's allocator, LayerZero send delivered by the devnet relayer, deposit into beta's allocator).
+ * (withdraw from alpha's allocator, LayerZero send delivered by the devnet relayer, deposit into beta's allocator);
+ * after it the deployment ledger's treasury section (ledger/treasury.ts) balances to the base unit, and one base unit
+ * taken out of a route outside the keeper's flows is named.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { erc20Abi, keccak256, toHex, type Address, type Hex } from 'viem';
+import { encodeFunctionData, erc20Abi, keccak256, toHex, type Address, type Hex } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { compileContracts } from '../../contracts/compile.js';
 import { aaveAllocatorAbi, ballastRouteAbi, collateralVaultAbi, devPriceFeedAbi } from '../../contracts/generated/abis.js';
@@ -27,6 +29,10 @@ import { createLogger } from '../../keeper/logger.js';
 import { readChainState } from '../../chains/evm/readChainState.js';
 import { aaveUtilizationWad, supplyApyBps } from '../../chains/evm/aaveReserve.js';
 import { awaitDelivery, depositToVault, sendOverBridge, withdrawFromVault } from '../../activities/legs.js';
+import { checkDeploymentLedger, type DeploymentLedger } from '../../activities/ledger.js';
+import { readLedgerChain } from '../../chains/evm/ledgerReads.js';
+import { checkTreasuryLedger } from '../../ledger/treasury.js';
+import { deploymentLedgerLines, treasuryLedgerLines } from '../../cli/ledgerReport.js';
 import type { ChainRuntime, KeeperContext } from '../../activities/context.js';
 import { WAD } from '../../planner/types.js';
 import { startDevnetFixture, type DevnetFixture } from './devnetFixture.js';
@@ -316,6 +322,83 @@ describe('the devnet on real Aave v3 markets (market: aave)', { timeout: 120_000
       assert.equal(await balanceOf(key, aaveOf(key).deployment.collateralAToken, MARKET_ADDRESS), DEFAULT_AAVE_BORROWER_COLLATERAL, `${key}: no second collateral posting`);
     }
   });
+
+  test('the treasury ledger after keeper moves balances to the base unit; 1 base unit taken out of a route is named', async () => {
+    const t0 = Date.now();
+    const check = () => checkDeploymentLedger(ctx, { stranded: [] });
+    /** Asserts each allocator's figures against independent reads at the block the ledger read (exact). */
+    const assertPositions = async (dl: DeploymentLedger) => {
+      const t = dl.treasury!;
+      assert.deepEqual(t.allocators.map((a) => a.chainKey), ['alpha', 'beta']);
+      assert.deepEqual(t.vaults, []);
+      for (const a of t.allocators) {
+        const at = { blockNumber: a.block };
+        const allocator = aaveOf(a.chainKey).allocator;
+        const [principal, aTokens, route] = await Promise.all([
+          pubOf(a.chainKey).readContract({ address: allocator, abi: aaveAllocatorAbi, functionName: 'principal', ...at }),
+          balanceOf(a.chainKey, aaveOf(a.chainKey).aToken, allocator, a.block),
+          balanceOf(a.chainKey, rt(a.chainKey).contracts.token, rt(a.chainKey).contracts.route, a.block),
+        ]);
+        assert.deepEqual([a.principal, a.suppliedBalance, a.routeBalance], [principal, aTokens, route], `${a.chainKey}: the ledger's reads are the chain's at block ${a.block}`);
+        // Interest and rounding dust are reported beside principal, never in it: balance = principal + interest + dust.
+        assert.equal(a.suppliedBalance, a.principal + a.interest + a.roundingDust, `${a.chainKey}: aTokens = principal + interest + dust`);
+        assert.ok(a.roundingDust <= 0n && a.interest >= 0n);
+      }
+    };
+
+    // 1. After the move alpha → beta (and the driver's borrows and repays on the Pools): balanced, principal exact.
+    const dl1 = await check();
+    assert.equal(dl1.balanced, true, dl1.where);
+    assert.equal(dl1.treasury?.balanced, true, dl1.treasury?.where);
+    await assertPositions(dl1);
+    const [alpha1, beta1] = dl1.treasury!.allocators;
+    assert.equal(alpha1!.principal, INITIAL - AMOUNT, 'alpha: principal = initial − the move, exactly');
+    assert.equal(beta1!.principal, INITIAL + AMOUNT, 'beta: principal = initial + the move, exactly');
+    assert.deepEqual([alpha1!.cumulativeWithdrawnToRoute, beta1!.cumulativeDepositedFromRoute], [AMOUNT, AMOUNT]);
+    assert.ok(alpha1!.interest > 0n && beta1!.interest > 0n, 'a day of interest on both chains, reported as interest');
+    assert.deepEqual(dl1.treasury!.keeperFlows, { checked: true, netOutflow: 0n, inRoutes: 0n, inFlightUndelivered: 0n, acceptedDiff: 0n, diff: 0n, perChain: [{ chainKey: 'alpha', netOutflow: AMOUNT, route: 0n }, { chainKey: 'beta', netOutflow: -AMOUNT, route: 0n }] });
+
+    // 2. The keeper withdraws X to alpha's route (a saga between legs): the route holds it, still balanced.
+    const X = 1_234n * UNIT + 567_891n;
+    const id = keccak256(toHex(`aaveMarket.test:treasury-ledger:${process.pid}:${Date.now()}`)) as Hex;
+    await withdrawFromVault(ctx, { rebalanceId: id, purpose: 'forward', chainKey: 'alpha', amount: X });
+    const dl2 = await check();
+    assert.equal(dl2.treasury?.balanced, true, dl2.treasury?.where);
+    assert.deepEqual(dl2.treasury!.keeperFlows.checked && [dl2.treasury!.keeperFlows.netOutflow, dl2.treasury!.keeperFlows.inRoutes], [X, X]);
+    await assertPositions(dl2);
+    console.log(treasuryLedgerLines(dl2.treasury, devnet.config.asset.symbol).join('\n'));
+
+    // 3. One base unit leaves alpha's route outside the keeper's flows (the route impersonated on anvil): named.
+    const route = rt('alpha').contracts.route;
+    const token = rt('alpha').contracts.token;
+    const keeper = rt('alpha').clients.walletClient!;
+    const pub = pubOf('alpha');
+    await pub.request({ method: 'anvil_impersonateAccount' as never, params: [route] as never });
+    await pub.request({ method: 'anvil_setBalance' as never, params: [route, '0xDE0B6B3A7640000'] as never });
+    const stolen = await pub.request({ method: 'eth_sendTransaction' as never, params: [{ from: route, to: token, data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [keeper.account.address, 1n] }) }] as never });
+    assert.equal((await pub.waitForTransactionReceipt({ hash: stolen as Hex, pollingInterval: 20 })).status, 'success');
+    await pub.request({ method: 'anvil_stopImpersonatingAccount' as never, params: [route] as never });
+    const dl3 = await check();
+    assert.equal(dl3.balanced, true, 'the token supply is unchanged: the supply check cannot see it');
+    const t3 = dl3.treasury!;
+    assert.equal(t3.halts, true);
+    assert.deepEqual(t3.findings.map((f) => [f.kind, f.diff, f.halts]), [['keeper-flow-deficit', -1n, true]]);
+    assert.match(t3.where!, new RegExp(`\\[alpha ${AMOUNT + X}, beta -${AMOUNT}\\] vs Σ routes ${X - 1n} \\[alpha ${X - 1n}, beta 0\\] \\+ in flight 0: diff -1 \\(deficit: 1 base units`));
+    assert.equal((await ctx.metrics.ledgerMismatch.get()).values[0]?.value, 1, 'ballast_ledger_mismatch raised');
+    const lines = deploymentLedgerLines({ openingSupply: dl3.openingSupply, last: dl3, checkedAtMs: Date.now(), stranded: [] }, devnet.config.asset.symbol);
+    console.log(lines.join('\n'));
+    assert.ok(lines.includes('  keeper flows: Σ(to route − from route) ' + X + ' = Σ routes ' + (X - 1n) + ' + in flight 0: diff -1 (deficit)'), lines.join('\n'));
+
+    // 4. The unit goes back and the keeper deposits X from the route: balanced again, alpha's principal restored.
+    await pub.waitForTransactionReceipt({ hash: await keeper.writeContract({ address: token, abi: erc20Abi, functionName: 'transfer', args: [route, 1n] }), pollingInterval: 20 });
+    await depositToVault(ctx, { rebalanceId: id, purpose: 'forward', chainKey: 'alpha', amount: X });
+    const dl4 = await check();
+    assert.equal(dl4.treasury?.balanced, true, dl4.treasury?.where);
+    assert.equal(dl4.treasury!.allocators[0]!.principal, INITIAL - AMOUNT);
+    assert.equal((await ctx.metrics.ledgerMismatch.get()).values[0]?.value, 0);
+    await assertPositions(dl4);
+    console.log(`treasury ledger: 4 checks, a keeper withdrawal and deposit, the 1-unit theft and its return: ${Date.now() - t0} ms`);
+  });
 });
 
 describe('the market driver on a CollateralVault devnet (market: vault, the default) still borrows on the vault', { timeout: 60_000 }, () => {
@@ -341,5 +424,14 @@ describe('the market driver on a CollateralVault devnet (market: vault, the defa
     const [roundId, answer] = await pub.readContract({ address: chain.contracts.priceFeed, abi: devPriceFeedAbi, functionName: 'latestRoundData' });
     assert.equal(roundId, driver.prices.rounds[0]!.roundId);
     assert.equal(answer, driver.prices.rounds[0]!.answer);
+
+    // The treasury ledger on a vault chain: the vault's position (its tokens match its books, exactly), and no
+    // keeper-flow line (a CollateralVault totals no keeper flows).
+    const r = await readLedgerChain({ clients: { chainKey: 'a', chain: pub.chain, publicClient: pub }, contracts: chain.contracts });
+    assert.equal(r.allocator, undefined);
+    const t = checkTreasuryLedger({ allocators: [], vaults: [{ chainKey: 'a', block: r.blockNumber, routeBalance: r.routeBalance, ...r.vault! }], solana: [], inFlightUndelivered: 0n });
+    assert.equal(t.balanced, true, t.where);
+    assert.deepEqual([t.vaults[0]!.totalSupplied, t.vaults[0]!.idle, t.vaults[0]!.vaultBalance, t.vaults[0]!.unaccounted], [INITIAL, INITIAL - s!.amount, INITIAL - s!.amount, 0n]);
+    assert.equal(t.keeperFlows.checked, false);
   });
 });
