@@ -20,6 +20,7 @@ import { createLogger } from '../keeper/logger.js';
 import { connectClient, monitorStatus, setPaused, startMonitor } from '../keeper/client.js';
 import { rebalanceProgressQuery } from '../workflows/messages.js';
 import { nonZero } from '../ledger/ledger.js';
+import { deploymentLedgerLines } from './ledgerReport.js';
 import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
 import { captureIo, commandPath, errorLine, processIo, toJson, UsageError, type CliContext, type CliIo } from './io.js';
 import { registerReplay } from './replay.js';
@@ -29,6 +30,7 @@ import { registerCaps } from './caps.js';
 import { registerBacktest } from './backtest.js';
 import { registerLp } from './lp.js';
 import { registerConfig } from './config.js';
+import { registerDeploy } from './deploy.js';
 
 export { captureIo, processIo, UsageError, type CapturedIo, type CliContext, type CliIo } from './io.js';
 
@@ -128,7 +130,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .description("print the monitor's status and latest snapshot")
     .requiredOption('-c, --config <file>', 'config file')
     .option('--json', 'print JSON')
-    .option('--ledger', "also print the funds ledger: the deployment's supply conservation and each recent rebalance's accounts")
+    .option('--ledger', "also print the funds ledger: the deployment's supply conservation, the treasury's books and each recent rebalance's accounts")
     .action(async (o: { config: string; json?: boolean; ledger?: boolean }) => {
       const config = loadConfig(o.config);
       const client = await connectClient(config);
@@ -145,12 +147,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
             io.out(toJson({ deployment: status.ledger, rebalances }));
             return;
           }
-          const l = status.ledger;
-          io.out(`deployment ledger (${config.asset.symbol}, base units): ${l.halted ? `HALTED: ${l.halted}` : l.last ? (l.last.balanced ? 'balanced' : 'NOT BALANCED') : 'not checked yet (sagas in flight)'}`);
-          if (l.last) {
-            io.out(`  opening supply ${l.openingSupply}; now ${l.last.totalSupply} (${Object.entries(l.last.perChain).map(([k, v]) => `${k} ${v}`).join(', ')}) + stranded in flight ${l.last.inFlightUndelivered}`);
-            io.out(`  checked at ${new Date(l.checkedAtMs ?? 0).toISOString()} at blocks ${Object.entries(l.last.blocks).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-          }
+          for (const line of deploymentLedgerLines(status.ledger, config.asset.symbol)) io.out(line);
           for (const r of rebalances) {
             io.out(`  ${r.rebalanceId.slice(0, 10)}… ${r.from} → ${r.to} ${r.amount} ${r.outcome ?? 'in flight'}: ${Object.entries(r.balances).map(([k, v]) => `${k}=${v}`).join(' ')}${r.mismatch ? `  MISMATCH: ${r.mismatch}` : ''}`);
           }
@@ -205,6 +202,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
   registerBacktest(program, ctx);
   registerLp(program, ctx);
   registerConfig(program, ctx);
+  registerDeploy(program, ctx);
   return program;
 }
 

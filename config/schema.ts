@@ -38,6 +38,7 @@ export const CONFIG_DEFAULTS = {
   receiptTimeoutSec: 60,
   risk: { approvalWindowSec: 86_400 },
   lp: { requireMandates: false },
+  deploy: { maxMessageSize: 10_000, tokenName: 'Ballast USD', tokenSymbol: 'bUSD', wormholeConsistencyLevel: 1 },
   solana: { keyEnv: 'BALLAST_SOLANA_KEEPER_KEY', pythReceiverProgram: PYTH_RECEIVER_PROGRAM_ID, maxConfBps: 200, priorityFeeMicroLamports: 1000, computeUnitLimit: 60_000, confirmTimeoutSec: 60 },
 } as const;
 
@@ -226,6 +227,83 @@ const oracleSchema = z.strictObject({
 const evmRpcUrl = z.url({ protocol: /^(?:https?|wss?)$/, error: 'must be an http(s):// or ws(s):// URL' });
 
 /**
+ * LayerZero settings `ballast deploy` pins on every Ballast OApp of a chain (the BallastToken OFT and the
+ * CreditMessenger), for each pathway to another configured chain, through the chain's EndpointV2:
+ * - `sendLib` / `receiveLib`: the message libraries (SendUln302 / ReceiveUln302 on production LayerZero; registered on
+ *   the endpoint) set with `setSendLibrary` / `setReceiveLibrary` (grace period 0).
+ * - `executor`, `maxMessageSize` (bytes): the send library's executor config (`CONFIG_TYPE_EXECUTOR` = 1).
+ * - `requiredDVNs`, `optionalDVNs`, `optionalDVNThreshold`: DVN contracts ON THIS CHAIN. They go in the ULN config
+ *   (`CONFIG_TYPE_ULN` = 2) of this chain's send library for messages it sends, and of its receive library for messages it
+ *   receives; the same DVN providers must be configured on the other chains (their own addresses there).
+ * - `confirmations`: blocks of THIS chain the DVNs wait before verifying a message sent from it (the send config
+ *   here, and the receive config of every other chain for messages from here); 0 = none.
+ * - `enforcedLzReceiveGas`: gas every OFT send to another chain carries at least (`setEnforcedOptions`, executor
+ *   lzReceive option); default: the top-level `layerzero.lzReceiveGas`.
+ */
+const lzDeploySchema = z
+  .strictObject({
+    sendLib: contractAddress,
+    receiveLib: contractAddress,
+    executor: contractAddress,
+    maxMessageSize: posInt('a positive integer number of bytes').default(CONFIG_DEFAULTS.deploy.maxMessageSize),
+    confirmations: z
+      .number({ error: 'must be a whole number of blocks ≥ 0' })
+      .int({ error: 'must be a whole number of blocks ≥ 0' })
+      .min(0, { error: 'must be a whole number of blocks ≥ 0' }),
+    requiredDVNs: z.array(contractAddress, { error: 'must be a list of DVN addresses on this chain' }).max(127, { error: 'at most 127 DVNs' }),
+    optionalDVNs: z.array(contractAddress, { error: 'must be a list of DVN addresses on this chain' }).max(127, { error: 'at most 127 DVNs' }).default([]),
+    optionalDVNThreshold: z
+      .number({ error: 'must be an integer 0..optionalDVNs.length' })
+      .int({ error: 'must be an integer 0..optionalDVNs.length' })
+      .min(0, { error: 'must be ≥ 0' })
+      .default(0),
+    enforcedLzReceiveGas: posInt('a positive integer amount of gas').optional(),
+  })
+  .superRefine(
+    (l, ctx) => {
+      for (const list of ['requiredDVNs', 'optionalDVNs'] as const) {
+        const seen = new Set<string>();
+        (Array.isArray(l?.[list]) ? l[list] : []).forEach((a, i) => {
+          if (typeof a !== 'string') return;
+          if (seen.has(a.toLowerCase())) ctx.addIssue({ code: 'custom', path: [list, i], message: 'duplicate DVN' });
+          seen.add(a.toLowerCase());
+        });
+      }
+      const optional = Array.isArray(l?.optionalDVNs) ? l.optionalDVNs.length : 0;
+      const threshold = typeof l?.optionalDVNThreshold === 'number' ? l.optionalDVNThreshold : 0;
+      if (threshold > optional) ctx.addIssue({ code: 'custom', path: ['optionalDVNThreshold'], message: `must be ≤ the number of optionalDVNs (${optional})` });
+      if (optional > 0 && threshold === 0) ctx.addIssue({ code: 'custom', path: ['optionalDVNThreshold'], message: 'must be ≥ 1 when optionalDVNs are listed' });
+      if (Array.isArray(l?.requiredDVNs) && l.requiredDVNs.length === 0 && threshold === 0) {
+        ctx.addIssue({ code: 'custom', path: ['requiredDVNs'], message: 'needs at least one DVN (or optionalDVNs with optionalDVNThreshold ≥ 1): LayerZero refuses a pathway nobody verifies' });
+      }
+    },
+    { when: () => true },
+  );
+
+/**
+ * What `ballast deploy` (deploy/, README "Deploying to real chains") needs on one chain besides the chain's own
+ * fields (optional: the keeper never reads it). `keeper`: the keeper's address (KEEPER_ROLE on the vault, the route
+ * and the allocator; a keeper of the CreditMessenger). `admin`: who administers the contracts once wired (default: the
+ * deploying signer; when another address, e.g. a multisig, the last steps grant it DEFAULT_ADMIN_ROLE, make it the
+ * endpoint delegate and transfer it the ownership of the OApps and the Wormhole adapter). `tokenName` / `tokenSymbol`:
+ * of a BallastToken deployed here. `wormholeConsistencyLevel`: of a WormholeAdapter deployed here and of the
+ * CreditMessenger's Wormhole messages (Wormhole EVM: 1 = finalized, 200 = instant).
+ */
+const chainDeploySchema = z.strictObject({
+  keeper: address,
+  admin: address.optional(),
+  tokenName: z.string().min(1, { error: 'must not be empty' }).default(CONFIG_DEFAULTS.deploy.tokenName),
+  tokenSymbol: z.string().min(1, { error: 'must not be empty' }).default(CONFIG_DEFAULTS.deploy.tokenSymbol),
+  wormholeConsistencyLevel: z
+    .number({ error: 'must be a Wormhole consistency level, an integer 0..255' })
+    .int({ error: 'must be a Wormhole consistency level, an integer 0..255' })
+    .min(0, { error: 'must be ≥ 0' })
+    .max(255, { error: 'must be ≤ 255' })
+    .default(CONFIG_DEFAULTS.deploy.wormholeConsistencyLevel),
+  layerzero: lzDeploySchema,
+});
+
+/**
  * One EVM chain. Its RPC: `rpcUrl` (one URL) or `rpcUrls` (several, in order of preference: the keeper sends each
  * request to the first and falls over to the next when one does not answer; viem `fallback`, chains/evm/clients.ts);
  * exactly one of the two. The validated entry has both: `rpcUrls` (all) and `rpcUrl` (the first).
@@ -341,6 +419,8 @@ const chainSchema = z.strictObject({
     )
     .transform((c) => ({ highWad: c.highPct, lowWad: c.lowPct, minMove: c.minMove, maxMove: c.maxMove, bridge: c.bridge }))
     .optional(),
+  /** How `ballast deploy` deploys and wires this chain (see chainDeploySchema); the keeper ignores it. */
+  deploy: chainDeploySchema.optional(),
 })
   .superRefine(
     (c, ctx) => {
@@ -752,6 +832,8 @@ export type SolanaChainConfig = NonNullable<BallastConfig['solana']>['chains'][n
 export type BallastConfigInput = z.input<typeof configSchema>;
 /** One chain entry as written in the file. */
 export type ChainConfigInput = BallastConfigInput['chains'][number];
+/** One chain's validated `deploy` section (`ballast deploy`; absent from chains it does not deploy to). */
+export type ChainDeployConfig = NonNullable<ChainConfig['deploy']>;
 
 /**
  * The planner's per-chain policies from a validated config, in config order (EVM chains, then Solana chains).
