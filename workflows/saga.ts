@@ -6,7 +6,7 @@
  *
  * Deterministic: no I/O here, only activities and workflow APIs.
  */
-import { ActivityFailure, ApplicationFailure, TimeoutFailure, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TemporalFailure, TimeoutFailure, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Hex } from 'viem';
 import type { Activities } from '../activities/index.js';
 import { checkBalanced, describeMismatches, post, reconcile, type Ledger, type LedgerEntry, type LedgerMismatch } from '../ledger/ledger.js';
@@ -107,14 +107,67 @@ export function bookkeeping(): typeof books {
 /** Default bound on one ledger reconciliation read, retries included (stale nodes, RPC outages), seconds. */
 export const DEFAULT_AUDIT_DEADLINE_SEC = 600;
 
+/** The saga's ledger reconciliation reads (the audit after each step). */
+export type AuditReads = Pick<Activities, 'observeRebalanceFunds' | 'observeCapacityFunds'>;
+
+/** The audit retry policy's first interval, ms, doubling up to {@link AUDIT_MAX_INTERVAL_MS}. */
+export const AUDIT_INITIAL_INTERVAL_MS = 500;
+/** The audit retry policy's longest interval, ms. */
+export const AUDIT_MAX_INTERVAL_MS = 15_000;
+
 /**
- * Ledger reconciliation reads, retried (stale nodes, RPC outages) for up to `deadlineSec` in all
- * (schedule-to-close); past it the audit is unavailable (see {@link SagaSteps.audited}), never a leg failure.
- * The audit activities heartbeat every second: a worker killed mid-audit is retried on another after
- * `heartbeatTimeoutSec`, not after the 30 s start-to-close (which, over a short audit deadline, made the audit at
- * open unavailable: found by `npm run chaos -- --seed 58 --block-time 2 --workers 2`).
+ * How many attempts the audit retry policy needs for its waits between attempts to cover `deadlineSec`
+ * (500 ms doubling to 15 s: 0.5 + 1 + 2 + 4 + 8 + 15 + 15 + … ≥ deadlineSec). Pure.
  */
-export function auditFor(deadlineSec: number = DEFAULT_AUDIT_DEADLINE_SEC, heartbeatTimeoutSec: number = DEFAULT_HEARTBEAT_TIMEOUT_SEC) {
+export function auditAttemptsWithin(deadlineSec: number): number {
+  let waitedMs = 0;
+  let intervalMs = AUDIT_INITIAL_INTERVAL_MS;
+  let attempts = 1;
+  while (waitedMs < deadlineSec * 1000) {
+    waitedMs += intervalMs;
+    intervalMs = Math.min(intervalMs * 2, AUDIT_MAX_INTERVAL_MS);
+    attempts++;
+  }
+  return attempts;
+}
+
+/**
+ * Ledger reconciliation reads, retried (stale nodes, RPC outages) for up to `deadlineSec` in all; past it the audit is
+ * unavailable (see {@link SagaSteps.audited}), never a leg failure.
+ *
+ * New sagas (`patched('audit-local-activities')`) run them as LOCAL activities: the audit after a leg runs inside the
+ * workflow task that the leg's completion starts, without a round trip through the server (10 workflow tasks per
+ * completed saga → 6). They are reads, so at-least-once is fine: a worker killed mid-audit is noticed by the workflow
+ * task timeout and another worker replays the saga and reads again. The retry policy is Temporal's (500 ms doubling
+ * to 15 s); waits longer than a second run on a workflow timer (`localRetryThreshold`), not in the worker. The
+ * deadline is bounded twice: by the attempts whose waits cover it ({@link auditAttemptsWithin}: workflow time, which
+ * Temporal's time-skipping test server skips) and by the schedule-to-close (the worker's clock, which it cannot skip:
+ * alone, an audit outage of 30 s took 30 s of wall time per test case).
+ *
+ * Sagas started before replay with remote activities (schedule-to-close `deadlineSec`) that heartbeat every second: a
+ * worker killed mid-audit is retried on another after `heartbeatTimeoutSec`, not after the 30 s start-to-close (which,
+ * over a short audit deadline, made the audit at open unavailable: found by
+ * `npm run chaos -- --seed 58 --block-time 2 --workers 2`).
+ */
+export function auditFor(deadlineSec: number = DEFAULT_AUDIT_DEADLINE_SEC, heartbeatTimeoutSec: number = DEFAULT_HEARTBEAT_TIMEOUT_SEC): AuditReads {
+  if (patched('audit-local-activities')) {
+    return proxyLocalActivities<Activities>({
+      startToCloseTimeout: '30 seconds',
+      scheduleToCloseTimeout: `${deadlineSec} seconds`,
+      localRetryThreshold: '1 second',
+      retry: {
+        initialInterval: `${AUDIT_INITIAL_INTERVAL_MS} milliseconds`,
+        backoffCoefficient: 2,
+        maximumInterval: `${AUDIT_MAX_INTERVAL_MS} milliseconds`,
+        maximumAttempts: auditAttemptsWithin(deadlineSec),
+      },
+    });
+  }
+  return remoteAudits(deadlineSec, heartbeatTimeoutSec);
+}
+
+/** The audits as remote activities (sagas started before `audit-local-activities`). */
+function remoteAudits(deadlineSec: number, heartbeatTimeoutSec: number): AuditReads {
   return proxyActivities<Activities>({
     startToCloseTimeout: '30 seconds',
     heartbeatTimeout: `${heartbeatTimeoutSec} seconds`,
@@ -247,7 +300,8 @@ export class SagaSteps<Leg extends string> {
     try {
       return await this.observe({ ...this.minBlocks }, this.ledger);
     } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
+      // An activity's failure (remote audits), or a local audit's own failure: the chains could not be read.
+      if (!(err instanceof TemporalFailure)) throw err;
       const error = failureMessage(err);
       this.unaudited.push({ after, error });
       await books.reportAuditUnavailable({ rebalanceId: this.rebalanceId, kind: this.kind, step: after, error });

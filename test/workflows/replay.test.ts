@@ -31,6 +31,15 @@ describe('recorded histories replay against the current workflow code', () => {
     assert.ok(types.filter((t) => t === 'rebalanceWorkflow').length >= 4, 'completed and compensated rebalance histories, from before and after the one saga (workflows/moveSaga.ts)');
     const patchedSagas = files.filter((f) => fs.readFileSync(f, 'utf8').includes('MARKER_RECORDED') && path.basename(f).startsWith('rebalance-'));
     assert.ok(patchedSagas.length >= 2, 'sagas recorded with the patch markers of the current code replay too (the older ones through patched())');
+    /** The patch ids a history's `core_patch` markers record (each a JSON payload `{ id, deprecated }`). */
+    const patchIds = (f: string): string[] =>
+      (loadHistoryFile(f).history.events ?? []).flatMap((e) => {
+        const m = e.markerRecordedEventAttributes;
+        const data = m?.markerName === 'core_patch' ? m.details?.['patch-data']?.payloads?.[0]?.data : undefined;
+        return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
+      });
+    const localAudits = files.filter((f) => path.basename(f).startsWith('rebalance-') && patchIds(f).includes('audit-local-activities'));
+    assert.ok(localAudits.length >= 2, 'completed and compensated sagas with the audits as local activities (workflows/saga.ts auditFor) replay too');
     const completedTypes = files.map((f) => {
       const events = loadHistoryFile(f).history.events ?? [];
       const last = events[events.length - 1];
