@@ -1,6 +1,7 @@
 /**
  * `npm run bench:e2e [-- --n 20] [--concurrency 1] [--bridge layerzero|wormhole] [--warmup 2] [--relayer-poll-ms 100]
- *   [--guardian-poll-ms 100] [--label NAME] [--save FILE] [--json]`
+ *   [--guardian-poll-ms 100] [--label NAME] [--save FILE] [--json] [--no-eager-activities]
+ *   [--dynamic-config KEY=VALUE]…`
  *
  * End-to-end latency of the rebalance saga on the devnet: a Temporal dev server (devnet/temporal.ts), two anvil
  * chains on automine with every contract, the LayerZero relayer and the Wormhole guardian (devnet/devnet.ts, as
@@ -9,7 +10,9 @@
  * saga's Temporal history (`fetchHistory`) to split its start→close time into:
  *
  *   chain work   Σ execution time (final attempt, started→closed) of the activities that touch chains: the legs
- *                (withdraw, send, deposit, …) and the ledger audits (`observeRebalanceFunds`)
+ *                (withdraw, send, deposit, …); the ledger audits (`observeRebalanceFunds`) only in sagas from before
+ *                `audit-local-activities` (workflows/saga.ts auditFor): since then they are local activities, run inside
+ *                the workflow tasks, so their time is in "WT start→done" (the history records no activity events)
  *   deliver      the delivery waits (`awaitDelivery`), scheduled→closed, retries included: the bridge's latency
  *                as the keeper sees it
  *   retry waits  scheduled→started of the other activities whose final attempt was > 1: failed attempts and
@@ -50,10 +53,14 @@ interface Args {
   label: string;
   save?: string;
   json: boolean;
+  /** The dev server with eager activity execution (devnet/temporal.ts `eagerActivities`); `--no-eager-activities` turns it off. */
+  eagerActivities: boolean;
+  /** `--dynamic-config KEY=VALUE` (repeatable): more dynamic config for the dev server, to measure a setting. */
+  dynamicConfigValues: string[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { n: 20, concurrency: 1, warmup: 2, bridge: 'layerzero', relayerPollMs: 100, guardianPollMs: 100, label: 'run', json: false };
+  const a: Args = { n: 20, concurrency: 1, warmup: 2, bridge: 'layerzero', relayerPollMs: 100, guardianPollMs: 100, label: 'run', json: false, eagerActivities: true, dynamicConfigValues: [] };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const x = Number(v);
     if (!Number.isInteger(x) || x < min) throw new Error(`${flag}: an integer ≥ ${min} (got ${v ?? 'nothing'})`);
@@ -66,6 +73,10 @@ function parseArgs(argv: readonly string[]): Args {
       a.json = true;
       continue;
     }
+    if (f === '--no-eager-activities') {
+      a.eagerActivities = false;
+      continue;
+    }
     i++; // every other option takes a value
     if (f === '--n') a.n = int(f, v, 1);
     else if (f === '--concurrency') a.concurrency = int(f, v, 1);
@@ -74,6 +85,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (f === '--guardian-poll-ms') a.guardianPollMs = int(f, v, 10);
     else if (f === '--label') a.label = v ?? a.label;
     else if (f === '--save') a.save = v;
+    else if (f === '--dynamic-config') a.dynamicConfigValues.push(v ?? '');
     else if (f === '--bridge') {
       if (v !== 'layerzero' && v !== 'wormhole') throw new Error(`--bridge: layerzero | wormhole (got ${v ?? 'nothing'})`);
       a.bridge = v;
@@ -275,7 +287,7 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     say(`work dir ${workDir} (temporal.log, keeper.log, anvil-*.log)`);
-    temporal = await startTemporalDevServer({ logFile: path.join(workDir, 'temporal.log') });
+    temporal = await startTemporalDevServer({ logFile: path.join(workDir, 'temporal.log'), eagerActivities: args.eagerActivities, dynamicConfigValues: args.dynamicConfigValues });
     const taskQueue = `ballast-bench-e2e-${process.pid}`;
     // Two of `ballast dev`'s chains, on automine (no --block-time), as the tests run them.
     const chains = DEFAULT_DEVNET_CHAINS.slice(1, 3);

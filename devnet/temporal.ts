@@ -55,6 +55,16 @@ export interface TemporalDevServerOptions {
   namespace?: string;
   /** How long to wait for the frontend to answer, in ms. Default 60 000. */
   startTimeoutMs?: number;
+  /**
+   * Eager activity execution (`--dynamic-config-value system.enableActivityEagerExecution=true`, as Temporal's own SDK
+   * test servers run): an activity scheduled by a workflow task is handed back to the completing worker in the
+   * workflow task's response instead of going through the task queue, one matching round trip fewer per leg. The
+   * docker-compose server sets it in deploy/temporal/dynamicconfig/ballast.yaml. Default true; `false` to measure
+   * without it (`npm run bench:e2e -- --no-eager-activities`).
+   */
+  eagerActivities?: boolean;
+  /** More `--dynamic-config-value KEY=VALUE` pairs for the server (e.g. `matching.numTaskqueueReadPartitions=1`). */
+  dynamicConfigValues?: readonly string[];
 }
 
 /** A running dev server started by {@link startTemporalDevServer}. */
@@ -145,7 +155,7 @@ export function findFreePort(): Promise<number> {
 
 /**
  * Spawns `temporal server start-dev --ip 127.0.0.1 --port P [--headless | --ui-port U] [--db-filename F]
- * [--namespace N] --log-level warn` and resolves once the frontend answers `getSystemInfo` through
+ * [--namespace N] [--dynamic-config-value system.enableActivityEagerExecution=true] --log-level warn` and resolves once the frontend answers `getSystemInfo` through
  * `Connection.connect({ address })` and the namespace is described. Ports that were picked automatically
  * are retried (up to 3 attempts) when the server exits early, e.g. because another process took the port.
  * The process is SIGKILLed if this Node process exits without calling `stop()`.
@@ -191,6 +201,8 @@ async function startOnce(cli: string, opts: TemporalDevServerOptions): Promise<T
     args.push('--db-filename', opts.dbFile);
   }
   if (namespace !== 'default') args.push('--namespace', namespace);
+  if (opts.eagerActivities ?? true) args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
+  for (const kv of opts.dynamicConfigValues ?? []) args.push('--dynamic-config-value', kv);
   args.push('--log-level', 'warn');
 
   const log = new LogSink(opts.logFile);
