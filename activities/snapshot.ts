@@ -4,7 +4,7 @@
  */
 import { readChainState } from '../chains/evm/readChainState.js';
 import { redactUrls } from '../chains/evm/errors.js';
-import { checkOracle } from '../planner/oracle.js';
+import { formatPrice, guardOracle, guardStateFields, guardStateOf, type OracleGuardResult } from '../planner/oracle.js';
 import type { ChainState, Snapshot } from '../planner/types.js';
 import type { KeeperContext } from './context.js';
 import { toDisplayNumber, wadToNumber } from '../keeper/metrics.js';
@@ -37,11 +37,12 @@ export async function readSnapshot(ctx: KeeperContext, previous?: Snapshot): Pro
       return;
     }
     const raw = r.value;
-    // Deviation is measured against the last ACCEPTED answer: a refused jump must not become the reference.
-    const prevChain = previous?.chains.find((p) => p.chainKey === c.chainKey);
-    const reference = prevChain?.lastAcceptedAnswer;
-    const oracleCheck = checkOracle(raw.oracle, raw.blockTimestampSec, c.oracleLimits, reference);
-    out.push({ ...raw, oracleCheck, lastAcceptedAnswer: oracleCheck.ok ? raw.oracle.answer : reference });
+    // Deviation is measured against the last ACCEPTED answer: a refused jump does not become the reference by
+    // itself, only `reanchorRounds` agreeing rounds do (planner/oracle.ts guardOracle; state carried in the snapshot).
+    const guard = guardOracle(raw.oracle, raw.blockTimestampSec, c.oracleLimits, guardStateOf(previous?.chains.find((p) => p.chainKey === c.chainKey)));
+    const oracleCheck = guard.check;
+    out.push({ ...raw, oracleCheck, ...guardStateFields(guard.state) });
+    reportOracleGuard(ctx, c.chainKey, c.contracts.priceFeed.toLowerCase(), raw.oracle.decimals, guard);
     const m = ctx.metrics;
     m.utilizationRatio.set({ chain: c.chainKey }, wadToNumber(raw.utilizationWad));
     m.idleBalance.set({ chain: c.chainKey, asset: ctx.asset.symbol }, toDisplayNumber(raw.idle, ctx.asset.decimals));
@@ -53,11 +54,10 @@ export async function readSnapshot(ctx: KeeperContext, previous?: Snapshot): Pro
     m.oracleAgeSeconds.set({ chain: c.chainKey }, Number(oracleCheck.ageSec));
     m.oracleRejected.set({ chain: c.chainKey }, oracleCheck.ok ? 0 : 1);
     m.snapshotFreshness.set({ chain: c.chainKey }, 1);
-    if (!oracleCheck.ok) ctx.log.warn({ chain: c.chainKey, reason: oracleCheck.reason }, 'oracle round refused; chain left out of planning');
   });
   // Solana chains: one getMultipleAccountsInfo each, in parallel; the same fail-closed rules.
   const solana = [...(ctx.solana?.chains.values() ?? [])];
-  const solanaSettled = await Promise.allSettled(solana.map((sc) => readSolanaChain(sc, previous?.chains.find((p) => p.chainKey === sc.chainKey)?.lastAcceptedAnswer)));
+  const solanaSettled = await Promise.allSettled(solana.map((sc) => readSolanaChain(sc, guardStateOf(previous?.chains.find((p) => p.chainKey === sc.chainKey)))));
   solanaSettled.forEach((r, i) => {
     const sc = solana[i]!;
     const m = ctx.metrics;
@@ -69,8 +69,9 @@ export async function readSnapshot(ctx: KeeperContext, previous?: Snapshot): Pro
       ctx.log.warn({ chain: sc.chainKey, reason }, 'Solana chain read failed; no plan this tick');
       return;
     }
-    const { state, read } = r.value;
+    const { state, read, guard } = r.value;
     out.push(state);
+    reportOracleGuard(ctx, sc.chainKey, sc.accounts.pythPrice.toBase58(), state.oracle.decimals, guard, 'Pyth price');
     m.utilizationRatio.set({ chain: sc.chainKey }, wadToNumber(state.utilizationWad));
     m.idleBalance.set({ chain: sc.chainKey, asset: ctx.asset.symbol }, toDisplayNumber(state.idle, ctx.asset.decimals));
     m.oraclePrice.set({ chain: sc.chainKey }, toDisplayNumber(state.oracle.answer < 0n ? 0n : state.oracle.answer, state.oracle.decimals));
@@ -81,8 +82,28 @@ export async function readSnapshot(ctx: KeeperContext, previous?: Snapshot): Pro
     m.pythVerified.set({ chain: sc.chainKey }, read.price.verificationLevel.kind === 'Full' ? 1 : 0);
     m.solanaSlot.set({ chain: sc.chainKey }, Number(read.slot));
     m.custodyBalance.set({ chain: sc.chainKey, asset: ctx.asset.symbol }, toDisplayNumber(read.custody, ctx.asset.decimals));
-    if (!state.oracleCheck.ok) ctx.log.warn({ chain: sc.chainKey, reason: state.oracleCheck.reason }, 'Pyth price refused; chain left out of planning');
   });
   const freshness: Snapshot['freshness'] = excluded.length === 0 ? 'fresh' : out.length === 0 ? 'stale' : 'partial';
   return { takenAtMs, chains: out, excluded, freshness };
+}
+
+/**
+ * Logs and counts one oracle guard verdict: a refusal (warn, `ballast_oracle_refusals_total{chain,feed,reason}`) or a
+ * re-anchor of the deviation reference (warn, `ballast_oracle_reanchors_total{chain,feed}`). `feed` is the price
+ * feed's address (EVM, lower case) or the Pyth price account (Solana).
+ */
+function reportOracleGuard(ctx: KeeperContext, chain: string, feed: string, decimals: number, guard: OracleGuardResult, what = 'oracle round'): void {
+  if (guard.refusal) {
+    ctx.metrics.oracleRefusals.inc({ chain, feed, reason: guard.refusal.kind });
+    const evidence = guard.refusal.needed > 0 ? { evidence: guard.refusal.evidence, reanchorRounds: guard.refusal.needed } : {};
+    ctx.log.warn({ chain, feed, reason: guard.check.reason, rule: guard.refusal.kind, ...evidence }, `${what} refused; chain left out of planning`);
+  }
+  if (guard.reanchor) {
+    ctx.metrics.oracleReanchors.inc({ chain, feed });
+    const { from, to, roundIds } = guard.reanchor;
+    ctx.log.warn(
+      { chain, feed, from: formatPrice(from, decimals), to: formatPrice(to, decimals), rounds: roundIds.map(String) },
+      `${what}: deviation reference re-anchored after ${roundIds.length} agreeing rounds`,
+    );
+  }
 }

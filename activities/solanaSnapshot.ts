@@ -6,8 +6,8 @@
  */
 import { readSolanaState, type SolanaChainRead } from '../chains/solana/readSolanaState.js';
 import { checkPythPrice } from '../chains/solana/pyth.js';
-import { checkOracle } from '../planner/oracle.js';
-import type { ChainState, OracleCheck } from '../planner/types.js';
+import { guardOracle, guardStateFields, type OracleGuardResult, type OracleGuardState } from '../planner/oracle.js';
+import type { ChainState } from '../planner/types.js';
 import type { RawChainState } from '../chains/evm/readChainState.js';
 import type { SolanaChainRuntime } from './context.js';
 
@@ -38,16 +38,16 @@ export function solanaRawChainState(r: SolanaChainRead): RawChainState {
 }
 
 /**
- * Reads one Solana chain and judges its Pyth price; `reference` is the last accepted answer (deviation check).
- * @returns the chain state and the raw read (for metrics).
+ * Reads one Solana chain and judges its Pyth price with the oracle guard (planner/oracle.ts `guardOracle`:
+ * staleness, deviation from the reference, re-anchoring on agreeing updates) and Pyth's own checks (a Pyth refusal
+ * is never re-anchor evidence); `guard` is the state carried in the previous snapshot (default: none, no reference).
+ * @returns the chain state, the raw read (for metrics) and the guard's verdict (for logs and metrics).
  * @throws SolanaReadError when an account is missing or undecodable (the snapshot then excludes the chain).
  */
-export async function readSolanaChain(sc: SolanaChainRuntime, reference: bigint | undefined): Promise<{ state: ChainState; read: SolanaChainRead }> {
+export async function readSolanaChain(sc: SolanaChainRuntime, guard: OracleGuardState = { evidence: [] }): Promise<{ state: ChainState; read: SolanaChainRead; guard: OracleGuardResult }> {
   const read = await readSolanaState({ connection: sc.connection, chainKey: sc.chainKey, accounts: sc.accounts, commitment: sc.commitment, pythReceiver: sc.pythReceiver });
   const raw = solanaRawChainState(read);
-  const generic = checkOracle(raw.oracle, raw.blockTimestampSec, sc.oracleLimits, reference);
   const pyth = checkPythPrice(read.price, raw.blockTimestampSec, { maxStalenessSec: sc.oracleLimits.maxStalenessSec, maxConfBps: sc.oracleLimits.maxConfBps });
-  const reasons = [...(generic.ok ? [] : [generic.reason]), ...(pyth.ok ? [] : [`pyth: ${pyth.reason}`])];
-  const oracleCheck: OracleCheck = reasons.length === 0 ? { ok: true, ageSec: generic.ageSec } : { ok: false, reason: [...new Set(reasons)].join('; '), ageSec: generic.ageSec };
-  return { state: { ...raw, oracleCheck, lastAcceptedAnswer: oracleCheck.ok ? raw.oracle.answer : reference }, read };
+  const verdict = guardOracle(raw.oracle, raw.blockTimestampSec, sc.oracleLimits, guard, pyth.ok ? [] : [`pyth: ${pyth.reason}`]);
+  return { state: { ...raw, oracleCheck: verdict.check, ...guardStateFields(verdict.state) }, read, guard: verdict };
 }

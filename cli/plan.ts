@@ -4,8 +4,10 @@
  * the activity's own function) makes from it. Nothing is signed or sent: the context's account refuses
  * to sign (keeper/runtime.ts `readOnlyAccount`).
  *
- * When the deployment's monitor answers, its in-flight rebalances and last snapshot (the oracle deviation
- * reference) are used, so the plan is the one the monitor would make now; `--offline` skips Temporal.
+ * When the deployment's monitor answers, its in-flight rebalances and last snapshot (the oracle guard's state:
+ * the deviation reference and any re-anchor evidence) are used, so the plan is the one the monitor would make now;
+ * the dry run's own read never feeds back into the monitor (its guard state is not carried). `--offline` skips
+ * Temporal.
  *
  * Exit status: 0 printed, 1 failure (the reason printed), 2 usage (no `--dry-run`: the monitor plans and acts).
  */
