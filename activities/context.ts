@@ -7,6 +7,7 @@ import type { Connection, Keypair, PublicKey } from '@solana/web3.js';
 import type { SolanaAccounts } from '../chains/solana/readSolanaState.js';
 import type { EvmClients } from '../chains/evm/clients.js';
 import type { ChainPolicy } from '../planner/types.js';
+import type { OracleLimits } from '../planner/oracle.js';
 import type { BallastMetrics } from '../keeper/metrics.js';
 import type { Logger } from '../keeper/logger.js';
 import type { CapApprover } from './capApproval.js';
@@ -33,7 +34,8 @@ export interface ChainRuntime {
   /** Clients with the keeper's signing account. */
   clients: EvmClients;
   policy: ChainPolicy;
-  oracleLimits: { maxStalenessSec: number; maxDeviationBps: number };
+  /** Staleness (s), deviation (bps) and the deviation guard's re-anchor rule (config `chains[].oracle`). */
+  oracleLimits: OracleLimits;
   confirmations: number;
   /** Receipt wait per write, ms. */
   receiptTimeoutMs: number;
@@ -70,8 +72,8 @@ export interface SolanaChainRuntime {
   /** Wormhole chain id (1 on Solana). */
   wormholeChainId: number;
   policy: ChainPolicy;
-  /** Staleness (s) and deviation (bps) as on EVM chains, plus the widest Pyth confidence accepted (bps of the price). */
-  oracleLimits: { maxStalenessSec: number; maxDeviationBps: number; maxConfBps: number };
+  /** Staleness (s), deviation (bps) and re-anchor rule as on EVM chains, plus the widest Pyth confidence accepted (bps of the price). */
+  oracleLimits: OracleLimits & { maxConfBps: number };
   /** Compute-unit price (micro-lamports) and limit of every transaction. */
   priorityFeeMicroLamports: number;
   computeUnitLimit: number;
@@ -102,7 +104,7 @@ export interface KeeperContext {
   metrics: BallastMetrics;
   log: Logger;
   /** Which planner `planRebalances` runs and the optimal solve's budget (config `planner`); absent = optimal, 1000 ms. */
-  planner?: { kind: 'optimal' | 'greedy'; timeBudgetMs: number };
+  planner?: { kind: 'optimal' | 'greedy'; timeBudgetMs: number; objective?: 'band' | 'yield'; yieldHorizonSec?: number };
   /** The enabled bridges' settings by name (config `bridges`); absent = `layerzero` with fee 0 bps, latency 120 s. */
   bridges?: Readonly<Record<string, BridgeSettings>>;
   /** Who may change caps at run time and how raises are approved (config `risk`); absent = every change refused. */

@@ -8,14 +8,25 @@
  * runs planner/optimal.ts within `planner.timeBudgetMs`, the greedy plan on the same edges as its
  * starting incumbent and floor; the plan carries the solver's certificate and the quotes it used.
  * `greedy` runs planner/greedy.ts (the baseline) and sends everything over LayerZero.
+ * With `planner.objective: 'yield'` the optimal planner is planner/yield.ts (the treasury's net yield over
+ * `planner.yieldHorizonSec` under the same hard liquidity rules), quoting every giver → receiver pair.
+ *
+ * In flight: each transfer the monitor has in flight is marked `withdrawn` from its source vault's
+ * `outflowOf(legKey(rebalanceId, 'forward'))` at the snapshot's block ({@link markWithdrawn}), so a donor's spare is net
+ * of what it has still to withdraw (planner/greedy.ts `chainStanding`) and two ticks never plan the same liquidity.
  */
+import type { Hex } from 'viem';
+import { collateralVaultAbi } from '../contracts/generated/abis.js';
 import { planGreedy } from '../planner/greedy.js';
+import { planYield, type YieldCertificate } from '../planner/yield.js';
+import { CONFIG_DEFAULTS } from '../config/schema.js';
+import { legKey } from './legKey.js';
 import { planOptimal, plannedChains, type PlanCertificate } from '../planner/optimal.js';
 import { certificateSummary } from '../planner/certificate.js';
 import { rebalanceId } from '../planner/rebalanceId.js';
 import type { ChainPolicy, InFlight, Snapshot } from '../planner/types.js';
 import { toDisplayNumber } from '../keeper/metrics.js';
-import { configuredPolicies, solanaChainOf, type KeeperContext } from './context.js';
+import { configuredPolicies, solanaChainOf, treasuryHolder, type KeeperContext } from './context.js';
 import type { PlannedTransfer } from './types.js';
 import { edgesFromQuotes, quoteRoutes, type RouteQuote } from './quotes.js';
 import { frozenReason, plannerPolicies, routeKey, type CapsState } from '../workflows/caps.js';
@@ -40,6 +51,8 @@ export interface PlanResult {
   unresolved: { chainKey: string; reason: string }[];
   planner?: 'optimal' | 'greedy';
   certificate?: PlanCertificate;
+  /** With `planner.objective: yield`: the yield planner's certificate (planner/yield.ts: gain, APYs before/after, gap). */
+  yieldCertificate?: YieldCertificate;
   quotes?: RouteQuote[];
   totals?: { fees: bigint; volume: bigint };
   planMs?: number;
@@ -66,8 +79,8 @@ export interface PlanInput {
  */
 export async function planRebalances(ctx: KeeperContext, input: PlanInput, opts: { quotes?: readonly RouteQuote[] } = {}): Promise<PlanResult> {
   const t0 = performance.now();
-  const { snapshot, inFlight } = input;
-  const planner = ctx.planner ?? DEFAULT_PLANNER;
+  const { snapshot } = input;
+  const planner: NonNullable<KeeperContext['planner']> = ctx.planner ?? DEFAULT_PLANNER;
   if (snapshot.freshness !== 'fresh') {
     return { transfers: [], unresolved: snapshot.excluded.map((e) => ({ chainKey: e.chainKey, reason: `not planned: snapshot ${snapshot.freshness}: ${e.reason}` })), planner: planner.kind };
   }
@@ -75,7 +88,8 @@ export async function planRebalances(ctx: KeeperContext, input: PlanInput, opts:
   // a frozen chain gives nothing (window cap 0) and says why.
   const configured = configuredPolicies(ctx);
   const { policies, routeMaxTransfer, frozen } = input.caps ? plannerPolicies(configured, input.caps) : { policies: configured, routeMaxTransfer: {}, frozen: {} };
-  const made = planner.kind === 'greedy' ? planWithGreedy(ctx, snapshot, policies, inFlight) : await planWithOptimal(ctx, snapshot, policies, inFlight, routeMaxTransfer, planner.timeBudgetMs, opts.quotes);
+  const inFlight = await markWithdrawn(ctx, snapshot, input.inFlight);
+  const made = planner.kind === 'greedy' ? planWithGreedy(ctx, snapshot, policies, inFlight) : await planWithOptimal(ctx, snapshot, policies, inFlight, routeMaxTransfer, planner.timeBudgetMs, opts.quotes, planner.objective === 'yield' ? (planner.yieldHorizonSec ?? CONFIG_DEFAULTS.plannerYield.yieldHorizonSec) : undefined);
   const routed = clipToRouteCaps(made.transfers, policies, routeMaxTransfer).filter((t) => frozen[t.from] === undefined);
   const lp = ctx.lp?.requireMandates ? clipToMandates(routed, input.lp ?? noMandates(), policies) : { transfers: routed, dropped: [] };
   const frozenUnresolved = Object.entries(frozen)
@@ -94,6 +108,7 @@ export async function planRebalances(ctx: KeeperContext, input: PlanInput, opts:
     unresolved: plan.unresolved,
     planner: planner.kind,
     ...(made.certificate ? { certificate: made.certificate } : {}),
+    ...(made.yieldCertificate ? { yieldCertificate: made.yieldCertificate } : {}),
     ...(made.quotes ? { quotes: made.quotes } : {}),
     totals: { fees: transfers.reduce((s, t) => s + (t.fee ?? 0n), 0n), volume: transfers.reduce((s, t) => s + t.amount, 0n) },
     planMs: performance.now() - t0,
@@ -107,6 +122,7 @@ interface Made {
   transfers: (Omit<PlannedTransfer, 'rebalanceId'>)[];
   unresolved: { chainKey: string; reason: string }[];
   certificate?: PlanCertificate;
+  yieldCertificate?: YieldCertificate;
   quotes?: RouteQuote[];
 }
 
@@ -128,6 +144,7 @@ async function planWithOptimal(
   routeMaxTransfer: Record<string, bigint>,
   timeBudgetMs: number,
   given: readonly RouteQuote[] | undefined,
+  yieldHorizonSec?: number,
 ): Promise<Made> {
   const base = { chains: snapshot.chains, policies, inFlight };
   let quotes: RouteQuote[];
@@ -135,9 +152,21 @@ async function planWithOptimal(
   else {
     const nodes = plannedChains(base);
     const busy = new Set(inFlight.flatMap((f) => [routeKey(f.from, f.to), routeKey(f.to, f.from)]));
-    const pairs = nodes.filter((g) => g.spare > 0n).flatMap((g) => nodes.filter((t) => t.need > 0n && !busy.has(routeKey(g.key, t.key))).map((t) => ({ from: g.key, to: t.key })));
+    // The yield objective may send to any chain (not only to those above their band): every giver → other chain pair.
+    const receives = (t: (typeof nodes)[number], g: (typeof nodes)[number]): boolean => t !== g && (yieldHorizonSec !== undefined || t.need > 0n);
+    const pairs = nodes.filter((g) => g.spare > 0n).flatMap((g) => nodes.filter((t) => receives(t, g) && !busy.has(routeKey(g.key, t.key))).map((t) => ({ from: g.key, to: t.key })));
     quotes = await quoteRoutes(ctx, snapshot, pairs, policies);
     for (const q of quotes) if (q.error !== undefined) ctx.log.warn({ from: q.from, to: q.to, bridge: q.bridge, error: q.error }, 'edge left out of planning: no fee quote');
+  }
+  if (yieldHorizonSec !== undefined) {
+    const y = await planYield({ ...base, edges: edgesFromQuotes(quotes, routeMaxTransfer) }, { timeLimitMs: timeBudgetMs, horizonSec: yieldHorizonSec, assetDecimals: ctx.asset.decimals, assetSymbol: ctx.asset.symbol });
+    ctx.log.info({ gainAtHorizon: y.certificate.gainAtHorizon.toString(), fees: y.certificate.fees.toString(), chosen: y.certificate.chosen, status: y.certificate.status }, y.certificate.summary);
+    return {
+      transfers: y.transfers.map((t) => ({ from: t.from, to: t.to, amount: t.amount, reason: t.reason, bridge: t.bridge, fee: t.fee, latencySec: t.latencySec })),
+      unresolved: y.unresolved,
+      yieldCertificate: y.certificate,
+      quotes,
+    };
   }
   const plan = await planOptimal({ ...base, edges: edgesFromQuotes(quotes, routeMaxTransfer) }, { timeLimitMs: timeBudgetMs });
   return {
@@ -146,6 +175,31 @@ async function planWithOptimal(
     certificate: plan.certificate,
     quotes,
   };
+}
+
+/**
+ * The in-flight transfers with `withdrawn` set where it is not: read from the source vault's (or Aave allocator's)
+ * `outflowOf(legKey(rebalanceId, 'forward'))` at the snapshot's block of the source chain (> 0: withdrawn). A source
+ * that is not an EVM chain of this snapshot, or a read that fails, counts as not yet withdrawn (the donor's spare is
+ * then net of it: the safe side, at worst one tick of spare understated).
+ */
+export async function markWithdrawn(ctx: KeeperContext, snapshot: Snapshot, inFlight: readonly InFlight[]): Promise<InFlight[]> {
+  const blocks = new Map(snapshot.chains.map((c) => [c.chainKey, c.blockNumber]));
+  return Promise.all(
+    inFlight.map(async (f): Promise<InFlight> => {
+      if (f.withdrawn !== undefined) return f;
+      const c = ctx.chains.get(f.from);
+      const block = blocks.get(f.from);
+      if (!c || block === undefined || !/^0x[0-9a-fA-F]{64}$/.test(f.rebalanceId)) return { ...f, withdrawn: false };
+      try {
+        const out = await c.clients.publicClient.readContract({ address: treasuryHolder(c), abi: collateralVaultAbi, functionName: 'outflowOf', args: [legKey(f.rebalanceId as Hex, 'forward')], blockNumber: block });
+        return { ...f, withdrawn: out > 0n };
+      } catch (err) {
+        ctx.log.warn({ rebalanceId: f.rebalanceId, from: f.from, error: err instanceof Error ? err.message.split('\n')[0] : String(err) }, 'in-flight withdraw not confirmed; its source spare is planned net of it');
+        return { ...f, withdrawn: false };
+      }
+    }),
+  );
 }
 
 /** `ballast_plan_*` metrics and one log line with the certificate's summary. */

@@ -33,12 +33,16 @@ export const CONFIG_DEFAULTS = {
   layerzero: { lzReceiveGas: 200_000, deliveryDeadlineSec: 600 },
   wormhole: { deliveryDeadlineSec: 1800, vaaPollIntervalMs: 1000 },
   planner: { kind: 'optimal', timeBudgetMs: 1000 },
+  /** `planner.objective` and `planner.yieldHorizonSec` when absent (kept apart so a parsed config's `planner` is unchanged). */
+  plannerYield: { objective: 'band', yieldHorizonSec: 30 * 86_400 },
   bridges: { layerzero: { feeBps: 0, latencySec: 120 }, wormhole: { feeBps: 0, latencySec: 1200 } },
   confirmations: 1,
   receiptTimeoutSec: 60,
   risk: { approvalWindowSec: 86_400 },
   lp: { requireMandates: false },
   deploy: { maxMessageSize: 10_000, tokenName: 'Ballast USD', tokenSymbol: 'bUSD', wormholeConsistencyLevel: 1 },
+  /** Oracle guard (planner/oracle.ts `guardOracle`; the same value as its `DEFAULT_REANCHOR_ROUNDS`). */
+  oracle: { reanchorRounds: 3 },
   solana: { keyEnv: 'BALLAST_SOLANA_KEEPER_KEY', pythReceiverProgram: PYTH_RECEIVER_PROGRAM_ID, maxConfBps: 200, priorityFeeMicroLamports: 1000, computeUnitLimit: 60_000, confirmTimeoutSec: 60 },
 } as const;
 
@@ -217,10 +221,26 @@ const bpsSchema = z
 /** The name of an environment variable (never its value); `example` and `note` go into the error message. */
 const envName = (example: string, note = '') => z.string().regex(ENV_NAME, { error: `must be an environment variable name, e.g. "${example}"${note}` });
 
-/** A chain's oracle limits: staleness in seconds, deviation between accepted answers in bps. */
+/**
+ * A chain's oracle limits: staleness in seconds, deviation between accepted answers in bps, and how the deviation
+ * reference recovers from a real move larger than the limit (planner/oracle.ts `guardOracle`):
+ * - `reanchorRounds` (default 3): that many consecutive rounds (distinct round ids, each fresh, complete, positive,
+ *   refused for deviation alone) agreeing with each other re-anchor the reference to the new level; evidence, never
+ *   elapsed time. 0 = never re-anchor (a refused move keeps the chain out until the price comes back: not
+ *   recommended); 1 is refused (it would accept every jump at once, i.e. no deviation check).
+ * - `reanchorAgreementBps` (default `maxDeviationBps`): how close those rounds must be to each other (every pair).
+ */
 const oracleSchema = z.strictObject({
     maxStalenessSec: posInt('a positive integer number of seconds'),
     maxDeviationBps: bpsSchema,
+    reanchorRounds: z
+      .number({ error: 'must be an integer number of rounds: 0 (never re-anchor) or 2..100' })
+      .int({ error: 'must be an integer number of rounds: 0 (never re-anchor) or 2..100' })
+      .min(0, { error: 'must be ≥ 0 (0 = never re-anchor)' })
+      .max(100, { error: 'must be ≤ 100 rounds' })
+      .refine((n) => n !== 1, { error: 'must be 0 (never re-anchor) or ≥ 2: 1 would accept every jump at once (no deviation check)' })
+      .default(CONFIG_DEFAULTS.oracle.reanchorRounds),
+    reanchorAgreementBps: bpsSchema.optional(),
   });
 
 /** An EVM JSON-RPC URL (may carry an API key: print it only through `redactRpcUrl`, chains/evm/errors.ts). */
@@ -751,6 +771,15 @@ export const configSchema = z
       .strictObject({
         kind: z.enum(['optimal', 'greedy'], { error: 'must be "optimal" or "greedy"' }).default(CONFIG_DEFAULTS.planner.kind),
         timeBudgetMs: posInt('a positive integer number of milliseconds').default(CONFIG_DEFAULTS.planner.timeBudgetMs),
+        /**
+         * What the optimal planner optimizes: `band` (absent = `band`, as before: bring chains back inside their band
+         * at least fees) or `yield` (planner/yield.ts: the treasury's net yield over `yieldHorizonSec` — Σ supply rate ×
+         * the treasury's supply per market, with the move's own rate impact through Aave v3's interest-rate model —
+         * minus bridge fees; the band's needs, buffers and caps stay hard rules). Only with `kind: optimal`.
+         */
+        objective: z.enum(['band', 'yield'], { error: 'must be "band" or "yield"' }).optional(),
+        /** The horizon the yield objective is earned over, seconds (absent: 30 days). */
+        yieldHorizonSec: posInt('a positive integer number of seconds').optional(),
       })
       .prefault({}),
     /**

@@ -47,6 +47,8 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { decodeReserveConfiguration } from '../chains/evm/aaveReserve.js';
 import { estimateWithHeadroom } from '../chains/evm/writeContract.js';
+import { DEFAULT_RATE_MODEL } from '../planner/rateModel.js';
+import type { RateModel } from '../planner/rateModel.js';
 
 /** 1e27: Aave's ray (rates and indexes). */
 export const AAVE_RAY = 10n ** 27n;
@@ -63,27 +65,20 @@ export const AAVE_MAX_CAP_TOKENS = 68_719_476_735n;
  *   (1 − optimal).
  * - `reserveFactorBps`: share of borrow interest kept by the treasury, bps (0..10,000).
  * - `supplyCapTokens`, `borrowCapTokens`: whole tokens (not base units), 0 = no cap, at most AAVE_MAX_CAP_TOKENS.
+ * The rate-strategy fields and the reserve factor are the planner's {@link RateModel} (planner/rateModel.ts).
  */
-export interface AaveReserveParams {
-  optimalUsageRatioRay: bigint;
-  baseVariableBorrowRateRay: bigint;
-  variableRateSlope1Ray: bigint;
-  variableRateSlope2Ray: bigint;
-  reserveFactorBps: bigint;
+export interface AaveReserveParams extends RateModel {
   supplyCapTokens: bigint;
   borrowCapTokens: bigint;
 }
 
 /**
  * A USDC-like reserve (close to Aave v3 Arbitrum's USDC): optimal usage 90%, base rate 0, slope1 5.5%, slope2 60%,
- * reserve factor 10%, supply cap 2,000,000,000 tokens, borrow cap 1,800,000,000 tokens.
+ * reserve factor 10%, supply cap 2,000,000,000 tokens, borrow cap 1,800,000,000 tokens. Its strategy and reserve
+ * factor are the yield planner's default, planner/rateModel.ts {@link DEFAULT_RATE_MODEL} (one definition).
  */
 export const DEFAULT_USDC_RESERVE: AaveReserveParams = {
-  optimalUsageRatioRay: (90n * AAVE_RAY) / 100n,
-  baseVariableBorrowRateRay: 0n,
-  variableRateSlope1Ray: (55n * AAVE_RAY) / 1000n,
-  variableRateSlope2Ray: (60n * AAVE_RAY) / 100n,
-  reserveFactorBps: 1000n,
+  ...DEFAULT_RATE_MODEL,
   supplyCapTokens: 2_000_000_000n,
   borrowCapTokens: 1_800_000_000n,
 };

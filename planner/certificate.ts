@@ -109,3 +109,6 @@ export function certificateSummary(c: Pick<PlanCertificate, 'status' | 'feeGapPc
   const one = (what: string, ok: boolean, pct: number): string => `${what} ${ok ? 'proven optimal' : 'NOT proven optimal'} (gap ${pct.toFixed(4)}%)`;
   return `certificate ${c.status}: ${one('unmet need', c.proven.shortfall, c.shortfallGapPct)}, ${one('fees', c.proven.fees, c.feeGapPct)}`;
 }
+
+/** The yield objective's certificate (gain over the horizon, per-market APYs before/after, MILP gap on the linearized objective, linearization error): planner/yield.ts. */
+export type { YieldCertificate, MarketOutcome } from './yield.js';

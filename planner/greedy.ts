@@ -12,7 +12,8 @@
  * - a chain can give while it stays at or below target: at most `supplied − required` in total,
  *   and never more than `idle − minBuffer`, nor the remaining outflow of the vault's window
  *   (`min(policy cap, on-chain cap) − outflowInWindow`, usage 0 when the on-chain window has expired
- *   at the block read), and each single transfer at most `caps.maxTransfer`.
+ *   at the block read), and each single transfer at most `caps.maxTransfer`; all of it net of what the chain still
+ *   has to withdraw for transfers in flight (`InFlight.withdrawn === false`).
  *
  * Algorithm: repeatedly pair the chain with the largest remaining need with the donor that can send
  * it the most in one transfer (ties broken by chainKey, code-unit order), skipping routes that
@@ -26,7 +27,7 @@
  * `maxTransfer`, together within the donor's spare (target, buffer, window): a need larger than one capped
  * message is then served by the next message on the same route.
  */
-import { WAD } from './types.js';
+import { outboundNotWithdrawn, WAD } from './types.js';
 import type { ChainPolicy, ChainState, InFlight, Plan, Transfer } from './types.js';
 import { ceilDiv, cmpKey, minB, pos } from './bigint.js';
 
@@ -159,8 +160,13 @@ export function receiveLimit(c: ChainState): { limit: bigint; why: string } | un
   return { limit: pos(cap - m.totalSupply), why: `its Aave supply cap (${cfg.supplyCapTokens} tokens, total supply ${m.totalSupply})` };
 }
 
-/** The need and spare of chain `c` under `policy` with `inbound` on its way (the planners' one definition). */
-export function chainStanding(c: ChainState, policy: ChainPolicy, inbound: bigint): ChainStanding {
+/**
+ * The need and spare of chain `c` under `policy` with `inbound` on its way (the planners' one definition).
+ * @param outbound what `c` still has to withdraw for transfers already started (in flight, not yet withdrawn at the
+ *   snapshot's block; types.ts `outboundNotWithdrawn`): every bound of its spare is net of it, as planner/capacity.ts
+ *   nets a donor of its outbound capacity moves. Default 0.
+ */
+export function chainStanding(c: ChainState, policy: ChainPolicy, inbound: bigint, outbound = 0n): ChainStanding {
   const targetWad = (policy.band.lowWad + policy.band.highWad) / 2n;
   const required = ceilDiv(c.borrowed * WAD, targetWad);
   const above = isAbove(c.borrowed, c.supplied, policy);
@@ -171,7 +177,9 @@ export function chainStanding(c: ChainState, policy: ChainPolicy, inbound: bigin
   ];
   // On an Aave market the keeper moves only the treasury's own supply (its aToken balance), never more.
   if (c.market) bounds.push([`the treasury's Aave supply (aToken balance ${c.market.treasuryBalance})`, c.market.treasuryBalance]);
-  const [spareBound, spare] = above ? ['its band', 0n] : bounds.reduce((m, b) => (b[1] < m[1] ? b : m));
+  const [bound0, spare0] = above ? ['its band', 0n] : bounds.reduce((m, b) => (b[1] < m[1] ? b : m));
+  const spareBound = outbound > 0n && spare0 > 0n ? `${bound0}, net of ${outbound} in flight not yet withdrawn` : bound0;
+  const spare = pos(spare0 - outbound);
   const short = above ? pos(required - c.supplied - inbound) : 0n;
   const recv = receiveLimit(c);
   const capped = recv !== undefined && recv.limit < short;
@@ -199,6 +207,7 @@ export function planGreedy(input: GreedyInput, opts: GreedyOptions = {}): Plan {
 
   const inFlightRoutes = new Set<string>();
   const inboundOf = new Map<string, bigint>();
+  const outboundOf = outboundNotWithdrawn(input.inFlight);
   for (const f of input.inFlight) {
     inFlightRoutes.add(routeKey(f.from, f.to));
     inFlightRoutes.add(routeKey(f.to, f.from));
@@ -226,7 +235,7 @@ export function planGreedy(input: GreedyInput, opts: GreedyOptions = {}): Plan {
       }
       continue;
     }
-    const st = chainStanding(c, policy, inboundOf.get(c.chainKey) ?? 0n);
+    const st = chainStanding(c, policy, inboundOf.get(c.chainKey) ?? 0n, outboundOf.get(c.chainKey) ?? 0n);
     nodes.push({ key: c.chainKey, chain: c, policy, target: st.targetWad, required: st.required, inbound: st.inbound, need: st.need, spare: st.spare, spareBound: st.spareBound, needBound: st.needBound, received: 0n, sent: 0n });
   }
 

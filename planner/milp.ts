@@ -11,7 +11,7 @@
  *   carry one message only: always under the `one` rule, or when one message can carry all the edge may move),
  *   with `L·k ≤ x ≤ c·k` (`c` the largest message: the donor's maxTransfer and the route capacity, `L` the
  *   largest minimum) and `x ≤ M`, `M = min(giver spare, taker need, edge capacity, K·c)`, K the message bound:
- *   any such `(x, k)` splits into `k` messages each in `[L, c]` ({@link splitMessages}). Fixed fee per message;
+ *   any such `(x, k)` splits into `k` messages each in `[L, c]` (planner/routing.ts `splitMessages`). Fixed fee per message;
  * - per giver `Σ x ≤ spare`; under the `one` rule `Σ_bridges k ≤ 1` per pair;
  * - a bridge that is no cheaper in fixed and proportional fee, no larger in message size, count or total and no
  *   smaller in minimum than another bridge of the same pair is dropped (dominated) — under the `several` rule
@@ -19,26 +19,18 @@
  * - amounts are scaled to units of 10^k base units (largest bound < 10⁷ units), then mapped back to
  *   base units, clamped and repaired in exact bigint so that no constraint is broken, and checked again
  *   by the planner's verification.
+ * The edges' bounds, columns, `u`/`l` rows, scaling and MIP start are planner/edgeModel.ts's (shared with the yield
+ * planner's MILP); the giver, taker and pair rows and the unmet-need columns are this module's.
  */
-import { ceilDiv, cmpKey, maxB, minB, pos, pushTo } from './bigint.js';
-import type { LpColumn, LpModel, LpRow, LpTerm } from './lp.js';
-import { edgeKey, lowerOf, messageCapOf, pairKey, RATE_DENOM, splitMessages, UNMET_NEED_WEIGHT } from './routing.js';
-import type { Ctx, Move, QEdge } from './routing.js';
+import { cmpKey, minB, pos, pushTo } from './bigint.js';
+import { buildRouteEdgeModel, byRoute, edgeBounds, edgeStartValues, feeRateOf, flowsOf, modelScale, splitEdgeAmounts, trimToLimits } from './edgeModel.js';
+import type { EdgeAmount, EdgeBounds, ModelEdge } from './edgeModel.js';
+import type { LpModel } from './lp.js';
+import { pairKey, UNMET_NEED_WEIGHT } from './routing.js';
+import type { Ctx, Move } from './routing.js';
 
-/** One edge's columns: amount `x` (scaled), message count `y`. */
-export interface ModelEdge {
-  e: QEdge;
-  /** Largest total on the edge (base units). */
-  M: bigint;
-  /** Smallest message (base units). */
-  L: bigint;
-  /** Largest message (base units). */
-  cap: bigint;
-  /** Most messages on the edge. */
-  K: number;
-  x: string;
-  y: string;
-}
+/** One edge's columns (planner/edgeModel.ts). */
+export type { ModelEdge };
 
 /** The MILP over giver→taker edges, with the name of each column's edge. */
 export interface Built {
@@ -60,7 +52,7 @@ export function buildModel(ctx: Ctx): Built {
   const givers = nodes.filter((n) => n.spare > 0n);
   const takers = nodes.filter((n) => n.need > 0n);
   const several = ctx.rules.messagesPerRoute === 'several';
-  const cand: Omit<ModelEdge, 'x' | 'y'>[] = [];
+  const cand: EdgeBounds[] = [];
   let pruned = 0;
   for (const g of givers) {
     for (const t of takers) {
@@ -68,17 +60,7 @@ export function buildModel(ctx: Ctx): Built {
       const pe = ctx.byPair.get(pk);
       if (!pe || ctx.inFlightPairs.has(pk)) continue;
       const pairTotal = minB(g.spare, t.need);
-      const ok = pe.flatMap((e) => {
-        const cap = messageCapOf(e, g);
-        const L = lowerOf(e, g, t);
-        const total = minB(pairTotal, e.capacity ?? pairTotal);
-        if (cap <= 0n || total <= 0n) return [];
-        let K = several ? Math.min(ctx.rules.maxMessagesPerRoute, Number(ceilDiv(total, cap))) : 1;
-        if (several && L > 0n) K = Math.min(K, Number(total / L));
-        if (K < 1) return [];
-        const M = minB(total, cap * BigInt(K));
-        return M > 0n && M >= L ? [{ e, M, L, cap, K }] : [];
-      });
+      const ok = pe.flatMap((e) => edgeBounds(ctx, e, g, t, pairTotal) ?? []);
       // Drop a bridge dominated by another of the same pair (no cheaper, no larger, no lower minimum).
       for (const c of ok) {
         const dominated = ok.some(
@@ -98,36 +80,15 @@ export function buildModel(ctx: Ctx): Built {
       }
     }
   }
-  let maxAmt = 1n;
-  for (const n of nodes) maxAmt = maxB(maxAmt, n.need, n.spare);
-  const scaleExp = Math.max(0, maxAmt.toString().length - 7);
-  const scale = 10n ** BigInt(scaleExp);
-  const u = (a: bigint): number => Number(a) / Number(scale);
+  const { scale, scaleExp, u } = modelScale(nodes.flatMap((n) => [n.need, n.spare]));
   const W = Number(UNMET_NEED_WEIGHT);
 
-  const edges: ModelEdge[] = cand.map((c, i) => ({ ...c, x: `x${i}`, y: `y${i}` }));
-  const objective: LpTerm[] = [];
-  const columns: LpColumn[] = [];
-  const feeCoefs: number[] = [];
-  const rows: LpRow[] = [];
-  const outTerms = new Map<string, LpTerm[]>();
-  const inTerms = new Map<string, LpTerm[]>();
-  const pairY = new Map<string, LpTerm[]>();
-  for (const ed of edges) {
-    const { e, M, L, cap, K, x, y } = ed;
-    const rate = Number(e.rate) / Number(RATE_DENOM);
-    columns.push({ name: x, lower: 0, upper: u(M) });
-    feeCoefs.push(rate);
-    columns.push(K === 1 ? { name: y, lower: 0, upper: 1, binary: true } : { name: y, lower: 0, upper: K, integer: true });
-    feeCoefs.push(e.fixedFee > 0n ? u(e.fixedFee) : 0);
-    objective.push({ coef: rate, name: x });
-    if (e.fixedFee > 0n) objective.push({ coef: u(e.fixedFee), name: y });
-    rows.push({ name: `u${x}`, terms: [{ coef: 1, name: x }, { coef: -u(minB(cap, M)), name: y }], op: '<=', rhs: 0 });
-    if (L > 0n) rows.push({ name: `l${x}`, terms: [{ coef: 1, name: x }, { coef: -u(L), name: y }], op: '>=', rhs: 0 });
-    pushTo(outTerms, e.from, { coef: 1, name: x });
-    pushTo(inTerms, e.to, { coef: 1, name: x });
-    pushTo(pairY, pairKey(e.from, e.to), { coef: 1, name: y });
-  }
+  // Objective: the proportional fee on every x, the fixed fee on y where there is one.
+  const { edges, columns, rows, objective, outTerms, inTerms, pairY } = buildRouteEdgeModel(cand, {
+    u,
+    objectiveOf: (ed) => ({ x: feeRateOf(ed.e), ...(ed.e.fixedFee > 0n ? { y: u(ed.e.fixedFee) } : {}) }),
+  });
+  const feeCoefs: number[] = edges.flatMap((ed) => [feeRateOf(ed.e), ed.e.fixedFee > 0n ? u(ed.e.fixedFee) : 0]);
   let gi = 0;
   for (const g of givers) {
     const terms = outTerms.get(g.key);
@@ -169,14 +130,7 @@ export function buildModel(ctx: Ctx): Built {
 
 /** A plan's messages as a MIP start: each edge's total and message count, each taker's unmet need. */
 export function startValues(ctx: Ctx, b: Built, moves: readonly Move[]): Map<string, number> {
-  const start = new Map<string, number>();
-  const colOf = new Map(b.edges.map((ed) => [edgeKey(ed.e.from, ed.e.to, ed.e.bridge), ed]));
-  for (const m of moves) {
-    const ed = colOf.get(edgeKey(m.from, m.to, m.bridge));
-    if (ed === undefined) continue;
-    start.set(ed.x, (start.get(ed.x) ?? 0) + Number(m.amount) / Number(b.scale));
-    start.set(ed.y, (start.get(ed.y) ?? 0) + 1);
-  }
+  const start = edgeStartValues(b.edges, b.scale, moves);
   for (const [taker, col] of b.shortfallCols) {
     const got = moves.filter((m) => m.to === taker).reduce((acc, m) => acc + m.amount, 0n);
     start.set(col, Number(pos(ctx.nodes.get(taker)!.need - got)) / Number(b.scale));
@@ -197,7 +151,7 @@ export function feesOfColumns(b: Built, colValue: ArrayLike<number>): number {
 /**
  * Solver values → legal messages in exact base units: rounded and clamped per edge (under `one`: one edge per
  * pair), Σ within spare and need, polished up to each edge's bound, each edge's total sent in the fewest
- * messages its largest message allows (never more than the solver's count), split by {@link splitMessages}.
+ * messages its largest message allows (never more than the solver's count), split by {@link splitEdgeAmounts}.
  */
 export function movesFromSolution(ctx: Ctx, b: Built, values: ReadonlyMap<string, number>): Move[] {
   const toBase = (v: number): bigint => {
@@ -205,8 +159,7 @@ export function movesFromSolution(ctx: Ctx, b: Built, values: ReadonlyMap<string
     const s = Number(b.scale);
     return s <= 1e6 ? BigInt(Math.round(v * s)) : BigInt(Math.round(v * 1e6)) * (b.scale / 1_000_000n);
   };
-  type Cand = { ed: ModelEdge; amount: bigint; k: number };
-  const perPair = new Map<string, Cand[]>();
+  const perPair = new Map<string, EdgeAmount[]>();
   for (const ed of b.edges) {
     let amount = minB(toBase(values.get(ed.x) ?? 0), ed.M);
     if (amount <= 0n) continue;
@@ -217,7 +170,7 @@ export function movesFromSolution(ctx: Ctx, b: Built, values: ReadonlyMap<string
     if (ed.L > 0n && amount < ed.L * BigInt(k)) k = Math.max(1, Number(amount / ed.L));
     pushTo(perPair, pairKey(ed.e.from, ed.e.to), { ed, amount, k });
   }
-  const cands: Cand[] = [];
+  const cands: EdgeAmount[] = [];
   for (const list of perPair.values()) {
     if (ctx.rules.messagesPerRoute === 'several') {
       cands.push(...list);
@@ -229,41 +182,16 @@ export function movesFromSolution(ctx: Ctx, b: Built, values: ReadonlyMap<string
     const total = list.reduce((s, c) => s + c.amount, 0n);
     cands.push({ ...keep, amount: minB(total, keep.ed.M), k: 1 });
   }
-  const lowOf = (c: Cand): bigint => c.ed.L * BigInt(c.k);
   // Σ per giver ≤ spare and Σ per taker ≤ need: trim the largest first, never below their minimum; drop the
   // smallest when trimming cannot absorb the excess.
-  const trim = (key: (c: Cand) => string, limitOf: (k: string) => bigint): void => {
-    const groups = new Map<string, Cand[]>();
-    for (const c of cands) pushTo(groups, key(c), c);
-    for (const [k, list] of groups) {
-      let excess = list.reduce((s, c) => s + c.amount, 0n) - limitOf(k);
-      if (excess <= 0n) continue;
-      list.sort((p, q) => (p.amount === q.amount ? cmpKey(p.ed.e.to + p.ed.e.from + p.ed.e.bridge, q.ed.e.to + q.ed.e.from + q.ed.e.bridge) : p.amount > q.amount ? -1 : 1));
-      for (const c of list) {
-        const r = minB(excess, pos(c.amount - lowOf(c)));
-        c.amount -= r;
-        excess -= r;
-      }
-      for (const c of [...list].reverse()) {
-        if (excess <= 0n) break;
-        excess -= c.amount;
-        c.amount = 0n;
-      }
-    }
-  };
-  trim((c) => c.ed.e.from, (k) => ctx.nodes.get(k)!.spare);
-  trim((c) => c.ed.e.to, (k) => ctx.nodes.get(k)!.need);
+  const tieKey = (c: EdgeAmount): string => c.ed.e.to + c.ed.e.from + c.ed.e.bridge;
+  trimToLimits(cands, (c) => c.ed.e.from, (k) => ctx.nodes.get(k)!.spare, tieKey);
+  trimToLimits(cands, (c) => c.ed.e.to, (k) => ctx.nodes.get(k)!.need, tieKey);
   // Polish: the solver's amounts are exact only to its tolerances (a few base units once scaled back). With
   // the chosen messages fixed, more amount is always better (each unit lowers unmet need by 1 at a fee rate
   // < 1), so fill each edge up to its bound, its taker's remaining need and its giver's remaining spare.
-  const sent = new Map<string, bigint>();
-  const got = new Map<string, bigint>();
-  for (const c of cands) {
-    sent.set(c.ed.e.from, (sent.get(c.ed.e.from) ?? 0n) + c.amount);
-    got.set(c.ed.e.to, (got.get(c.ed.e.to) ?? 0n) + c.amount);
-  }
-  const order = (p: Cand, q: Cand): number => cmpKey(p.ed.e.to, q.ed.e.to) || cmpKey(p.ed.e.from, q.ed.e.from) || cmpKey(p.ed.e.bridge, q.ed.e.bridge);
-  for (const c of [...cands].sort(order)) {
+  const { sent, got } = flowsOf(cands);
+  for (const c of [...cands].sort(byRoute)) {
     if (c.amount === 0n) continue;
     const { e } = c.ed;
     const add = pos(minB(minB(c.ed.M, c.ed.cap * BigInt(c.k)) - c.amount, ctx.nodes.get(e.to)!.need - got.get(e.to)!, ctx.nodes.get(e.from)!.spare - sent.get(e.from)!));
@@ -271,13 +199,6 @@ export function movesFromSolution(ctx: Ctx, b: Built, values: ReadonlyMap<string
     got.set(e.to, got.get(e.to)! + add);
     sent.set(e.from, sent.get(e.from)! + add);
   }
-  const moves: Move[] = [];
-  for (const c of cands.sort(order)) {
-    if (c.amount <= 0n) continue;
-    // The fewest messages that carry the amount (each message pays the fixed fee), never more than the solver's.
-    const k = Math.min(c.k, Number(ceilDiv(c.amount, c.ed.cap)));
-    if (c.amount < c.ed.L * BigInt(k) || c.amount > c.ed.cap * BigInt(k)) continue;
-    for (const amount of splitMessages(c.amount, k, c.ed.L, c.ed.cap)) moves.push({ from: c.ed.e.from, to: c.ed.e.to, bridge: c.ed.e.bridge, amount });
-  }
-  return moves;
+  // The fewest messages that carry each amount (each message pays the fixed fee), never more than the solver's.
+  return splitEdgeAmounts(cands);
 }

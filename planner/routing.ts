@@ -12,6 +12,7 @@
  *   (the rule before several messages per route were allowed; kept for comparison: `npm run bench`).
  */
 import { chainStanding, DEFAULT_MAX_MESSAGES_PER_ROUTE, type ChainStanding, type GreedyInput } from './greedy.js';
+import { outboundNotWithdrawn } from './types.js';
 import type { ChainPolicy, ChainState } from './types.js';
 import { ceilDiv, cmpKey, maxB, minB, pos, pushTo } from './bigint.js';
 
@@ -82,11 +83,12 @@ export function plannedChains(input: GreedyInput): PlannedChain[] {
   const policies = new Map(input.policies.map((p) => [p.chainKey, p]));
   const inboundOf = new Map<string, bigint>();
   for (const f of input.inFlight) inboundOf.set(f.to, (inboundOf.get(f.to) ?? 0n) + f.amount);
+  const outboundOf = outboundNotWithdrawn(input.inFlight);
   const out: PlannedChain[] = [];
   for (const c of [...input.chains].sort((a, b) => cmpKey(a.chainKey, b.chainKey))) {
     const policy = policies.get(c.chainKey);
     if (policy === undefined || !c.oracleCheck.ok) continue;
-    out.push({ key: c.chainKey, chain: c, policy, ...chainStanding(c, policy, inboundOf.get(c.chainKey) ?? 0n) });
+    out.push({ key: c.chainKey, chain: c, policy, ...chainStanding(c, policy, inboundOf.get(c.chainKey) ?? 0n, outboundOf.get(c.chainKey) ?? 0n) });
   }
   return out;
 }

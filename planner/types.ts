@@ -22,6 +22,16 @@ export interface OracleRound {
   answeredInRound: bigint;
 }
 
+/**
+ * One round refused for deviation alone, kept as evidence that the market moved (planner/oracle.ts `guardOracle`):
+ * `reanchorRounds` agreeing ones re-anchor the deviation reference. Answer scaled by `10 ** decimals`.
+ */
+export interface OracleEvidence {
+  roundId: bigint;
+  answer: bigint;
+  updatedAtSec: bigint;
+}
+
 /** Verdict on one chain's oracle round. `ok: false` means the chain is left out of planning. */
 export interface OracleCheck {
   ok: boolean;
@@ -63,6 +73,12 @@ export interface ChainState {
    * snapshot: the reference for the deviation check, so a refused jump never becomes the reference.
    */
   lastAcceptedAnswer?: bigint;
+  /**
+   * Rounds refused for deviation alone since `lastAcceptedAnswer` that agree with each other, oldest first: the
+   * evidence the oracle guard counts towards re-anchoring the reference (planner/oracle.ts `guardOracle`). Absent =
+   * none (and in snapshots recorded before the guard recovered).
+   */
+  oracleEvidence?: OracleEvidence[];
 }
 
 /** A snapshot across all chains. `freshness` is `fresh` only when every chain was read and passed its checks. */
@@ -101,6 +117,21 @@ export interface InFlight {
   amount: bigint;
   /** What the move moves; absent = `collateral` (entries made before capacity moves existed). */
   kind?: MoveKind;
+  /**
+   * Whether the source's withdraw already happened at the snapshot's block (so the snapshot's supply of `from` no
+   * longer counts `amount`). `false`: started but not yet withdrawn — the donor's spare is net of it (planner/greedy.ts
+   * `chainStanding`'s `outbound`), so two ticks never plan the same liquidity twice. Absent: treated as withdrawn
+   * (the semantics of every entry made before this field: the backtest debits the source when it plans).
+   * activities/plan.ts sets it from the source vault's `outflowOf(legKey(rebalanceId, 'forward'))` at the snapshot's block.
+   */
+  withdrawn?: boolean;
+}
+
+/** What `from` still has to withdraw for transfers already started: Σ amount of in-flight entries with `withdrawn === false`, per chain. */
+export function outboundNotWithdrawn(list: readonly InFlight[]): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const f of list) if (f.withdrawn === false) out.set(f.from, (out.get(f.from) ?? 0n) + f.amount);
+  return out;
 }
 
 /** What a move moves: `collateral` (tokens, `rebalanceWorkflow`) or `capacity` (lending capacity as credit, `capacityMoveWorkflow`). */
