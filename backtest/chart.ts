@@ -1,6 +1,6 @@
 /**
  * The backtest chart: per asset, small multiples (one panel per chain) of utilization over time, the
- * chain's band shaded, the greedy and the optimal run as two lines. Built as SVG markup here and rasterized
+ * chain's band shaded, one line per planner run (static, greedy, optimal, yield). Built as SVG markup here and rasterized
  * to PNG by resvg (`@resvg/resvg-js`, prebuilt per platform); text uses the system's fonts (DejaVu Sans when
  * present; without any font the text is left out and the PNG is still valid).
  *
@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import { WAD } from '../planner/types.js';
 import type { AssetResult, PlannerName } from './run.js';
+import { PLANNER_NAMES } from './planners.js';
 
 /** Width of the chart (px). */
 export const CHART_WIDTH_PX = 1600;
@@ -20,7 +21,8 @@ const GAP_Y = 26;
 const PANEL_H = 170;
 const TITLE_H = 64;
 const SECTION_H = 34;
-const COLORS: Record<PlannerName, string> = { greedy: '#e8710a', optimal: '#1a73e8' };
+const COLORS: Record<PlannerName, string> = { static: '#9aa0a6', greedy: '#e8710a', optimal: '#1a73e8', yield: '#a142f4' };
+const width = (p: PlannerName): number => (p === 'greedy' || p === 'static' ? 3 : 1.5);
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const wadFrac = (w: bigint): number => Number((w * 1_000_000n) / WAD) / 1e6;
@@ -49,14 +51,14 @@ export function renderUtilizationSvg(results: readonly AssetResult[]): { svg: st
   const panelW = (W - 2 * MARGIN - (COLS - 1) * GAP_X) / COLS;
   const parts: string[] = [];
   let y = TITLE_H;
-  parts.push(`<text x="${MARGIN}" y="30" font-size="20" font-weight="bold">Utilization vs band over time: optimal vs greedy (backtest on the fixtures' history)</text>`);
+  parts.push(`<text x="${MARGIN}" y="30" font-size="20" font-weight="bold">Utilization vs band over time, per planner (backtest)</text>`);
   // Legend.
   const lx = MARGIN;
   parts.push(`<rect x="${lx}" y="42" width="22" height="10" fill="#34a853" fill-opacity="0.18" stroke="#34a853" stroke-opacity="0.6"/>`);
   parts.push(`<text x="${lx + 28}" y="52" font-size="13">band</text>`);
   let off = lx + 80;
-  for (const p of ['greedy', 'optimal'] as const) {
-    parts.push(`<line x1="${off}" y1="47" x2="${off + 24}" y2="47" stroke="${COLORS[p]}" stroke-width="${p === 'greedy' ? 3 : 1.5}"/>`);
+  for (const p of PLANNER_NAMES.filter((x) => results.some((a) => a.runs[x] !== undefined))) {
+    parts.push(`<line x1="${off}" y1="47" x2="${off + 24}" y2="47" stroke="${COLORS[p]}" stroke-width="${width(p)}"/>`);
     parts.push(`<text x="${off + 30}" y="52" font-size="13">${p}</text>`);
     off += 110;
   }
@@ -65,7 +67,7 @@ export function renderUtilizationSvg(results: readonly AssetResult[]): { svg: st
       `<text x="${MARGIN}" y="${y + 22}" font-size="16" font-weight="bold">${esc(`${a.symbol}${a.source === 'synthetic' ? ' (SYNTHETIC history)' : ''}: ${a.networks.length} chains, ${a.days} days (${a.firstDay} .. ${a.lastDay}), step ${a.stepSec} s`)}</text>`,
     );
     y += SECTION_H;
-    const runs = (['greedy', 'optimal'] as const).filter((p) => a.runs[p] !== undefined);
+    const runs = PLANNER_NAMES.filter((p) => a.runs[p] !== undefined);
     const anyRun = a.runs[runs[0]!]!;
     a.networks.forEach((chain, i) => {
       const col = i % COLS;
@@ -91,7 +93,7 @@ export function renderUtilizationSvg(results: readonly AssetResult[]): { svg: st
         const pts = downsample(s, Math.max(2, Math.floor(plotW)));
         const d = pts.map((u, k) => `${k === 0 ? 'M' : 'L'}${(plotX + (k * plotW) / Math.max(1, pts.length - 1)).toFixed(1)},${yOf(u).toFixed(1)}`).join('');
         // Greedy drawn wider underneath, so it still shows where the optimal run follows the same path.
-        parts.push(`<path d="${d}" fill="none" stroke="${COLORS[p]}" stroke-width="${p === 'greedy' ? 3 : 1.2}" stroke-opacity="${p === 'greedy' ? 0.7 : 1}"/>`);
+        parts.push(`<path d="${d}" fill="none" stroke="${COLORS[p]}" stroke-width="${width(p)}" stroke-opacity="${width(p) > 2 ? 0.7 : 1}"/>`);
       }
       parts.push(`<text x="${x0 + 34}" y="${y0 + 13}" font-size="13" font-weight="bold">${esc(chain)}</text>`);
       parts.push(`<text x="${plotX}" y="${plotY + plotH + 13}" font-size="10" fill="#555555">day 0</text>`);

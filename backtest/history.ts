@@ -27,6 +27,7 @@
  */
 import path from 'node:path';
 import { fixturePath, fixturesDir } from '../config/fixtures.js';
+import { alignObservations, loadPriceCsv, loadRateHistory, readObservations } from './csv.js';
 import { loadReplay } from '../bench/replay.js';
 import { benchPolicy, seedOf, tokens } from '../bench/instances.js';
 import { mulberry32 } from '../devnet/prng.js';
@@ -44,6 +45,7 @@ import {
 import type { OracleLimits } from '../planner/oracle.js';
 import type { ChainPolicy } from '../planner/types.js';
 import type { FeeConversion } from './model.js';
+import { WAD } from '../planner/types.js';
 
 /** A Chainlink feed replayed on the backtest clock. */
 export interface FeedReplay {
@@ -78,6 +80,13 @@ export interface BacktestAsset {
   days: string[];
   /** network → utilization per day (WAD), aligned with `days`. */
   paths: Record<string, bigint[]>;
+  /**
+   * network → the market's supply APR per day (RAY, 1e27 = 100%/yr), aligned with `days`: the rate a vault's
+   * supplied amount earns that whole day (held, not interpolated). Synthetic histories: a labelled synthetic rate.
+   */
+  supplyRate: Record<string, bigint[]>;
+  /** Where the history and the prices were read from (file paths, or `SYNTHETIC …`): the report names them. */
+  sources: { history: string; prices: string };
   /** network → nominal vault size (base units): initial supply, and borrow demand = utilization × size. */
   sizes: Map<string, bigint>;
   policies: ChainPolicy[];
@@ -100,8 +109,11 @@ export const SYNTHETIC_NETWORKS = ['arbitrum', 'base', 'ethereum', 'optimism'] a
 
 const DAY = 86_400n;
 
-/** Publication times and origin of a feed's rounds (see the module doc). */
-export function feedReplay(name: string, file: string, decimals: number, rounds: PriceRound[], limits: OracleLimits, conversion: FeeConversion): FeedReplay {
+/**
+ * Publication times and origin of a feed's rounds (see the module doc).
+ * @param originSec feed time of step time 0; default 00:00 UTC of the first published round's day.
+ */
+export function feedReplay(name: string, file: string, decimals: number, rounds: PriceRound[], limits: OracleLimits, conversion: FeeConversion, originSec?: bigint): FeedReplay {
   const publishedSec: bigint[] = [];
   let last = -1n;
   for (const r of rounds) {
@@ -111,7 +123,7 @@ export function feedReplay(name: string, file: string, decimals: number, rounds:
   }
   const first = publishedSec.find((p) => p > 0n);
   if (first === undefined) throw new Error(`${file}: no round of ${name} was ever published (every updatedAt is 0)`);
-  return { name, file, decimals, rounds, publishedSec, originSec: (first / DAY) * DAY, lastPublishedSec: last, limits, conversion };
+  return { name, file, decimals, rounds, publishedSec, originSec: originSec ?? (first / DAY) * DAY, lastPublishedSec: last, limits, conversion };
 }
 
 /**
@@ -143,6 +155,14 @@ export interface LoadOptions {
   days?: number;
   /** Where fixtures are absent, run a clearly labelled synthetic history instead of failing. */
   synthetic?: boolean;
+  /** A history CSV in the documented shape (backtest/csv.ts) instead of the fixtures' Aave v3 file. */
+  historyFile?: string;
+  /** A Chainlink-shaped price CSV (backtest/csv.ts) as the oracle and fee-conversion feed of a `historyFile` run. */
+  pricesFile?: string;
+  /** Decimals of `pricesFile`'s answers (default 8, as ETH/USD). */
+  priceDecimals?: number;
+  /** Symbols of `historyFile` to run (default: every symbol with ≥ 2 networks). */
+  symbols?: readonly string[];
 }
 
 /**
@@ -153,6 +173,7 @@ export interface LoadOptions {
  *   and `synthetic` is not set.
  */
 export function loadBacktestAssets(opts: LoadOptions = {}): { assets: BacktestAsset[]; notes: string[] } {
+  if (opts.historyFile !== undefined) return loadCsvAssets(opts.historyFile, opts);
   const aaveFile = fixturePath(AAVE_RATES_FIXTURE);
   const ethUsd = loadFeedHistory('eth_usd', ETH_USD_DECIMALS);
   const stEth = loadFeedHistory('steth_eth', STETH_ETH_DECIMALS);
@@ -183,12 +204,14 @@ export function loadBacktestAssets(opts: LoadOptions = {}): { assets: BacktestAs
       trim(
         {
           symbol: 'USDC',
-          label: `USDC: Aave v3 USDC utilization (${AAVE_RATES_FIXTURE}), Chainlink ETH/USD (${path.basename(usdFeed.file)}) for oracle checks and fee conversion`,
+          label: `USDC: utilization and supply rate of USDC from ${aaveFile}, ETH/USD rounds from ${usdFeed.file} for oracle checks and fee conversion`,
           decimals: 6,
           demandSymbol: 'USDC',
           networks: usdc.networks,
           days: usdc.paths.days,
           paths: usdc.paths.paths,
+          supplyRate: fixtureRates(aaveFile!, 'USDC', usdc.paths.reserves, usdc.paths.days),
+          sources: { history: aaveFile!, prices: usdFeed.file },
           sizes: usdc.sizes,
           policies: usdc.policies,
           feed: usdFeed,
@@ -209,12 +232,14 @@ export function loadBacktestAssets(opts: LoadOptions = {}): { assets: BacktestAs
       trim(
         {
           symbol: 'USDC',
-          label: `USDC (SYNTHETIC utilization: ${u.note})`,
+          label: `USDC (SYNTHETIC utilization and supply rate: ${u.note})`,
           decimals: 6,
           demandSymbol: 'USDC',
           networks,
           days: u.days,
           paths: u.paths,
+          supplyRate: syntheticRates(u.paths),
+          sources: { history: `SYNTHETIC (${u.note})`, prices: usdFeed.file },
           sizes,
           policies: networks.map((n) => benchPolicy(n, sizes.get(n)!, [75, 85], tokens(1000, 6))),
           feed: usdFeed,
@@ -237,13 +262,15 @@ export function loadBacktestAssets(opts: LoadOptions = {}): { assets: BacktestAs
         {
           symbol: 'stETH',
           label:
-            `stETH (depeg-sensitive): value in ETH from Chainlink stETH/ETH (${path.basename(stEth.file)}), oracle checks on that feed; ` +
-            `borrow demand from Aave v3 WETH utilization (no wstETH utilization in the fixture); vault sizes = the bench's WETH sizes ÷ 1000`,
+            `stETH (depeg-sensitive): value in ETH from the stETH/ETH rounds of ${stEth.file}, oracle checks on that feed; ` +
+            `borrow demand and supply rate from the WETH rows of ${aaveFile} (no wstETH utilization there); vault sizes = the bench's WETH sizes ÷ 1000`,
           decimals: 18,
           demandSymbol: 'WETH',
           networks: weth.networks,
           days: weth.paths.days,
           paths: weth.paths.paths,
+          supplyRate: fixtureRates(aaveFile!, 'WETH', weth.paths.reserves, weth.paths.days),
+          sources: { history: aaveFile!, prices: feed.file },
           sizes,
           policies: weth.networks.map((n) => benchPolicy(n, sizes.get(n)!, [75, 85], tokens(1, 18))),
           feed,
@@ -259,8 +286,110 @@ export function loadBacktestAssets(opts: LoadOptions = {}): { assets: BacktestAs
 }
 
 function trim(a: BacktestAsset, days: number): BacktestAsset {
-  return { ...a, days: a.days.slice(0, days), paths: Object.fromEntries(Object.entries(a.paths).map(([k, v]) => [k, v.slice(0, days)])) };
+  const cut = (r: Record<string, bigint[]>): Record<string, bigint[]> => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.slice(0, days)]));
+  return { ...a, days: a.days.slice(0, days), paths: cut(a.paths), supplyRate: cut(a.supplyRate) };
 }
+
+/** Supply rates (RAY) of the fixture's rows for the reserves and days the utilization loader chose. */
+function fixtureRates(file: string, symbol: string, reserves: Record<string, string>, days: readonly string[]): Record<string, bigint[]> {
+  return alignObservations(readObservations(file, [symbol]), symbol, reserves, days).supplyRate;
+}
+
+/**
+ * A labelled synthetic supply rate for a synthetic utilization path (`--synthetic` runs only), Aave's shape:
+ * supply rate = borrow rate × u × 0.9 (reserve factor 10%), borrow rate = 5%/yr × u / 0.9.
+ */
+function syntheticRates(paths: Record<string, bigint[]>): Record<string, bigint[]> {
+  const RAY = 10n ** 27n;
+  const borrow = (u: bigint): bigint => (5n * RAY * u) / 100n / ((WAD * 9n) / 10n);
+  return Object.fromEntries(Object.entries(paths).map(([n, p]) => [n, p.map((u) => (((borrow(u) * u) / WAD) * 9n) / 10n)]));
+}
+
+/** Decimals of well-known symbols of a `--history` file; any other symbol is taken as 18 decimals. */
+export const KNOWN_DECIMALS: Readonly<Record<string, number>> = { USDC: 6, 'USDC.e': 6, USDbC: 6, USDT: 6, USDT0: 6, PYUSD: 6, EURC: 6, WBTC: 8, cbBTC: 8 };
+/** Symbols of a `--history` file valued as 1 ETH per token (fees converted from wei 1:1); any other is valued as 1 USD. */
+export const ETH_PEGGED: ReadonlySet<string> = new Set(['WETH', 'ETH', 'stETH', 'wstETH', 'weETH', 'cbETH', 'rETH', 'ezETH']);
+
+/**
+ * Assets of a history CSV (backtest/csv.ts): every symbol with ≥ 2 networks (or `opts.symbols`), vault sizes
+ * seeded per symbol (5M–100M tokens, as the bench's), the bench's band 75–85%, buffer 2%, window 25%/day,
+ * per transfer 10%, minTransfer 1000 tokens for a token of ≤ 6 decimals and 1 token otherwise. Oracle: the rounds
+ * of `opts.pricesFile` (else the fixtures' ETH/USD, else a labelled synthetic ETH/USD) with ETH/USD's limits;
+ * when the feed covers the history's first day the two are replayed on one clock (feed origin = that day
+ * 00:00 UTC), else each from its own start. Fee conversion: ETH-pegged symbols ({@link ETH_PEGGED}) at 1 ETH per
+ * token, others at 1 USD per token through the feed's ETH/USD answer.
+ * @throws {HistoryFormatError} for a malformed file; {@link BacktestDataError} when no symbol has ≥ 2 networks
+ *   with a common day, or the feed covers no whole day.
+ */
+function loadCsvAssets(file: string, opts: LoadOptions): { assets: BacktestAsset[]; notes: string[] } {
+  const abs = path.resolve(file);
+  const histories = loadRateHistory(abs, { symbols: opts.symbols });
+  if (histories.length === 0) {
+    throw new BacktestDataError(
+      `backtest: ${abs} has no symbol${opts.symbols ? ` among ${opts.symbols.join(', ')}` : ''} with ≥ 2 networks sharing a day of utilization and supply rate (shape: README, "backtest")`,
+    );
+  }
+  const notes: string[] = [];
+  let rounds: PriceRound[];
+  let pricesFile: string;
+  let decimals = opts.priceDecimals ?? ETH_USD_DECIMALS;
+  if (opts.pricesFile !== undefined) {
+    pricesFile = path.resolve(opts.pricesFile);
+    rounds = loadPriceCsv(pricesFile);
+  } else {
+    const eth = loadFeedHistory('eth_usd', ETH_USD_DECIMALS);
+    if (eth) ({ rounds, file: pricesFile, decimals } = eth);
+    else {
+      const s = syntheticEthUsd();
+      ({ rounds, file: pricesFile, decimals } = s);
+      notes.push(`SYNTHETIC ETH/USD: ${s.file}`);
+    }
+  }
+  const assets: BacktestAsset[] = [];
+  for (const h of histories) {
+    const firstDaySec = /^\d{4}-\d{2}-\d{2}$/.test(h.days[0]!) ? BigInt(Date.parse(`${h.days[0]}T00:00:00Z`) / 1000) : undefined;
+    const pegged = ETH_PEGGED.has(h.symbol);
+    const conversion: FeeConversion = pegged ? { kind: 'eth-pegged' } : { kind: 'usd-per-eth' };
+    const probe = feedReplay('ETH/USD', pricesFile, decimals, rounds, ETH_USD_LIMITS, conversion);
+    const aligned = firstDaySec !== undefined && probe.publishedSec.some((p) => p >= 0n && p <= firstDaySec) && probe.lastPublishedSec > firstDaySec;
+    const feed = aligned ? feedReplay('ETH/USD', pricesFile, decimals, rounds, ETH_USD_LIMITS, conversion, firstDaySec) : probe;
+    const dec = KNOWN_DECIMALS[h.symbol] ?? 18;
+    const rng = mulberry32(seedOf(`history/${h.symbol}`));
+    const sizes = new Map(h.networks.map((n) => [n, tokens(5e6 + rng() * 95e6, dec)]));
+    const minTransfer = tokens(dec <= 6 ? 1000 : 1, dec);
+    const days = Math.min(h.days.length, feedDays(feed), opts.days ?? 100_000);
+    if (days < 1) throw new BacktestDataError(`backtest: the price feed ${pricesFile} covers no whole day from ${aligned ? h.days[0] : 'its first round'}`);
+    const assetNotes = [
+      ...(h.skipped.length > 0 ? [`networks left out (too little history): ${h.skipped.join(', ')}`] : []),
+      ...(h.clamped > 0 ? [`${h.clamped} utilization value(s) clamped to [0, 0.99]`] : []),
+      aligned ? `history and prices on one clock from ${h.days[0]}` : `prices replayed from their own first day (they do not cover ${h.days[0]})`,
+      pegged ? `${h.symbol} valued at 1 ETH per token for fees` : `${h.symbol} valued at 1 USD per token for fees`,
+    ];
+    assets.push(
+      trim(
+        {
+          symbol: h.symbol,
+          label: `${h.symbol}: utilization and supply rate from ${abs}, price rounds from ${pricesFile}`,
+          decimals: dec,
+          demandSymbol: h.symbol,
+          networks: h.networks,
+          days: h.days,
+          paths: h.utilization,
+          supplyRate: h.supplyRate,
+          sources: { history: abs, prices: pricesFile },
+          sizes,
+          policies: h.networks.map((n) => benchPolicy(n, sizes.get(n)!, [75, 85], minTransfer)),
+          feed,
+          source: 'fixture',
+          notes: assetNotes,
+        },
+        days,
+      ),
+    );
+  }
+  return { assets, notes };
+}
+
 
 function syntheticEthUsd(): FeedReplay {
   const valid = loadPriceRounds();

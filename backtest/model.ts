@@ -120,7 +120,9 @@ export type FeeConversion =
   /** A USD stablecoin priced through a USD-per-ETH feed (Chainlink ETH/USD). */
   | { kind: 'usd-per-eth' }
   /** An ETH-pegged token priced through an ETH-per-token feed (Chainlink stETH/ETH). */
-  | { kind: 'eth-per-token' };
+  | { kind: 'eth-per-token' }
+  /** A token worth 1 ETH whatever the feed says (WETH of a `--history` file; the feed still drives the oracle checks). */
+  | { kind: 'eth-pegged' };
 
 const ceilDiv = (a: bigint, b: bigint): bigint => (a + b - 1n) / b;
 
@@ -128,7 +130,8 @@ const ceilDiv = (a: bigint, b: bigint): bigint => (a + b - 1n) / b;
  * A fee in wei (1e-18 ETH) in the asset's base units, rounded up, at the feed answer `answer` (scaled by
  * `10 ** feedDecimals`).
  * - `usd-per-eth`: `wei · answer · 10^assetDecimals / (10^18 · 10^feedDecimals)` (1 token = 1 USD);
- * - `eth-per-token`: `wei · 10^assetDecimals · 10^feedDecimals / (10^18 · answer)`.
+ * - `eth-per-token`: `wei · 10^assetDecimals · 10^feedDecimals / (10^18 · answer)`;
+ * - `eth-pegged`: `wei · 10^assetDecimals / 10^18` (1 token = 1 ETH).
  * @throws Error when `answer` ≤ 0 (no price to convert with) or `wei` < 0.
  * @example weiToAssetUnits(10n ** 15n, 6, { kind: 'usd-per-eth' }, 2000_00000000n, 8) === 2_000_000n // 0.001 ETH = 2 USDC
  */
@@ -138,6 +141,7 @@ export function weiToAssetUnits(wei: bigint, assetDecimals: number, conv: FeeCon
   const a = 10n ** BigInt(assetDecimals);
   const f = 10n ** BigInt(feedDecimals);
   const e18 = 10n ** 18n;
+  if (conv.kind === 'eth-pegged') return ceilDiv(wei * a, e18);
   return conv.kind === 'usd-per-eth' ? ceilDiv(wei * answer * a, e18 * f) : ceilDiv(wei * a * f, e18 * answer);
 }
 

@@ -11,6 +11,9 @@ import { CHAIN_PARAMS, DESTINATION_GAS, SOURCE_GAS, defaultBridges, describeMode
 import type { BridgeModel } from './model.js';
 import { renderUtilizationPng } from './chart.js';
 import type { AssetResult, PlannerName, PlannerRun } from './run.js';
+import { PLANNER_NAMES } from './planners.js';
+import { assetScores, scoreTable } from './scores.js';
+import type { AssetScores } from './scores.js';
 
 /** An amount both exactly (base units) and readably (token decimals, truncated to `places`). */
 export interface Amount {
@@ -32,6 +35,10 @@ export interface PlannerFigures {
   outOfBandPct: number;
   maxUtilizationPct: string;
   stepsWithOracleExclusion: number;
+  /** Oracle lock-out hours: wall-clock hours with at least one chain left out for its oracle; of which with a deviation refusal; re-anchors (Σ chains). */
+  oracleLockoutHours: number;
+  oracleDeviationLockoutHours: number;
+  oracleReanchors: number;
   /** Σ supplied + in flight at start and end (conservation: equal). */
   conservation: { start: string; end: string; inFlightAtEnd: string };
   planMs: { p50: number; p95: number; max: number; total: number };
@@ -50,6 +57,9 @@ export interface PlannerFigures {
     volumeOut: Amount;
     feesOut: Amount;
     oracleExcludedSteps: number;
+    /** Hours this chain was left out for its oracle; re-anchors of its deviation reference. */
+    oracleLockoutHours: number;
+    oracleReanchors: number;
     exclusionKinds: Record<string, number>;
     firstExclusion?: { step: number; tSec: number; roundId: string; reason: string };
   }[];
@@ -67,6 +77,10 @@ export interface BacktestReport {
     symbol: string;
     label: string;
     source: 'fixture' | 'synthetic';
+    /** Where the history and the prices came from (file paths, or `SYNTHETIC …`). */
+    sources: { history: string; prices: string };
+    /** What a treasury cares about, per planner and for the perfect-foresight bound (backtest/scores.ts). */
+    scores: AssetScores;
     decimals: number;
     networks: string[];
     days: number;
@@ -121,6 +135,9 @@ export function plannerFigures(run: PlannerRun, decimals: number): PlannerFigure
     outOfBandPct: r2((t.outOfBandSec * 100) / Math.max(1, run.durationSec * run.perChain.length)),
     maxUtilizationPct: formatWadPct(t.maxUtilizationWad),
     stepsWithOracleExclusion: t.stepsWithExclusion,
+    oracleLockoutHours: hours(t.oracleLockoutSec),
+    oracleDeviationLockoutHours: hours(t.oracleDeviationLockoutSec),
+    oracleReanchors: t.oracleReanchors,
     conservation: { start: t.suppliedStart.toString(), end: (t.suppliedEnd + t.inFlightEnd).toString(), inFlightAtEnd: t.inFlightEnd.toString() },
     planMs: { p50: r2(run.planMs.p50), p95: r2(run.planMs.p95), max: r2(run.planMs.max), total: Math.round(run.planMs.total) },
     ...(run.certificates ? { certificates: run.certificates } : {}),
@@ -137,6 +154,8 @@ export function plannerFigures(run: PlannerRun, decimals: number): PlannerFigure
       volumeOut: amount(c.volumeOut, decimals, pl),
       feesOut: amount(c.feesOut, decimals, pl),
       oracleExcludedSteps: c.excludedSteps,
+      oracleLockoutHours: hours(c.oracleLockoutSec),
+      oracleReanchors: c.oracleReanchors,
       exclusionKinds: c.exclusionKinds,
       ...(c.firstExclusion ? { firstExclusion: { ...c.firstExclusion, roundId: c.firstExclusion.roundId.toString() } } : {}),
     })),
@@ -163,6 +182,8 @@ export function buildReport(
         symbol: r.symbol,
         label: r.label,
         source: r.source,
+        sources: r.sources,
+        scores: assetScores(r),
         decimals: r.decimals,
         networks: r.networks,
         days: r.days,
@@ -206,7 +227,7 @@ function table(head: string[], rows: string[][]): string {
 
 /** The side-by-side summary of one asset (rows: figures; columns: planners and the ratio), as table rows. */
 export function summaryRows(a: BacktestReport['assets'][number]): { head: string[]; rows: string[][] } {
-  const ps = (['greedy', 'optimal'] as const).filter((p) => a.planners[p] !== undefined);
+  const ps = PLANNER_NAMES.filter((p) => a.planners[p] !== undefined);
   const head = ['figure', ...ps, ...(a.ratios ? ['optimal / greedy'] : [])];
   const f = (p: PlannerName): PlannerFigures => a.planners[p]!;
   const row = (label: string, get: (x: PlannerFigures) => string, r?: Ratio): string[] => [label, ...ps.map((p) => get(f(p))), ...(a.ratios ? [fmtRatio(r)] : [])];
@@ -218,6 +239,7 @@ export function summaryRows(a: BacktestReport['assets'][number]): { head: string
     row('  of which above band', (x) => String(x.aboveBandHours), a.ratios?.aboveBandHours),
     row('max utilization', (x) => x.maxUtilizationPct, a.ratios?.maxUtilization),
     row('steps with a chain left out (oracle)', (x) => String(x.stepsWithOracleExclusion)),
+    row('oracle lock-out hours (of which deviation; re-anchors)', (x) => `${x.oracleLockoutHours} (${x.oracleDeviationLockoutHours}; ${x.oracleReanchors})`),
     row('plan ms p50 / p95 / max', (x) => `${x.planMs.p50} / ${x.planMs.p95} / ${x.planMs.max}`),
   ];
   return { head, rows };
@@ -226,7 +248,9 @@ export function summaryRows(a: BacktestReport['assets'][number]): { head: string
 /** report.md. */
 export function renderMarkdown(r: BacktestReport): string {
   const out: string[] = [];
-  out.push('# Ballast backtest: optimal vs greedy planner on the fixtures\' history', '');
+  out.push(`# Ballast backtest: ${PLANNER_NAMES.filter((p) => r.assets.some((a) => a.planners[p])).join(', ')} vs the perfect-foresight bound`, '');
+  const sources = [...new Set(r.assets.flatMap((a) => [a.sources.history, a.sources.prices]))];
+  out.push(`Source: ${sources.join('; ')}.`, '');
   out.push(
     `Generated ${r.generatedAt} from ${r.fixturesDir}; one step every ${r.settings.stepSec} s; optimal planner budget ${r.settings.timeLimitMs} ms per step; ` +
       `run time ${r.wallSec} s. Each planner runs on its own copy of the vaults (same history, same model).`,
@@ -240,14 +264,29 @@ export function renderMarkdown(r: BacktestReport): string {
     out.push(`${a.label}.`, '');
     out.push(
       `${a.networks.length} chains (${a.networks.join(', ')}); ${a.days} days of history (${a.firstDay} .. ${a.lastDay}); oracle ${a.feed.name} ` +
-        `replayed from ${a.feed.originIso} (${a.feed.file}), limits maxStalenessSec ${a.feed.limits.maxStalenessSec}, maxDeviationBps ${a.feed.limits.maxDeviationBps}.`,
+        `replayed from ${a.feed.originIso} (${a.feed.file}), limits maxStalenessSec ${a.feed.limits.maxStalenessSec}, maxDeviationBps ${a.feed.limits.maxDeviationBps}, reanchorRounds ${a.feed.limits.reanchorRounds}.`,
       '',
     );
     for (const n of a.notes) out.push(`- ${n}`);
     if (a.notes.length > 0) out.push('');
+    out.push(`### Scores (history ${a.sources.history}; prices ${a.sources.prices})`, '');
+    const sc = scoreTable(a.symbol, a.scores);
+    out.push(table(sc.head, sc.rows), '');
+    for (const [p, why] of Object.entries(a.scores.skippedPlanners)) out.push(`- planner ${p} left out: ${why}`);
+    if (a.scores.bound) {
+      const b = a.scores.bound;
+      out.push(
+        `Bound: ${b.formulation} Banded: ${b.banded.status} (gap ${b.banded.gapPct}%, ${b.banded.solveMs} ms, shortage ${b.banded.shortageTokenDays ?? 0} token-days); ` +
+          `relaxed: ${b.relaxed.status}, net yield ${b.relaxed.netYield?.tokens ?? '–'}${b.relaxed.provenUpperBound ? `, proven ≤ ${b.relaxed.provenUpperBound.tokens}` : ''} ${a.symbol}.`,
+        '',
+      );
+    } else out.push(`Bound: none (${a.scores.boundMissing ?? 'not computed'}).`, '');
+    const fc = a.scores.forecast;
+    if (fc && 'unavailable' in fc) out.push(`Forecast: ${fc.unavailable}.`, '');
+    else if (fc) out.push(`Utilization forecast (planner/forecast.ts) ${fc.horizonSec / 3600} h ahead: MAE ${fc.maePct} pp, RMSE ${fc.rmsePct} pp over ${fc.n} forecasts.`, '');
     const s = summaryRows(a);
     out.push('### Side by side', '', table(s.head, s.rows), '');
-    for (const p of ['greedy', 'optimal'] as const) {
+    for (const p of PLANNER_NAMES) {
       const f = a.planners[p];
       if (!f) continue;
       out.push(`### ${p}`, '');

@@ -8,8 +8,9 @@
  *    Aave daily values; borrowed = min(demand, supplied) (a vault cannot lend what it does not hold; the devnet's
  *    market driver does the same);
  * 3. each chain's oracle reads the asset's feed round current at feed time `origin + t` and is checked with the
- *    keeper's own `checkOracle` (staleness, zero/incomplete round, carried-over answer, deviation from the last
- *    accepted answer); a refused chain is left out of planning, as in the keeper (`oracleCheck.ok = false`);
+ *    keeper's own oracle guard `guardOracle` (staleness, zero/incomplete round, carried-over answer, deviation from the
+ *    last accepted answer, re-anchored after `reanchorRounds` agreeing rounds); a refused chain is left out of planning,
+ *    as in the keeper (`oracleCheck.ok = false`), and its step counts as oracle lock-out;
  * 4. quotes: the bridge model (backtest/model.ts) with its fixed fees converted at the feed's last accepted
  *    answer (no accepted answer yet: no quotes, nothing moves);
  * 5. the planner runs on the same kind of input as in the keeper: chain states (supplied, borrowed, idle,
@@ -18,25 +19,36 @@
  *    `optimal` = planOptimal (HiGHS MILP, `timeLimitMs` per step);
  * 6. each transfer leaves its source at once (supply and outflow window), is in flight for the edge's latency,
  *    and its fee (fixed + proportional, as quoted) is paid by the keeper (not taken out of the amount);
- * 7. time out of band is integrated exactly over the step, with arrivals inside it at their own times.
+ * 7. time out of band is integrated exactly over the step, with arrivals inside it at their own times;
+ * 8. yield: every chain's supplied amount earns that day's supply rate of the history (RAY APR, held for the
+ *    day; the rate impact of our own supply is ignored: the history's rates are taken as given) with Aave's
+ *    linear accrual, `supplied · rate · dt / (RAY · 365 days)`, integrated exactly over the same pieces (a
+ *    transfer in flight earns nothing on either side). The exact numerator is kept per chain, divided once.
+ *
+ * The planners come from the registry (backtest/planners.ts): `static` never moves, `greedy`, `optimal`, `yield`.
  *
  * Money is bigint base units throughout; times are seconds. Supply is conserved: Σ supplied + Σ in flight is
  * the initial total at every step (checked; a difference throws).
  */
-import { checkOracle } from '../planner/oracle.js';
-import { planGreedyOnEdges, planOptimal } from '../planner/optimal.js';
-import { highsRuntime } from '../planner/lp.js';
+import { DEFAULT_REANCHOR_ROUNDS, guardOracle, type OracleGuardState } from '../planner/oracle.js';
 import type { OptimalInput, RoutedTransfer } from '../planner/optimal.js';
+import { PLANNERS } from './planners.js';
+import type { PlannerName } from './planners.js';
+import { RAY } from './csv.js';
 import { WAD } from '../planner/types.js';
 import type { ChainPolicy, ChainState, InFlight, OracleCheck, OracleRound } from '../planner/types.js';
 import type { PriceRound } from '../devnet/marketData.js';
 import { defaultBridges, quoteEdges, weiToAssetUnits } from './model.js';
 import type { BridgeModel } from './model.js';
 import { roundAt } from './history.js';
+import { addQuotes, emptyDailyFees, solveBound } from './bound.js';
+import type { BoundOptions, BoundResult } from './bound.js';
 import type { BacktestAsset } from './history.js';
 
-/** The planners a backtest can run. */
-export type PlannerName = 'greedy' | 'optimal';
+export type { PlannerName } from './planners.js';
+
+/** Seconds of a year in Aave's linear accrual (365 days). */
+export const SECONDS_PER_YEAR = 365n * 86_400n;
 
 /** One planning step as the engine saw it (for {@link BacktestOptions.onPlan}). */
 export interface PlanEvent {
@@ -66,6 +78,18 @@ export interface BacktestOptions {
   onProgress?: (line: string) => void;
   /** Called after every plan (tests use it to check invariants on the exact input). */
   onPlan?: (e: PlanEvent) => void;
+  /** Solve the perfect-foresight bound per asset (backtest/bound.ts); default true. `false`: no bound. */
+  bound?: boolean | BoundOptions;
+  /** Score the utilization forecast (planner/forecast.ts `forecastError`) `forecastHorizonSec` ahead (default 86 400); default true. */
+  forecast?: boolean;
+  forecastHorizonSec?: number;
+  /**
+   * The oracle guard's `reanchorRounds` for every feed (planner/oracle.ts `guardOracle`); absent = the feed's
+   * limits' (the keeper default, 3). 0 = never re-anchor: the guard before issue 14, for before/after figures.
+   */
+  oracleReanchorRounds?: number;
+  /** Overrides every feed's `maxDeviationBps` (what-if runs of a tighter or looser guard); absent = the feed's limits. */
+  oracleMaxDeviationBps?: number;
 }
 
 /** One transfer as executed. */
@@ -79,6 +103,8 @@ export interface TransferRecord {
   bridge: string;
   amount: bigint;
   fee: bigint;
+  /** The fixed part of `fee`: the quoted per-message fee (keeper-paid native gas + messaging); the rest is the bridge's bps fee. */
+  fixedFee: bigint;
 }
 
 /** Per-chain figures of one run. */
@@ -96,12 +122,20 @@ export interface ChainFigures {
   exclusionKinds: Record<string, number>;
   /** The first refusal: step and the keeper's reason. */
   firstExclusion?: { step: number; tSec: number; roundId: bigint; reason: string };
+  /** Oracle lock-out: seconds of the steps at which the chain's oracle round was refused (left out of planning). */
+  oracleLockoutSec: number;
+  /** Times the oracle guard re-anchored the chain's deviation reference on agreeing rounds. */
+  oracleReanchors: number;
   transfersOut: number;
   volumeOut: bigint;
   /** Fees of the transfers out of this chain. */
   feesOut: bigint;
   initialSupplied: bigint;
   finalSupplied: bigint;
+  /** Σ supplied · rate (RAY) · seconds over the run: exact; yield (base units) = ⌊this / (RAY · {@link SECONDS_PER_YEAR})⌋. */
+  yieldNumerator: bigint;
+  /** Yield earned on this chain (base units, rounded down). */
+  yield: bigint;
 }
 
 /** Result of one (asset, planner) run. */
@@ -111,6 +145,11 @@ export interface PlannerRun {
   durationSec: number;
   totals: {
     fees: bigint;
+    /** Of `fees`: the fixed per-message part (native gas + messaging) and the proportional (bps) part. */
+    fixedFees: bigint;
+    proportionalFees: bigint;
+    /** Yield earned by the supplied amounts over the run (base units, ⌊Σ per-chain numerators / (RAY · year)⌋). */
+    yield: bigint;
     volume: bigint;
     transfers: number;
     byBridge: Record<string, { transfers: number; volume: bigint; fees: bigint }>;
@@ -121,6 +160,12 @@ export interface PlannerRun {
     maxUtilizationWad: bigint;
     /** Steps with at least one chain left out for its oracle. */
     stepsWithExclusion: number;
+    /** Oracle lock-out: seconds of the steps with at least one chain left out for its oracle (wall clock, not Σ chains). */
+    oracleLockoutSec: number;
+    /** Of `oracleLockoutSec`: the steps where a chain was refused for deviation (what the re-anchor rule recovers). */
+    oracleDeviationLockoutSec: number;
+    /** Re-anchors of the deviation reference, Σ over chains. */
+    oracleReanchors: number;
     /** Σ supplied + Σ in flight at the start and at the end (equal: conservation). */
     suppliedStart: bigint;
     suppliedEnd: bigint;
@@ -130,7 +175,7 @@ export interface PlannerRun {
   transfers: TransferRecord[];
   /** Plan wall time per step, ms. */
   planMs: { p50: number; p95: number; max: number; total: number };
-  /** Optimal only: steps where the returned plan came from the solver / heuristic / greedy, and steps not proved optimal. */
+  /** Planners with a certificate (optimal, yield): steps where the returned plan came from the solver / heuristic / greedy, and steps not proved optimal. */
   certificates?: { solver: number; heuristic: number; greedy: number; notProvedOptimal: number };
   /**
    * Runs of consecutive steps with a chain left out for its oracle, with the reason kinds and the feed's
@@ -148,14 +193,27 @@ export interface AssetResult {
   label: string;
   decimals: number;
   source: 'fixture' | 'synthetic';
+  /** Where the history and prices were read from (file paths or `SYNTHETIC …`). */
+  sources: { history: string; prices: string };
   networks: string[];
   days: number;
   firstDay: string;
   lastDay: string;
   stepSec: number;
-  feed: { name: string; file: string; originIso: string; limits: { maxStalenessSec: number; maxDeviationBps: number } };
+  /** The feed and the oracle limits the run used (`--oracle-*` overrides applied; `reanchorRounds` 0 = never re-anchor). */
+  feed: { name: string; file: string; originIso: string; limits: { maxStalenessSec: number; maxDeviationBps: number; reanchorRounds: number } };
   notes: string[];
   runs: Partial<Record<PlannerName, PlannerRun>>;
+  /** Planners asked for but left out, with why (e.g. the yield planner's module absent). */
+  skippedPlanners: Partial<Record<PlannerName, string>>;
+  /** The perfect-foresight bound (backtest/bound.ts), or why it is absent. */
+  bound?: BoundResult;
+  boundError?: string;
+  /**
+   * The utilization forecast's error (planner/forecast.ts `forecastError`, its default α β) on each chain's market
+   * utilization sampled every step, `horizonSec` ahead: mean absolute and root-mean-square error in percentage points.
+   */
+  forecast?: { horizonSec: number; maePct: number; rmsePct: number; n: number; perChain: Record<string, { maePct: number; rmsePct: number }> } | { unavailable: string };
 }
 
 const DAY_SEC = 86_400;
@@ -196,8 +254,10 @@ interface Flight {
  * @throws Error when supply is not conserved (an engine bug) or a planner throws (its message, with the step).
  */
 export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opts: Omit<BacktestOptions, 'planners'> = {}): Promise<PlannerRun> {
-  // Load and compile HiGHS outside the timed plans (a one-time cost of a few seconds per process).
-  if (planner === 'optimal') await highsRuntime();
+  // Load the planner (HiGHS compiled outside the timed plans: a one-time cost of a few seconds per process).
+  const entry = PLANNERS[planner];
+  const whyNot = await entry.load();
+  if (whyNot !== undefined) throw new Error(`backtest ${asset.symbol}/${planner}: planner unavailable: ${whyNot}`);
   const wall0 = performance.now();
   const stepSec = opts.stepSec ?? 3600;
   const timeLimitMs = opts.timeLimitMs ?? 300;
@@ -210,7 +270,15 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
 
   const supplied = new Map(chains.map((c) => [c, asset.sizes.get(c)!]));
   const window = new Map(chains.map((c) => [c, { startSec: -1e15, used: 0n }]));
-  const lastAccepted = new Map<string, bigint | undefined>();
+  // The oracle guard's state per chain (the keeper carries it in the monitor's snapshot).
+  const guards = new Map<string, OracleGuardState>(chains.map((c) => [c, { evidence: [] }]));
+  const oracleLimits = {
+    ...feed.limits,
+    ...(opts.oracleReanchorRounds !== undefined ? { reanchorRounds: opts.oracleReanchorRounds } : {}),
+    ...(opts.oracleMaxDeviationBps !== undefined ? { maxDeviationBps: opts.oracleMaxDeviationBps } : {}),
+  };
+  let oracleLockoutSec = 0;
+  let oracleDeviationLockoutSec = 0;
   let feedAccepted: bigint | undefined;
   const flights: Flight[] = [];
   const initialTotal = chains.reduce((s, c) => s + supplied.get(c)!, 0n);
@@ -226,12 +294,16 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
         belowBandSec: 0,
         maxUtilizationWad: 0n,
         excludedSteps: 0,
+        oracleLockoutSec: 0,
+        oracleReanchors: 0,
         exclusionKinds: {},
         transfersOut: 0,
         volumeOut: 0n,
         feesOut: 0n,
         initialSupplied: supplied.get(c)!,
         finalSupplied: 0n,
+        yieldNumerator: 0n,
+        yield: 0n,
       },
     ]),
   );
@@ -241,7 +313,9 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
   const planMs: number[] = [];
   const certs = { solver: 0, heuristic: 0, greedy: 0, notProvedOptimal: 0 };
   let fees = 0n;
+  let fixedFees = 0n;
   let volume = 0n;
+  let sawCertificate = false;
   let stepsWithExclusion = 0;
   const spans: PlannerRun['exclusionSpans'] = [];
   const iso = (feedSec: bigint): string => new Date(Number(feedSec) * 1000).toISOString().slice(0, 16) + 'Z';
@@ -277,12 +351,15 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
       const b = demand < s ? demand : s;
       borrowed.set(c, b);
       series[c]![step] = s === 0n ? 1 : Number((b * 1_000_000n) / s) / 1e6;
-      const check: OracleCheck = checkOracle(oracle, nowSec, feed.limits, lastAccepted.get(c));
-      if (check.ok) lastAccepted.set(c, oracle.answer);
-      else {
+      const guard = guardOracle(oracle, nowSec, oracleLimits, guards.get(c)!);
+      guards.set(c, guard.state);
+      const check: OracleCheck = guard.check;
+      if (guard.reanchor) fig.get(c)!.oracleReanchors++;
+      if (!check.ok) {
         excludedHere = true;
         const f = fig.get(c)!;
         f.excludedSteps++;
+        f.oracleLockoutSec += stepEnd - t;
         const kind = exclusionKind(check.reason ?? 'refused');
         f.exclusionKinds[kind] = (f.exclusionKinds[kind] ?? 0) + 1;
         f.firstExclusion ??= { step, tSec: t, roundId: oracle.roundId, reason: check.reason ?? 'refused' };
@@ -301,11 +378,13 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
         oracle,
         oracleCheck: check,
         tokenTotalSupply: s,
-        lastAcceptedAnswer: lastAccepted.get(c),
+        lastAcceptedAnswer: guard.state.reference,
       });
     }
     if (excludedHere) {
       stepsWithExclusion++;
+      oracleLockoutSec += stepEnd - t;
+      if (states.some((x) => x.oracleCheck.reason?.includes('deviation:'))) oracleDeviationLockoutSec += stepEnd - t;
       const kinds = [...new Set(states.filter((x) => !x.oracleCheck.ok).map((x) => exclusionKind(x.oracleCheck.reason ?? 'refused')))].sort();
       const n = states.filter((x) => !x.oracleCheck.ok).length;
       const last = spans[spans.length - 1];
@@ -328,14 +407,16 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
     // Plan.
     const p0 = performance.now();
     let planned: { transfers: RoutedTransfer[]; totals: { fees: bigint; volume: bigint; shortfall: bigint } };
+    const day = Math.min(Math.floor(t / DAY_SEC), asset.days.length - 1);
     try {
-      if (planner === 'greedy') planned = planGreedyOnEdges(input);
-      else {
-        const p = await planOptimal(input, { timeLimitMs });
+      const supplyRateRay = new Map(chains.map((c) => [c, asset.supplyRate[c]![day]!]));
+      const p = await entry.plan(input, { asset: asset.symbol, step, tSec: t, day, supplyRateRay, timeLimitMs, assetDecimals: asset.decimals });
+      if (p.certificate) {
+        sawCertificate = true;
         certs[p.certificate.chosen]++;
         if (!p.certificate.optimal) certs.notProvedOptimal++;
-        planned = p;
       }
+      planned = p;
     } catch (e) {
       throw new Error(`backtest ${asset.symbol}/${planner}: planner failed at step ${step} (day ${Math.floor(t / DAY_SEC)}): ${(e as Error).message}`);
     }
@@ -354,8 +435,10 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
       supplied.set(tr.from, supplied.get(tr.from)! - tr.amount);
       const arriveSec = t + tr.latencySec;
       flights.push({ id: `${asset.symbol}-${planner}-${nextId++}`, from: tr.from, to: tr.to, amount: tr.amount, arriveSec });
-      transfers.push({ step, sentSec: t, arriveSec, from: tr.from, to: tr.to, bridge: tr.bridge, amount: tr.amount, fee: tr.fee });
+      const fixedFee = edges.find((e) => e.from === tr.from && e.to === tr.to && e.bridge === tr.bridge)?.fixedFee ?? 0n;
+      transfers.push({ step, sentSec: t, arriveSec, from: tr.from, to: tr.to, bridge: tr.bridge, amount: tr.amount, fee: tr.fee, fixedFee });
       fees += tr.fee;
+      fixedFees += fixedFee < tr.fee ? fixedFee : tr.fee;
       volume += tr.amount;
       const f = fig.get(tr.from)!;
       f.transfersOut++;
@@ -367,15 +450,18 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
       bb.fees += tr.fee;
     }
 
-    // Integrate out-of-band time over [t, stepEnd), arrivals inside at their times.
-    const cuts = [...new Set(flights.filter((f) => f.arriveSec > t && f.arriveSec < stepEnd).map((f) => f.arriveSec))].sort((a, b) => a - b);
+    // Integrate out-of-band time and yield over [t, stepEnd), arrivals inside at their times, day boundaries cut.
+    const nextDay = (Math.floor(t / DAY_SEC) + 1) * DAY_SEC;
+    const cuts = [...new Set([...flights.filter((f) => f.arriveSec > t && f.arriveSec < stepEnd).map((f) => f.arriveSec), ...(nextDay < stepEnd ? [nextDay] : [])])].sort((a, b) => a - b);
     let from = t;
     for (const cut of [...cuts, stepEnd]) {
       const dt = cut - from;
       if (dt > 0) {
+        const d = Math.min(Math.floor(from / DAY_SEC), asset.days.length - 1);
         for (const c of chains) {
           const f = fig.get(c)!;
           const s = supplied.get(c)!;
+          f.yieldNumerator += s * asset.supplyRate[c]![d]! * BigInt(dt);
           const b = borrowed.get(c)!;
           const u = s === 0n ? (b === 0n ? 0n : WAD) : (b * WAD) / s;
           if (u > f.maxUtilizationWad) f.maxUtilizationWad = u;
@@ -408,7 +494,11 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
     }
   }
 
-  for (const c of chains) fig.get(c)!.finalSupplied = supplied.get(c)!;
+  for (const c of chains) {
+    const f = fig.get(c)!;
+    f.finalSupplied = supplied.get(c)!;
+    f.yield = f.yieldNumerator / (RAY * SECONDS_PER_YEAR);
+  }
   const perChain = chains.map((c) => fig.get(c)!);
   const sumBy = (k: 'outOfBandSec' | 'aboveBandSec' | 'belowBandSec'): number => perChain.reduce((s, f) => s + f[k], 0);
   return {
@@ -417,6 +507,9 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
     durationSec,
     totals: {
       fees,
+      fixedFees,
+      proportionalFees: fees - fixedFees,
+      yield: perChain.reduce((s, f) => s + f.yieldNumerator, 0n) / (RAY * SECONDS_PER_YEAR),
       volume,
       transfers: transfers.length,
       byBridge,
@@ -425,6 +518,9 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
       belowBandSec: sumBy('belowBandSec'),
       maxUtilizationWad: perChain.reduce((m, f) => (f.maxUtilizationWad > m ? f.maxUtilizationWad : m), 0n),
       stepsWithExclusion,
+      oracleLockoutSec,
+      oracleDeviationLockoutSec,
+      oracleReanchors: perChain.reduce((s, f) => s + f.oracleReanchors, 0),
       suppliedStart: initialTotal,
       suppliedEnd: chains.reduce((s, c) => s + supplied.get(c)!, 0n),
       inFlightEnd: flights.reduce((s, f) => s + f.amount, 0n),
@@ -432,7 +528,7 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
     perChain,
     transfers,
     planMs: { p50: quantile(planMs, 0.5), p95: quantile(planMs, 0.95), max: Math.max(0, ...planMs), total: planMs.reduce((s, x) => s + x, 0) },
-    ...(planner === 'optimal' ? { certificates: certs } : {}),
+    ...(sawCertificate || planner === 'optimal' ? { certificates: certs } : {}),
     exclusionSpans: spans,
     series,
     wallMs: performance.now() - wall0,
@@ -447,12 +543,39 @@ export async function runBacktest(assets: readonly BacktestAsset[], opts: Backte
   const out: AssetResult[] = [];
   for (const a of assets) {
     const runs: AssetResult['runs'] = {};
-    for (const p of opts.planners) runs[p] = await runPlanner(a, p, opts);
+    const skippedPlanners: AssetResult['skippedPlanners'] = {};
+    // The lowest quote out of each chain per day, over every run's steps: the bound's fee floor.
+    const quotes = emptyDailyFees(a.networks, a.days.length);
+    const onPlan = (e: PlanEvent): void => {
+      addQuotes(quotes, Math.floor(e.tSec / DAY_SEC), e.input.edges);
+      opts.onPlan?.(e);
+    };
+    for (const p of opts.planners) {
+      const whyNot = await PLANNERS[p].load();
+      if (whyNot !== undefined) {
+        skippedPlanners[p] = whyNot;
+        opts.onProgress?.(`[backtest] ${a.symbol}: planner ${p} left out: ${whyNot}`);
+        continue;
+      }
+      runs[p] = await runPlanner(a, p, { ...opts, onPlan });
+    }
+    let bound: BoundResult | undefined;
+    let boundError: string | undefined;
+    if (opts.bound !== false && Object.keys(runs).length > 0) {
+      opts.onProgress?.(`[backtest] ${a.symbol}: solving the perfect-foresight bound (${a.days.length} days × ${a.networks.length} chains)`);
+      try {
+        bound = await solveBound(a, quotes, typeof opts.bound === 'object' ? opts.bound : {});
+      } catch (e) {
+        boundError = (e as Error).message;
+      }
+    }
+    const forecast = opts.forecast === false ? undefined : await forecastScore(a, opts.stepSec ?? 3600, opts.forecastHorizonSec ?? DAY_SEC);
     out.push({
       symbol: a.symbol,
       label: a.label,
       decimals: a.decimals,
       source: a.source,
+      sources: a.sources,
       networks: [...a.networks].sort(),
       days: a.days.length,
       firstDay: a.days[0] ?? '',
@@ -462,11 +585,47 @@ export async function runBacktest(assets: readonly BacktestAsset[], opts: Backte
         name: a.feed.name,
         file: a.feed.file,
         originIso: new Date(Number(a.feed.originSec) * 1000).toISOString(),
-        limits: { maxStalenessSec: a.feed.limits.maxStalenessSec, maxDeviationBps: a.feed.limits.maxDeviationBps },
+        limits: {
+          maxStalenessSec: a.feed.limits.maxStalenessSec,
+          maxDeviationBps: opts.oracleMaxDeviationBps ?? a.feed.limits.maxDeviationBps,
+          reanchorRounds: opts.oracleReanchorRounds ?? a.feed.limits.reanchorRounds ?? DEFAULT_REANCHOR_ROUNDS,
+        },
       },
       notes: a.notes,
       runs,
+      skippedPlanners,
+      ...(bound ? { bound } : {}),
+      ...(boundError !== undefined ? { boundError } : {}),
+      ...(forecast ? { forecast } : {}),
     });
   }
   return out;
+}
+
+/**
+ * The forecast's error on one asset (see {@link AssetResult.forecast}); `{ unavailable }` when planner/forecast.ts
+ * cannot be loaded.
+ */
+async function forecastScore(a: BacktestAsset, stepSec: number, horizonSec: number): Promise<AssetResult['forecast']> {
+  let f: typeof import('../planner/forecast.js');
+  try {
+    f = await import('../planner/forecast.js');
+  } catch (e) {
+    return { unavailable: `planner/forecast.ts cannot be loaded: ${(e as Error).message.split('\n')[0]}` };
+  }
+  const steps = Math.ceil((a.days.length * DAY_SEC) / stepSec);
+  const perChain: Record<string, { maePct: number; rmsePct: number }> = {};
+  let abs = 0;
+  let sq = 0;
+  let n = 0;
+  const pct = (wad: number): number => Math.round((wad / 1e16) * 1000) / 1000;
+  for (const c of [...a.networks].sort()) {
+    const series = Array.from({ length: steps }, (_, i) => utilizationAt(a.paths[c]!, i * stepSec));
+    const e = f.forecastError(series, { ...f.DEFAULT_FORECAST_PARAMS, stepSec, horizonSec });
+    perChain[c] = { maePct: pct(e.maeWad), rmsePct: pct(e.rmseWad) };
+    abs += e.maeWad * e.n;
+    sq += e.rmseWad * e.rmseWad * e.n;
+    n += e.n;
+  }
+  return { horizonSec, maePct: n === 0 ? 0 : pct(abs / n), rmsePct: n === 0 ? 0 : pct(Math.sqrt(sq / n)), n, perChain };
 }

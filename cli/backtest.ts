@@ -1,10 +1,16 @@
 /**
- * `ballast backtest`: replays the fixtures' real history (Aave v3 utilization on up to 13 chains, Chainlink
- * ETH/USD and stETH/ETH) through the greedy and the optimal planner with the bridge latency and fee model of
- * backtest/model.ts, and writes report.md, report.json, transfers.csv and utilization.png.
+ * `ballast backtest`: replays a history (the fixtures' Aave v3 utilization and supply rates on up to 13 chains with
+ * Chainlink ETH/USD and stETH/ETH, or any `--history` CSV in the documented shape, backtest/csv.ts) through the
+ * planners of the registry (backtest/planners.ts: static, greedy, optimal, yield) with the bridge latency and fee
+ * model of backtest/model.ts, solves the perfect-foresight bound (backtest/bound.ts), scores each planner against
+ * it (backtest/scores.ts) and writes report.md, report.json, transfers.csv and utilization.png.
  *
- *   ballast backtest [--fixtures DIR] [--out DIR] [--planner both|greedy|optimal] [--days N] [--json]
- *                    [--step-sec S] [--time-limit-ms MS] [--synthetic]
+ *   ballast backtest [--fixtures DIR] [--history FILE [--prices FILE] [--price-decimals N] [--symbol S,…]]
+ *                    [--out DIR] [--planners all|static,greedy,optimal,yield] [--planner both|greedy|optimal]
+ *                    [--days N] [--json] [--step-sec S] [--time-limit-ms MS] [--no-bound] [--bound-time-limit-ms MS]
+ *                    [--synthetic] [--oracle-reanchor-rounds N] [--oracle-max-deviation-bps BPS]
+ *
+ * `--planner` is the earlier option (greedy and/or optimal); static is then run too, as the scores' reference.
  *
  * Exit status: 0 report written; 1 with the reason (fixtures absent without --synthetic, a planner error);
  * 2 usage (a bad option value).
@@ -15,17 +21,30 @@ import { fixturesDir } from '../config/fixtures.js';
 import { loadBacktestAssets } from '../backtest/history.js';
 import { runBacktest, type PlannerName } from '../backtest/run.js';
 import { summaryRows, writeBacktestReport } from '../backtest/report.js';
+import { parsePlannerList } from '../backtest/planners.js';
+import { scoreTable } from '../backtest/scores.js';
 import type { CliContext, CliIo } from './io.js';
 
 interface BacktestOpts {
   fixtures?: string;
   out: string;
-  planner: 'both' | PlannerName;
+  planner?: 'both' | 'greedy' | 'optimal';
+  planners?: PlannerName[];
+  history?: string;
+  prices?: string;
+  priceDecimals?: number;
+  symbol?: string;
+  bound: boolean;
+  boundTimeLimitMs: number;
   days?: number;
   json?: boolean;
   stepSec: number;
   timeLimitMs: number;
   synthetic?: boolean;
+  /** The oracle guard's re-anchor rounds (planner/oracle.ts `guardOracle`); absent = the keeper default. */
+  oracleReanchorRounds?: number;
+  /** Overrides every feed's oracle maxDeviationBps (what-if). */
+  oracleMaxDeviationBps?: number;
 }
 
 const positiveInt = (v: string): number => {
@@ -33,7 +52,24 @@ const positiveInt = (v: string): number => {
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`must be a positive integer (got "${v}")`);
   return n;
 };
-const plannerChoice = (v: string): BacktestOpts['planner'] => {
+const reanchorRounds = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n === 1 || n > 100) throw new InvalidArgumentError(`must be 0 (never re-anchor) or an integer 2..100 (got "${v}")`);
+  return n;
+};
+const nonNegativeInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`must be an integer ≥ 0 (got "${v}")`);
+  return n;
+};
+const plannerList = (v: string): PlannerName[] => {
+  try {
+    return parsePlannerList(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+const plannerChoice = (v: string): NonNullable<BacktestOpts['planner']> => {
   if (v !== 'both' && v !== 'greedy' && v !== 'optimal') throw new InvalidArgumentError(`must be both, greedy or optimal (got "${v}")`);
   return v;
 };
@@ -59,10 +95,19 @@ export function registerBacktest(program: Command, ctx: CliContext): void {
     .description('replay the real fixtures history (Aave v3 rates, Chainlink ETH/USD, stETH/ETH) through the optimal and greedy planners; write a report')
     .option('--fixtures <dir>', 'fixtures folder (default: BALLAST_FIXTURES_DIR or <repo>/../shared/fixtures)')
     .option('--out <dir>', 'report folder', 'backtest-out')
-    .option('--planner <which>', 'both, greedy or optimal', plannerChoice, 'both')
+    .option('--planners <list>', 'all, or a comma list of static, greedy, optimal, yield (default all)', plannerList)
+    .option('--planner <which>', 'earlier option: both, greedy or optimal (static runs too, as the reference)', plannerChoice)
+    .option('--history <file>', 'a history CSV (date|timestamp, network, symbol, utilization, liquidity_rate; README "backtest") instead of the fixtures')
+    .option('--prices <file>', 'with --history: Chainlink-shaped price rounds (roundId, answer, startedAt, updatedAt, answeredInRound)')
+    .option('--price-decimals <n>', 'decimals of --prices answers', nonNegativeInt, 8)
+    .option('--symbol <list>', 'with --history: only these symbols (comma list)')
+    .option('--no-bound', 'skip the perfect-foresight bound')
+    .option('--bound-time-limit-ms <ms>', 'HiGHS budget of each of the bound\'s two solves', positiveInt, 20_000)
     .option('--days <n>', 'replay only the first N days', positiveInt)
     .option('--step-sec <s>', 'simulation step (seconds)', positiveInt, 3600)
     .option('--time-limit-ms <ms>', 'MILP budget of one optimal plan', positiveInt, 300)
+    .option('--oracle-reanchor-rounds <n>', 'oracle guard: agreeing rounds that re-anchor the deviation reference (0 = never, the guard before issue 14; default 3)', reanchorRounds)
+    .option('--oracle-max-deviation-bps <bps>', "oracle guard: override every feed's maxDeviationBps (what-if; default the feed's: ETH/USD 500, stETH/ETH 200)", positiveInt)
     .option('--synthetic', 'where fixtures are absent, run a clearly labelled SYNTHETIC history instead of failing')
     .option('--json', 'print the report as JSON instead of the summary table')
     .action(async (o: BacktestOpts) => {
@@ -83,19 +128,26 @@ export function registerBacktest(program: Command, ctx: CliContext): void {
  * @throws BacktestDataError naming the missing fixture files (unless --synthetic).
  */
 async function backtestAction(o: BacktestOpts, io: CliIo): Promise<void> {
-  const planners: PlannerName[] = o.planner === 'both' ? ['greedy', 'optimal'] : [o.planner];
+  const planners: PlannerName[] = o.planners ?? (o.planner === undefined ? parsePlannerList('all') : o.planner === 'both' ? ['static', 'greedy', 'optimal'] : ['static', o.planner]);
+  if (o.history === undefined && (o.prices !== undefined || o.symbol !== undefined)) throw new Error('backtest: --prices and --symbol go with --history FILE');
   const log = (m: string): void => io.err(m);
   const t0 = performance.now();
   // Throws BacktestDataError (one line, naming the missing files) before any progress line is printed.
-  const loaded = loadBacktestAssets({ days: o.days, synthetic: o.synthetic });
-  log(`[backtest] history from ${fixturesDir()}`);
+  const loaded = loadBacktestAssets({
+    days: o.days,
+    synthetic: o.synthetic,
+    ...(o.history !== undefined ? { historyFile: o.history, priceDecimals: o.priceDecimals } : {}),
+    ...(o.prices !== undefined ? { pricesFile: o.prices } : {}),
+    ...(o.symbol !== undefined ? { symbols: o.symbol.split(',').map((x) => x.trim()) } : {}),
+  });
+  log(`[backtest] history from ${o.history !== undefined ? path.resolve(o.history) : fixturesDir()}`);
   for (const n of loaded.notes) log(`[backtest] note: ${n}`);
   if (loaded.assets.length === 0) throw new Error('backtest: no asset has enough history to replay (see the notes above)');
   for (const a of loaded.assets) log(`[backtest] ${a.symbol}: ${a.networks.length} chains, ${a.days.length} days (${a.days[0]} .. ${a.days[a.days.length - 1]})${a.source === 'synthetic' ? ' SYNTHETIC' : ''}`);
-  const results = await runBacktest(loaded.assets, { planners, stepSec: o.stepSec, timeLimitMs: o.timeLimitMs, onProgress: log });
+  const results = await runBacktest(loaded.assets, { planners, stepSec: o.stepSec, timeLimitMs: o.timeLimitMs, onProgress: log, bound: o.bound ? { timeLimitMs: o.boundTimeLimitMs } : false, ...(o.oracleReanchorRounds !== undefined ? { oracleReanchorRounds: o.oracleReanchorRounds } : {}), ...(o.oracleMaxDeviationBps !== undefined ? { oracleMaxDeviationBps: o.oracleMaxDeviationBps } : {}) });
   const wallSec = Math.round((performance.now() - t0) / 100) / 10;
   const { report, files } = writeBacktestReport(results, path.resolve(o.out), {
-    fixturesDir: fixturesDir(),
+    fixturesDir: o.history !== undefined ? path.dirname(path.resolve(o.history)) : fixturesDir(),
     planners,
     stepSec: o.stepSec,
     timeLimitMs: o.timeLimitMs,
@@ -109,7 +161,15 @@ async function backtestAction(o: BacktestOpts, io: CliIo): Promise<void> {
   }
   for (const a of report.assets) {
     io.out(`\n${a.symbol}${a.source === 'synthetic' ? ' (SYNTHETIC)' : ''}: ${a.networks.length} chains, ${a.days} days (${a.firstDay} .. ${a.lastDay}), step ${o.stepSec} s`);
+    io.out(`source: ${a.sources.history}; prices ${a.sources.prices}`);
+    const sc = scoreTable(a.symbol, a.scores);
+    io.out(textTable(sc.head, sc.rows));
+    for (const [p, why] of Object.entries(a.scores.skippedPlanners)) io.out(`planner ${p} left out: ${why}`);
+    if (!a.scores.bound) io.out(`bound: none (${a.scores.boundMissing ?? 'not computed'})`);
+    const fc = a.scores.forecast;
+    if (fc && !('unavailable' in fc)) io.out(`utilization forecast ${fc.horizonSec / 3600} h ahead: MAE ${fc.maePct} pp, RMSE ${fc.rmsePct} pp`);
     const s = summaryRows(a);
+    io.out('');
     io.out(textTable(s.head, s.rows));
   }
   io.out(`\nReport (${wallSec} s): ${files.markdown}\n        ${files.json}\n        ${files.png} (${report.chart.widthPx}×${report.chart.heightPx})\n        ${files.csv}`);

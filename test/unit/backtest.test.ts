@@ -45,7 +45,7 @@ describe('backtest on the real fixtures (first days)', { skip }, () => {
 
   before(async () => {
     const { assets, notes } = loadBacktestAssets({ days: DAYS });
-    results = await runBacktest(assets, { planners: ['greedy', 'optimal'], timeLimitMs: 200, onPlan: (e) => events.push(e) });
+    results = await runBacktest(assets, { planners: ['greedy', 'optimal'], timeLimitMs: 200, onPlan: (e) => events.push(e), bound: false, forecast: false });
     out = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-backtest-'));
     ({ report, files } = writeBacktestReport(results, out, { fixturesDir: 'test', planners: ['greedy', 'optimal'], stepSec: 3600, timeLimitMs: 200, daysRequested: DAYS, notes, wallSec: 0 }));
   });
