@@ -3,9 +3,11 @@
  * own records — contract storage, events, Solana memo-tagged transfers — never from the keeper's logs or results:
  * - the books: circulating supply (Σ EVM OFT totalSupply + Solana mint supply outside the Wormhole custody), tokens
  *   in flight per message (LayerZero OFTSent without OFTReceived by GUID; Wormhole WormholeSent / a custody send
- *   without its WormholeReceived / custody release), vault and route balances (the Solana reserve and treasury
- *   count as vault and route), and the lending capacity total Σ (borrowLimit + reserved + sent − received + pending
- *   + orphaned) over both chains;
+ *   without its WormholeReceived / custody release), the treasury per chain and route balances (the treasury is the
+ *   CollateralVault's token balance, or on an Aave chain the AaveAllocator's `principal()` — exact, interest and
+ *   rounding dust apart — with its four counters; the Solana reserve and treasury count as vault and route), and
+ *   the lending capacity total Σ (borrowLimit + reserved + sent − received + pending + orphaned) over both chains
+ *   (capacity stays on the CollateralVault on an Aave devnet);
  * - per collateral rebalance (any route) the record of every leg, with event / transfer counts per leg key;
  * - per capacity move the reservation, messages, deliveries and applications by key;
  * so each saga's outcome can be checked against what moved, and double moves are seen.
@@ -13,14 +15,14 @@
 import { erc20Abi, parseAbiItem, type Hex } from 'viem';
 import { PublicKey } from '@solana/web3.js';
 import { unpackMint } from '@solana/spl-token';
-import { ballastRouteAbi, collateralVaultAbi, creditMessengerAbi } from '../../contracts/generated/abis.js';
+import { aaveAllocatorAbi, ballastRouteAbi, collateralVaultAbi, creditMessengerAbi } from '../../contracts/generated/abis.js';
 import { legKey } from '../../activities/legKey.js';
 import { wormholeGuid } from '../../chains/wormhole/messageId.js';
 import { listCustodySends, listMemoTransfers, type MemoTransfer } from '../../chains/solana/memoTransfer.js';
 import { depositMemo, parseWormholeSendMemo, redeemMemo, withdrawMemo, wormholeSendMemoPrefix } from '../../chains/solana/memos.js';
 import type { RebalanceResult } from '../../workflows/types.js';
 import type { CapacityMoveResult } from '../../workflows/capacity.js';
-import { SOLANA_KEY, type ChaosEnv } from './env.js';
+import { SOLANA_KEY, treasuryHolderOf, type ChaosEnv } from './env.js';
 
 const oftSent = parseAbiItem('event OFTSent(bytes32 indexed guid, uint32 dstEid, address indexed fromAddress, uint256 amountSentLD, uint256 amountReceivedLD)');
 const oftReceived = parseAbiItem('event OFTReceived(bytes32 indexed guid, uint32 srcEid, address indexed toAddress, uint256 amountReceivedLD)');
@@ -64,12 +66,50 @@ export interface Books {
   inFlightTotal: bigint;
   /** Token Wormhole messages in flight (to redeem when cleaning up). */
   pendingWormhole: PendingWormhole[];
-  /** Σ vault token balances (+ the Solana reserve liquidity), Σ route balances (+ the Solana treasury). */
+  /**
+   * Σ treasury per chain: the CollateralVault's token balance, or on an Aave chain the AaveAllocator's `principal()`
+   * (+ the Solana reserve liquidity); Σ route balances (+ the Solana treasury).
+   */
   vaults: bigint;
   routes: bigint;
   /** Σ over EVM chains of borrowLimit + reservedCredit + messenger (totalSent − totalReceived + totalPending + totalOrphaned). */
   capacity: bigint;
   perChain: Record<string, { supply: bigint; vault: bigint; route: bigint }>;
+  /** Per Aave chain: the allocator's books, read in the same block-less pass (no keeper write runs while the checks read). */
+  allocators: Record<string, AllocatorBooks>;
+}
+
+/** An AaveAllocator's books (underlying base units): `principal()`, `suppliedBalance()` (its aToken balance) and its counters. */
+export interface AllocatorBooks {
+  principal: bigint;
+  suppliedBalance: bigint;
+  cumulativeSupplied: bigint;
+  cumulativeWithdrawn: bigint;
+  cumulativeWithdrawnToRoute: bigint;
+  cumulativeDepositedFromRoute: bigint;
+}
+
+/**
+ * The allocator's exact identity: principal = (supplied − withdrawn) + (from route − to route) (`principal()` saturates
+ * at 0). Returns the difference (0 when it holds).
+ */
+export function allocatorIdentityDiff(a: AllocatorBooks): bigint {
+  const exact = a.cumulativeSupplied - a.cumulativeWithdrawn - (a.cumulativeWithdrawnToRoute - a.cumulativeDepositedFromRoute);
+  return a.principal - (exact > 0n ? exact : 0n);
+}
+
+async function readAllocator(pub: ChaosEnv['chains'][string]['pub'], address: Hex): Promise<AllocatorBooks> {
+  const r = (functionName: 'principal' | 'suppliedBalance' | 'cumulativeSupplied' | 'cumulativeWithdrawn' | 'cumulativeWithdrawnToRoute' | 'cumulativeDepositedFromRoute') =>
+    pub.readContract({ address, abi: aaveAllocatorAbi, functionName });
+  const [principal, suppliedBalance, cumulativeSupplied, cumulativeWithdrawn, cumulativeWithdrawnToRoute, cumulativeDepositedFromRoute] = await Promise.all([
+    r('principal'),
+    r('suppliedBalance'),
+    r('cumulativeSupplied'),
+    r('cumulativeWithdrawn'),
+    r('cumulativeWithdrawnToRoute'),
+    r('cumulativeDepositedFromRoute'),
+  ]);
+  return { principal, suppliedBalance, cumulativeSupplied, cumulativeWithdrawn, cumulativeWithdrawnToRoute, cumulativeDepositedFromRoute };
 }
 
 const lower = (h: string) => h.toLowerCase() as Hex;
@@ -89,13 +129,21 @@ export async function readBooks(env: ChaosEnv): Promise<Books> {
   const whChainOfKey = (k: string) => (k === SOLANA_KEY ? 1 : deps[k]!.whChainId);
   const keyOfWhChain = (c: number) => (c === 1 ? SOLANA_KEY : Object.values(deps).find((d) => d.whChainId === c)?.chainKey ?? `wh${c}`);
   let capacity = 0n;
+  const allocators: Books['allocators'] = {};
   for (const [key, ch] of Object.entries(env.chains)) {
     const c = deps[key]!.contracts;
     const m = c.creditMessenger;
     const logs = <E extends AnyEvent>(address: Hex, event: E) => ch.pub.getLogs({ address, event, fromBlock: 0n, toBlock: 'latest' } as never) as unknown as Promise<{ args: Record<string, unknown> }[]>;
+    // The treasury: the vault's token balance, or the allocator's principal (its tokens are in Aave's aToken contract).
+    const treasury = c.aave
+      ? readAllocator(ch.pub, c.aave.allocator).then((a) => {
+          allocators[key] = a;
+          return a.principal;
+        })
+      : ch.pub.readContract({ address: c.token, abi: erc20Abi, functionName: 'balanceOf', args: [c.vault] });
     const [supply, vault, route, s, r, ws, wr, limit, reserved, cSent, cReceived, cPending, cOrphaned] = await Promise.all([
       ch.pub.readContract({ address: c.token, abi: erc20Abi, functionName: 'totalSupply' }),
-      ch.pub.readContract({ address: c.token, abi: erc20Abi, functionName: 'balanceOf', args: [c.vault] }),
+      treasury,
       ch.pub.readContract({ address: c.token, abi: erc20Abi, functionName: 'balanceOf', args: [c.route] }),
       logs(c.token, oftSent),
       logs(c.token, oftReceived),
@@ -162,6 +210,7 @@ export async function readBooks(env: ChaosEnv): Promise<Books> {
     routes: sum((x) => x.route),
     capacity,
     perChain,
+    allocators,
   };
 }
 
@@ -214,12 +263,14 @@ function evmEnd(env: ChaosEnv, chainKey: string): End {
   const d = env.devnet.deployment.chains[chainKey]!;
   const c = d.contracts;
   const pub = env.chains[chainKey]!.pub;
+  // The collateral legs' records are the treasury holder's: the AaveAllocator on an Aave chain (same ABI and events).
+  const holder = treasuryHolderOf(env, chainKey);
   const count = async (address: Hex, event: AnyEvent, args: Record<string, unknown>) => (await pub.getLogs({ address, event, args, fromBlock: 0n, toBlock: 'latest' } as never)).length;
   return {
     async vault(kind, key) {
       const [amount, n] = await Promise.all([
-        pub.readContract({ address: c.vault, abi: collateralVaultAbi, functionName: kind === 'withdraw' ? 'outflowOf' : 'inflowOf', args: [key] }),
-        count(c.vault, kind === 'withdraw' ? withdrawnToRoute : depositedFromRoute, { rebalanceId: key }),
+        pub.readContract({ address: holder, abi: collateralVaultAbi, functionName: kind === 'withdraw' ? 'outflowOf' : 'inflowOf', args: [key] }),
+        count(holder, kind === 'withdraw' ? withdrawnToRoute : depositedFromRoute, { rebalanceId: key }),
       ]);
       return { amount, count: n };
     },

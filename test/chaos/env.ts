@@ -7,6 +7,10 @@
  * <config>`) that can be SIGKILLed and are supervised: a worker that exits by itself (e.g. Temporal unreachable for
  * too long at start) is restarted with backoff, as a process supervisor would.
  *
+ * With `market: 'aave'` the EVM chains are the Aave devnet (a real Aave v3 Pool per chain, the treasury's aTokens in an
+ * AaveAllocator that the collateral legs call); the outflow cap raised is then the allocator's, the credit cap stays
+ * the CollateralVault's (capacity moves stay on its credit lines).
+ *
  * The keeper talks to the chains only through the proxies; the relayer, the guardian, the custody and the checks
  * talk to the chains directly. Everything started is stopped by `stop()` (also on a failed start), and a
  * process `exit` hook SIGKILLs the child processes should the runner die without reaching its `finally`.
@@ -26,7 +30,8 @@ import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
 import { stopProcess } from '../../devnet/anvil.js';
 import { dataConverter } from '../../keeper/dataConverter.js';
 import { repoDir } from '../../config/fixtures.js';
-import { collateralVaultAbi } from '../../contracts/generated/abis.js';
+import { aaveAllocatorAbi, collateralVaultAbi } from '../../contracts/generated/abis.js';
+import type { DevnetMarket } from '../../devnet/deploy.js';
 import { loadConfig, writeConfigFile, type BallastConfigInput } from '../../config/index.js';
 
 export const CHAOS_CHAINS: DevnetChainSpec[] = [
@@ -47,6 +52,12 @@ export interface DirectChain {
 
 export interface ChaosEnv {
   workDir: string;
+  /**
+   * Where the treasury's liquidity sits on the EVM chains: `vault` (the CollateralVault) or `aave` (a real Aave v3
+   * Pool per chain, the treasury's aTokens held by an AaveAllocator, which the collateral legs call). Capacity moves
+   * stay on the CollateralVault's credit lines either way (README "Aave v3 markets").
+   */
+  market: DevnetMarket;
   devnet: Devnet;
   temporal: TemporalDevServer;
   client: Client;
@@ -97,6 +108,18 @@ export interface ChaosEnvOptions {
   receiptTimeoutSec?: number;
   /** Keeper Solana confirmation timeout, seconds (default 4). */
   confirmTimeoutSec?: number;
+  /** Where the treasury's liquidity sits on the EVM chains (default `vault`): see {@link ChaosEnv.market}. */
+  market?: DevnetMarket;
+}
+
+/**
+ * The contract that holds the treasury's liquidity on an EVM chain and answers the collateral legs (`withdrawToRoute`,
+ * `depositFromRoute`, `outflowOf`, `inflowOf`, the same ABI on both): the AaveAllocator on an Aave chain, else the
+ * CollateralVault. Capacity (credit lines) is always the CollateralVault's.
+ */
+export function treasuryHolderOf(env: Pick<ChaosEnv, 'devnet'>, chainKey: string): `0x${string}` {
+  const c = env.devnet.deployment.chains[chainKey]!.contracts;
+  return c.aave?.allocator ?? c.vault;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -122,6 +145,7 @@ interface WorkerSlot {
 export async function startChaosEnv(opts: ChaosEnvOptions): Promise<ChaosEnv> {
   const { workDir } = opts;
   const withSolana = opts.solana ?? true;
+  const market: DevnetMarket = opts.market ?? 'vault';
   const workerCount = Math.max(1, opts.workers ?? 1);
   const receiptTimeoutSec = opts.receiptTimeoutSec ?? 4 + 3 * (opts.blockTimeSec ?? 0);
   const confirmTimeoutSec = opts.confirmTimeoutSec ?? 4;
@@ -180,6 +204,7 @@ export async function startChaosEnv(opts: ChaosEnvOptions): Promise<ChaosEnv> {
       guardianPollMs: 200,
       ...(opts.blockTimeSec ? { blockTimeSec: opts.blockTimeSec } : {}),
       solana: withSolana,
+      market,
       log: (m) => log(`[devnet] ${m}`),
       configOverrides: (c) => (generated = { ...c, temporal: { ...c.temporal, taskQueue } }),
     });
@@ -216,10 +241,20 @@ export async function startChaosEnv(opts: ChaosEnvOptions): Promise<ChaosEnv> {
         relayer: createWalletClient({ chain, transport, account: privateKeyToAccount(DEVNET_ACCOUNTS.relayer) }),
       };
       // The on-chain outflow and credit window caps would otherwise end hundreds of schedules in
-      // OutflowCapExceeded / CreditCapExceeded: raise them (amounts stay within the config's per-transfer caps).
-      for (const functionName of ['setOutflowCap', 'setCreditCap'] as const) {
-        const hash = await chains[s.key]!.deployer.writeContract({ address: d.contracts.vault, abi: collateralVaultAbi, functionName, args: [10n ** 30n, 3600n] });
-        await chains[s.key]!.pub.waitForTransactionReceipt({ hash });
+      // OutflowCapExceeded / CreditCapExceeded: raise them (amounts stay within the config's per-transfer caps). The
+      // outflow cap is the treasury holder's (the AaveAllocator on an Aave chain, the same setter), the credit cap
+      // the CollateralVault's (capacity moves stay on its credit lines).
+      const w = chains[s.key]!.deployer;
+      const allocator = d.contracts.aave?.allocator;
+      const caps: [string, () => Promise<`0x${string}`>][] = [
+        ['setCreditCap', () => w.writeContract({ address: d.contracts.vault, abi: collateralVaultAbi, functionName: 'setCreditCap', args: [10n ** 30n, 3600n] })],
+        allocator
+          ? ['allocator.setOutflowCap', () => w.writeContract({ address: allocator, abi: aaveAllocatorAbi, functionName: 'setOutflowCap', args: [10n ** 30n, 3600n] })]
+          : ['setOutflowCap', () => w.writeContract({ address: d.contracts.vault, abi: collateralVaultAbi, functionName: 'setOutflowCap', args: [10n ** 30n, 3600n] })],
+      ];
+      for (const [label, write] of caps) {
+        const rc = await chains[s.key]!.pub.waitForTransactionReceipt({ hash: await write() });
+        if (rc.status !== 'success') throw new Error(`chaos: ${s.key}: ${label} reverted`);
       }
     }
 
@@ -325,6 +360,7 @@ export async function startChaosEnv(opts: ChaosEnvOptions): Promise<ChaosEnv> {
 
     return {
       workDir,
+      market,
       devnet,
       get temporal() {
         return temporal;

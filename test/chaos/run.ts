@@ -30,6 +30,13 @@
  *   npm run chaos -- --seed 12345       # replay one schedule
  *   npm run chaos -- --schedules 50 --first-seed 1000 --json
  *   npm run chaos -- --block-time 2 --workers 2   # anvil mining every 2 s, two worker processes on the task queue
+ *   npm run chaos -- --market aave      # the treasury in real Aave v3 Pools (AaveAllocator), not the CollateralVault
+ *
+ * `--market aave` (`npm run chaos:aave`): the EVM chains' liquidity is a supply position in a real Aave v3 reserve
+ * held by the treasury's AaveAllocator (devnet `market: 'aave'`); the collateral legs withdraw from and deposit into
+ * the allocator (same keeper ABI), whose outflow cap the environment raises; the books read the allocator's
+ * `principal()` (exact; interest and rounding dust apart) and check its counters' identity after every schedule.
+ * Capacity moves stay on the CollateralVault's credit lines (README "Aave v3 markets"), so every route still runs.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -44,8 +51,9 @@ import { decodePacket } from '../../chains/evm/layerzero.js';
 import { creditMessengerAbi, endpointV2Abi, simpleMessageLibAbi, wormholeAdapterAbi } from '../../contracts/generated/abis.js';
 import type { RebalanceInput, RebalanceResult } from '../../workflows/types.js';
 import type { CapacityMoveInput, CapacityMoveResult } from '../../workflows/capacity.js';
+import type { DevnetMarket } from '../../devnet/deploy.js';
 import { startChaosEnv, CHAOS_CHAINS, SOLANA_KEY, type ChaosEnv } from './env.js';
-import { capacityResidualOf, checkCapacity, checkRebalance, pendingCreditWormhole, readBooks, readCapacityFacts, readFacts, residualOf, type PendingWormhole, type Violation } from './checks.js';
+import { allocatorIdentityDiff, capacityResidualOf, checkCapacity, checkRebalance, pendingCreditWormhole, readBooks, readCapacityFacts, readFacts, residualOf, type AllocatorBooks, type PendingWormhole, type Violation } from './checks.js';
 
 const oftReceivedEvent = parseAbiItem('event OFTReceived(bytes32 indexed guid, uint32 srcEid, address indexed toAddress, uint256 amountReceivedLD)');
 
@@ -228,7 +236,10 @@ export interface Tally {
   wallTimeSec: number;
   /** Longest schedule, seconds, and its seed. */
   slowest: { seed: number; sec: number };
-  options: { blockTimeSec?: number; workers: number };
+  /** `market: 'aave'`: each allocator's books at the start and at the end of the run (underlying base units). */
+  treasury?: Record<string, { opening: AllocatorBooks; closing?: AllocatorBooks }>;
+  /** `market`: `vault+aave` for two runs' tallies merged ({@link mergeTallies}). */
+  options: { blockTimeSec?: number; workers: number; market: DevnetMarket | 'vault+aave' };
 }
 
 const emptyRoute = (): RouteTally => ({ sagas: 0, completed: 0, compensated: 0, stranded: 0, hung: 0, failed: 0, fundsLost: 0n, doubleSends: 0, contradicted: 0 });
@@ -281,7 +292,8 @@ export function injectedByKind(t: Tally): Record<string, number> {
 
 /** The tally as text (one fact a line). */
 export function formatTally(t: Tally, replay: (seed: number) => string): string {
-  const opt = `${t.options.blockTimeSec ? `anvil --block-time ${t.options.blockTimeSec}` : 'anvil automine'}, ${t.options.workers} worker process(es)`;
+  const market = { aave: 'treasury in Aave v3 (AaveAllocator)', vault: 'treasury in the CollateralVault', 'vault+aave': 'two environments: treasury in the CollateralVault / in Aave v3' }[t.options.market];
+  const opt = `${market}, ${t.options.blockTimeSec ? `anvil --block-time ${t.options.blockTimeSec}` : 'anvil automine'}, ${t.options.workers} worker process(es)`;
   const inj = injectedByKind(t);
   const lines = [
     `chaos ${t.mode}: ${t.schedulesRun} schedules (seeds ${t.seeds[0]}..${t.seeds[t.seeds.length - 1]}), ${t.rebalances} sagas, ${opt}, wall time ${t.wallTimeSec.toFixed(1)} s (slowest schedule: seed ${t.slowest.seed}, ${t.slowest.sec.toFixed(1)} s)`,
@@ -298,6 +310,15 @@ export function formatTally(t: Tally, replay: (seed: number) => string): string 
     const x = t.routes[r];
     lines.push(
       `  ${ROUTE_LABEL[r].padEnd(w)}  sagas=${x.sagas} completed=${x.completed} compensated=${x.compensated} stranded=${x.stranded}${x.hung ? ` hung=${x.hung}` : ''}${x.failed ? ` failed=${x.failed}` : ''} | funds lost=${x.fundsLost} double sends=${x.doubleSends} contradicted=${x.contradicted}`,
+    );
+  }
+  for (const [chain, a] of Object.entries(t.treasury ?? {})) {
+    const c = a.closing;
+    const net = (b: AllocatorBooks) => b.cumulativeWithdrawnToRoute - b.cumulativeDepositedFromRoute;
+    lines.push(
+      c
+        ? `  Aave ${chain}: principal ${a.opening.principal} → ${c.principal} (keeper net outflow ${net(c) - net(a.opening)}: to route ${c.cumulativeWithdrawnToRoute - a.opening.cumulativeWithdrawnToRoute}, from route ${c.cumulativeDepositedFromRoute - a.opening.cumulativeDepositedFromRoute}), aToken balance ${c.suppliedBalance} (interest + rounding dust ${c.suppliedBalance - c.principal}), counters identity diff ${allocatorIdentityDiff(c)}`
+        : `  Aave ${chain}: principal ${a.opening.principal} at the start (no closing read)`,
     );
   }
   lines.push(
@@ -341,6 +362,13 @@ export interface RunChaosOptions {
   workers?: number;
   /** Start the Solana chain (default true); false only for seeds without a Solana route (checked up front). */
   solana?: boolean;
+  /** Where the treasury's liquidity sits on the EVM chains (default `vault`; `aave`: real Aave v3 + AaveAllocator). */
+  market?: DevnetMarket;
+  /**
+   * Start the environment at once but run the schedules only once this settles (the suite starts the Aave
+   * environment while the vault's schedules run, so its start-up is not on the critical path).
+   */
+  waitBeforeSchedules?: Promise<unknown>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -349,7 +377,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runChaos(opts: RunChaosOptions): Promise<Tally & { workDir: string }> {
   const started = Date.now();
   const progress = opts.progress ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const tally = emptyTally(opts.mode, { ...(opts.blockTimeSec ? { blockTimeSec: opts.blockTimeSec } : {}), workers: opts.workers ?? 1 });
+  const tally = emptyTally(opts.mode, { ...(opts.blockTimeSec ? { blockTimeSec: opts.blockTimeSec } : {}), workers: opts.workers ?? 1, market: opts.market ?? 'vault' });
   if (opts.solana === false) {
     const onSolana = opts.seeds.filter((seed) => planSchedule(seed).rebalances.some((r) => r.from === SOLANA_KEY || r.to === SOLANA_KEY));
     if (onSolana.length > 0) throw new Error(`chaos: seeds ${onSolana.join(', ')} plan Solana routes; they need the Solana chain (solana: true)`);
@@ -369,6 +397,7 @@ export async function runChaos(opts: RunChaosOptions): Promise<Tally & { workDir
       ...(opts.blockTimeSec ? { blockTimeSec: opts.blockTimeSec } : {}),
       workers: opts.workers ?? 1,
       ...(opts.solana === false ? { solana: false } : {}),
+      market: opts.market ?? 'vault',
       onProxyFault: (chain, f) => {
         if (!f.followUp) tally.faults.rpc[f.kind]++;
         sink(`${new Date(f.atMs).toISOString()} [proxy ${chain}] ${f.kind} ${f.method}${f.detail ? ` ${f.detail}` : ''}\n`);
@@ -379,9 +408,19 @@ export async function runChaos(opts: RunChaosOptions): Promise<Tally & { workDir
     e.devnet.relayer.setMaxListeners(50);
     const opening = await readBooks(e);
     if (opening.inFlightTotal !== 0n) throw new Error(`chaos: ${opening.inFlightTotal} in flight before any schedule`);
+    if (e.market === 'aave') {
+      const missing = Object.keys(e.chains).filter((k) => !opening.allocators[k]);
+      if (missing.length) throw new Error(`chaos: market aave but no AaveAllocator on ${missing.join(', ')}`);
+      tally.treasury = Object.fromEntries(Object.entries(opening.allocators).map(([k, a]) => [k, { opening: a }]));
+    }
     /** Σ residual (tokens outside every vault) over every rebalance so far, by rebalance id. */
     const residuals = new Map<Hex, bigint>();
-    progress(`chaos: ready (circulating supply ${opening.totalSupply}, lending capacity ${opening.capacity}); running ${opts.seeds.length} schedule(s)`);
+    const treasuryText = e.market === 'aave' ? `treasury in Aave: Σ allocator principal ${Object.values(opening.allocators).reduce((a, x) => a + x.principal, 0n)}` : `treasury in the vaults ${opening.vaults}`;
+    progress(`chaos: ready (circulating supply ${opening.totalSupply}, ${treasuryText}, lending capacity ${opening.capacity}); running ${opts.seeds.length} schedule(s)`);
+    if (opts.waitBeforeSchedules) {
+      await opts.waitBeforeSchedules.catch(() => undefined);
+      progress('chaos: go');
+    }
 
     for (const seed of opts.seeds) {
       const logFile = path.join(logDir, `seed-${seed}.log`);
@@ -417,6 +456,10 @@ export async function runChaos(opts: RunChaosOptions): Promise<Tally & { workDir
       if (fatal) break;
     }
     tally.workerCrashes = e.workerCrashes;
+    if (tally.treasury) {
+      const closing = await readBooks(e);
+      for (const [k, a] of Object.entries(closing.allocators)) if (tally.treasury[k]) tally.treasury[k].closing = a;
+    }
   } finally {
     sink = (l) => envLog.write(l);
     await env?.stop().catch((err: unknown) => progress(`chaos: stopping the environment failed: ${String(err)}`));
@@ -781,9 +824,16 @@ async function runSchedule(e: ChaosEnv, plan: SchedulePlan, tally: Tally, residu
     const d = after.routes + after.inFlightTotal - owned;
     bookViolations.push({
       kind: 'fundsLost',
-      detail: `tokens outside the vaults: routes/treasury ${after.routes} + in flight ${after.inFlightTotal}, owned by sagas (Σ out − redeposit − return-deposit − deposit) ${owned}; vaults/reserve ${after.vaults} vs opening ${opening.vaults} − owned = ${opening.vaults - owned}`,
+      detail: `tokens outside the vaults: routes/treasury ${after.routes} + in flight ${after.inFlightTotal}, owned by sagas (Σ out − redeposit − return-deposit − deposit) ${owned}; ${e.market === 'aave' ? 'allocator principal' : 'vaults'}/reserve ${after.vaults} vs opening ${opening.vaults} − owned = ${opening.vaults - owned}`,
       lostBaseUnits: d < 0n ? -d : d,
     });
+  }
+  // On Aave: each allocator's principal is exactly its counters' (supplied − withdrawn) − (to route − from route).
+  for (const [k, a] of Object.entries(after.allocators)) {
+    const d = allocatorIdentityDiff(a);
+    if (d !== 0n) {
+      bookViolations.push({ kind: 'fundsLost', detail: `${k}: AaveAllocator principal() ${a.principal} ≠ (supplied ${a.cumulativeSupplied} − withdrawn ${a.cumulativeWithdrawn}) − (to route ${a.cumulativeWithdrawnToRoute} − from route ${a.cumulativeDepositedFromRoute}): diff ${d}`, lostBaseUnits: d < 0n ? -d : d });
+    }
   }
   if (after.capacity !== opening.capacity) {
     const d = after.capacity - opening.capacity;
@@ -993,6 +1043,78 @@ export function suiteSeeds(pool = 150): number[] {
   return chosen.sort((a, b) => a - b);
 }
 
+/** The collateral routes (the ones whose legs touch the treasury contract: the vault, or the AaveAllocator on Aave). */
+export const COLLATERAL_ROUTES: readonly Route[] = ROUTES.filter((r) => !isCapacity(r));
+
+/**
+ * The suite's seeds split over the two markets, pure: `aave` takes, greedily (most collateral routes not yet run on
+ * Aave per estimated second), seeds until every collateral route runs on Aave, then the cheapest of the rest while
+ * its estimated time stays below half of the total; `vault` keeps the others. Capacity moves stay on the
+ * CollateralVault on both devnets (README "Aave v3 markets"), so they count on either side.
+ * @throws Error naming the collateral routes no seed in `seeds` plans.
+ */
+export function suiteSplit(seeds: number[] = suiteSeeds()): { vault: number[]; aave: number[] } {
+  const plans = new Map(seeds.map((s) => [s, planSchedule(s)]));
+  const cost = (s: number) => scheduleCostSec(plans.get(s)!);
+  const routesOf = (s: number) => new Set(plans.get(s)!.rebalances.map((r) => r.route));
+  const uncovered = new Set<Route>(COLLATERAL_ROUTES);
+  const aave: number[] = [];
+  while (uncovered.size > 0) {
+    let best: { seed: number; score: number } | undefined;
+    for (const s of seeds) {
+      if (aave.includes(s)) continue;
+      const gain = [...routesOf(s)].filter((r) => uncovered.has(r)).length;
+      if (gain === 0) continue;
+      const score = gain / cost(s);
+      if (!best || score > best.score) best = { seed: s, score };
+    }
+    if (!best) throw new Error(`chaos: no suite seed plans ${[...uncovered].join(', ')}`);
+    aave.push(best.seed);
+    for (const r of routesOf(best.seed)) uncovered.delete(r);
+  }
+  const total = seeds.reduce((a, s) => a + cost(s), 0);
+  for (const s of [...seeds].filter((x) => !aave.includes(x)).sort((x, y) => cost(x) - cost(y))) {
+    if (aave.reduce((a, x) => a + cost(x), 0) + cost(s) > total / 2) break;
+    aave.push(s);
+  }
+  return { vault: seeds.filter((s) => !aave.includes(s)), aave: [...aave].sort((a, b) => a - b) };
+}
+
+/** Two runs' tallies as one (counts summed, seeds and violations concatenated, wall time = the longer: they overlap). */
+export function mergeTallies(a: Tally, b: Tally): Tally {
+  const add = <T extends Record<string, number>>(x: T, y: T): T => Object.fromEntries(Object.keys(x).map((k) => [k, x[k]! + y[k]!])) as T;
+  const routes = Object.fromEntries(
+    ROUTES.map((r) => {
+      const x = a.routes[r];
+      const y = b.routes[r];
+      return [r, { ...add({ ...x, fundsLost: 0 }, { ...y, fundsLost: 0 }), fundsLost: x.fundsLost + y.fundsLost }];
+    }),
+  ) as Record<Route, RouteTally>;
+  const aBridge = a.faults.bridge;
+  const bBridge = b.faults.bridge;
+  return {
+    mode: a.mode,
+    seeds: [...a.seeds, ...b.seeds],
+    schedulesRun: a.schedulesRun + b.schedulesRun,
+    rebalances: a.rebalances + b.rebalances,
+    faults: { rpc: add(a.faults.rpc, b.faults.rpc), receiptLate: a.faults.receiptLate + b.faults.receiptLate, bridge: add(aBridge, bBridge), process: add(a.faults.process, b.faults.process) },
+    outcomes: add(a.outcomes, b.outcomes),
+    routes,
+    fundsLost: a.fundsLost + b.fundsLost,
+    doubleSends: a.doubleSends + b.doubleSends,
+    fundsMisattributed: a.fundsMisattributed + b.fundsMisattributed,
+    contradicted: a.contradicted + b.contradicted,
+    hung: a.hung + b.hung,
+    violations: [...a.violations, ...b.violations],
+    failingSeeds: [...a.failingSeeds, ...b.failingSeeds],
+    workerCrashes: a.workerCrashes + b.workerCrashes,
+    wallTimeSec: Math.max(a.wallTimeSec, b.wallTimeSec),
+    slowest: a.slowest.sec >= b.slowest.sec ? a.slowest : b.slowest,
+    ...(a.treasury || b.treasury ? { treasury: { ...a.treasury, ...b.treasury } } : {}),
+    options: { ...a.options, market: a.options.market === b.options.market ? a.options.market : 'vault+aave' },
+  };
+}
+
 interface CliArgs {
   mode: 'short' | 'long' | 'custom';
   seeds: number[];
@@ -1001,6 +1123,7 @@ interface CliArgs {
   hangSec?: number;
   blockTimeSec?: number;
   workers?: number;
+  market?: DevnetMarket;
 }
 
 function parseArgs(argv: string[]): CliArgs {
@@ -1013,6 +1136,7 @@ function parseArgs(argv: string[]): CliArgs {
   let hangSec: number | undefined;
   let blockTimeSec: number | undefined;
   let workers: number | undefined;
+  let market: DevnetMarket | undefined;
   let suite = false;
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
@@ -1032,9 +1156,13 @@ function parseArgs(argv: string[]): CliArgs {
     else if (a === '--hang-sec') hangSec = num(a, argv[++i]);
     else if (a === '--block-time') blockTimeSec = num(a, argv[++i]) || undefined;
     else if (a === '--workers') workers = Math.max(1, num(a, argv[++i]));
-    else throw new Error(`chaos: unknown argument ${a} (known: --short, --long, --suite, --seed N (repeatable), --schedules N, --first-seed N, --json, --keep-logs, --hang-sec N, --block-time SEC, --workers N)`);
+    else if (a === '--market') {
+      const m = argv[++i];
+      if (m !== 'aave' && m !== 'vault') throw new Error(`chaos: --market needs aave or vault (got ${m ?? 'nothing'})`);
+      market = m;
+    } else throw new Error(`chaos: unknown argument ${a} (known: --short, --long, --suite, --seed N (repeatable), --schedules N, --first-seed N, --json, --keep-logs, --hang-sec N, --block-time SEC, --workers N, --market aave|vault)`);
   }
-  const extra = { json, keepLogs, hangSec, blockTimeSec, workers };
+  const extra = { json, keepLogs, hangSec, blockTimeSec, workers, market };
   if (seeds.length) return { mode: 'custom', seeds, ...extra };
   if (suite) return { mode: 'custom', seeds: suiteSeeds(), ...extra };
   const n = count ?? (mode === 'long' ? LONG_SCHEDULES : SHORT_SCHEDULES);
@@ -1043,12 +1171,12 @@ function parseArgs(argv: string[]): CliArgs {
 }
 
 /** `npm run chaos -- --seed N`: the command that replays one schedule (with the run's options). */
-export const replayCommand = (seed: number, opts: { blockTimeSec?: number; workers?: number } = {}) =>
-  `npm run chaos -- --seed ${seed}${opts.blockTimeSec ? ` --block-time ${opts.blockTimeSec}` : ''}${opts.workers && opts.workers > 1 ? ` --workers ${opts.workers}` : ''}`;
+export const replayCommand = (seed: number, opts: { blockTimeSec?: number; workers?: number; market?: DevnetMarket | 'vault+aave' } = {}) =>
+  `npm run chaos -- --seed ${seed}${opts.market === 'aave' ? ' --market aave' : ''}${opts.blockTimeSec ? ` --block-time ${opts.blockTimeSec}` : ''}${opts.workers && opts.workers > 1 ? ` --workers ${opts.workers}` : ''}`;
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const tally = await runChaos({ mode: args.mode, seeds: args.seeds, keepLogs: args.keepLogs, hangSec: args.hangSec, ...(args.blockTimeSec ? { blockTimeSec: args.blockTimeSec } : {}), ...(args.workers ? { workers: args.workers } : {}) });
+  const tally = await runChaos({ mode: args.mode, seeds: args.seeds, keepLogs: args.keepLogs, hangSec: args.hangSec, ...(args.blockTimeSec ? { blockTimeSec: args.blockTimeSec } : {}), ...(args.workers ? { workers: args.workers } : {}), ...(args.market ? { market: args.market } : {}) });
   if (args.json) console.log(tallyJson(tally));
   else console.log(formatTally(tally, (s) => replayCommand(s, args)));
   if (tally.failingSeeds.length) console.error(`logs of failing schedules: ${path.join(tally.workDir, 'schedules')}`);
