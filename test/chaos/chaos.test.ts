@@ -8,20 +8,12 @@
  * completed / compensated / stranded with the funds located, nothing is lost to the base unit, nothing is sent
  * twice, no outcome is contradicted by the chain. A failure names the seeds and the command that replays each one.
  * `npm run chaos` runs 20 consecutive schedules, `chaos:long` 200.
- *
- * The seeds are split over two environments (`suiteSplit()`): some on the CollateralVault devnet, the others on the
- * Aave devnet (`market: 'aave'`: real Aave v3 Pools, the treasury's aTokens held by AaveAllocators; the checks read
- * the allocators' `principal()` and counters), covering every collateral route on Aave. The Aave environment starts
- * while the vault's schedules run and runs its schedules after them, so the suite's wall time grows by little more
- * than its stop; the same number of schedules as one environment would run. `npm run chaos -- --market aave` runs
- * the 20 schedules on Aave.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { COLLATERAL_ROUTES, FAULT_KINDS, ROUTES, formatTally, injectedByKind, mergeTallies, planSchedule, plannedFaultKinds, replayCommand, runChaos, suiteSeeds, suiteSplit } from './run.js';
+import { FAULT_KINDS, ROUTES, formatTally, injectedByKind, planSchedule, plannedFaultKinds, replayCommand, runChaos, suiteSeeds } from './run.js';
 
 const seeds = suiteSeeds();
-const split = suiteSplit(seeds);
 
 test('the suite seeds plan every fault kind over every route', () => {
   const planned = new Set(seeds.flatMap((s) => plannedFaultKinds(planSchedule(s))));
@@ -29,27 +21,12 @@ test('the suite seeds plan every fault kind over every route', () => {
   const routes = new Set(seeds.flatMap((s) => planSchedule(s).rebalances.map((r) => r.route)));
   assert.deepEqual(ROUTES.filter((r) => !routes.has(r)), []);
   assert.ok(seeds.length < 20, `a covering set smaller than the 20 schedules of npm run chaos (got ${seeds.length})`);
-  assert.deepEqual([...split.vault, ...split.aave].sort((a, b) => a - b), seeds, 'the split runs each seed once');
-  assert.ok(split.vault.length > 0 && split.aave.length > 0);
-  const onAave = new Set(split.aave.flatMap((s) => planSchedule(s).rebalances.map((r) => r.route)));
-  assert.deepEqual(COLLATERAL_ROUTES.filter((r) => !onAave.has(r)), [], 'every collateral route runs on Aave');
 });
 
-test(`chaos suite: seeds ${split.vault.join(', ')} on the vault and ${split.aave.join(', ')} on Aave (every fault kind, every route) lose nothing and send nothing twice`, async (t) => {
-  // The Aave environment starts now, beside the vault's schedules, and runs its own once they are done.
-  let go: () => void = () => undefined;
-  const vaultDone = new Promise<void>((resolve) => (go = resolve));
-  const aaveRun = runChaos({ mode: 'custom', seeds: split.aave, market: 'aave', waitBeforeSchedules: vaultDone, progress: (l) => t.diagnostic(`[aave] ${l}`) });
-  const vaultRun = runChaos({ mode: 'custom', seeds: split.vault, progress: (l) => t.diagnostic(`[vault] ${l}`) }).finally(go);
-  // Both settle (each stops its own environment) before either's failure is reported.
-  const [vaultSettled, aaveSettled] = await Promise.allSettled([vaultRun, aaveRun]);
-  if (vaultSettled.status === 'rejected') throw vaultSettled.reason;
-  if (aaveSettled.status === 'rejected') throw aaveSettled.reason;
-  for (const [label, x] of [['vault', vaultSettled.value], ['aave', aaveSettled.value]] as const) {
-    for (const line of formatTally(x, (s) => replayCommand(s, x.options)).split('\n')) t.diagnostic(`[${label}] ${line}`);
-  }
-  const tally = mergeTallies(vaultSettled.value, aaveSettled.value);
-  const text = formatTally(tally, (s) => replayCommand(s, { market: split.aave.includes(s) ? 'aave' : 'vault' }));
+test(`chaos suite: seeds ${seeds.join(', ')} (every fault kind, every route) lose nothing and send nothing twice`, async (t) => {
+  const tally = await runChaos({ mode: 'custom', seeds, progress: (l) => t.diagnostic(l) });
+  const text = formatTally(tally, replayCommand);
+  for (const line of text.split('\n')) t.diagnostic(line);
   assert.equal(tally.schedulesRun, seeds.length);
   assert.ok(tally.rebalances >= seeds.length, 'at least one saga per schedule');
   assert.equal(tally.outcomes.completed + tally.outcomes.compensated + tally.outcomes.stranded + tally.hung, tally.rebalances - tally.violations.filter((v) => v.kind === 'sagaFailed').length);
