@@ -31,20 +31,18 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPublicClient, createWalletClient, defineChain, erc20Abi, http, keccak256, pad, parseEventLogs, toHex, type Abi, type Address, type Hex } from 'viem';
+import { erc20Abi, keccak256, pad, parseEventLogs, toHex, type Abi, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { aaveAllocatorAbi, ballastRouteAbi, ballastTokenAbi, collateralVaultAbi } from '../../contracts/generated/abis.js';
-import { compileContracts } from '../../contracts/compile.js';
 import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
-import { startAnvil, type AnvilInstance } from '../../devnet/anvil.js';
-import { deployDevnet, type DevnetMarket } from '../../devnet/deploy.js';
+import type { DevnetMarket } from '../../devnet/deploy.js';
 import { aavePoolAbi } from '../../devnet/aave.js';
 import { LayerZeroRelayer } from '../../devnet/relayer.js';
 import { lzReceiveOptions } from '../../chains/evm/layerzero.js';
 import { createEvmClients } from '../../chains/evm/clients.js';
 import { simulateAndWrite } from '../../chains/evm/writeContract.js';
 import { ContractRevertError } from '../../chains/evm/errors.js';
-import { expectRevert, mined, startDevnetFixture, type ChainClients, type DevnetFixture, type Wallet } from './devnetFixture.js';
+import { expectRevert, mined, startDevnetFixture, type ChainClients, type DevnetFixture } from './devnetFixture.js';
 
 const UNIT = 10n ** 6n;
 const LIQUIDITY = 10_000_000n * UNIT;
@@ -62,50 +60,6 @@ interface Call {
   functionName: string;
   args: readonly unknown[];
   value?: bigint;
-}
-
-/**
- * The devnet on an Aave market (`deployDevnet({ market: 'aave' })`): the same shape as {@link startDevnetFixture}
- * (chains "a", "b", chain ids 31337+i, eids 40101+i).
- */
-async function startAaveFixture(chainCount: number): Promise<DevnetFixture> {
-  await compileContracts({ log: () => {} });
-  const keys = Array.from({ length: chainCount }, (_, i) => String.fromCharCode(97 + i));
-  const anvils: AnvilInstance[] = [];
-  try {
-    for (let i = 0; i < chainCount; i++) anvils.push(await startAnvil({ chainId: 31337 + i }));
-    const started = Date.now();
-    const deployment = await deployDevnet({ chains: anvils.map((a, i) => ({ chainKey: keys[i]!, rpcUrl: a.rpcUrl, chainId: a.chainId, eid: 40101 + i })), initialLiquidity: LIQUIDITY, market: 'aave' });
-    const deployMs = Date.now() - started;
-    const cache = new Map<string, ChainClients>();
-    return {
-      deployment,
-      anvils,
-      keys,
-      deployMs,
-      clients(chainKey) {
-        const hit = cache.get(chainKey);
-        if (hit) return hit;
-        const d = deployment.chains[chainKey];
-        if (!d) throw new Error(`fixture: unknown chain ${chainKey}`);
-        const chain = defineChain({ id: d.chainId, name: chainKey, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [d.rpcUrl] } } });
-        const transport = http(d.rpcUrl);
-        const wallet = (key: Hex): Wallet => createWalletClient({ account: privateKeyToAccount(key), chain, transport, pollingInterval: 20 });
-        const clients: ChainClients = { chain: d, pub: createPublicClient({ chain, transport, pollingInterval: 20 }), deployer: wallet(DEVNET_ACCOUNTS.deployer), keeper: wallet(DEVNET_ACCOUNTS.keeper), market: wallet(DEVNET_ACCOUNTS.market) };
-        cache.set(chainKey, clients);
-        return clients;
-      },
-      relayerChains() {
-        return Object.values(deployment.chains).map((c) => ({ chainKey: c.chainKey, rpcUrl: c.rpcUrl, eid: c.eid, endpoint: c.contracts.endpoint, sendLib: c.contracts.sendLib }));
-      },
-      stop: async () => {
-        await Promise.all(anvils.map((a) => a.stop()));
-      },
-    };
-  } catch (err) {
-    await Promise.all(anvils.map((a) => a.stop()));
-    throw err;
-  }
 }
 
 async function tokenBalance(c: ChainClients, who: Address): Promise<bigint> {
@@ -167,7 +121,7 @@ for (const market of ['vault', 'aave'] as const satisfies readonly DevnetMarket[
     let relayer: LayerZeroRelayer;
     const treasuryName = market === 'aave' ? 'allocator' : 'vault';
     before(async () => {
-      fx = market === 'aave' ? await startAaveFixture(2) : await startDevnetFixture({ chainCount: 2, initialLiquidity: LIQUIDITY });
+      fx = await startDevnetFixture({ chainCount: 2, initialLiquidity: LIQUIDITY, market });
       relayer = new LayerZeroRelayer({ chains: fx.relayerChains(), pollIntervalMs: 50 });
       relayer.start();
     });

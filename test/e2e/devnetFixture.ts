@@ -63,9 +63,10 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts `chainCount` anvils (chain ids 31337+i, eids 40101+i, keys "a", "b", ...), compiles the
- * contracts if needed and deploys the devnet on them.
+ * contracts if needed and deploys the devnet on them (`market`: the treasury in CollateralVaults, default, or in real
+ * Aave v3 Pools through AaveAllocators: devnet/deploy.ts).
  */
-export async function startDevnetFixture(opts: { chainCount: number; initialLiquidity?: bigint }): Promise<DevnetFixture> {
+export async function startDevnetFixture(opts: { chainCount: number; initialLiquidity?: bigint; market?: 'vault' | 'aave' }): Promise<DevnetFixture> {
   await compileContracts({ log: () => {} });
   const keys = Array.from({ length: opts.chainCount }, (_, i) => String.fromCharCode(97 + i));
   const anvils: AnvilInstance[] = [];
@@ -77,6 +78,7 @@ export async function startDevnetFixture(opts: { chainCount: number; initialLiqu
     const deployment = await deployDevnet({
       chains: anvils.map((a, i) => ({ chainKey: keys[i]!, rpcUrl: a.rpcUrl, chainId: a.chainId, eid: 40101 + i })),
       initialLiquidity: opts.initialLiquidity,
+      ...(opts.market ? { market: opts.market } : {}),
     });
     const deployMs = Date.now() - started;
     const cache = new Map<string, ChainClients>();
