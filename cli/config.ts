@@ -1,6 +1,7 @@
 /**
- * `ballast config check -c FILE`: is this config ready to run? It validates the file (every issue, with its path),
- * then probes what the file points at and prints one line per check, `✓` or `✗` with what it found:
+ * `ballast config check -c FILE`: is this config ready to run? It validates the file (every issue, with its path,
+ * e.g. `temporal.sdkMetricsAddress` on the host:port of `metrics.host` + `metrics.port`: config/schema.ts), then probes
+ * what the file points at and prints one line per check, `✓` or `✗` with what it found:
  * - each EVM chain's RPC URLs, one by one (a fallback would hide a dead one): the chain id matches `chainId`, the
  *   latest block (and its age);
  * - each contract address of the chain (`contracts.*`, `wormhole.core` / `wormhole.adapter` when set) has code,

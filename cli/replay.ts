@@ -121,7 +121,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
       temporalLogSink = io.err;
       let r: Awaited<ReturnType<typeof replayHistories>>[number] | undefined;
       try {
-        [r] = await replayHistories([named], { workflowsPath: o.workflows ? path.resolve(o.workflows) : undefined });
+        [r] = await replayHistories([named], { workflowsPath: o.workflows ? path.resolve(o.workflows) : undefined, log: io.err });
       } finally {
         temporalLogSink = previousSink;
       }

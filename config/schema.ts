@@ -620,6 +620,26 @@ const bridgeSchema = (defaults: { feeBps: number; latencySec: number }) =>
     relayGas: posInt('a positive integer amount of gas').optional(),
   });
 
+/** Hosts that bind every interface: a listener there takes the port on every host. */
+const WILDCARD_HOSTS = new Set(['', '*', '0.0.0.0', '::', '0:0:0:0:0:0:0:0']);
+
+/** A listen host as compared for clashes: brackets, case and surrounding space dropped. */
+const bindHost = (host: string): string => host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+
+/**
+ * Whether two listeners, `host:port` each, would want the same socket: the same port (0, an ephemeral port, never
+ * clashes) on the same host, on `localhost` and a loopback address (it resolves to one of them), or with either host a
+ * wildcard (`0.0.0.0`, `::`), which binds the port on every interface. Hosts are compared as written (no DNS).
+ * @example listenersClash({ host: '0.0.0.0', port: 9464 }, { host: '127.0.0.1', port: 9464 }) // true
+ */
+export function listenersClash(a: { host: string; port: number }, b: { host: string; port: number }): boolean {
+  if (a.port === 0 || a.port !== b.port) return false;
+  const [x, y] = [bindHost(a.host), bindHost(b.host)];
+  if (x === y || WILDCARD_HOSTS.has(x) || WILDCARD_HOSTS.has(y)) return true;
+  const loopback = (h: string) => h === '::1' || /^127\./.test(h);
+  return (x === 'localhost' && loopback(y)) || (y === 'localhost' && loopback(x));
+}
+
 function fmtPct(wad: bigint): string {
   const hundredths = (wad * 10_000n) / WAD;
   return `${hundredths / 100n}.${(hundredths % 100n).toString().padStart(2, '0')}%`;
@@ -651,7 +671,9 @@ export const configSchema = z
      * - `apiKey`: sent as `Authorization: Bearer …` (turns TLS on unless `tls.disabled`); write it as
      *   `${SOME_VARIABLE}` (config/env.ts), not in the file.
      * - `sdkMetricsAddress`: host:port where the Temporal SDK's own metrics (Runtime telemetry, names prefixed
-     *   `temporal_`) are served for Prometheus at `/metrics`, next to Ballast's; default: not served.
+     *   `temporal_`) are served for Prometheus at `/metrics`, next to Ballast's; default: not served. Refused when it
+     *   is Ballast's own listener, `metrics.host` + `metrics.port` (the same port on the same host, on a wildcard host
+     *   or on `localhost` and a loopback address: see {@link listenersClash}).
      */
     temporal: z
       .strictObject({
@@ -826,6 +848,20 @@ export const configSchema = z
   })
   .superRefine(
     (c, ctx) => {
+      // Ballast's /metrics and the Temporal SDK's metrics are two HTTP listeners: the second to bind would fail at start.
+      const sdk = c?.temporal?.sdkMetricsAddress;
+      const m = c?.metrics;
+      if (typeof sdk === 'string' && HOST_PORT.test(sdk) && typeof m?.host === 'string' && typeof m.port === 'number') {
+        const sdkListener = { host: sdk.slice(0, sdk.lastIndexOf(':')), port: Number(sdk.slice(sdk.lastIndexOf(':') + 1)) };
+        if (listenersClash(sdkListener, { host: m.host, port: m.port })) {
+          const shown = m.host.includes(':') && !m.host.startsWith('[') ? `[${m.host}]:${m.port}` : `${m.host}:${m.port}`;
+          ctx.addIssue({
+            code: 'custom',
+            path: ['temporal', 'sdkMetricsAddress'],
+            message: `clashes with metrics.host + metrics.port (${shown}, Ballast's /metrics): the Temporal SDK's metrics need a port of their own (e.g. ${m.port + 1 <= 65_535 ? m.port + 1 : m.port - 1}); change temporal.sdkMetricsAddress or metrics.port`,
+          });
+        }
+      }
       if (c?.solana !== undefined && Array.isArray(c.solana.chains)) {
         const keys = new Set((Array.isArray(c.chains) ? c.chains : []).map((ch) => (ch as Partial<ChainConfig> | undefined)?.key));
         const whIds = new Set((Array.isArray(c.chains) ? c.chains : []).map((ch) => (ch as Partial<ChainConfig> | undefined)?.wormhole?.chainId));

@@ -13,8 +13,10 @@
  * - CreditMessenger: `setVault`, `setKeeper(keeper)`, `setPeer(o.eid, o.messenger)`, `setWormhole`, `setWormholePeer`;
  * - per OApp (token, messenger) through EndpointV2: `setSendLibrary`, `setReceiveLibrary` (grace 0), `setConfig` on the
  *   send library (executor + ULN) and on the receive library (ULN), pinned (deploy/lzConfig.ts);
- * - with `deploy.admin` other than the signer, last: `grantRole(DEFAULT_ADMIN_ROLE, admin)`, `setDelegate(admin)`,
- *   `transferOwnership(admin)`.
+ * - with `deploy.admin` other than the signer, last, the hand-off: `grantRole(DEFAULT_ADMIN_ROLE, admin)` (vault,
+ *   route, allocator), `setDelegate(admin)` (token, messenger), `transferOwnership(admin)` (token, messenger, Wormhole
+ *   adapter), then `renounceRole(DEFAULT_ADMIN_ROLE, signer)` where the admin holds the role: the signer keeps no
+ *   authority over any of them (a later run that finds something to change needs the admin to send it).
  */
 import {
   encodeDeployData,
@@ -437,9 +439,20 @@ export async function planWiring(config: BallastConfig, input: ChainInput, phase
   // --- hand-off to the admin (last: the signer needs its authority for everything above)
   if (deploy.admin && !isAddressEqual(deploy.admin, signer)) {
     const to = deploy.admin;
-    for (const [name, address, role, abi] of [['CollateralVault', a.vault, 'vault', collateralVaultAbi], ['BallastRoute', a.route, 'route', ballastRouteAbi], ...(a.aaveAllocator ? [['AaveAllocator', a.aaveAllocator, 'aaveAllocator', aaveAllocatorAbi] as const] : [])] as const) {
-      const has = await read(role, () => pub.readContract({ address, abi: collateralVaultAbi, functionName: 'hasRole', args: [DEFAULT_ADMIN_ROLE, to] }));
-      if (has !== true) call(name, address, abi, 'grantRole', [DEFAULT_ADMIN_ROLE, to], `admin ${to} lacks DEFAULT_ADMIN_ROLE (the signer keeps its own: renounce it once the admin has checked the wiring)`, admin(address));
+    const accessControlled = [['CollateralVault', a.vault, 'vault', collateralVaultAbi], ['BallastRoute', a.route, 'route', ballastRouteAbi], ...(a.aaveAllocator ? [['AaveAllocator', a.aaveAllocator, 'aaveAllocator', aaveAllocatorAbi] as const] : [])] as const;
+    /** Per contract: whether the signer still holds DEFAULT_ADMIN_ROLE (a new contract: yes, its constructor's admin). */
+    const signerIsAdmin: boolean[] = [];
+    const adminHadIt: boolean[] = [];
+    for (const [name, address, role, abi] of accessControlled) {
+      const [has, mine] = (await read(role, () =>
+        Promise.all([
+          pub.readContract({ address, abi: collateralVaultAbi, functionName: 'hasRole', args: [DEFAULT_ADMIN_ROLE, to] }),
+          pub.readContract({ address, abi: collateralVaultAbi, functionName: 'hasRole', args: [DEFAULT_ADMIN_ROLE, signer] }),
+        ]),
+      )) ?? [undefined, true];
+      signerIsAdmin.push(mine);
+      adminHadIt.push(has === true);
+      if (has !== true) call(name, address, abi, 'grantRole', [DEFAULT_ADMIN_ROLE, to], `admin ${to} lacks DEFAULT_ADMIN_ROLE (deploy.admin hand-off)`, admin(address));
     }
     for (const [name, oapp, role, abi] of [['BallastToken', a.token, 'token', ballastTokenAbi], ['CreditMessenger', m, 'creditMessenger', creditMessengerAbi]] as const) {
       const d = await read(role, () => pub.readContract({ address: a.endpoint, abi: endpointV2Abi, functionName: 'delegates', args: [oapp] }));
@@ -451,6 +464,10 @@ export async function planWiring(config: BallastConfig, input: ChainInput, phase
       const o = await read(role, () => pub.readContract({ address, abi: ownableAbi, functionName: 'owner' }));
       if (!sameAddr(o, to)) call(name, address, abi, 'transferOwnership', [to], `owner is ${show(o ?? signer)}`, owner(address));
     }
+    // Last: the admin holds the role by now (granted above, earlier in this chain's order), so the signer gives up its own.
+    accessControlled.forEach(([name, address, , abi], i) => {
+      if (signerIsAdmin[i]) call(name, address, abi, 'renounceRole', [DEFAULT_ADMIN_ROLE, signer], `the signer ${signer} still holds DEFAULT_ADMIN_ROLE; ${to} ${adminHadIt[i] ? 'holds it' : 'holds it once the grant above is sent'} (deploy.admin hand-off)`);
+    });
   }
 
   await checkAuthority(input, phase, txs);

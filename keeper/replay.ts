@@ -3,7 +3,10 @@
  *
  * - determinism: a history (fetched from Temporal, or a JSON file as `temporal workflow show -o json` and
  *   {@link historyToJSON} write it) is replayed against the current workflow code with
- *   `Worker.runReplayHistories` (one bundle for all), the keeper's bundle and bigint data converter;
+ *   `Worker.runReplayHistories` (one bundle for all), the keeper's bundle and bigint data converter. The bundle is
+ *   the one the worker runs ({@link loadReplayBundle}): the prebuilt `dist/workflow-bundle.js` while its manifest
+ *   matches the sources (or the file `BALLAST_WORKFLOW_BUNDLE` pins), else bundled from the sources, with a line
+ *   saying which and why;
  * - decisions: the monitor's recorded plans are re-derived from the recorded inputs with the current
  *   planner (the `planRebalances` function the activity runs) and the current config, and diffed.
  *
@@ -19,7 +22,7 @@ import type { Payload } from '@temporalio/common';
 import { payloadConverter } from '../workflows/payloadConverter.js';
 import { dataConverter } from './dataConverter.js';
 import { workflowsPath as keeperWorkflowsPath } from './worker.js';
-import { loadWorkflowBundle } from './workflowBundle.js';
+import { DEFAULT_PREBUILT_BUNDLE, loadWorkerWorkflowBundle, loadWorkflowBundle, type WorkerWorkflowBundle } from './workflowBundle.js';
 import { planRebalances, type PlanResult } from '../activities/plan.js';
 import type { KeeperContext } from '../activities/context.js';
 import type { InFlight, Snapshot } from '../planner/types.js';
@@ -69,16 +72,67 @@ export function saveHistoryFile(file: string, history: History): void {
   fs.writeFileSync(file, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
 }
 
+/** Options of {@link replayHistories} and {@link loadReplayBundle}. */
+export interface ReplayOptions {
+  /** The workflows entry to replay against (absolute, or relative to the working directory); default the keeper's `workflows/index.ts`. */
+  workflowsPath?: string;
+  /** The prebuilt bundle used while it matches the sources; default `dist/workflow-bundle.js` (`npm run build:bundle`). */
+  prebuiltFile?: string;
+  /** Where `BALLAST_WORKFLOW_BUNDLE` is read from; default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Receives the one line saying which bundle the replay runs and, for a fallback, why; default: stderr. */
+  log?: (line: string) => void;
+}
+
+const stderrLine = (line: string): void => void process.stderr.write(`${line}\n`);
+
 /**
- * Replays every history against the workflows at `workflowsPath` (default: the keeper's
- * `workflows/index.ts`) with the keeper's data converter, bundling once. Never throws for a replay
- * failure: each outcome says ok or carries the error (a nondeterminism is `DeterminismViolationError`).
- * @throws Error only when the workflow code cannot be bundled.
+ * The workflow bundle a replay runs, chosen as the worker chooses its own (keeper/workflowBundle.ts
+ * `loadWorkerWorkflowBundle`), so a replay checks the code production runs:
+ * - the keeper's workflows (no `workflowsPath`, or the keeper's own): the file `BALLAST_WORKFLOW_BUNDLE` pins, else the
+ *   prebuilt bundle while its manifest matches the sources, else bundled from the sources (the on-disk cache when no
+ *   bundled file changed) — the fallback logged with its reason (no prebuilt bundle, or why it was refused);
+ * - another entry (`--workflows`, a candidate change): always bundled from its sources (a prebuilt or pinned bundle
+ *   is the keeper's code, not the candidate's).
+ * Logs exactly one line through `opts.log`: `workflow bundle: prebuilt (<file>)`, `workflow bundle:
+ * BALLAST_WORKFLOW_BUNDLE (<file>)…`, or `workflow bundle: … falling back to the sources (…)`.
+ * @returns the bundle's code, its source (`prebuilt`, `env`, `cache`, `bundled`) and file.
+ * @throws Error naming `BALLAST_WORKFLOW_BUNDLE` when the file it names is missing or torn; the bundler's error when
+ *   the sources cannot be bundled.
+ * @example const b = await loadReplayBundle({ log: console.error }); // b.source === 'prebuilt' after `npm run build:bundle`
  */
-export async function replayHistories(histories: NamedHistory[], opts: { workflowsPath?: string } = {}): Promise<ReplayOutcome[]> {
+export async function loadReplayBundle(opts: ReplayOptions = {}): Promise<WorkerWorkflowBundle> {
+  const log = opts.log ?? stderrLine;
+  const workflowsPath = path.resolve(opts.workflowsPath ?? keeperWorkflowsPath);
+  const params = { workflowsPath, payloadConverterPath: dataConverter.payloadConverterPath };
+  if (workflowsPath !== path.resolve(keeperWorkflowsPath)) {
+    const loaded = await loadWorkflowBundle(params);
+    log(`workflow bundle: ${workflowsPath} bundled from its sources${loaded.cached ? ' (bundle cache)' : ''}: another entry than the keeper's, so no prebuilt bundle`);
+    return { code: loaded.code, source: loaded.cached ? 'cache' : 'bundled' };
+  }
+  const prebuiltFile = path.resolve(opts.prebuiltFile ?? DEFAULT_PREBUILT_BUNDLE);
+  const b = await loadWorkerWorkflowBundle({ ...params, prebuiltFile, env: opts.env ?? process.env });
+  if (b.source === 'prebuilt') log(`workflow bundle: prebuilt (${b.file})`);
+  else if (b.source === 'env') log(`workflow bundle: BALLAST_WORKFLOW_BUNDLE (${b.file})${b.warning ? `: ${b.warning}` : ''}`);
+  else {
+    const why = b.warning ?? `no prebuilt bundle at ${prebuiltFile} (\`npm run build:bundle\` writes it)`;
+    log(`workflow bundle: ${why}; falling back to the sources (${b.source === 'cache' ? 'bundle cache: no bundled file changed' : 'bundled now'})`);
+  }
+  return b;
+}
+
+/**
+ * Replays every history against the workflows at `opts.workflowsPath` (default: the keeper's
+ * `workflows/index.ts`, through the prebuilt bundle when it matches: {@link loadReplayBundle}) with the keeper's
+ * data converter, one bundle for all. Never throws for a replay failure: each outcome says ok or carries the error
+ * (a nondeterminism is `DeterminismViolationError`).
+ * @throws Error only when no bundle can be had (the workflow code cannot be bundled, or `BALLAST_WORKFLOW_BUNDLE`
+ *   names a missing or torn file).
+ */
+export async function replayHistories(histories: NamedHistory[], opts: ReplayOptions = {}): Promise<ReplayOutcome[]> {
   const bySource = new Map(histories.map((h) => [h.workflowId, h.source]));
   const out: ReplayOutcome[] = [];
-  const bundle = await loadWorkflowBundle({ workflowsPath: opts.workflowsPath ?? keeperWorkflowsPath, payloadConverterPath: dataConverter.payloadConverterPath });
+  const bundle = await loadReplayBundle(opts);
   const results = Worker.runReplayHistories(
     { workflowBundle: { code: bundle.code }, dataConverter, replayName: 'ballast-replay' },
     histories.map((h) => ({ workflowId: h.workflowId, history: h.history })),

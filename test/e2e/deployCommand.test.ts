@@ -9,6 +9,14 @@
  * and executor configs read back from `EndpointV2.getConfig` as configured, a second `--execute` sends nothing, and an
  * OFT transfer goes A → B through SendUln302, is verified by the DVN on ReceiveUln302 and delivered by
  * `EndpointV2.lzReceive`.
+ *
+ * The same two chains also have "their existing Wormhole" (Wormhole's own core contracts: Implementation, Setup and
+ * the proxy, bytecode from the pinned Wormhole SDK tarball as the devnet uses it) and beta "its existing Aave v3
+ * market" (real `@aave/core-v3` bytecode, devnet/aave.ts) listing a BallastToken that exists before the deploy; the
+ * config names a `deploy.admin`. So the run also deploys the Wormhole adapters and beta's AaveAllocator, and the test
+ * reads back the adapters' peers, the messengers' Wormhole peers, the allocator's route / cap / keeper role and the
+ * route's vault (the allocator on beta), and the hand-off: the admin holds DEFAULT_ADMIN_ROLE, ownership and the
+ * endpoint delegation, the deployer none of them.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -20,12 +28,16 @@ import { PacketV1Codec } from '@layerzerolabs/lz-v2-utilities';
 import YAML from 'yaml';
 import {
   createPublicClient,
+  createTestClient,
   createWalletClient,
   defineChain,
   encodeFunctionData,
   getAddress,
   http,
+  keccak256,
   pad,
+  parseEther,
+  toHex,
   type Abi,
   type Account,
   type Address,
@@ -35,11 +47,25 @@ import {
   type Transport,
   type WalletClient,
 } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { startAnvil, type AnvilInstance } from '../../devnet/anvil.js';
-import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
+import { DEVNET_ACCOUNTS, DEVNET_WORMHOLE_GUARDIAN_KEY } from '../../devnet/accounts.js';
+import { deployAaveV3, type AaveV3Deployment } from '../../devnet/aave.js';
+import { DEVNET_WORMHOLE_GOVERNANCE } from '../../devnet/deploy.js';
 import { loadBytecode } from '../../contracts/artifacts.js';
-import { ballastTokenAbi, creditMessengerAbi, devPriceFeedAbi, endpointV2Abi } from '../../contracts/generated/abis.js';
+import {
+  aaveAllocatorAbi,
+  ballastRouteAbi,
+  ballastTokenAbi,
+  collateralVaultAbi,
+  creditMessengerAbi,
+  devPriceFeedAbi,
+  endpointV2Abi,
+  wormholeAdapterAbi,
+  wormholeImplementationAbi,
+  wormholeProxyAbi,
+  wormholeSetupAbi,
+} from '../../contracts/generated/abis.js';
 import { packetsSentIn } from '../../chains/evm/layerzero.js';
 import { runCaptured } from '../../cli/main.js';
 import { CONFIG_TYPE_EXECUTOR, CONFIG_TYPE_ULN, decodeExecutorConfig, decodeUlnConfig } from '../../deploy/lzConfig.js';
@@ -66,6 +92,11 @@ const deployer = privateKeyToAccount(DEVNET_ACCOUNTS.deployer); // Ballast's dep
 const keeper = privateKeyToAccount(DEVNET_ACCOUNTS.keeper).address;
 const lzOwner = privateKeyToAccount(DEVNET_ACCOUNTS.relayer); // owns the chains' LayerZero contracts, DVN admin
 const dvnSigner = privateKeyToAccount(DEVNET_ACCOUNTS.market); // the DVN's one multisig signer
+/** `deploy.admin`: the multisig the deployer hands everything over to (a fresh key, funded on both chains). */
+const admin = privateKeyToAccount(generatePrivateKey());
+const guardian = privateKeyToAccount(DEVNET_WORMHOLE_GUARDIAN_KEY).address;
+const DEFAULT_ADMIN_ROLE: Hex = pad('0x00', { size: 32 });
+const KEEPER_ROLE: Hex = keccak256(toHex('KEEPER_ROLE'));
 const DVN_VID = 1;
 /** The OApps' ULN config (a stricter one than LayerZero's default of 1 confirmation). */
 const CONFIRMATIONS = [3, 2] as const;
@@ -75,6 +106,8 @@ interface LzChain {
   key: string;
   chainId: number;
   eid: number;
+  /** Wormhole chain id (the testnets' ids: Sepolia 10002, Arbitrum Sepolia 10003). */
+  whChainId: number;
   anvil: AnvilInstance;
   pub: PublicClient<Transport, Chain>;
   wallet: (a: Account) => WalletClient<Transport, Chain, Account>;
@@ -84,6 +117,11 @@ interface LzChain {
   executor: Address;
   dvn: Address;
   priceFeed: Address;
+  /** The chain's existing Wormhole core (proxy). */
+  wormholeCore?: Address;
+  /** beta: a BallastToken deployed before `ballast deploy` (owned by the deployer) and the Aave market listing it. */
+  token?: Address;
+  aave?: AaveV3Deployment;
 }
 
 async function mined(pub: PublicClient<Transport, Chain>, hash: Promise<Hex> | Hex, label: string): Promise<{ contractAddress?: Address | null | undefined; logs: readonly { address: Address; data: Hex; topics: [Hex, ...Hex[]] | [] }[] }> {
@@ -93,7 +131,7 @@ async function mined(pub: PublicClient<Transport, Chain>, hash: Promise<Hex> | H
 }
 
 /** Deploys LayerZero as it stands on a real chain (the owner: `lzOwner`), for pathways to `remoteEid`. */
-async function startLzChain(key: string, chainId: number, eid: number, remoteEid: number): Promise<LzChain> {
+async function startLzChain(key: string, chainId: number, eid: number, whChainId: number, remoteEid: number): Promise<LzChain> {
   const anvil = await startAnvil({ chainId });
   const chain = defineChain({ id: chainId, name: key, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.rpcUrl] } } });
   const pub = createPublicClient({ chain, transport: http(anvil.rpcUrl), pollingInterval: 20 });
@@ -128,26 +166,43 @@ async function startLzChain(key: string, chainId: number, eid: number, remoteEid
   for (const lib of [sendLib, receiveLib]) await write('EndpointV2.registerLibrary', endpoint, endpointV2Abi, 'registerLibrary', [lib]);
   await write('EndpointV2.setDefaultSendLibrary', endpoint, endpointV2Abi, 'setDefaultSendLibrary', [remoteEid, sendLib]);
   await write('EndpointV2.setDefaultReceiveLibrary', endpoint, endpointV2Abi, 'setDefaultReceiveLibrary', [remoteEid, receiveLib, 0n]);
-  return { key, chainId, eid, anvil, pub, wallet, endpoint, sendLib, receiveLib, executor, dvn, priceFeed };
+  return { key, chainId, eid, whChainId, anvil, pub, wallet, endpoint, sendLib, receiveLib, executor, dvn, priceFeed };
 }
 
-/** The keeper config of both chains, Ballast's own contracts left out (`ballast deploy` deploys them). */
+/** Deploys Wormhole's core contracts as the devnet does (one guardian, the devnet governance), owned by no one of ours. */
+async function startWormholeCore(c: LzChain): Promise<Address> {
+  const w = c.wallet(lzOwner);
+  const create = async (label: string, abi: Abi, bytecode: Hex, args: readonly unknown[]) => getAddress((await mined(c.pub, w.deployContract({ abi, bytecode, args: args as unknown[] }), label)).contractAddress!);
+  const implementation = await create('Wormhole Implementation', wormholeImplementationAbi, loadBytecode('WormholeImplementation'), []);
+  const setup = await create('Wormhole Setup', wormholeSetupAbi, loadBytecode('WormholeSetup'), []);
+  const init = encodeFunctionData({ abi: wormholeSetupAbi, functionName: 'setup', args: [implementation, [guardian], c.whChainId, DEVNET_WORMHOLE_GOVERNANCE.chainId, DEVNET_WORMHOLE_GOVERNANCE.contract, BigInt(c.chainId)] });
+  return create('Wormhole core', wormholeProxyAbi, loadBytecode('WormholeProxy'), [setup, init]);
+}
+
+/**
+ * The keeper config of both chains, Ballast's own contracts left out (`ballast deploy` deploys them) but beta's token
+ * (listed in its Aave market); both on the Wormhole route; beta's liquidity in Aave; `deploy.admin` set.
+ */
 function writeConfig(file: string, chains: LzChain[], oracles: Address[]): void {
   const config = {
     deployment: 'deploy-test',
     asset: { symbol: 'USDC', decimals: 6 },
+    wormhole: { guardianUrl: 'http://127.0.0.1:1', guardianSets: [{ index: 0, keys: [guardian] }] },
     chains: chains.map((c, i) => ({
       key: c.key,
       chainId: c.chainId,
       rpcUrl: c.anvil.rpcUrl,
       eid: c.eid,
-      contracts: { endpoint: c.endpoint, priceFeed: oracles[i] },
+      contracts: { endpoint: c.endpoint, priceFeed: oracles[i], ...(c.token ? { token: c.token } : {}) },
+      wormhole: { chainId: c.whChainId, core: c.wormholeCore },
+      ...(c.aave ? { aave: { pool: c.aave.pool, aToken: c.aave.aToken, variableDebtToken: c.aave.variableDebtToken, stableDebtToken: c.aave.stableDebtToken } } : {}),
       band: { lowPct: 60, highPct: 80 },
       minBuffer: '1000 USDC',
       caps: { maxOutflowPerWindow: '500000 USDC', windowSec: 3600, maxTransfer: '100000 USDC', minTransfer: '10 USDC' },
       oracle: { maxStalenessSec: 86_400, maxDeviationBps: 500 },
       deploy: {
         keeper,
+        admin: admin.address,
         layerzero: { sendLib: c.sendLib, receiveLib: c.receiveLib, executor: c.executor, confirmations: CONFIRMATIONS[i], requiredDVNs: [c.dvn], enforcedLzReceiveGas: ENFORCED_GAS },
       },
     })),
@@ -165,8 +220,17 @@ describe('ballast deploy on two anvil chains with LayerZero SendUln302 / Receive
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-deploy-test-'));
     cfg = path.join(dir, 'ballast.yaml');
-    const [a, b] = await Promise.all([startLzChain('alpha', 41_301, 40_301, 40_302), startLzChain('beta', 41_302, 40_302, 40_301)]);
+    const [a, b] = await Promise.all([startLzChain('alpha', 41_301, 40_301, 10_002, 40_302), startLzChain('beta', 41_302, 40_302, 10_003, 40_301)]);
     chains.push(a, b);
+    await Promise.all(
+      chains.map(async (c) => {
+        await createTestClient({ mode: 'anvil', transport: http(c.anvil.rpcUrl) }).setBalance({ address: admin.address, value: parseEther('100') });
+        c.wormholeCore = await startWormholeCore(c);
+      }),
+    );
+    // beta's liquidity is an Aave v3 reserve of a token that exists before the deploy (the deployer owns it).
+    b.token = getAddress((await mined(b.pub, b.wallet(lzOwner).deployContract({ abi: ballastTokenAbi, bytecode: loadBytecode('BallastToken'), args: ['Ballast USD', 'bUSD', b.endpoint, deployer.address] }), 'BallastToken')).contractAddress!);
+    b.aave = await deployAaveV3({ rpcUrl: b.anvil.rpcUrl, chainId: b.chainId, deployerKey: DEVNET_ACCOUNTS.relayer, asset: b.token });
     // The chains' price oracle (an existing contract the keeper reads; the deploy only checks it has code).
     const oracles = await Promise.all(
       chains.map(async (c) => (await mined(c.pub, c.wallet(lzOwner).deployContract({ abi: devPriceFeedAbi, bytecode: loadBytecode('DevPriceFeed'), args: [8, 'ETH / USD', lzOwner.address] }), 'DevPriceFeed')).contractAddress!),
@@ -187,6 +251,10 @@ describe('ballast deploy on two anvil chains with LayerZero SendUln302 / Receive
     assert.match(r.stdout, /EndpointV2\(0x[0-9a-fA-F]{40}\)\.setConfig\(/);
     assert.match(r.stdout, /BallastToken\(0x[0-9a-fA-F]{40}\)\.setPeer\(40302, /);
     assert.match(r.stdout, /would be sent; run with --execute/);
+    // The hand-off is printed, last, with its reasons.
+    assert.match(r.stdout, new RegExp(`CollateralVault\\(0x[0-9a-fA-F]{40}\\)\\.grantRole\\(${DEFAULT_ADMIN_ROLE}, ${admin.address}\\)\\n\\s+why: admin ${admin.address} lacks DEFAULT_ADMIN_ROLE \\(deploy\\.admin hand-off\\)`));
+    assert.match(r.stdout, new RegExp(`BallastToken\\(0x[0-9a-fA-F]{40}\\)\\.transferOwnership\\(${admin.address}\\)`));
+    assert.match(r.stdout, new RegExp(`AaveAllocator\\(0x[0-9a-fA-F]{40}\\)\\.renounceRole\\(${DEFAULT_ADMIN_ROLE}, ${deployer.address}\\)\\n\\s+why: the signer ${deployer.address} still holds DEFAULT_ADMIN_ROLE; ${admin.address} holds it once the grant above is sent`));
     const json = await runCaptured(['deploy', '-c', cfg, '--json'], { env });
     assert.equal(json.code, 0, json.stderr);
     const plan = JSON.parse(json.stdout) as DeployResult;
@@ -194,12 +262,19 @@ describe('ballast deploy on two anvil chains with LayerZero SendUln302 / Receive
     assert.equal(plan.sent, 0);
     for (const c of chains) {
       const txs = plan.transactions.filter((t) => t.chainKey === c.key);
-      // Multicall3, token, vault, route, messenger; then the wiring.
-      assert.deepEqual(txs.filter((t) => t.kind === 'deploy').map((t) => t.contract), ['Multicall3', 'BallastToken', 'CollateralVault', 'BallastRoute', 'CreditMessenger']);
-      for (const fn of ['setSendLibrary', 'setReceiveLibrary', 'setConfig', 'setEnforcedOptions', 'setPeerRoute', 'grantRole', 'setOutflowCap', 'setCreditMessenger']) {
+      // Multicall3, token (beta has one), vault, route, Wormhole adapter, messenger, beta's AaveAllocator; then the wiring.
+      assert.deepEqual(
+        txs.filter((t) => t.kind === 'deploy').map((t) => t.contract),
+        c.token ? ['Multicall3', 'CollateralVault', 'BallastRoute', 'WormholeAdapter', 'CreditMessenger', 'AaveAllocator'] : ['Multicall3', 'BallastToken', 'CollateralVault', 'BallastRoute', 'WormholeAdapter', 'CreditMessenger'],
+      );
+      for (const fn of ['setSendLibrary', 'setReceiveLibrary', 'setConfig', 'setEnforcedOptions', 'setPeerRoute', 'grantRole', 'setOutflowCap', 'setCreditMessenger', 'setPeer', 'setWormholeAdapter', 'setWormhole', 'setWormholePeer', 'setDelegate', 'transferOwnership', 'renounceRole']) {
         assert.ok(txs.some((t) => t.functionName === fn), `${c.key}: plan has ${fn}`);
       }
       assert.ok(txs.every((t) => /^0x[0-9a-f]*$/i.test(t.data) && t.data.length > 2), 'every transaction carries its calldata');
+      // The hand-off comes last, the renounces after every grant.
+      const firstHandOff = txs.findIndex((t) => t.reason.includes('deploy.admin hand-off') || t.functionName === 'transferOwnership' || t.functionName === 'setDelegate');
+      assert.ok(txs.slice(firstHandOff).every((t) => ['grantRole', 'setDelegate', 'transferOwnership', 'renounceRole'].includes(t.functionName)), `${c.key}: the hand-off is last`);
+      assert.deepEqual(txs.slice(-(c.aave ? 3 : 2)).map((t) => `${t.contract}.${t.functionName}`), [`CollateralVault.renounceRole`, `BallastRoute.renounceRole`, ...(c.aave ? ['AaveAllocator.renounceRole'] : [])]);
     }
     assert.deepEqual(await Promise.all(chains.map((c) => c.pub.getTransactionCount({ address: deployer.address }))), nonces, 'nothing was sent');
   });
@@ -231,6 +306,51 @@ describe('ballast deploy on two anvil chains with LayerZero SendUln302 / Receive
       const peer = executed.chains.find((x) => x.chainKey === other.key)!.addresses;
       assert.equal(await c.pub.readContract({ address: a.token, abi: ballastTokenAbi, functionName: 'peers', args: [other.eid] }), pad(peer.token).toLowerCase());
       assert.equal(await c.pub.readContract({ address: a.creditMessenger, abi: creditMessengerAbi, functionName: 'isKeeper', args: [keeper] }), true);
+
+      // Wormhole: the adapter (deployed on the chain's core) knows the other chain's adapter and route; the token,
+      // route and messenger are wired to it and to the core.
+      const ad = a.wormholeAdapter!;
+      assert.ok(ad && peer.wormholeAdapter, `${c.key}: Wormhole adapters deployed`);
+      const read = <T>(address: Address, abi: Abi, functionName: string, args: readonly unknown[] = []) => c.pub.readContract({ address, abi, functionName, args: args as unknown[] }) as Promise<T>;
+      assert.equal(await read<Address>(ad, wormholeAdapterAbi, 'wormhole'), c.wormholeCore);
+      assert.equal(await read<number>(ad, wormholeAdapterAbi, 'wormholeChainId'), c.whChainId);
+      assert.equal(await read<Address>(ad, wormholeAdapterAbi, 'route'), a.route);
+      assert.equal(await read<Hex>(ad, wormholeAdapterAbi, 'peerAdapter', [other.whChainId]), pad(peer.wormholeAdapter).toLowerCase());
+      assert.equal(await read<Hex>(ad, wormholeAdapterAbi, 'peerRoute', [other.whChainId]), pad(peer.route).toLowerCase());
+      assert.equal(await read<Address>(a.token, ballastTokenAbi, 'wormholeAdapter'), ad);
+      assert.equal(await read<Address>(a.route, ballastRouteAbi, 'wormholeAdapter'), ad);
+      assert.equal(await read<Address>(a.creditMessenger, creditMessengerAbi, 'wormhole'), c.wormholeCore);
+      assert.equal(await read<Hex>(a.creditMessenger, creditMessengerAbi, 'wormholePeer', [other.whChainId]), pad(peer.creditMessenger).toLowerCase());
+      assert.equal(await read<number>(a.creditMessenger, creditMessengerAbi, 'eidOfWormholeChain', [other.whChainId]), other.eid);
+
+      // Aave (beta): the allocator on the chain's Pool for the existing token, the route's vault, its route, cap and keeper.
+      const capUnits = 500_000n * 10n ** 6n;
+      if (c.aave) {
+        const al = a.aaveAllocator!;
+        assert.ok(al, 'AaveAllocator deployed');
+        assert.equal(a.token, c.token, 'the token the config names is used, not redeployed');
+        assert.equal(await read<Address>(al, aaveAllocatorAbi, 'pool'), c.aave.pool);
+        assert.equal(await read<Address>(al, aaveAllocatorAbi, 'aToken'), c.aave.aToken);
+        assert.equal(await read<Address>(al, aaveAllocatorAbi, 'route'), a.route);
+        assert.deepEqual((await read<bigint[]>(al, aaveAllocatorAbi, 'outflowCap')).slice(0, 2), [capUnits, 3600n], 'cap per window, seconds');
+        assert.equal(await read<boolean>(al, aaveAllocatorAbi, 'hasRole', [KEEPER_ROLE, keeper]), true);
+        assert.equal(await read<Address>(a.route, ballastRouteAbi, 'vault'), al, "the route's vault is the allocator");
+      } else {
+        assert.equal(a.aaveAllocator, undefined);
+        assert.equal(await read<Address>(a.route, ballastRouteAbi, 'vault'), a.vault);
+      }
+      assert.deepEqual((await read<bigint[]>(a.vault, collateralVaultAbi, 'outflowCap')).slice(0, 2), [capUnits, 3600n]);
+
+      // The hand-off: the admin holds every authority, the deployer none.
+      const accessControlled: [string, Address, Abi][] = [['CollateralVault', a.vault, collateralVaultAbi], ['BallastRoute', a.route, ballastRouteAbi], ...(a.aaveAllocator ? [['AaveAllocator', a.aaveAllocator, aaveAllocatorAbi] as [string, Address, Abi]] : [])];
+      for (const [name, address, abi] of accessControlled) {
+        assert.equal(await read<boolean>(address, abi, 'hasRole', [DEFAULT_ADMIN_ROLE, admin.address]), true, `${c.key} ${name}: the admin holds DEFAULT_ADMIN_ROLE`);
+        assert.equal(await read<boolean>(address, abi, 'hasRole', [DEFAULT_ADMIN_ROLE, deployer.address]), false, `${c.key} ${name}: the deployer renounced DEFAULT_ADMIN_ROLE`);
+      }
+      for (const [name, address, abi] of [['BallastToken', a.token, ballastTokenAbi], ['CreditMessenger', a.creditMessenger, creditMessengerAbi], ['WormholeAdapter', ad, wormholeAdapterAbi]] as [string, Address, Abi][]) {
+        assert.equal(await read<Address>(address, abi, 'owner'), admin.address, `${c.key} ${name}: owned by the admin`);
+      }
+      for (const oapp of [a.token, a.creditMessenger]) assert.equal(await read<Address>(c.endpoint, endpointV2Abi, 'delegates', [oapp]), admin.address, `${c.key}: the admin is the endpoint delegate`);
     }
     // The config now names the new contracts (comments kept) and still loads as the keeper's config.
     const written = fs.readFileSync(cfg, 'utf8');
@@ -252,8 +372,9 @@ describe('ballast deploy on two anvil chains with LayerZero SendUln302 / Receive
     const amount = 1_234_000_000n;
     const recipient = keeper;
     const wa = a.wallet(deployer);
-    const { request: mint } = await a.pub.simulateContract({ account: deployer, address: tokenA, abi: ballastTokenAbi, functionName: 'mint', args: [deployer.address, amount] });
-    await mined(a.pub, wa.writeContract(mint), 'mint');
+    // The token's owner is the admin now (the hand-off): it mints; the deployer sends.
+    const { request: mint } = await a.pub.simulateContract({ account: admin, address: tokenA, abi: ballastTokenAbi, functionName: 'mint', args: [deployer.address, amount] });
+    await mined(a.pub, a.wallet(admin).writeContract(mint), 'mint');
     const sendParam = { dstEid: b.eid, to: pad(recipient), amountLD: amount, minAmountLD: amount, extraOptions: '0x' as Hex, composeMsg: '0x' as Hex, oftCmd: '0x' as Hex };
     // Fees quoted by the real workers: the executor's and the DVN's fee libraries over the PriceFeed.
     const fee = await a.pub.readContract({ address: tokenA, abi: ballastTokenAbi, functionName: 'quoteSend', args: [sendParam, false] });
