@@ -7,7 +7,7 @@ import type { Hex } from 'viem';
 import { collateralVaultAbi } from '../contracts/generated/abis.js';
 import { bridgeEndOf, routeEnds } from './bridges/index.js';
 import { readLedgerChain } from '../chains/evm/ledgerReads.js';
-import { checkTreasuryLedger, type AllocatorReading, type SolanaTreasuryReading, type TreasuryLedger, type VaultReading } from '../ledger/treasury.js';
+import { checkTreasuryLedger, type AllocatorReading, type SolanaOpening, type SolanaTreasuryReading, type TreasuryLedger, type VaultReading } from '../ledger/treasury.js';
 import { deriveFromChain, type RebalanceChainFacts } from '../ledger/ledger.js';
 import { chainOf, solanaChainOf, treasuryHolder, type ChainRuntime, type KeeperContext, type SolanaChainRuntime } from './context.js';
 import { solanaReserveTransfersOf } from './solanaLegs.js';
@@ -180,17 +180,22 @@ export interface DeploymentLedgerInput {
   stranded: StrandedInFlight[];
   /**
    * The treasury check's state: `acceptedDiff` = the keeper-flow difference an operator acknowledged (signed base
-   * units, default 0); `reopen` = acknowledge the difference found now (the first check after `ballast resume`).
+   * units, default 0); `reopen` = acknowledge the difference found now (the first check after `ballast resume`);
+   * `solanaOpening` = per Solana chain the reserve's `supplied` (base units) and slot at the check that opened it,
+   * its keeper flows' derived figure (ledger/treasury.ts; `{}` = open every Solana chain now; absent = Solana not
+   * counted). The result's `treasury.solanaOpening` is what to pass next time.
    */
-  treasury?: { acceptedDiff?: bigint; reopen?: boolean };
+  treasury?: { acceptedDiff?: bigint; reopen?: boolean; solanaOpening?: Record<string, SolanaOpening> };
 }
 
 /**
  * The deployment's conservation, to the base unit, when no saga is mid-flight (the monitor calls it only then):
  * - supply (burn-and-mint OFT): Σ totalSupply + stranded in-flight = opening supply;
  * - the treasury's books (ledger/treasury.ts): per Aave chain the allocator's principal against its counters, and
- *   over all allocators Σ(withdrawnToRoute − depositedFromRoute) = Σ route balances + stranded in flight (+ the
- *   acknowledged difference); interest and rounding dust reported per chain, never in the checks.
+ *   over every treasury holder Σ keeper net outflow = Σ route balances + stranded in flight (+ the acknowledged
+ *   difference), the net outflow a counter on EVM chains (allocator and vault: cumulativeWithdrawnToRoute −
+ *   cumulativeDepositedFromRoute) and derived on Solana (opening supplied − supplied, with `treasury.solanaOpening`);
+ *   interest and rounding dust reported per chain, never in the checks.
  * Reads: ONE multicall per EVM chain (chains/evm/ledgerReads.ts: block, supply, route balance, the holder's books),
  * one `getMultipleAccountsInfo` per Solana chain, all in parallel, and a delivery lookup per stranded send just
  * before and just after them (a send delivered in between would be in no term: the chains are read again, up to
@@ -241,7 +246,10 @@ async function readDeploymentChains(ctx: KeeperContext) {
     blocks[r.chainKey] = r.blockNumber;
     totalSupply += r.tokenTotalSupply;
     if (r.allocator) allocators.push({ chainKey: r.chainKey, block: r.blockNumber, routeBalance: r.routeBalance, ...r.allocator });
-    if (r.vault) vaults.push({ chainKey: r.chainKey, block: r.blockNumber, routeBalance: r.routeBalance, ...r.vault });
+    if (r.vault) {
+      const { keeperFlows, ...books } = r.vault;
+      vaults.push({ chainKey: r.chainKey, block: r.blockNumber, routeBalance: r.routeBalance, ...books, ...(keeperFlows ?? {}) });
+    }
   }
   // A Solana chain counts the mint's supply outside the Wormhole custody (lock-and-release there, burn-and-mint
   // on the EVM chains): a send locks in custody what the EVM side mints, a release frees what it burned.
@@ -264,7 +272,10 @@ function deploymentLedgerOf(ctx: KeeperContext, input: DeploymentLedgerInput, ch
   const where = balanced
     ? undefined
     : `supply ${Object.entries(perChain).map(([k, v]) => `${k}=${v}`).join(' ')} + stranded in flight ${inFlightUndelivered} = ${totalSupply + inFlightUndelivered}, opening ${openingSupply} (diff ${diff})`;
-  const treasury = checkTreasuryLedger({ allocators, vaults, solana, inFlightUndelivered, acceptedDiff: input.treasury?.acceptedDiff, reopen: input.treasury?.reopen });
+  const treasury = checkTreasuryLedger({ allocators, vaults, solana, inFlightUndelivered, acceptedDiff: input.treasury?.acceptedDiff, reopen: input.treasury?.reopen, solanaOpening: input.treasury?.solanaOpening });
+  for (const s of treasury.solana) {
+    if (s.openedNow) ctx.log.info({ chain: s.chainKey, supplied: s.supplied.toString(), slot: s.slot.toString() }, 'treasury ledger: Solana reserve opened (its keeper flows are derived from supplied at this slot)');
+  }
   ctx.metrics.ledgerMismatch.set(balanced && !treasury.halts ? 0 : 1);
   if (!balanced) ctx.log.error({ where }, 'LEDGER MISMATCH: deployment supply not conserved; new rebalances stopped');
   for (const f of treasury.findings) {

@@ -23,9 +23,10 @@ export function supplyLedgerLines(l: MonitorStatus['ledger'], symbol: string): s
 
 /**
  * The treasury section's lines: per chain its position (Aave: principal, aToken balance, interest, rounding dust
- * (signed), the allocator's counters; vault: supplied, borrowed, idle, the vault's balance; Solana: the reserve and
- * the keeper's account), the principal identity, the keeper-flow conservation line, and the verdict: `balanced`,
- * or each finding with its chain and difference.
+ * (signed), the allocator's counters; vault: supplied, borrowed, idle, the vault's balance, its keeper-flow counters;
+ * Solana: the reserve, its derived keeper net outflow (opening supplied − supplied) and the keeper's account), the
+ * principal identity, the keeper-flow conservation line (over every holder; the derived terms named), and the
+ * verdict: `balanced`, or each finding with its chain and difference. Amounts in base units.
  * @param t the ledger's `treasury` (absent: a monitor from before the treasury section, or not checked yet).
  */
 export function treasuryLedgerLines(t: TreasuryLedger | undefined, symbol: string): string[] {
@@ -39,10 +40,18 @@ export function treasuryLedgerLines(t: TreasuryLedger | undefined, symbol: strin
     );
   }
   for (const v of t.vaults) {
-    lines.push(`  ${v.chainKey.padEnd(10)} vault  supplied ${v.totalSupplied}  borrowed ${v.totalBorrowed}  idle ${v.idle}  vault holds ${v.vaultBalance}${v.unaccounted !== 0n ? ` (${signed(v.unaccounted)} off its books)` : ''}  route holds ${v.routeBalance}  block ${v.block}`);
+    const flows = v.keeperNetOutflow === undefined ? 'no keeper-flow counters' : `to route ${v.cumulativeWithdrawnToRoute} − from route ${v.cumulativeDepositedFromRoute}`;
+    lines.push(`  ${v.chainKey.padEnd(10)} vault  supplied ${v.totalSupplied}  borrowed ${v.totalBorrowed}  idle ${v.idle}  vault holds ${v.vaultBalance}${v.unaccounted !== 0n ? ` (${signed(v.unaccounted)} off its books)` : ''}  (${flows}; route holds ${v.routeBalance})  block ${v.block}`);
   }
   for (const s of t.solana) {
-    lines.push(`  ${s.chainKey.padEnd(10)} Solana reserve supplied ${s.supplied}  borrowed ${s.borrowed}  available ${s.reserveLiquidity}  keeper account ${s.keeperAccount}  slot ${s.slot}`);
+    // The Solana reserve keeps no counters: its keeper net outflow is derived from `supplied` (ledger/treasury.ts).
+    const flows =
+      s.keeperNetOutflow === undefined || !s.opening
+        ? 'keeper flows not derived (no opening figure)'
+        : s.openedNow
+          ? `opened here: keeper net outflow (derived) = opening supplied ${s.opening.supplied} − supplied ${s.supplied} = 0 from slot ${s.opening.slot}`
+          : `keeper net outflow (derived) ${s.keeperNetOutflow} = opening supplied ${s.opening.supplied} (slot ${s.opening.slot}) − supplied ${s.supplied}`;
+    lines.push(`  ${s.chainKey.padEnd(10)} Solana reserve supplied ${s.supplied}  borrowed ${s.borrowed}  available ${s.reserveLiquidity}  (${flows}; keeper account ${s.keeperAccount})  slot ${s.slot}`);
   }
   if (t.allocators.length > 0) {
     const x = t.totals;
@@ -54,8 +63,9 @@ export function treasuryLedgerLines(t: TreasuryLedger | undefined, symbol: strin
   }
   const k = t.keeperFlows;
   if (k.checked) {
+    const derived = k.perChain.filter((c) => c.derived).map((c) => c.chainKey);
     lines.push(
-      `  keeper flows: Σ(to route − from route) ${k.netOutflow} = Σ routes ${k.inRoutes} + in flight ${k.inFlightUndelivered}${k.acceptedDiff !== 0n ? ` + acknowledged ${signed(k.acceptedDiff)}` : ''}: ${k.diff === 0n ? 'balanced' : `diff ${signed(k.diff)} (${k.diff < 0n ? 'deficit' : 'surplus'})`}`,
+      `  keeper flows: Σ(to route − from route) ${k.netOutflow}${derived.length ? ` (${derived.join(', ')}: derived, opening supplied − supplied)` : ''} = Σ routes ${k.inRoutes} + in flight ${k.inFlightUndelivered}${k.acceptedDiff !== 0n ? ` + acknowledged ${signed(k.acceptedDiff)}` : ''}: ${k.diff === 0n ? 'balanced' : `diff ${signed(k.diff)} (${k.diff < 0n ? 'deficit' : 'surplus'})`}`,
     );
   } else {
     lines.push(`  keeper flows: not checked (${k.reason})`);

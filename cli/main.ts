@@ -339,4 +339,6 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) process.exitCode = await run(process.argv.slice(2));
+// Not a top-level await: this module would stay "evaluating" until the command ends, and a module still evaluating
+// cannot be imported (`ballast dev` imports it to run `status --ledger` in-process before it stops: a deadlock).
+if (isEntryPoint()) void run(process.argv.slice(2)).then((code) => (process.exitCode = code));

@@ -4,7 +4,8 @@
  * `market: 'vault'` for the CollateralVaults), a real Temporal dev server (with Web UI), the LayerZero
  * relayer, the market driver replaying real history, the keeper worker with `/metrics`, and the monitor.
  * Prints each rebalance and, about once per day of history, every chain's utilization (and, on Aave, the
- * supply APY) from the keeper's snapshot.
+ * supply APY) from the keeper's snapshot; when the run stops, before anything is stopped, the deployment ledger
+ * exactly as `ballast status --ledger` prints it ({@link printLedgerAtStop}).
  */
 import fs from 'node:fs';
 import { setMaxListeners } from 'node:events';
@@ -25,6 +26,8 @@ import { repoDir } from '../config/fixtures.js';
 import type { RebalanceResult } from '../workflows/types.js';
 import type { CapacityMoveResult } from '../workflows/capacity.js';
 import type { ChainState, Snapshot } from '../planner/types.js';
+import type { MonitorStatus } from '../workflows/messages.js';
+import { deploymentLedgerLines } from '../cli/ledgerReport.js';
 
 export interface DevOptions {
   /** Stop after this many rebalances completed (exit 0); undefined = run until Ctrl-C. */
@@ -161,6 +164,9 @@ export async function runDev(opts: DevOptions): Promise<number> {
     const marketLineEveryMs = Math.max(opts.dayMs ?? 4000, 5000);
     let lastMarketLineAt = 0;
     let lastMarketSnapshot = -1;
+    /** When the last saga seen closed (server time, ms), and the last monitor status polled: for the ledger at the end. */
+    let lastClosedAtMs: number | undefined;
+    let lastPolled: { status: MonitorStatus; atMs: number } | undefined;
     const stopReason = await new Promise<'until' | 'timeout' | 'signal' | 'worker'>((resolve) => {
       interrupted = () => resolve('signal');
       workerDone.catch(() => resolve('worker'));
@@ -178,6 +184,7 @@ export async function runDev(opts: DevOptions): Promise<number> {
         const d = await call(() => client.workflow.getHandle(id).describe());
         if (d.status.name === 'RUNNING') return;
         unreported.delete(id);
+        lastClosedAtMs = Math.max(lastClosedAtMs ?? 0, d.closeTime?.getTime() ?? Date.now());
         try {
           report((await call(() => client.workflow.getHandle(id).result())) as RebalanceResult | CapacityMoveResult);
         } catch (err) {
@@ -193,6 +200,7 @@ export async function runDev(opts: DevOptions): Promise<number> {
           if (!(err instanceof WorkflowNotFoundError) && !abort.signal.aborted) say(`status query failed: ${err instanceof Error ? err.message : String(err)}`);
           return;
         }
+        lastPolled = { status: st.status, atMs: Date.now() };
         if (st.snapshot && st.snapshot.takenAtMs !== lastMarketSnapshot && Date.now() - lastMarketLineAt >= marketLineEveryMs) {
           lastMarketSnapshot = st.snapshot.takenAtMs;
           lastMarketLineAt = Date.now();
@@ -218,6 +226,22 @@ export async function runDev(opts: DevOptions): Promise<number> {
       }, 1000);
     });
     clearInterval(poll);
+    // The deployment ledger as `ballast status --ledger` prints it, before anything stops (the worker answers the
+    // monitor's status query; the monitor may still take the check that follows the last saga).
+    if (stopReason === 'worker') say('deployment ledger not printed: the worker stopped, so nothing answers the monitor\'s status query');
+    else {
+      const server = temporal.process;
+      await printLedgerAtStop({
+        query: async () => (await call(() => monitorStatus(client, deployment))).status,
+        configFile: devnet.configFile,
+        symbol,
+        afterMs: lastClosedAtMs,
+        waitMs: 2 * devnet.config.tick.intervalSec * 1000 + 2000,
+        lastPolled,
+        // A terminal's Ctrl-C reaches the whole process group: the Temporal server may be stopping too.
+        temporalAlive: () => server.exitCode === null && server.signalCode === null,
+      });
+    }
     closing = true;
     abort.abort();
     const settled = await settleWithin([...pending], 15_000);
@@ -246,6 +270,102 @@ export async function runDev(opts: DevOptions): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/**
+ * At the end of a run, before anything is stopped: waits (at most `waitMs`, polling `query` every 500 ms, each answer
+ * awaited at most 3 s; a Ctrl-C skips the wait) for the monitor to check the deployment ledger at or after `afterMs`
+ * (server time, ms: when the last saga seen closed; the monitor checks only with nothing in flight, on a tick), then
+ * runs the real CLI in-process, `ballast status --ledger -c <configFile>` (cli/main.ts `run`), and prints its lines,
+ * each prefixed `[ballast dev]   `. Says which check it printed: one taken after the last saga that closed (and how many
+ * started since are in flight), or the last one before it and why (sagas in flight, a halt, a pause), or none yet.
+ * When the CLI cannot answer (`temporalAlive()` false: a terminal's Ctrl-C reached the Temporal server too; or it
+ * fails), prints the same sections (cli/ledgerReport.ts `deploymentLedgerLines`) from `lastPolled`, the run's last
+ * polled monitor status, saying so. Never throws.
+ */
+export async function printLedgerAtStop(p: {
+  query: () => Promise<MonitorStatus>;
+  configFile: string;
+  symbol: string;
+  afterMs: number | undefined;
+  waitMs: number;
+  lastPolled?: { status: MonitorStatus; atMs: number };
+  /** False once the Temporal server has exited (default: always true). */
+  temporalAlive?: () => boolean;
+  /** Where the lines go (default: dev's `[ballast dev] ` lines on stdout). */
+  print?: (line: string) => void;
+}): Promise<void> {
+  const out = p.print ?? say;
+  const alive = p.temporalAlive ?? (() => true);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const within = <T>(ms: number, promise: Promise<T>, what: string): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms)))]).finally(() => clearTimeout(timer));
+  };
+  let skipped = false;
+  const skip = () => {
+    skipped = true;
+  };
+  process.on('SIGINT', skip);
+  let st: MonitorStatus | undefined;
+  let queryError: string | undefined;
+  const deadline = Date.now() + p.waitMs;
+  const freshOf = (s: MonitorStatus) => s.ledger.checkedAtMs !== undefined && (p.afterMs === undefined || s.ledger.checkedAtMs >= p.afterMs);
+  try {
+    while (alive()) {
+      try {
+        st = await within(3_000, p.query(), 'the monitor status query');
+        queryError = undefined;
+      } catch (err) {
+        queryError = err instanceof Error ? err.message : String(err);
+      }
+      // A halted or paused monitor takes no check: nothing to wait for.
+      if ((st && (freshOf(st) || st.ledger.halted || st.paused)) || skipped || Date.now() >= deadline) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    process.off('SIGINT', skip);
+  }
+  const fallback = () => {
+    if (!p.lastPolled) return;
+    out(`the same sections from the monitor status this run last polled, at ${iso(p.lastPolled.atMs)} (cli/ledgerReport.ts; without the recent rebalances' accounts):`);
+    for (const l of deploymentLedgerLines(p.lastPolled.status.ledger, p.symbol)) out(`  ${l}`);
+  };
+  if (!alive()) {
+    out('deployment ledger: the Temporal server has stopped (a terminal\'s Ctrl-C reaches the whole process group), so `ballast status --ledger` cannot run');
+    return fallback();
+  }
+  // Which check the monitor holds (the CLI prints the same one, queried again).
+  const after = p.afterMs === undefined ? '' : ` (the last rebalance closed at ${iso(p.afterMs)})`;
+  let header: string;
+  if (!st) header = `deployment ledger: the monitor's status could not be read (${queryError ?? 'no answer'})`;
+  else if (st.ledger.checkedAtMs === undefined) header = `deployment ledger: the monitor has not checked it yet${st.inFlight.length ? ` (${st.inFlight.length} saga(s) in flight)` : ''}`;
+  else if (freshOf(st)) {
+    const since = st.inFlight.length ? `; ${st.inFlight.length} saga(s) started since are in flight` : '';
+    header = `deployment ledger as the monitor checked it at ${iso(st.ledger.checkedAtMs)}, after the last rebalance that closed${after}${since}`;
+  } else {
+    const why = st.ledger.halted ? `the ledger is halted: ${st.ledger.halted}` : st.paused ? 'the monitor is paused' : skipped ? 'the wait was skipped (Ctrl-C)' : `${st.inFlight.length} saga(s) in flight`;
+    header = `deployment ledger: no check after the last rebalance${after} within ${Math.round(p.waitMs / 1000)} s (${why}); the monitor's last check, at ${iso(st.ledger.checkedAtMs)}, taken before it`;
+  }
+
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const io = { out: (t: string) => void lines.push(...t.split('\n')), err: (t: string) => void errors.push(...t.split('\n')) };
+  let code: number;
+  try {
+    code = await within(20_000, (async () => (await import('../cli/main.js')).run(['status', '--ledger', '-c', p.configFile], io))(), 'ballast status --ledger');
+  } catch (err) {
+    code = 1;
+    errors.push(err instanceof Error ? err.message : String(err));
+  }
+  if (code === 0) {
+    out(`${header}; \`ballast status --ledger -c ${p.configFile}\` prints:`);
+    for (const l of lines) out(`  ${l}`);
+    return;
+  }
+  out(header);
+  out(`ballast status --ledger exited ${code}${errors.length ? `: ${errors.filter(Boolean).join(' ')}` : ''}`);
+  fallback();
 }
 
 /**

@@ -12,13 +12,14 @@
  * {@link DEVNET_PYTH_CONF_BPS} bps and a devnet feed id.
  */
 import { createHash } from 'node:crypto';
-import { Connection, Keypair, LAMPORTS_PER_SOL, type Commitment } from '@solana/web3.js';
+import { Connection, Keypair, LAMPORTS_PER_SOL, type Commitment, type PublicKey } from '@solana/web3.js';
+import { ACCOUNT_SIZE, AccountLayout, TOKEN_PROGRAM_ID } from '@solana/spl-token';
+import { address } from '@solana/kit';
 import { createPublicClient, createWalletClient, bytesToHex, http, keccak256, stringToHex, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { wormholeAdapterAbi } from '../contracts/generated/abis.js';
 import { encodeDevReserve, decodeDevReserve, RESERVE_SIZE } from '../chains/solana/reserve.js';
 import { encodePriceUpdateV2, PYTH_RECEIVER_PROGRAM_ID, PRICE_UPDATE_V2_LEN } from '../chains/solana/pyth.js';
-import { transferWithMemo } from '../chains/solana/memoTransfer.js';
 import { createSplMint, createTokenAccount, mintTo } from './solana/bootstrap.js';
 import { startSolanaRpc, type SolanaRpcServer } from './solana/rpcServer.js';
 import { DevnetSolanaCustody } from './solanaCustody.js';
@@ -60,7 +61,9 @@ export interface SolanaDevnet {
   baseSupply: bigint;
   /**
    * Moves the reserve to `utilizationWad` of its base supply: the market borrows (liquidity → market account,
-   * `borrowed_amount` up) or repays; borrowing stops at the available liquidity.
+   * `borrowed_amount` up) or repays; borrowing stops at the available liquidity. Atomic for readers: both token
+   * balances and `borrowed_amount` change in one synchronous step, so `supplied` (liquidity + borrowed) is never seen
+   * changed by a borrow or a repay.
    */
   setUtilization(utilizationWad: bigint): Promise<void>;
   /** Writes a Pyth PriceUpdateV2 (Full verification) with `price` × 10^`exponent`, published now. */
@@ -82,6 +85,7 @@ export interface StartSolanaDevnetOptions {
 }
 
 const WAD = 10n ** 18n;
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
 /** Starts and bootstraps the Solana devnet chain. On failure everything started is stopped. */
 export async function startSolanaDevnet(opts: StartSolanaDevnetOptions): Promise<SolanaDevnet> {
@@ -158,24 +162,32 @@ export async function startSolanaDevnet(opts: StartSolanaDevnetOptions): Promise
     await custody.start();
     log(`Solana devnet (LiteSVM JSON-RPC) at ${rpc.url}: mint ${mint.toBase58()}, reserve ${reserve.toBase58()}, treasury ${treasury.toBase58()}, custody ${custodyAccount.toBase58()}, Pyth ${pythPrice.toBase58()}; EVM adapters peered with Wormhole chain ${whChainId}`);
 
-    let borrowSeq = 0;
+    // One borrow or repay is ONE state change, as a lending program's instruction is: the reserve's liquidity account,
+    // the market's token account and the reserve's borrowed_amount are written in the same synchronous step (no await
+    // between), so no RPC read sees half of it. (As two steps, a transfer and then the reserve write, a read in between
+    // saw supplied = liquidity + borrowed off by the amount: a false keeper-flow deficit in the deployment ledger,
+    // whose Solana term is derived from `supplied`, ledger/treasury.ts.)
+    const tokenAccount = (account: PublicKey) => {
+      const a = rpc.svm.getAccount(address(account.toBase58()));
+      if (!a.exists) throw new Error(`devnet Solana: token account ${account.toBase58()} missing`);
+      return { lamports: BigInt(a.lamports), raw: AccountLayout.decode(Buffer.from(a.data)) };
+    };
+    const writeTokenAmount = (account: PublicKey, t: ReturnType<typeof tokenAccount>, amount: bigint) => {
+      const data = Buffer.alloc(ACCOUNT_SIZE);
+      AccountLayout.encode({ ...t.raw, amount }, data);
+      rpc.setAccount(account.toBase58(), { lamports: t.lamports, data, owner: TOKEN_PROGRAM_ID.toBase58() });
+    };
     const setUtilization = async (u: bigint) => {
-      const r = decodeDevReserve(rpc.getAccountData(reserve.toBase58())!);
-      const available = BigInt((await connection.getTokenAccountBalance(reserveLiquidity)).value.amount);
+      const borrowed = decodeDevReserve(rpc.getAccountData(reserve.toBase58())!).borrowedAmount;
+      const liq = tokenAccount(reserveLiquidity);
+      const mkt = tokenAccount(marketAccount);
       const target = (opts.initialLiquidity * u) / WAD;
-      let borrowed = r.borrowedAmount;
-      if (target > borrowed) {
-        const amount = target - borrowed < available ? target - borrowed : available;
-        if (amount > 0n) {
-          await transferWithMemo({ connection, payer: keeper, mint, decimals: opts.decimals, source: reserveLiquidity, destination: marketAccount, amount, memo: `ballast-devnet:borrow:${borrowSeq++}`, priorityFeeMicroLamports: 0, commitment, timeoutMs: 30_000 });
-          borrowed += amount;
-        }
-      } else if (target < borrowed) {
-        const amount = borrowed - target;
-        await transferWithMemo({ connection, payer: market, mint, decimals: opts.decimals, source: marketAccount, destination: reserveLiquidity, amount, memo: `ballast-devnet:repay:${borrowSeq++}`, priorityFeeMicroLamports: 0, commitment, timeoutMs: 30_000 });
-        borrowed -= amount;
-      }
-      writeReserve(borrowed);
+      // Borrow at most the available liquidity; repay at most what the market holds (what it borrowed).
+      const move = target > borrowed ? min(target - borrowed, liq.raw.amount) : -min(borrowed - target, mkt.raw.amount);
+      if (move === 0n) return;
+      writeTokenAmount(reserveLiquidity, liq, liq.raw.amount - move);
+      writeTokenAmount(marketAccount, mkt, mkt.raw.amount + move);
+      writeReserve(borrowed + move);
     };
 
     const accounts: SolanaDevnetAccounts = { mint: mint.toBase58(), reserve: reserve.toBase58(), reserveLiquidity: reserveLiquidity.toBase58(), treasury: treasury.toBase58(), custody: custodyAccount.toBase58(), pythPrice: pythPrice.toBase58() };

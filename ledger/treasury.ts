@@ -7,7 +7,7 @@
  * Every amount is a bigint in the asset's base units (the underlying, e.g. 6-decimal USDC units; an aToken balance is
  * counted in the underlying it redeems for). Signed figures are said to be signed.
  *
- * Two checks, both exact (no tolerance, no opening guess):
+ * Two checks, both exact (no tolerance):
  *
  * 1. Allocator counters, per Aave chain c (contracts/src/AaveAllocator.sol):
  *
@@ -16,25 +16,44 @@
  *    where the right side is signed and `principal()` saturates at 0 (it is `max(right side, 0)`). Treasurer/admin
  *    flows are the first bracket, keeper flows the second. A mismatch names the chain and the difference.
  *
- * 2. Keeper flows, over ALL treasury holders H of the deployment (checked only when every holder keeps cumulative
- *    keeper-flow counters, i.e. every EVM chain is an Aave chain and there is no Solana chain: a CollateralVault
- *    records keeper flows only per rebalance id (`outflowOf` / `inflowOf`) and the Solana reserve's are memo-tagged
- *    transfers, so neither has a total to read):
+ * 2. Keeper flows, over ALL treasury holders H of the deployment:
  *
- *        Σ_{c∈H} (cumulativeWithdrawnToRoute_c − cumulativeDepositedFromRoute_c)  =  Σ_c route_c + inFlightUndelivered + acceptedDiff
+ *        Σ_{c∈H} keeperNetOutflow_c  =  Σ_c route_c + inFlightUndelivered + acceptedDiff
  *
- *    - `route_c`: the asset held by chain c's BallastRoute (`token.balanceOf(route)`): tokens between legs;
- *    - `inFlightUndelivered`: stranded sends still burned and not minted (the monitor's stranded list, located on the
- *      destination), exactly as in the supply check;
+ *    - `keeperNetOutflow_c`, what the keeper took out of chain c's holder net of what it brought back, and where each
+ *      figure comes from:
+ *        · AaveAllocator and CollateralVault: a COUNTER, `cumulativeWithdrawnToRoute − cumulativeDepositedFromRoute`
+ *          (contracts/src/KeeperFlows.sol, the base both share: Σ `withdrawToRoute` − Σ `depositFromRoute`, updated in
+ *          the same transaction as the transfer, exact). A vault whose bytecode predates the counters (both getters
+ *          revert) has no such figure: the check is then not made, and says which chain.
+ *        · Solana reserve (BallastDevReserve, chains/solana/reserve.ts, a data account with no counters): DERIVED,
+ *          `openingSupplied − supplied`, where `supplied = liquidity balance + borrowed_amount` and `openingSupplied`
+ *          is the same figure recorded at the first check that read the chain (`solanaOpening`, carried by the monitor
+ *          like the supply check's opening supply). Exact because on this reserve only the keeper's legs change
+ *          `supplied`: its withdraw / deposit legs move tokens between the liquidity account and the keeper's account
+ *          (activities/solanaLegs.ts), the market's borrow and repay move liquidity ↔ borrowed and leave `supplied`
+ *          unchanged (devnet/solanaDevnet.ts `setUtilization`, one atomic step), and the reserve accrues no interest.
+ *          It would not be exact on a real lending program (interest and other suppliers change `supplied`): such a
+ *          reserve needs a counter of its own. The keeper's net outflow before the opening is not known: on a
+ *          deployment the monitor watched from the start the opening is taken before any rebalance (the first check
+ *          runs on the first tick, with nothing in flight) so nothing is missed; a monitor started on a deployment
+ *          whose Solana reserve already had keeper flows finds their difference at its first check (a deficit or a
+ *          surplus), which `ballast resume` acknowledges like any other. Without `solanaOpening` in the input (a
+ *          caller from before it) the Solana chain is not counted and the check is not made, saying why.
+ *    - `route_c`: the asset held by chain c's route between legs: the BallastRoute's balance (`token.balanceOf(route)`)
+ *      on an EVM chain, the keeper's token account (the Solana legs' route) on Solana;
+ *    - `inFlightUndelivered`: stranded sends still burned (locked) and not minted (released) (the monitor's stranded
+ *      list, located on the destination), exactly as in the supply check;
  *    - `acceptedDiff`: 0 from deployment; a difference an operator acknowledged with `ballast resume` after a halt
- *      (the next check records the difference it finds then, like the supply check re-opens).
+ *      (the next check records the difference it finds then, like the supply check re-opens; the Solana opening is
+ *      kept: the acknowledged difference covers whatever happened there too).
  *    Valid when no saga is mid-flight (the monitor checks only then). `diff = Σ route + inFlight − Σ net outflow −
  *    acceptedDiff`: diff < 0 is a DEFICIT (tokens the keeper sent out of a holder that are in no route and not in
  *    flight: halts); diff > 0 is a SURPLUS (a route holds tokens the keeper never sent there: anyone can transfer
  *    tokens to a route, so it is reported and never halts; an inflation by a bridge shows in the supply check).
  *    The check is deployment-wide: a chain's route legitimately differs from its own net outflow by what was
  *    bridged in and out, which no contract totals, so a difference cannot be attributed to one chain; every chain's
- *    terms are listed with it.
+ *    terms are listed with it (a derived one marked so).
  *
  * Interest and rounding dust (Aave core-v3 1.19.3 ray math, see AaveAllocator.sol): the underlying moved by
  * supply / withdraw is exact, so the counters and both checks above are exact; the aToken balance is a scaled
@@ -80,6 +99,10 @@ export interface VaultReading {
   vaultBalance: bigint;
   /** The asset held by the chain's BallastRoute. */
   routeBalance: bigint;
+  /** Σ `withdrawToRoute` (KeeperFlows.sol counter). Absent (with the next) for a vault deployed before the counters. */
+  cumulativeWithdrawnToRoute?: bigint;
+  /** Σ `depositFromRoute` (KeeperFlows.sol counter). */
+  cumulativeDepositedFromRoute?: bigint;
 }
 
 /** One Solana chain's treasury position (chains/solana/readSolanaState.ts), read at one slot. Amounts: base units of the mint. */
@@ -95,6 +118,12 @@ export interface SolanaTreasuryReading {
   keeperAccount: bigint;
 }
 
+/** A Solana reserve's `supplied` (liquidity balance + borrowed, base units) at the check that opened it, and that slot. */
+export interface SolanaOpening {
+  supplied: bigint;
+  slot: bigint;
+}
+
 /** What {@link checkTreasuryLedger} takes: every holder's reading and the stranded amount still in flight. */
 export interface TreasuryLedgerInput {
   allocators: AllocatorReading[];
@@ -106,6 +135,11 @@ export interface TreasuryLedgerInput {
   acceptedDiff?: bigint;
   /** True on the first check after `ballast resume`: the difference found now becomes `acceptedDiff`. */
   reopen?: boolean;
+  /**
+   * Per Solana chain, its opening figure (the module doc, check 2). A chain read now and absent here is opened by
+   * this check (its opening = this reading: net outflow 0). Absent altogether: Solana chains are not counted.
+   */
+  solanaOpening?: Record<string, SolanaOpening>;
 }
 
 /** An Aave chain's position: the reading and what follows from it. Amounts: underlying base units. */
@@ -128,22 +162,37 @@ export interface VaultPosition extends VaultReading {
   idle: bigint;
   /** vaultBalance − idle (signed; 0 when the vault's books match its tokens). */
   unaccounted: bigint;
+  /** Signed: cumulativeWithdrawnToRoute − cumulativeDepositedFromRoute (a counter); absent without the counters. */
+  keeperNetOutflow?: bigint;
+}
+
+/** A Solana chain's position. Amounts: base units of the mint. */
+export interface SolanaPosition extends SolanaTreasuryReading {
+  /** The figure its keeper flows are derived from (absent: no opening given to the check). */
+  opening?: SolanaOpening;
+  /** True when this check opened it (`opening` is this reading). */
+  openedNow?: boolean;
+  /** Signed, DERIVED (not a counter): opening.supplied − supplied. Absent without an opening. */
+  keeperNetOutflow?: bigint;
 }
 
 /** One chain's terms of the keeper-flow conservation. Amounts: base units, signed. */
 export interface KeeperFlowTerms {
   chainKey: string;
   netOutflow: bigint;
+  /** The route's balance (on Solana, the keeper's token account). */
   route: bigint;
+  /** Set when `netOutflow` is derived (a Solana reserve: opening supplied − supplied), not a contract's counter. */
+  derived?: true;
 }
 
 /** The keeper-flow conservation (check 2 of the module doc). Amounts: base units, signed. */
 export type KeeperFlowConservation =
   | {
       checked: true;
-      /** Σ (cumulativeWithdrawnToRoute − cumulativeDepositedFromRoute) over the allocators. */
+      /** Σ keeper net outflow over every holder: the counters' (cumulativeWithdrawnToRoute − cumulativeDepositedFromRoute), Solana's derived. */
       netOutflow: bigint;
-      /** Σ route balances. */
+      /** Σ route balances (EVM routes and Solana keeper accounts). */
       inRoutes: bigint;
       inFlightUndelivered: bigint;
       /** The acknowledged difference this check used. */
@@ -176,7 +225,9 @@ export interface TreasuryFinding {
 export interface TreasuryLedger {
   allocators: AllocatorPosition[];
   vaults: VaultPosition[];
-  solana: SolanaTreasuryReading[];
+  solana: SolanaPosition[];
+  /** The Solana openings after this check (the input's, plus any chain opened now); absent when none was given. */
+  solanaOpening?: Record<string, SolanaOpening>;
   /** Sums over the Aave chains (underlying base units; `principalFromCounters`, `roundingDust` signed). */
   totals: { principal: bigint; principalFromCounters: bigint; treasuryFlows: bigint; keeperNetOutflow: bigint; suppliedBalance: bigint; interest: bigint; roundingDust: bigint };
   keeperFlows: KeeperFlowConservation;
@@ -195,11 +246,13 @@ const sum = <T>(xs: readonly T[], f: (x: T) => bigint): bigint => xs.reduce((s, 
 
 /**
  * Checks the treasury's books (see the module doc for the two checks, their terms and units).
- * @returns the positions per chain, the totals, the keeper-flow conservation and the findings; `halts` when a
- *   finding stops new rebalances (a counter identity broken, or a keeper-flow deficit).
+ * @returns the positions per chain, the totals (over the Aave chains), the keeper-flow conservation (over every
+ *   holder: counters on EVM chains, derived on Solana; not checked when a holder has no figure, with the reason), the
+ *   Solana openings to carry to the next check, and the findings; `halts` when a finding stops new rebalances (a
+ *   counter identity broken, or a keeper-flow deficit).
  * @example
- *   checkTreasuryLedger({ allocators: [a, b], vaults: [], solana: [], inFlightUndelivered: 0n }).keeperFlows
- *   // { checked: true, netOutflow: 0n, inRoutes: 0n, diff: 0n, … }
+ *   checkTreasuryLedger({ allocators: [a, b], vaults: [v], solana: [s], solanaOpening: {}, inFlightUndelivered: 0n }).keeperFlows
+ *   // { checked: true, netOutflow: 0n, inRoutes: 0n, diff: 0n, … } (s opened by this check)
  */
 export function checkTreasuryLedger(input: TreasuryLedgerInput): TreasuryLedger {
   const findings: TreasuryFinding[] = [];
@@ -233,26 +286,43 @@ export function checkTreasuryLedger(input: TreasuryLedgerInput): TreasuryLedger 
         text: `${v.chainKey}: vault holds ${v.vaultBalance}, its books say supplied ${v.totalSupplied} − borrowed ${v.totalBorrowed} = ${idle}: diff ${unaccounted} at block ${v.block} (reported, not halting)`,
       });
     }
-    return { ...v, idle, unaccounted };
+    const counted = v.cumulativeWithdrawnToRoute !== undefined && v.cumulativeDepositedFromRoute !== undefined;
+    return { ...v, idle, unaccounted, ...(counted ? { keeperNetOutflow: v.cumulativeWithdrawnToRoute! - v.cumulativeDepositedFromRoute! } : {}) };
   });
 
-  const uncounted = [...input.vaults.map((v) => `${v.chainKey} (CollateralVault: keeper flows per rebalance id only)`), ...input.solana.map((s) => `${s.chainKey} (Solana reserve: memo-tagged transfers)`)];
+  const solanaOpening = input.solanaOpening ? { ...input.solanaOpening } : undefined;
+  const solana: SolanaPosition[] = input.solana.map((s) => {
+    if (!solanaOpening) return { ...s };
+    const known = solanaOpening[s.chainKey];
+    const opening = known ?? { supplied: s.supplied, slot: s.slot };
+    solanaOpening[s.chainKey] = opening;
+    return { ...s, opening, ...(known ? {} : { openedNow: true as const }), keeperNetOutflow: opening.supplied - s.supplied };
+  });
+
+  const uncounted = [
+    ...vaults.filter((v) => v.keeperNetOutflow === undefined).map((v) => `${v.chainKey} (CollateralVault without keeper-flow counters: deployed before them)`),
+    ...solana.filter((s) => s.keeperNetOutflow === undefined).map((s) => `${s.chainKey} (Solana reserve: no opening figure given to derive its keeper flows from)`),
+  ];
   let keeperFlows: KeeperFlowConservation;
   if (uncounted.length > 0) {
     keeperFlows = { checked: false, reason: `keeper flows not totalled on ${uncounted.join(', ')}`, acceptedDiff: input.acceptedDiff ?? 0n };
   } else {
-    const netOutflow = sum(allocators, (a) => a.keeperNetOutflow);
-    const inRoutes = sum(allocators, (a) => a.routeBalance);
+    const perChain: KeeperFlowTerms[] = [
+      ...allocators.map((a) => ({ chainKey: a.chainKey, netOutflow: a.keeperNetOutflow, route: a.routeBalance })),
+      ...vaults.map((v) => ({ chainKey: v.chainKey, netOutflow: v.keeperNetOutflow!, route: v.routeBalance })),
+      ...solana.map((s) => ({ chainKey: s.chainKey, netOutflow: s.keeperNetOutflow!, route: s.keeperAccount, derived: true as const })),
+    ];
+    const netOutflow = sum(perChain, (t) => t.netOutflow);
+    const inRoutes = sum(perChain, (t) => t.route);
     const raw = inRoutes + input.inFlightUndelivered - netOutflow;
     const acceptedDiff = input.reopen ? raw : (input.acceptedDiff ?? 0n);
     const diff = raw - acceptedDiff;
-    const perChain = allocators.map((a) => ({ chainKey: a.chainKey, netOutflow: a.keeperNetOutflow, route: a.routeBalance }));
     keeperFlows = { checked: true, netOutflow, inRoutes, inFlightUndelivered: input.inFlightUndelivered, acceptedDiff, diff, perChain };
     if (diff !== 0n) {
-      const terms = `Σ(to route − from route) ${netOutflow} [${perChain.map((t) => `${t.chainKey} ${t.netOutflow}`).join(', ')}] vs Σ routes ${inRoutes} [${perChain.map((t) => `${t.chainKey} ${t.route}`).join(', ')}] + in flight ${input.inFlightUndelivered}${acceptedDiff !== 0n ? ` + acknowledged ${acceptedDiff}` : ''}`;
+      const terms = `Σ(to route − from route) ${netOutflow} [${perChain.map((t) => `${t.chainKey} ${t.netOutflow}${t.derived ? ' (derived)' : ''}`).join(', ')}] vs Σ routes ${inRoutes} [${perChain.map((t) => `${t.chainKey} ${t.route}`).join(', ')}] + in flight ${input.inFlightUndelivered}${acceptedDiff !== 0n ? ` + acknowledged ${acceptedDiff}` : ''}`;
       findings.push(
         diff < 0n
-          ? { kind: 'keeper-flow-deficit', diff, halts: true, text: `keeper flows: ${terms}: diff ${diff} (deficit: ${-diff} base units the keeper sent out of the allocators are in no route and not in flight)` }
+          ? { kind: 'keeper-flow-deficit', diff, halts: true, text: `keeper flows: ${terms}: diff ${diff} (deficit: ${-diff} base units the keeper sent out of the treasury holders are in no route and not in flight)` }
           : { kind: 'keeper-flow-surplus', diff, halts: false, text: `keeper flows: ${terms}: diff +${diff} (surplus: the routes hold ${diff} base units the keeper never sent there; reported, not halting)` },
       );
     }
@@ -273,7 +343,8 @@ export function checkTreasuryLedger(input: TreasuryLedgerInput): TreasuryLedger 
   return {
     allocators,
     vaults,
-    solana: input.solana,
+    solana,
+    ...(solanaOpening ? { solanaOpening } : {}),
     totals,
     keeperFlows,
     findings,

@@ -6,6 +6,7 @@ import type { InFlight, MoveKind, Snapshot } from '../planner/types.js';
 import type { RebalanceOutcome } from '../activities/types.js';
 import type { StrandedInFlight, DeploymentLedger } from '../activities/ledger.js';
 import type { Ledger } from '../ledger/ledger.js';
+import type { SolanaOpening } from '../ledger/treasury.js';
 import type { LegRecord, RebalanceResult } from './types.js';
 import type { CapAuditRecord, CapChangeRequest, CapControlRequest, CapRules, CapsState } from './caps.js';
 import type { ChainPolicy } from '../planner/types.js';
@@ -66,6 +67,8 @@ export interface MonitorStatus {
     treasuryAcceptedDiff?: bigint;
     /** Set by `resume` after a halt: the next check acknowledges the keeper-flow difference it finds. */
     treasuryReopen?: boolean;
+    /** Per Solana chain, the reserve's `supplied` and slot at the check that opened it (its keeper flows are derived from it; ledger/treasury.ts). */
+    treasurySolanaOpening?: Record<string, SolanaOpening>;
   };
 }
 export const monitorStatusQuery = defineQuery<MonitorStatus>('status');

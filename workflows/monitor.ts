@@ -198,7 +198,10 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
         // known stranded packet. Its first check opens it.
         // The treasury's books (ledger/treasury.ts) halt too; patched: histories recorded before them replay unchanged.
         const treasuryLedger = patched('treasury-ledger');
-        const treasury = treasuryLedger ? { treasury: { acceptedDiff: status.ledger.treasuryAcceptedDiff, reopen: status.ledger.treasuryReopen } } : {};
+        // The Solana reserves' opening figure (their keeper flows are derived from it: ledger/treasury.ts), carried
+        // like the opening supply; patched: histories recorded before it replay unchanged.
+        const solanaOpening = treasuryLedger && patched('treasury-solana-opening') ? { solanaOpening: status.ledger.treasurySolanaOpening ?? {} } : {};
+        const treasury = treasuryLedger ? { treasury: { acceptedDiff: status.ledger.treasuryAcceptedDiff, reopen: status.ledger.treasuryReopen, ...solanaOpening } } : {};
         const dl = await reads.checkDeploymentLedger({ openingSupply: status.ledger.openingSupply, stranded: status.ledger.stranded, ...treasury });
         status.ledger.openingSupply = dl.openingSupply;
         status.ledger.last = dl;
@@ -207,6 +210,7 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
         if (treasuryLedger && dl.treasury) {
           status.ledger.treasuryAcceptedDiff = dl.treasury.keeperFlows.acceptedDiff;
           status.ledger.treasuryReopen = undefined;
+          if (dl.treasury.solanaOpening) status.ledger.treasurySolanaOpening = dl.treasury.solanaOpening;
           if (dl.treasury.halts && !status.ledger.halted) status.ledger.halted = `treasury ledger: ${dl.treasury.findings.filter((f) => f.halts).map((f) => f.text).join('; ')}`;
         }
       }

@@ -20,11 +20,16 @@ export interface AllocatorBooks {
   cumulativeDepositedFromRoute: bigint;
 }
 
-/** The CollateralVault's books and its token balance, base units. */
+/** The CollateralVault's books, its keeper-flow counters (KeeperFlows.sol) and its token balance, base units. */
 export interface VaultBooks {
   totalSupplied: bigint;
   totalBorrowed: bigint;
   vaultBalance: bigint;
+  /**
+   * Σ `withdrawToRoute` and Σ `depositFromRoute` (KeeperFlows.sol). Absent when the vault's bytecode predates the
+   * counters (both getters revert: a vault deployed before them); any other failure fails the read.
+   */
+  keeperFlows?: { cumulativeWithdrawnToRoute: bigint; cumulativeDepositedFromRoute: bigint };
 }
 
 /** One chain's ledger figures, all at `blockNumber`. Amounts: the asset's base units. */
@@ -42,11 +47,17 @@ export interface LedgerChainRead {
 }
 
 const ALLOCATOR_FNS = ['principal', 'suppliedBalance', 'cumulativeSupplied', 'cumulativeWithdrawn', 'cumulativeWithdrawnToRoute', 'cumulativeDepositedFromRoute'] as const;
+/** The vault's keeper-flow counters, read last in the vault's tail (KeeperFlows.sol, shared with the allocator). */
+const VAULT_COUNTER_NAMES = ['vault.cumulativeWithdrawnToRoute', 'vault.cumulativeDepositedFromRoute'] as const;
 
 /**
  * One `eth_call` to Multicall3 (`aggregate3`) at the latest block: the block number, `token.totalSupply()`,
  * `token.balanceOf(route)` and, with `allocator`, the allocator's `principal()`, `suppliedBalance()` and four
- * cumulative counters; without it, the vault's `totalSupplied()`, `totalBorrowed()` and `token.balanceOf(vault)`.
+ * cumulative counters; without it, the vault's `totalSupplied()`, `totalBorrowed()`, `token.balanceOf(vault)` and its
+ * two keeper-flow counters (`cumulativeWithdrawnToRoute()`, `cumulativeDepositedFromRoute()`). All amounts: the
+ * asset's base units.
+ * A per-call failure inside one `aggregate3` is a revert (the transport fails the whole call): when exactly the vault's
+ * two counters revert, the vault predates them and `vault.keeperFlows` is absent (the treasury check then says so).
  * @throws RpcUnreachableError when the RPC does not answer (every call failed on the transport).
  * @throws PartialReadError naming the calls that failed (fail closed: no ledger on half a read).
  */
@@ -68,8 +79,10 @@ export async function readLedgerChain(p: { clients: EvmClients; contracts: { mul
         { address: vault, abi: collateralVaultAbi, functionName: 'totalSupplied' },
         { address: vault, abi: collateralVaultAbi, functionName: 'totalBorrowed' },
         { address: token, abi: erc20Abi, functionName: 'balanceOf', args: [vault] },
+        { address: vault, abi: collateralVaultAbi, functionName: 'cumulativeWithdrawnToRoute' },
+        { address: vault, abi: collateralVaultAbi, functionName: 'cumulativeDepositedFromRoute' },
       ];
-  const names = ['getBlockNumber', 'token.totalSupply', 'token.balanceOf(route)', ...(allocator ? ALLOCATOR_FNS.map((f) => `allocator.${f}`) : ['vault.totalSupplied', 'vault.totalBorrowed', 'token.balanceOf(vault)'])];
+  const names: string[] = ['getBlockNumber', 'token.totalSupply', 'token.balanceOf(route)', ...(allocator ? ALLOCATOR_FNS.map((f) => `allocator.${f}`) : ['vault.totalSupplied', 'vault.totalBorrowed', 'token.balanceOf(vault)', ...VAULT_COUNTER_NAMES])];
   const results = await p.clients.publicClient
     .multicall({ multicallAddress: multicall3, allowFailure: true, blockTag: 'latest', contracts: [...common, ...tail] as unknown as typeof common })
     .catch((err: unknown) => {
@@ -78,7 +91,8 @@ export async function readLedgerChain(p: { clients: EvmClients; contracts: { mul
   const down = results.every((r) => r.status === 'failure') ? unreachable(results[0]?.error) : undefined;
   if (down) throw down;
   const failed = results.flatMap((r, i) => (r.status === 'failure' ? [names[i] ?? `call ${i}`] : []));
-  if (failed.length > 0) throw new PartialReadError(p.clients.chainKey, failed);
+  const noVaultCounters = !allocator && failed.length === VAULT_COUNTER_NAMES.length && VAULT_COUNTER_NAMES.every((n) => failed.includes(n));
+  if (failed.length > 0 && !noVaultCounters) throw new PartialReadError(p.clients.chainKey, failed);
   const v = (results as readonly { result?: unknown }[]).map((r) => r.result as bigint);
   const [blockNumber, tokenTotalSupply, routeBalance] = v as [bigint, bigint, bigint];
   const rest = v.slice(common.length);
@@ -89,6 +103,13 @@ export async function readLedgerChain(p: { clients: EvmClients; contracts: { mul
     routeBalance,
     ...(allocator
       ? { allocator: Object.fromEntries(ALLOCATOR_FNS.map((f, i) => [f, rest[i]!])) as unknown as AllocatorBooks }
-      : { vault: { totalSupplied: rest[0]!, totalBorrowed: rest[1]!, vaultBalance: rest[2]! } }),
+      : {
+          vault: {
+            totalSupplied: rest[0]!,
+            totalBorrowed: rest[1]!,
+            vaultBalance: rest[2]!,
+            ...(noVaultCounters ? {} : { keeperFlows: { cumulativeWithdrawnToRoute: rest[3]!, cumulativeDepositedFromRoute: rest[4]! } }),
+          },
+        }),
   };
 }

@@ -24,8 +24,9 @@ import { KeeperFlows } from "./KeeperFlows.sol";
  *   this, 0)`; each id once (`inflowOf`).
  * - The treasury enters with `supply` (admin or `TREASURER_ROLE`) and the admin exits with `withdraw`.
  * - The admin (`DEFAULT_ADMIN_ROLE`) sets the route, the cap and can pause keeper flows.
- * The keeper-facing part (route, cap, pause flags, once-per-id bookkeeping, their events and errors)
- * is `KeeperFlows`, the base `CollateralVault` shares, so the two keeper ABIs cannot drift apart.
+ * The keeper-facing part (route, cap, pause flags, once-per-id bookkeeping, the cumulative keeper-flow
+ * counters `cumulativeWithdrawnToRoute` / `cumulativeDepositedFromRoute`, their events and errors) is
+ * `KeeperFlows`, the base `CollateralVault` shares, so the two keeper ABIs cannot drift apart.
  *
  * Ledger: `principal()` = Σ `supply` + Σ `depositFromRoute` − Σ `withdraw` − Σ `withdrawToRoute`, in
  * underlying base units, exact (it counts the underlying amounts moved, which Aave moves exactly; see
@@ -65,12 +66,10 @@ contract AaveAllocator is KeeperFlows {
 
     /// @notice Σ underlying supplied by the treasury through `supply`, cumulative, base units.
     uint256 public cumulativeSupplied;
-    /// @notice Σ underlying received from the route through `depositFromRoute`, cumulative, base units.
-    uint256 public cumulativeDepositedFromRoute;
     /// @notice Σ underlying withdrawn by the admin through `withdraw`, cumulative, base units.
     uint256 public cumulativeWithdrawn;
-    /// @notice Σ underlying sent to the route through `withdrawToRoute`, cumulative, base units.
-    uint256 public cumulativeWithdrawnToRoute;
+    // The keeper's two counters, `cumulativeWithdrawnToRoute` (Σ `withdrawToRoute`, underlying base units) and
+    // `cumulativeDepositedFromRoute` (Σ `depositFromRoute`), are `KeeperFlows`' (shared with `CollateralVault`).
 
     /// @notice `account` supplied `amount` of the treasury's asset to Aave through this allocator.
     event Supplied(address indexed account, uint256 amount);
@@ -156,8 +155,7 @@ contract AaveAllocator is KeeperFlows {
      * Emits `WithdrawnToRoute`.
      */
     function withdrawToRoute(bytes32 rebalanceId, uint256 amount) external onlyRole(KEEPER_ROLE) {
-        address route_ = _takeOutflow(rebalanceId, amount);
-        cumulativeWithdrawnToRoute += amount;
+        address route_ = _takeOutflow(rebalanceId, amount); // counts `amount` in cumulativeWithdrawnToRoute
 
         uint256 before = _asset.balanceOf(route_);
         uint256 withdrawn = _pool.withdraw(address(_asset), amount, route_);
@@ -174,8 +172,7 @@ contract AaveAllocator is KeeperFlows {
      * `amount` to `principal()`. Emits `DepositedFromRoute`.
      */
     function depositFromRoute(bytes32 rebalanceId, uint256 amount) external {
-        _takeInflow(rebalanceId, amount);
-        cumulativeDepositedFromRoute += amount;
+        _takeInflow(rebalanceId, amount); // counts `amount` in cumulativeDepositedFromRoute
         _asset.safeTransferFrom(msg.sender, address(this), amount);
         _supplyToAave(amount);
     }

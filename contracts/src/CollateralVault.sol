@@ -22,8 +22,10 @@ interface ICreditMessengerClaim {
  *   can therefore move at most `maxOutflowPerWindow` per window, and only to the route.
  * - Only the route can bring liquidity back (`depositFromRoute`).
  * - The admin (`DEFAULT_ADMIN_ROLE`) sets the route, the cap and can pause keeper flows.
- * The route, the cap, the pause flags, the once-per-id bookkeeping and their events and errors are
- * `KeeperFlows`' (shared with `AaveAllocator`); keeper outflows are also bounded by idle liquidity.
+ * The route, the cap, the pause flags, the once-per-id bookkeeping, the cumulative keeper-flow counters
+ * (`cumulativeWithdrawnToRoute`, `cumulativeDepositedFromRoute`: Σ `withdrawToRoute` and Σ
+ * `depositFromRoute`, base units) and their events and errors are `KeeperFlows`' (shared with
+ * `AaveAllocator`); keeper outflows are also bounded by idle liquidity.
  *
  * Lending capacity (credit lines, "capacity moves"): `borrow` is also bounded by `borrowLimit`, the
  * vault's lending capacity in asset base units. The keeper moves capacity between chains without moving
@@ -222,7 +224,7 @@ contract CollateralVault is KeeperFlows {
      * Reverts `ZeroAmount`, `RouteNotSet`, `RebalanceIdUsed(rebalanceId)`, `OutflowPaused`,
      * `InsufficientIdle(requested, idle)`, `OutflowCapExceeded(requested, remaining)` (the checks and the
      * cap are `KeeperFlows._takeOutflow`'s, the idle check this contract's `_checkOutflowAvailable`).
-     * Lowers `totalSupplied` by `amount`. Emits `WithdrawnToRoute`.
+     * Lowers `totalSupplied` by `amount`, adds it to `cumulativeWithdrawnToRoute`. Emits `WithdrawnToRoute`.
      */
     function withdrawToRoute(bytes32 rebalanceId, uint256 amount) external onlyRole(KEEPER_ROLE) {
         address route_ = _takeOutflow(rebalanceId, amount);
@@ -234,7 +236,8 @@ contract CollateralVault is KeeperFlows {
      * @notice Pulls `amount` from the route (which must have approved this vault) for `rebalanceId`.
      * @dev Only the configured route (`NotRoute(caller)` otherwise). Reverts `ZeroAmount`,
      * `InflowPaused`, `RebalanceIdUsed(rebalanceId)` (`KeeperFlows._takeInflow`), or the token's error if
-     * the transfer fails. Raises `totalSupplied` by `amount`. Emits `DepositedFromRoute`.
+     * the transfer fails. Raises `totalSupplied` by `amount`, adds it to `cumulativeDepositedFromRoute`.
+     * Emits `DepositedFromRoute`.
      */
     function depositFromRoute(bytes32 rebalanceId, uint256 amount) external {
         _takeInflow(rebalanceId, amount);

@@ -16,13 +16,19 @@ import { AccessControl } from "@openzeppelin/contracts/access/AccessControl.sol"
  *   id once (`inflowOf`).
  * - The admin (`DEFAULT_ADMIN_ROLE`) sets the route (`setRoute`), the cap (`setOutflowCap`) and can pause
  *   keeper flows in either direction (`setKeeperFlowsPaused`).
+ * - Every keeper flow is also totalled: `cumulativeWithdrawnToRoute` (Σ outflows to the route) and
+ *   `cumulativeDepositedFromRoute` (Σ inflows from the route), so the keeper's net outflow from this
+ *   contract, `cumulativeWithdrawnToRoute − cumulativeDepositedFromRoute`, is one read, whatever the
+ *   derived contract (the deployment ledger's keeper-flow conservation, ledger/treasury.ts, sums it
+ *   over every chain against the routes' balances).
  *
  * @dev A derived contract writes `withdrawToRoute` as `onlyRole(KEEPER_ROLE)` + `_takeOutflow` + its own
  * accounting and transfer, and `depositFromRoute` as `_takeInflow` + its own accounting and pull. It may
  * override `_checkOutflowAvailable` to refuse an outflow it cannot fund; that check runs after the
  * pause check and before the cap, so the revert order is the same in every derived contract.
  * The outflow cap starts at 0 (no constructor sets it): nothing can leave through the keeper until the
- * admin calls `setOutflowCap`.
+ * admin calls `setOutflowCap`. The two cumulative counters are updated by `_takeOutflow` / `_takeInflow`
+ * with the amount the derived contract must then move exactly (or revert, which undoes the count too).
  */
 abstract contract KeeperFlows is AccessControl {
     /// @notice Role allowed to call `withdrawToRoute` (and whatever else a derived contract opens to it).
@@ -32,6 +38,13 @@ abstract contract KeeperFlows is AccessControl {
     mapping(bytes32 rebalanceId => uint256 amount) public outflowOf;
     /// @notice Amount received from the route per rebalance id (0 = id unused for inflows).
     mapping(bytes32 rebalanceId => uint256 amount) public inflowOf;
+
+    /// @notice Σ asset sent to the route by the keeper (`withdrawToRoute`), cumulative, base units:
+    /// Σ `outflowOf` over every rebalance id (leg keys included). Never decreases.
+    uint256 public cumulativeWithdrawnToRoute;
+    /// @notice Σ asset received from the route (`depositFromRoute`), cumulative, base units:
+    /// Σ `inflowOf` over every rebalance id (leg keys included). Never decreases.
+    uint256 public cumulativeDepositedFromRoute;
 
     /// @notice The only contract keeper outflows can go to and inflows can come from.
     address public route;
@@ -131,8 +144,9 @@ abstract contract KeeperFlows is AccessControl {
      * The outflow cap is a fixed window: once `windowSec` has passed since the window started, a new
      * window starts at this block with nothing used. Reverts, in this order, `ZeroAmount`, `RouteNotSet`,
      * `RebalanceIdUsed(rebalanceId)`, `OutflowPaused`, whatever `_checkOutflowAvailable(amount)` reverts
-     * with, `OutflowCapExceeded(requested, remaining)`. Adds `amount` to the window's usage, records
-     * `outflowOf[rebalanceId] = amount` and emits `WithdrawnToRoute`.
+     * with, `OutflowCapExceeded(requested, remaining)`. Adds `amount` to the window's usage and to
+     * `cumulativeWithdrawnToRoute`, records `outflowOf[rebalanceId] = amount` and emits `WithdrawnToRoute`.
+     * The caller must then move exactly `amount` to `route_` or revert (which also undoes the count).
      * @param rebalanceId The rebalance id (once per contract for outflows).
      * @param amount Asset base units, > 0.
      * @return route_ The configured route, where the caller must send `amount`.
@@ -155,6 +169,7 @@ abstract contract KeeperFlows is AccessControl {
 
         _outflowInWindow = used + amount;
         outflowOf[rebalanceId] = amount;
+        cumulativeWithdrawnToRoute += amount;
         emit WithdrawnToRoute(rebalanceId, route_, amount, used + amount);
     }
 
@@ -162,8 +177,9 @@ abstract contract KeeperFlows is AccessControl {
      * @notice Checks and records an inflow of `amount` for `rebalanceId` from the caller, which must be
      * the configured route; the derived contract then does its own accounting and pulls `amount` from it.
      * @dev Reverts, in this order, `NotRoute(caller)` (also when no route is set), `ZeroAmount`,
-     * `InflowPaused`, `RebalanceIdUsed(rebalanceId)`. Records `inflowOf[rebalanceId] = amount` and emits
-     * `DepositedFromRoute` with `msg.sender` as the route.
+     * `InflowPaused`, `RebalanceIdUsed(rebalanceId)`. Records `inflowOf[rebalanceId] = amount`, adds
+     * `amount` to `cumulativeDepositedFromRoute` and emits `DepositedFromRoute` with `msg.sender` as the
+     * route. The caller must then pull exactly `amount` from the route or revert (undoing the count).
      * @param rebalanceId The rebalance id (once per contract for inflows).
      * @param amount Asset base units, > 0.
      */
@@ -173,6 +189,7 @@ abstract contract KeeperFlows is AccessControl {
         if (inflowPaused) revert InflowPaused();
         if (inflowOf[rebalanceId] != 0) revert RebalanceIdUsed(rebalanceId);
         inflowOf[rebalanceId] = amount;
+        cumulativeDepositedFromRoute += amount;
         emit DepositedFromRoute(rebalanceId, msg.sender, amount);
     }
 

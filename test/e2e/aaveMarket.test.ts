@@ -6,7 +6,8 @@
  * to the day's utilization; and one collateral move alpha → beta runs through the keeper's own activities
  * (withdraw from alpha's allocator, LayerZero send delivered by the devnet relayer, deposit into beta's allocator);
  * after it the deployment ledger's treasury section (ledger/treasury.ts) balances to the base unit, and one base unit
- * taken out of a route outside the keeper's flows is named.
+ * taken out of a route outside the keeper's flows is named. On a CollateralVault devnet (market: vault) the same
+ * keeper-flow check, counted by the vault's KeeperFlows counters: balanced between legs, a 1-unit deficit named.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -425,13 +426,50 @@ describe('the market driver on a CollateralVault devnet (market: vault, the defa
     assert.equal(roundId, driver.prices.rounds[0]!.roundId);
     assert.equal(answer, driver.prices.rounds[0]!.answer);
 
-    // The treasury ledger on a vault chain: the vault's position (its tokens match its books, exactly), and no
-    // keeper-flow line (a CollateralVault totals no keeper flows).
-    const r = await readLedgerChain({ clients: { chainKey: 'a', chain: pub.chain, publicClient: pub }, contracts: chain.contracts });
-    assert.equal(r.allocator, undefined);
-    const t = checkTreasuryLedger({ allocators: [], vaults: [{ chainKey: 'a', block: r.blockNumber, routeBalance: r.routeBalance, ...r.vault! }], solana: [], inFlightUndelivered: 0n });
+    // The treasury ledger on a vault chain: the vault's position (its tokens match its books, exactly), and the
+    // keeper-flow line, counted by the vault's KeeperFlows counters (read in the same multicall).
+    const vaultLedger = async () => {
+      const r = await readLedgerChain({ clients: { chainKey: 'a', chain: pub.chain, publicClient: pub }, contracts: chain.contracts });
+      assert.equal(r.allocator, undefined);
+      const { keeperFlows, ...books } = r.vault!;
+      assert.ok(keeperFlows, 'the vault has the keeper-flow counters');
+      return checkTreasuryLedger({ allocators: [], vaults: [{ chainKey: 'a', block: r.blockNumber, routeBalance: r.routeBalance, ...books, ...keeperFlows }], solana: [], inFlightUndelivered: 0n });
+    };
+    const t = await vaultLedger();
     assert.equal(t.balanced, true, t.where);
     assert.deepEqual([t.vaults[0]!.totalSupplied, t.vaults[0]!.idle, t.vaults[0]!.vaultBalance, t.vaults[0]!.unaccounted], [INITIAL, INITIAL - s!.amount, INITIAL - s!.amount, 0n]);
-    assert.equal(t.keeperFlows.checked, false);
+    assert.deepEqual(t.keeperFlows, { checked: true, netOutflow: 0n, inRoutes: 0n, inFlightUndelivered: 0n, acceptedDiff: 0n, diff: 0n, perChain: [{ chainKey: 'a', netOutflow: 0n, route: 0n }] });
+
+    // The keeper withdraws X to the route (a saga between legs): counted by the vault, held by the route: balanced.
+    const { keeper, deployer } = fx.clients('a');
+    const X = 1_234n * UNIT + 567_891n;
+    const id = keccak256(toHex(`aaveMarket.test:vault-ledger:${process.pid}:${Date.now()}`)) as Hex;
+    const mine = async (hash: Promise<Hex>) => assert.equal((await pub.waitForTransactionReceipt({ hash: await hash, pollingInterval: 20 })).status, 'success');
+    await mine(keeper.writeContract({ address: chain.contracts.vault, abi: collateralVaultAbi, functionName: 'withdrawToRoute', args: [id, X] }));
+    const t2 = await vaultLedger();
+    assert.equal(t2.balanced, true, t2.where);
+    assert.deepEqual([t2.vaults[0]!.cumulativeWithdrawnToRoute, t2.vaults[0]!.cumulativeDepositedFromRoute, t2.vaults[0]!.routeBalance], [X, 0n, X]);
+    assert.deepEqual(t2.keeperFlows.checked && [t2.keeperFlows.netOutflow, t2.keeperFlows.inRoutes, t2.keeperFlows.diff], [X, X, 0n]);
+    console.log(treasuryLedgerLines(t2, 'USDC').join('\n'));
+
+    // One base unit leaves the route outside the keeper's flows (the route impersonated on anvil): a deficit, named.
+    const route = chain.contracts.route;
+    await pub.request({ method: 'anvil_impersonateAccount' as never, params: [route] as never });
+    await pub.request({ method: 'anvil_setBalance' as never, params: [route, '0xDE0B6B3A7640000'] as never });
+    const stolen = await pub.request({ method: 'eth_sendTransaction' as never, params: [{ from: route, to: chain.contracts.token, data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [deployer.account.address, 1n] }) }] as never });
+    assert.equal((await pub.waitForTransactionReceipt({ hash: stolen as Hex, pollingInterval: 20 })).status, 'success');
+    await pub.request({ method: 'anvil_stopImpersonatingAccount' as never, params: [route] as never });
+    const t3 = await vaultLedger();
+    assert.equal(t3.halts, true);
+    assert.deepEqual(t3.findings.map((f) => [f.kind, f.diff, f.halts]), [['keeper-flow-deficit', -1n, true]]);
+    assert.match(t3.where!, new RegExp(`\\[a ${X}\\] vs Σ routes ${X - 1n} \\[a ${X - 1n}\\] \\+ in flight 0: diff -1 \\(deficit: 1 base units`));
+    assert.ok(treasuryLedgerLines(t3, 'USDC').includes(`  keeper flows: Σ(to route − from route) ${X} = Σ routes ${X - 1n} + in flight 0: diff -1 (deficit)`));
+
+    // The unit goes back and the keeper deposits X from the route into the vault: balanced, the counters say both ways.
+    await mine(deployer.writeContract({ address: chain.contracts.token, abi: erc20Abi, functionName: 'transfer', args: [route, 1n] }));
+    await mine(keeper.writeContract({ address: route, abi: ballastRouteAbi, functionName: 'depositToVault', args: [id, X] }));
+    const t4 = await vaultLedger();
+    assert.equal(t4.balanced, true, t4.where);
+    assert.deepEqual([t4.vaults[0]!.cumulativeWithdrawnToRoute, t4.vaults[0]!.cumulativeDepositedFromRoute, t4.vaults[0]!.routeBalance, t4.vaults[0]!.totalSupplied], [X, X, 0n, INITIAL]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The main job as a smoke test: `ballast dev --until 1` starts Temporal, three anvil chains, the
  * contracts, the relayer, the market driver replaying real history, the worker and the monitor, and
- * exits 0 once a rebalance completed through LayerZero's EndpointV2, stopping everything it started.
+ * exits 0 once a rebalance completed through LayerZero's EndpointV2, printing the deployment ledger as
+ * `ballast status --ledger` does and then stopping everything it started.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,5 +30,13 @@ test('ballast dev --until 1 completes a rebalance end to end, shows it in the te
   assert.match(out, /ballast_utilization_ratio\{chain="solana"\} 0\.\d+/);
   assert.match(out, /ballast_oracle_price\{chain="solana"\} [1-9]\d*(\.\d+)?/);
   assert.match(out, /ballast_pyth_verified\{chain="solana"\} 1/);
+  // Before stopping, the deployment ledger as `ballast status --ledger` prints it (the CLI run in-process), balanced,
+  // with the keeper-flow conservation checked over every chain (the Solana reserve's term derived).
+  assert.match(out, /\[ballast dev\] deployment ledger(?: as the monitor checked it at \S+, after the last rebalance|: no check after the last rebalance .*the monitor's last check)/);
+  assert.match(out, /\[ballast dev\] {3}deployment ledger \(USDC, base units\): balanced\n/);
+  assert.match(out, /\[ballast dev\] {3}treasury ledger \(USDC, base units\): balanced\n/);
+  assert.match(out, /\[ballast dev\] {5}solana {5}Solana reserve supplied \d+ .*keeper net outflow \(derived\)/);
+  assert.match(out, /\[ballast dev\] {5}keeper flows: Σ\(to route − from route\) -?\d+ \(solana: derived, opening supplied − supplied\) = Σ routes \d+ \+ in flight \d+: balanced\n/);
+  assert.ok(out.indexOf('treasury ledger (USDC, base units)') < out.indexOf('stopping: worker'), 'printed before anything stops');
   assert.match(out, /stopped cleanly/);
 });
