@@ -18,6 +18,8 @@
 import { highsRuntime } from '../planner/lp.js';
 import { planGreedyOnEdges, planOptimal } from '../planner/optimal.js';
 import type { OptimalInput, PlanCertificate, RoutedTransfer } from '../planner/optimal.js';
+import { WAD } from '../planner/types.js';
+import { minB } from '../planner/bigint.js';
 
 /** The planners a backtest can run (registry order = report column order). */
 export const PLANNER_NAMES = ['static', 'greedy', 'optimal', 'yield'] as const;
@@ -75,22 +77,29 @@ type YieldPlanFn = (input: OptimalInput, ctx: StepContext) => Promise<PlannedSte
 let yieldPlan: YieldPlanFn | undefined;
 let yieldWhyNot: string | undefined;
 
+/** How far ahead the backtest's yield planner forecasts each market's utilization (planner/forecast.ts): one day. */
+export const YIELD_FORECAST_HORIZON_SEC = 86_400;
+
 /**
  * Loads planner/yield.ts `planYield` at run time (a failure to load leaves the entry out with the reason instead of
  * breaking the other planners). The backtest calls it with the step's `timeLimitMs`, {@link YIELD_HORIZON_SEC},
- * no extra gas (the edges' fixed fees already carry the keeper's gas), and per chain a rate model calibrated to the
- * history: the default Aave curve (planner/rateModel.ts) with its base rate and slopes scaled so that its supply
- * rate at the vault's current utilization equals the day's supply rate of the history (so the planner sees the
- * same rates the backtest pays, plus its own rate-impact model around them).
+ * no extra gas (the edges' fixed fees already carry the keeper's gas), and:
+ * - per chain the day's supply rate of the history as a FIXED rate (`fixedSupplyRateRay`): the backtest pays the
+ *   history's rates whatever the simulated supply (backtest/run.ts, item 8), so the planner is scored on the same
+ *   price-taker model it plans with;
+ * - per chain a utilization forecast {@link YIELD_FORECAST_HORIZON_SEC} ahead (planner/forecast.ts, Holt's
+ *   smoothing with its default α β, one observation per step, state carried from step to step of one run and
+ *   restarted at step 0): a chain forecast above its high mark is served before it crosses, and a donor gives only
+ *   what keeps its forecast at its target.
  * @returns `undefined` when loaded, else why not.
  */
 async function loadYieldPlanner(): Promise<string | undefined> {
   if (yieldPlan) return undefined;
   let mod: typeof import('../planner/yield.js');
-  let rates: typeof import('../planner/rateModel.js');
+  let fc: typeof import('../planner/forecast.js');
   try {
     mod = await import('../planner/yield.js');
-    rates = await import('../planner/rateModel.js');
+    fc = await import('../planner/forecast.js');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     yieldWhyNot = code === 'ERR_MODULE_NOT_FOUND' ? 'planner/yield.ts is not in this checkout' : `planner/yield.ts failed to load: ${(e as Error).message}`;
@@ -98,17 +107,38 @@ async function loadYieldPlanner(): Promise<string | undefined> {
   }
   if (typeof mod.planYield !== 'function') return (yieldWhyNot = 'planner/yield.ts has no planYield export');
   await highsRuntime();
+  // Forecast state per chain of the run in progress (runs are sequential; step 0 starts a new one).
+  let states = new Map<string, import('../planner/forecast.js').ForecastState>();
+  let refs = new Map<string, bigint>();
+  let lastStep = -1;
   yieldPlan = async (input, ctx) => {
-    const rateModels: Record<string, Partial<import('../planner/rateModel.js').RateModel>> = {};
-    for (const c of input.chains) {
-      const target = ctx.supplyRateRay.get(c.chainKey);
-      const m = rates.rateModelOf(c);
-      const now = rates.supplyRateRay(m, rates.utilizationRay(c.supplied, c.borrowed));
-      if (target === undefined || now <= 0n) continue;
-      const k = (x: bigint): bigint => (x * target) / now;
-      rateModels[c.chainKey] = { baseVariableBorrowRateRay: k(m.baseVariableBorrowRateRay), variableRateSlope1Ray: k(m.variableRateSlope1Ray), variableRateSlope2Ray: k(m.variableRateSlope2Ray) };
+    if (ctx.step <= lastStep) {
+      states = new Map();
+      refs = new Map();
     }
-    const p = await mod.planYield(input, { timeLimitMs: ctx.timeLimitMs, horizonSec: YIELD_HORIZON_SEC, rateModels, ...(ctx.assetDecimals !== undefined ? { assetDecimals: ctx.assetDecimals } : {}), assetSymbol: ctx.asset });
+    const stepSec = ctx.step > 0 ? ctx.tSec / ctx.step : 3600;
+    lastStep = ctx.step;
+    const params = { ...fc.DEFAULT_FORECAST_PARAMS, stepSec, horizonSec: YIELD_FORECAST_HORIZON_SEC };
+    const forecastUtilizationWad: Record<string, bigint> = {};
+    for (const c of input.chains) {
+      if (c.supplied <= 0n) continue;
+      // The forecast follows the DEBT (the borrowers' demand), not the utilization, which our own moves change: as a
+      // share of a fixed reference (twice the first supply seen), then over the supply now.
+      const ref = refs.get(c.chainKey) ?? 2n * c.supplied;
+      refs.set(c.chainKey, ref);
+      const s = fc.stepForecast(states.get(c.chainKey), (c.borrowed * WAD) / ref, params);
+      states.set(c.chainKey, s);
+      const debt = (fc.forecastFrom(s, params).forecastWad * ref) / WAD;
+      forecastUtilizationWad[c.chainKey] = process.env.UFC ? fc.forecastFrom(s, params).forecastWad : minB(WAD, (debt * WAD) / c.supplied);
+    }
+    const p = await mod.planYield(input, {
+      timeLimitMs: ctx.timeLimitMs,
+      horizonSec: YIELD_HORIZON_SEC,
+      fixedSupplyRateRay: Object.fromEntries(ctx.supplyRateRay),
+      forecastUtilizationWad,
+      ...(ctx.assetDecimals !== undefined ? { assetDecimals: ctx.assetDecimals } : {}),
+      assetSymbol: ctx.asset,
+    });
     const c = p.certificate;
     const certificate = { chosen: c.chosen, optimal: c.optimal };
     return { transfers: p.transfers, totals: { fees: p.totals.fees, volume: p.totals.volume, shortfall: p.totals.shortfall }, certificate };

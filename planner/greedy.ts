@@ -113,11 +113,17 @@ function validate(input: GreedyInput): void {
   }
 }
 
-function windowLeft(c: ChainState, p: ChainPolicy): bigint {
+/** Chain `c`'s outflow cap per window (base units): the smaller of the policy's and the on-chain cap. */
+export function windowCap(c: ChainState, p: ChainPolicy): bigint {
+  return min(p.caps.maxOutflowPerWindow, c.onChainCap.maxOutflowPerWindow);
+}
+
+/** What is left of chain `c`'s outflow window (base units): {@link windowCap} less what the current window has used. */
+export function windowLeft(c: ChainState, p: ChainPolicy): bigint {
   const cap = c.onChainCap;
   const expired = c.blockTimestampSec >= cap.windowStartSec + cap.windowSec;
   const used = expired ? 0n : cap.outflowInWindow;
-  return pos(min(p.caps.maxOutflowPerWindow, cap.maxOutflowPerWindow) - used);
+  return pos(windowCap(c, p) - used);
 }
 
 /** True when utilization (borrowed / supplied) is above the chain's band. */

@@ -10,7 +10,15 @@
  * - a chain gives at most its spare (greedy.ts `chainStanding`: stays at or below its target, keeps its buffer, its
  *   outflow window, the treasury's aToken balance; net of what it still has to withdraw for transfers in flight), so
  *   giving never pushes it toward its high mark beyond the band's middle;
- * - any chain may receive, up to its Aave supply cap's headroom (a frozen, paused or inactive reserve: nothing);
+ * - and for yield alone (to a chain not in need) only its YIELD SPARE: what keeps it `yieldHeadroomWad` under its
+ *   high mark (default 20 percentage points) at the higher of its utilization now and its forecast, and leaves half of its outflow window's cap unused. What it gives beyond that costs
+ *   {@link DEEP_SPARE_WEIGHT} per unit (more than any yield, less than unmet need), so the deep spare serves needs
+ *   only. This is what keeps the planner's liquidity-shortage hours at or under greedy's in the backtest: a donor
+ *   drained to its target for yield crosses its high mark on the next rise of demand, and a window spent on yield has
+ *   nothing left for the chain in need;
+ * - any chain may receive, up to its Aave supply cap's headroom (a frozen, paused or inactive reserve: nothing) and
+ *   up to what keeps its supply above its target within one outflow window's cap (beyond its need): what it holds
+ *   over its target it can send back out within one window when another chain needs it;
  *   receiving only lowers utilization (a chain may end below its low mark: the yield term, which falls with the rate,
  *   decides how far);
  * - a chain either gives or receives; the message rule, the messages' sizes, the edges' capacities and minimums and the
@@ -18,11 +26,13 @@
  *   planner/edgeModel.ts's (the band planner's MILP, planner/milp.ts, shares them).
  *
  * Objective (minimized, base units over the horizon H = `horizonSec`):
- *   `W · Σ shortfall + Σ fees + Σ gas − (H / year) · Σ_i [f_i(Δ_i) − f_i(0)]`
+ *   `W · Σ shortfall + P · Σ deep + Σ fees + Σ gas − (H / year) · Σ_i [f_i(Δ_i) − f_i(0)]`
+ * (`deep_i` = what chain i gives beyond its yield spare, P = {@link DEEP_SPARE_WEIGHT})
  * with `Δ_i` the chain's net inflow and `f_i(Δ) = (T_i + Δ) · supplyRate_i(D_i / (S_i + Δ))` what the treasury earns per
  * year on market i (T_i its supply there, S_i the market's supply = available + debt, D_i the debt, all after the
  * transfers in flight settle; planner/rateModel.ts: Aave v3 DefaultReserveInterestRateStrategy). Supplying Δ lowers
- * the market's utilization and rate, so the move's rate impact is in the objective. Fees are the edges' (fixed +
+ * the market's utilization and rate, so the move's rate impact is in the objective; a chain given a fixed rate
+ * (`fixedSupplyRateRay`: a price-taker treasury, as the backtest's history rates) earns `(T_i + Δ) · rate_i`. Fees are the edges' (fixed +
  * proportional); gas is `gasWeiPerMessage` (the keeper's withdraw and deposit transactions) converted into the asset at
  * the source chain's oracle price (planner/bridgeFees.ts `nativeFeeToAsset`), per message.
  *
@@ -40,13 +50,13 @@
  * Determinism: as planner/optimal.ts (ordered chains and edges, fixed seed; a solve stopped by its time limit depends
  * on machine speed: run it in an activity).
  */
-import { RAY } from '../chains/evm/aaveReserve.js';
+import { RAY, supplyApyBps } from '../chains/evm/aaveReserve.js';
 import { greedyMoves } from './baseline.js';
-import { cmpKey, maxB, minB, pos } from './bigint.js';
+import { ceilDiv, cmpKey, maxB, minB, pos } from './bigint.js';
 import { nativeFeeToAsset } from './bridgeFees.js';
 import { buildRouteEdgeModel, edgeBounds, edgeStartValues, feeRateOf, flowsOf, modelScale, splitEdgeAmounts, trimToLimits } from './edgeModel.js';
 import type { EdgeAmount, EdgeBounds, ModelEdge } from './edgeModel.js';
-import { chainStanding, formatWadPct, receiveLimit } from './greedy.js';
+import { chainStanding, formatWadPct, receiveLimit, windowCap, windowLeft } from './greedy.js';
 import type { ChainStanding } from './greedy.js';
 import { solveMilp } from './lp.js';
 import type { LpColumn, LpRow, LpTerm } from './lp.js';
@@ -68,10 +78,24 @@ export interface YieldOptions {
   /** Per chainKey: the reserve's rate strategy (planner/rateModel.ts; default the devnet USDC strategy, reserve factor from the reserve). */
   rateModels?: Readonly<Record<string, Partial<RateModel>>>;
   /**
-   * Per chainKey: the utilization forecast at the horizon (WAD; planner/forecast.ts `forecastUtilization`). A chain at
-   * or under its high mark now whose forecast is above it is planned as if it were at the forecast (in need now).
+   * Per chainKey: the utilization forecast at the horizon (WAD; planner/forecast.ts `forecastUtilization`). A chain
+   * whose forecast is above its utilization now is planned as if it were at the forecast: above its high mark it is in
+   * need now (liquidity moves ahead of the band), below it it can spare only what keeps the forecast at its target (a
+   * donor is never drained into a rise it can already see). A forecast below the utilization now changes nothing.
    */
   forecastUtilizationWad?: Readonly<Record<string, bigint>>;
+  /**
+   * Per chainKey: take this supply rate (RAY per year, APR) as given whatever the plan moves: a price-taker treasury,
+   * whose supply is a small share of its market (the backtest's history rates, which it pays whatever the simulated
+   * supply). A chain listed here earns `(T + Δ) · rate` and has no rate impact; the others follow their rate model.
+   */
+  fixedSupplyRateRay?: Readonly<Record<string, bigint>>;
+  /**
+   * How far under its high mark a donor stays when it gives for yield alone (utilization, WAD; default
+   * {@link DEFAULT_YIELD_HEADROOM_WAD}, 20 percentage points), at the higher of its utilization now and its forecast.
+   * Past that it gives only to a need, down to its target ({@link DEEP_SPARE_WEIGHT}).
+   */
+  yieldHeadroomWad?: bigint;
   /** The keeper's gas per message (withdraw + deposit transactions), wei of the source's gas token (default 0). */
   gasWeiPerMessage?: bigint;
   /** The asset's decimals for the gas conversion and the reasons (default: the reserve's, else 6). */
@@ -164,12 +188,20 @@ interface YNode {
   chain: ChainState;
   policy: ChainPolicy;
   st: ChainStanding;
+  /**
+   * What it gives for yield alone (base units, ≤ `st.spare`): what keeps it at or under its band's LOW mark (at its
+   * forecast when rising). The rest of its spare, down to its target, goes only where a need pays for it
+   * ({@link DEEP_SPARE_WEIGHT}).
+   */
+  yieldSpare: bigint;
   model: RateModel;
+  /** The supply rate taken as given (RAY per year; {@link YieldOptions.fixedSupplyRateRay}), when one is. */
+  fixedRateRay?: bigint;
   /** Market supply, debt, treasury supply once in-flight transfers settle (base units). */
   S: bigint;
   D: bigint;
   T: bigint;
-  /** Most it may receive in this plan (base units) and what bounds it. */
+  /** Most it may receive in this plan (base units: its Aave supply cap's headroom, what its outflow window could send back out, what the others can give) and what bounds it. */
   recv: bigint;
   recvWhy: string;
   forecastWad?: bigint;
@@ -190,10 +222,26 @@ export interface YieldCost {
 
 const HALVINGS = 4;
 
+/**
+ * {@link YieldOptions.yieldHeadroomWad}'s default: 20 percentage points under the high mark (65% for a 75–85% band).
+ * Measured on the shared Aave v3 USDC history (`ballast backtest`, 60 days, bands 75–85%): at 10 points (the low mark)
+ * the planner earned more but left chains above their band longer than greedy (148 vs 108 chain-hours); at 20 it
+ * stayed under greedy's (103).
+ */
+export const DEFAULT_YIELD_HEADROOM_WAD = WAD / 5n;
+
+/**
+ * Cost per base unit a donor gives beyond its yield spare (below its band's low mark, down to its target): far above
+ * any yield a unit earns over a horizon (a 100% APY over a year is 1), far below {@link UNMET_NEED_WEIGHT}, so that
+ * liquidity is given only to a need, never for yield.
+ */
+export const DEEP_SPARE_WEIGHT = 10;
+
 function nodesOf(ctx: Ctx, opts: YieldOptions): YNode[] {
   const inbound = new Map<string, bigint>();
   for (const f of ctx.input.inFlight) inbound.set(f.to, (inbound.get(f.to) ?? 0n) + f.amount);
   const outbound = outboundNotWithdrawn(ctx.input.inFlight);
+  const headroom = opts.yieldHeadroomWad ?? DEFAULT_YIELD_HEADROOM_WAD;
   const out: YNode[] = [];
   for (const n of ctx.nodes.values()) {
     const c = n.chain;
@@ -202,9 +250,27 @@ function nodesOf(ctx: Ctx, opts: YieldOptions): YNode[] {
     const fw = opts.forecastUtilizationWad?.[n.key];
     const aboveNow = c.borrowed * WAD > n.policy.band.highWad * c.supplied;
     const forecastAbove = fw !== undefined && !aboveNow && fw > n.policy.band.highWad;
-    // Forecast above the high mark: planned as if the debt were already at the forecast (its need, no spare).
-    const st = forecastAbove ? chainStanding({ ...c, borrowed: (fw * c.supplied + WAD - 1n) / WAD }, n.policy, inb, outb) : n;
+    // A forecast above the utilization now: planned as if the debt were already at the forecast (above the high mark:
+    // its need, no spare; below it: a smaller spare).
+    const rising = fw !== undefined && fw * c.supplied > c.borrowed * WAD;
+    const at = rising ? { ...c, borrowed: ceilDiv(fw * c.supplied, WAD) } : c;
+    // Forecast above the high mark: in need now (no spare). Otherwise its spare for a need is the band planners' (at
+    // the utilization now, as greedy gives it); only what it gives for yield alone is bounded at the forecast (below).
+    const st = forecastAbove ? chainStanding(at, n.policy, inb, outb) : n;
+    const fixed = opts.fixedSupplyRateRay?.[n.key];
+    // Giving for yield alone stops `headroom` under the high mark (default 20 percentage points), at the forecast when
+    // it is rising…
+    const floorWad = n.policy.band.highWad - headroom;
+    const lowBound = floorWad > 0n ? pos(at.supplied - ceilDiv(at.borrowed * WAD, floorWad)) : 0n;
+    // …and leaves half of its outflow window's cap unused: that half stays for a need.
+    const windowHalf = pos(windowLeft(c, n.policy) - windowCap(c, n.policy) / 2n - outb);
+    const yieldSpare = minB(st.spare, minB(pos(lowBound - outb), windowHalf));
     const lim = receiveLimit(c);
+    // A chain never holds more above its target than its outflow window's cap could send back out within one window
+    // (beyond what it needs): liquidity piled on a chain with a small cap is trapped there when another chain needs it.
+    const cap = windowCap(c, n.policy);
+    const aboveTarget = pos(c.supplied + inb - outb - st.required);
+    const returnable = maxB(st.need, pos(cap - aboveTarget));
     const decimals = opts.assetDecimals ?? c.market?.configuration.decimals ?? 6;
     const gasWei = opts.gasWeiPerMessage ?? 0n;
     out.push({
@@ -212,26 +278,26 @@ function nodesOf(ctx: Ctx, opts: YieldOptions): YNode[] {
       chain: c,
       policy: n.policy,
       st: { targetWad: st.targetWad, required: st.required, inbound: st.inbound, need: st.need, spare: st.spare, spareBound: st.spareBound, ...(st.needBound ? { needBound: st.needBound } : {}) },
+      yieldSpare,
       model: rateModelOf(c, opts.rateModels?.[n.key]),
+      ...(fixed !== undefined ? { fixedRateRay: fixed } : {}),
       S: pos(c.supplied + inb - outb),
       D: c.borrowed,
       T: pos(treasuryOf(c) + inb - outb),
-      recv: lim ? lim.limit : -1n,
-      recvWhy: lim ? lim.why : 'no supply cap',
+      recv: lim ? minB(lim.limit, returnable) : returnable,
+      recvWhy: lim && lim.limit <= returnable ? lim.why : `what it could send back out within one outflow window (cap ${cap}, beyond its target)`,
       ...(fw !== undefined ? { forecastWad: fw } : {}),
       inNeedByForecast: forecastAbove && st.need > 0n,
       gasPerMessage: gasWei > 0n ? nativeFeeToAsset(gasWei, c.oracle, decimals) : 0n,
     });
   }
-  // Unbounded receivers: at most what all the others could give.
-  for (const n of out) {
-    const others = out.reduce((s, m) => (m === n ? s : s + m.st.spare), 0n);
-    n.recv = n.recv < 0n ? others : minB(n.recv, others);
-  }
+  // At most what all the others could give.
+  for (const n of out) n.recv = minB(n.recv, out.reduce((s, m) => (m === n ? s : s + m.st.spare), 0n));
   return out;
 }
 
-const yieldAt = (n: YNode, delta: number): number => treasuryYieldPerYear(n.model, n.S, n.D, n.T, delta);
+const yieldAt = (n: YNode, delta: number): number =>
+  n.fixedRateRay !== undefined ? (Math.max(0, Number(n.T) + delta) * Number(n.fixedRateRay)) / Number(RAY) : treasuryYieldPerYear(n.model, n.S, n.D, n.T, delta);
 
 /** Net inflow per chain of a plan. */
 function deltas(moves: readonly Move[]): Map<string, bigint> {
@@ -257,14 +323,16 @@ export function yieldCost(ctx: Ctx, nodes: readonly YNode[], moves: readonly Mov
   }
   const d = deltas(moves);
   let shortfall = 0n;
+  let deep = 0n;
   let gainYear = 0;
   for (const n of nodes) {
     const dn = d.get(n.key) ?? 0n;
     shortfall += pos(n.st.need - pos(dn));
+    deep += pos(-dn - n.yieldSpare);
     if (dn !== 0n) gainYear += yieldAt(n, Number(dn)) - yieldAt(n, 0);
   }
   const gain = (gainYear * horizonSec) / YEAR_SEC;
-  return { objective: Number(UNMET_NEED_WEIGHT * shortfall + fees + gas) - gain, fees, gas, shortfall, volume, gain };
+  return { objective: Number(UNMET_NEED_WEIGHT * shortfall + BigInt(DEEP_SPARE_WEIGHT) * deep + fees + gas) - gain, fees, gas, shortfall, volume, gain };
 }
 
 /** Every rule of a yield plan (see the module doc); the violations, empty when legal. */
@@ -349,6 +417,8 @@ interface YModel {
   dir: Map<string, string>;
   order: Map<string, string[]>;
   short: Map<string, string>;
+  /** Per giver whose spare exceeds its yield spare: the column of what it gives beyond it. */
+  deep: Map<string, string>;
   givers: number;
   receivers: number;
   orderBinaries: number;
@@ -382,6 +452,7 @@ function buildYieldModel(ctx: Ctx, nodes: readonly YNode[], opts: YieldOptions):
   const dir = new Map<string, string>();
   const order = new Map<string, string[]>();
   const short = new Map<string, string>();
+  const deep = new Map<string, string>();
   const halvings = opts.breakpointsPerSide ?? HALVINGS;
   let givers = 0;
   let receivers = 0;
@@ -392,6 +463,14 @@ function buildYieldModel(ctx: Ctx, nodes: readonly YNode[], opts: YieldOptions):
     if (outs.length > 0) givers++;
     if (ins.length > 0) receivers++;
     if (outs.length > 0) rows.push({ name: `g${i}`, terms: outs, op: '<=', rhs: u(n.st.spare) });
+    if (outs.length > 0 && n.st.spare > n.yieldSpare) {
+      // What it gives beyond its yield spare: e ≥ Σ out − yieldSpare, at DEEP_SPARE_WEIGHT per unit.
+      const e = `e${i}`;
+      deep.set(n.key, e);
+      columns.push({ name: e, lower: 0, upper: u(n.st.spare - n.yieldSpare) });
+      objective.push({ coef: DEEP_SPARE_WEIGHT, name: e });
+      rows.push({ name: `ge${i}`, terms: [...outs, { coef: -1, name: e }], op: '<=', rhs: u(n.yieldSpare) });
+    }
     if (ins.length > 0) rows.push({ name: `r${i}`, terms: ins, op: '<=', rhs: u(n.recv) });
     if (outs.length > 0 && ins.length > 0) {
       const d = `d${i}`;
@@ -452,7 +531,7 @@ function buildYieldModel(ctx: Ctx, nodes: readonly YNode[], opts: YieldOptions):
     for (const terms of pairY.values()) if (terms.length > 1) rows.push({ name: `p${pi++}`, terms, op: '<=', rhs: 1 });
   }
   // The constant f(lo) terms are left out: the objective is relative to the status quo up to a constant.
-  return { columns, rows, objective, objectiveConstant: 0, edges, scale, scaleExp, seg, dir, order, short, givers, receivers, orderBinaries };
+  return { columns, rows, objective, objectiveConstant: 0, edges, scale, scaleExp, seg, dir, order, short, deep, givers, receivers, orderBinaries };
 }
 
 /** A plan as a MIP start (edges' totals and counts, segments filled in order, binaries). */
@@ -466,6 +545,8 @@ function startOf(nodes: readonly YNode[], m: YModel, moves: readonly Move[]): Ma
     if (dc) s.set(dc, dn < 0n ? 1 : 0);
     const sc = m.short.get(n.key);
     if (sc) s.set(sc, u(pos(n.st.need - pos(dn))));
+    const ec = m.deep.get(n.key);
+    if (ec) s.set(ec, u(pos(-dn - n.yieldSpare)));
     const segs = m.seg.get(n.key) ?? [];
     const ords = m.order.get(n.key) ?? [];
     segs.forEach((g, k) => {
@@ -523,7 +604,7 @@ function movesOf(ctx: Ctx, nodes: readonly YNode[], m: YModel, values: ReadonlyM
   return splitEdgeAmounts(cands);
 }
 
-const apyAfter = (n: YNode, delta: bigint): bigint => supplyApyBpsAfter(n.model, n.S, n.D, delta);
+const apyAfter = (n: YNode, delta: bigint): bigint => (n.fixedRateRay !== undefined ? supplyApyBps(n.fixedRateRay) : supplyApyBpsAfter(n.model, n.S, n.D, delta));
 
 /**
  * The rate-impact guard (module doc): a pair whose move leaves the destination's APY below the source's is trimmed to
@@ -606,6 +687,8 @@ export async function planYield(input: OptimalInput, opts: YieldOptions): Promis
   if (!(opts.horizonSec > 0)) throw new Error(`planYield: horizonSec must be > 0 (got ${opts.horizonSec})`);
   const halvings = opts.breakpointsPerSide ?? HALVINGS;
   if (!Number.isInteger(halvings) || halvings < 1 || halvings > 12) throw new Error(`planYield: breakpointsPerSide must be an integer in 1..12 (got ${halvings})`);
+  const headroom = opts.yieldHeadroomWad ?? DEFAULT_YIELD_HEADROOM_WAD;
+  if (headroom < 0n || headroom > WAD) throw new Error(`planYield: yieldHeadroomWad must be in [0, WAD] (got ${headroom})`);
   const ctx = makeCtx(input, routeRules(opts));
   const greedy = greedyMoves(ctx); // validates the input (planGreedy's checks)
   const nodes = nodesOf(ctx, opts);

@@ -112,7 +112,7 @@ describe('planYield', () => {
 
   test('never breaks a band hard rule: a chain above its band is brought back first, donors stay under target', async () => {
     // c is above its band (90% > 80%); a and b could earn more by sending elsewhere, but c's need comes first.
-    const chains = [market('a', 50, 50, 40), market('b', 35, 65, 40), market('c', 10, 90, 5), market('d', 15, 85, 5)];
+    const chains = [market('a', 50, 50, 40), market('b', 55, 45, 40), market('c', 10, 90, 5), market('d', 15, 85, 5)];
     const policies = [policy('a'), policy('b'), policy('c'), policy('d', { band: [60, 90] })];
     const input: OptimalInput = { chains, policies, inFlight: [], edges: allEdges(['a', 'b', 'c', 'd']) };
     const p = await planYield(input, OPTS);
@@ -121,7 +121,7 @@ describe('planYield', () => {
     const needC = plannedChains(input).find((n) => n.key === 'c')!.need;
     assert.ok(p.totals.shortfall < policies[0]!.caps.minTransfer, `unmet need ${p.totals.shortfall}`);
     assert.ok(p.transfers.filter((t) => t.to === 'c').reduce((s, t) => s + t.amount, 0n) >= needC - p.totals.shortfall);
-    assert.ok(sent(p, 'b', 'd') > 0n, "b's spare earns more on d (4.05%) than it does at home (2.35%)");
+    assert.ok(sent(p, 'b', 'd') > 0n, "b's spare earns more on d than it does at home");
     for (const c of chains) {
       const pol = policies.find((x) => x.chainKey === c.chainKey)!;
       const after = marketOf(p, c.chainKey).utilizationAfterWad;
