@@ -9,14 +9,19 @@
  * starting incumbent and floor; the plan carries the solver's certificate and the quotes it used.
  * `greedy` runs planner/greedy.ts (the baseline) and sends everything over LayerZero.
  * With `planner.objective: 'yield'` the optimal planner is planner/yield.ts (the treasury's net yield over
- * `planner.yieldHorizonSec` under the same hard liquidity rules), quoting every giver → receiver pair.
+ * `planner.yieldHorizonSec` under the same hard liquidity rules), quoting every giver → receiver pair, and given each
+ * market's utilization forecast `planner.forecastHorizonSec` ahead: the monitor carries each market's debt forecast
+ * (planner/forecast.ts, one observation per tick) and passes it in `input.forecast`; the forecast debt at the horizon
+ * over the supply now is the planner's `forecastUtilizationWad` ({@link forecastUtilizations}).
  *
  * In flight: each transfer the monitor has in flight is marked `withdrawn` from its source vault's
- * `outflowOf(legKey(rebalanceId, 'forward'))` at the snapshot's block ({@link markWithdrawn}), so a donor's spare is net
- * of what it has still to withdraw (planner/greedy.ts `chainStanding`) and two ticks never plan the same liquidity.
+ * `outflowOf(legKey(rebalanceId, 'forward'))` at the snapshot's block ({@link markWithdrawn}: one multicall per source
+ * chain), so a donor's spare is net of what it has still to withdraw (planner/greedy.ts `chainStanding`) and two ticks
+ * never plan the same liquidity.
  */
 import type { Hex } from 'viem';
 import { collateralVaultAbi } from '../contracts/generated/abis.js';
+import { DEFAULT_FORECAST_PARAMS, forecastUtilizationFromDebt, type DebtForecastState } from '../planner/forecast.js';
 import { planGreedy } from '../planner/greedy.js';
 import { planYield, type YieldCertificate } from '../planner/yield.js';
 import { CONFIG_DEFAULTS } from '../config/schema.js';
@@ -56,14 +61,27 @@ export interface PlanResult {
   quotes?: RouteQuote[];
   totals?: { fees: bigint; volume: bigint };
   planMs?: number;
+  /** With `planner.objective: yield` and a forecast in the input: the utilization forecast per chain the planner was given (WAD). */
+  forecastUtilizationWad?: Record<string, bigint>;
 }
 
-/** The activity's input: the monitor's snapshot, its in-flight rebalances, run-time caps and LP mandates. */
+/**
+ * The monitor's debt forecast (workflows/monitor.ts): per chainKey the state after this tick's observation
+ * (planner/forecast.ts {@link DebtForecastState}), and the seconds between observations (the monitor's tick).
+ */
+export interface PlanForecastInput {
+  stepSec: number;
+  chains: Readonly<Record<string, DebtForecastState>>;
+}
+
+/** The activity's input: the monitor's snapshot, its in-flight rebalances, run-time caps, LP mandates and debt forecast. */
 export interface PlanInput {
   snapshot: Snapshot;
   inFlight: InFlight[];
   caps?: CapsState;
   lp?: MandatePlanInput;
+  /** Absent in plans recorded before the monitor carried it (and with the patch off): no forecast. */
+  forecast?: PlanForecastInput;
 }
 
 /**
@@ -73,6 +91,8 @@ export interface PlanInput {
  * may still receive) and is listed in `unresolved` with the freeze's author and reason.
  * Ids: `rebalanceId(deployment, every chain's block, route, amount, sequence in plan)`.
  * With config `lp.requireMandates`, transfers are then clipped to the LPs' mandates (`input.lp`; none = nothing moves).
+ * With `planner.objective: yield`, `input.forecast` becomes the yield planner's `forecastUtilizationWad`
+ * ({@link forecastUtilizations}, `planner.forecastHorizonSec` ahead), recorded in the result.
  * Records `ballast_plan_*` metrics and logs the certificate's summary.
  * @param opts.quotes plan from these quotes instead of quoting the chains (a replay passes the recorded ones).
  * @throws what planner/optimal.ts throws on malformed input (a bug, not a market condition).
@@ -89,7 +109,14 @@ export async function planRebalances(ctx: KeeperContext, input: PlanInput, opts:
   const configured = configuredPolicies(ctx);
   const { policies, routeMaxTransfer, frozen } = input.caps ? plannerPolicies(configured, input.caps) : { policies: configured, routeMaxTransfer: {}, frozen: {} };
   const inFlight = await markWithdrawn(ctx, snapshot, input.inFlight);
-  const made = planner.kind === 'greedy' ? planWithGreedy(ctx, snapshot, policies, inFlight) : await planWithOptimal(ctx, snapshot, policies, inFlight, routeMaxTransfer, planner.timeBudgetMs, opts.quotes, planner.objective === 'yield' ? (planner.yieldHorizonSec ?? CONFIG_DEFAULTS.plannerYield.yieldHorizonSec) : undefined);
+  const yieldObjective =
+    planner.kind !== 'greedy' && planner.objective === 'yield'
+      ? {
+          horizonSec: planner.yieldHorizonSec ?? CONFIG_DEFAULTS.plannerYield.yieldHorizonSec,
+          ...(input.forecast ? { forecastUtilizationWad: forecastUtilizations(snapshot, input.forecast, planner.forecastHorizonSec ?? CONFIG_DEFAULTS.plannerYield.forecastHorizonSec) } : {}),
+        }
+      : undefined;
+  const made = planner.kind === 'greedy' ? planWithGreedy(ctx, snapshot, policies, inFlight) : await planWithOptimal(ctx, snapshot, policies, inFlight, routeMaxTransfer, planner.timeBudgetMs, opts.quotes, yieldObjective);
   const routed = clipToRouteCaps(made.transfers, policies, routeMaxTransfer).filter((t) => frozen[t.from] === undefined);
   const lp = ctx.lp?.requireMandates ? clipToMandates(routed, input.lp ?? noMandates(), policies) : { transfers: routed, dropped: [] };
   const frozenUnresolved = Object.entries(frozen)
@@ -110,6 +137,7 @@ export async function planRebalances(ctx: KeeperContext, input: PlanInput, opts:
     ...(made.certificate ? { certificate: made.certificate } : {}),
     ...(made.yieldCertificate ? { yieldCertificate: made.yieldCertificate } : {}),
     ...(made.quotes ? { quotes: made.quotes } : {}),
+    ...(yieldObjective?.forecastUtilizationWad ? { forecastUtilizationWad: yieldObjective.forecastUtilizationWad } : {}),
     totals: { fees: transfers.reduce((s, t) => s + (t.fee ?? 0n), 0n), volume: transfers.reduce((s, t) => s + t.amount, 0n) },
     planMs: performance.now() - t0,
   };
@@ -144,8 +172,9 @@ async function planWithOptimal(
   routeMaxTransfer: Record<string, bigint>,
   timeBudgetMs: number,
   given: readonly RouteQuote[] | undefined,
-  yieldHorizonSec?: number,
+  yieldObjective?: { horizonSec: number; forecastUtilizationWad?: Record<string, bigint> },
 ): Promise<Made> {
+  const yieldHorizonSec = yieldObjective?.horizonSec;
   const base = { chains: snapshot.chains, policies, inFlight };
   let quotes: RouteQuote[];
   if (given !== undefined) quotes = [...given];
@@ -159,7 +188,8 @@ async function planWithOptimal(
     for (const q of quotes) if (q.error !== undefined) ctx.log.warn({ from: q.from, to: q.to, bridge: q.bridge, error: q.error }, 'edge left out of planning: no fee quote');
   }
   if (yieldHorizonSec !== undefined) {
-    const y = await planYield({ ...base, edges: edgesFromQuotes(quotes, routeMaxTransfer) }, { timeLimitMs: timeBudgetMs, horizonSec: yieldHorizonSec, assetDecimals: ctx.asset.decimals, assetSymbol: ctx.asset.symbol });
+    const forecast = yieldObjective?.forecastUtilizationWad ? { forecastUtilizationWad: yieldObjective.forecastUtilizationWad } : {};
+    const y = await planYield({ ...base, edges: edgesFromQuotes(quotes, routeMaxTransfer) }, { timeLimitMs: timeBudgetMs, horizonSec: yieldHorizonSec, assetDecimals: ctx.asset.decimals, assetSymbol: ctx.asset.symbol, ...forecast });
     ctx.log.info({ gainAtHorizon: y.certificate.gainAtHorizon.toString(), fees: y.certificate.fees.toString(), chosen: y.certificate.chosen, status: y.certificate.status }, y.certificate.summary);
     return {
       transfers: y.transfers.map((t) => ({ from: t.from, to: t.to, amount: t.amount, reason: t.reason, bridge: t.bridge, fee: t.fee, latencySec: t.latencySec })),
@@ -178,28 +208,75 @@ async function planWithOptimal(
 }
 
 /**
+ * The yield planner's utilization forecasts from the monitor's debt forecast: per chain of the snapshot with a state
+ * and a supply > 0, the forecast debt `horizonSec` ahead over the chain's supply now (planner/forecast.ts
+ * `forecastUtilizationFromDebt`, Holt's default α β, the monitor's tick as the step), WAD in [0, WAD].
+ * @param horizonSec config `planner.forecastHorizonSec` (seconds, > 0).
+ * @throws {Error} on a step or horizon out of range (planner/forecast.ts).
+ */
+export function forecastUtilizations(snapshot: Snapshot, forecast: PlanForecastInput, horizonSec: number): Record<string, bigint> {
+  const params = { ...DEFAULT_FORECAST_PARAMS, stepSec: forecast.stepSec, horizonSec };
+  const out: Record<string, bigint> = {};
+  for (const c of snapshot.chains) {
+    const s = forecast.chains[c.chainKey];
+    if (s === undefined || s.share.n === 0 || c.supplied <= 0n) continue;
+    out[c.chainKey] = forecastUtilizationFromDebt(s, c.supplied, params);
+  }
+  return out;
+}
+
+/**
  * The in-flight transfers with `withdrawn` set where it is not: read from the source vault's (or Aave allocator's)
- * `outflowOf(legKey(rebalanceId, 'forward'))` at the snapshot's block of the source chain (> 0: withdrawn). A source
- * that is not an EVM chain of this snapshot, or a read that fails, counts as not yet withdrawn (the donor's spare is
- * then net of it: the safe side, at worst one tick of spare understated).
+ * `outflowOf(legKey(rebalanceId, 'forward'))` at the snapshot's block of the source chain (> 0: withdrawn), in ONE
+ * Multicall3 `aggregate3` per source chain (viem `multicall`, `allowFailure`), whatever the number of transfers. A
+ * source that is not an EVM chain of this snapshot, or a read that fails (one call, or the chain's whole multicall),
+ * counts as not yet withdrawn and is logged (the donor's spare is then net of it: the safe side, at worst one tick of
+ * spare understated). Entries keep their order; those already marked are returned as they are.
  */
 export async function markWithdrawn(ctx: KeeperContext, snapshot: Snapshot, inFlight: readonly InFlight[]): Promise<InFlight[]> {
   const blocks = new Map(snapshot.chains.map((c) => [c.chainKey, c.blockNumber]));
-  return Promise.all(
-    inFlight.map(async (f): Promise<InFlight> => {
-      if (f.withdrawn !== undefined) return f;
-      const c = ctx.chains.get(f.from);
-      const block = blocks.get(f.from);
-      if (!c || block === undefined || !/^0x[0-9a-fA-F]{64}$/.test(f.rebalanceId)) return { ...f, withdrawn: false };
+  const out: InFlight[] = inFlight.map((f) => f);
+  // Per source chain, the indexes of the entries to read.
+  const bySource = new Map<string, number[]>();
+  inFlight.forEach((f, i) => {
+    if (f.withdrawn !== undefined) return;
+    if (!ctx.chains.has(f.from) || !blocks.has(f.from) || !/^0x[0-9a-fA-F]{64}$/.test(f.rebalanceId)) {
+      out[i] = { ...f, withdrawn: false };
+      return;
+    }
+    bySource.set(f.from, [...(bySource.get(f.from) ?? []), i]);
+  });
+  const notConfirmed = (f: InFlight, error: unknown) =>
+    ctx.log.warn({ rebalanceId: f.rebalanceId, from: f.from, error: error instanceof Error ? error.message.split('\n')[0] : String(error) }, 'in-flight withdraw not confirmed; its source spare is planned net of it');
+  await Promise.all(
+    [...bySource].map(async ([from, idx]) => {
+      const c = ctx.chains.get(from)!;
+      const holder = treasuryHolder(c);
       try {
-        const out = await c.clients.publicClient.readContract({ address: treasuryHolder(c), abi: collateralVaultAbi, functionName: 'outflowOf', args: [legKey(f.rebalanceId as Hex, 'forward')], blockNumber: block });
-        return { ...f, withdrawn: out > 0n };
+        const results = await c.clients.publicClient.multicall({
+          multicallAddress: c.contracts.multicall3,
+          allowFailure: true,
+          blockNumber: blocks.get(from)!,
+          contracts: idx.map((i) => ({ address: holder, abi: collateralVaultAbi, functionName: 'outflowOf', args: [legKey(inFlight[i]!.rebalanceId as Hex, 'forward')] }) as const),
+        });
+        idx.forEach((i, j) => {
+          const f = inFlight[i]!;
+          const r = results[j];
+          if (r?.status === 'success') out[i] = { ...f, withdrawn: r.result > 0n };
+          else {
+            notConfirmed(f, r?.error ?? 'no result');
+            out[i] = { ...f, withdrawn: false };
+          }
+        });
       } catch (err) {
-        ctx.log.warn({ rebalanceId: f.rebalanceId, from: f.from, error: err instanceof Error ? err.message.split('\n')[0] : String(err) }, 'in-flight withdraw not confirmed; its source spare is planned net of it');
-        return { ...f, withdrawn: false };
+        for (const i of idx) {
+          notConfirmed(inFlight[i]!, err);
+          out[i] = { ...inFlight[i]!, withdrawn: false };
+        }
       }
     }),
   );
+  return out;
 }
 
 /** `ballast_plan_*` metrics and one log line with the certificate's summary. */

@@ -12,6 +12,8 @@ import { readSolanaChain } from './solanaSnapshot.js';
 
 /**
  * Reads all configured chains at `latest` (each chain's block, or a Solana chain's slot, is recorded in its ChainState).
+ * An Aave chain's reserve is read with its rate strategy's curve in the same multicall, at the strategy address of
+ * `previous` (chains/evm/readChainState.ts `rateStrategyHint`).
  * A chain whose read fails is listed in `excluded` and makes the snapshot `partial` (no plan that tick:
  * fail closed). A chain whose oracle round fails the checks stays in `chains` with `oracleCheck.ok = false`;
  * the planner leaves it out. Never throws for a chain failure; throws only on programming errors.
@@ -20,7 +22,11 @@ export async function readSnapshot(ctx: KeeperContext, previous?: Snapshot): Pro
   const takenAtMs = Date.now();
   const chains = [...ctx.chains.values()];
   const settled = await Promise.allSettled(
-    chains.map((c) => readChainState({ clients: c.clients, contracts: c.contracts, aave: c.aave, block: 'latest' })),
+    chains.map((c) => {
+      // An Aave reserve's rate strategy as the previous snapshot saw it: its curve is read in the same multicall.
+      const hint = c.aave ? previous?.chains.find((p) => p.chainKey === c.chainKey)?.market?.interestRateStrategyAddress : undefined;
+      return readChainState({ clients: c.clients, contracts: c.contracts, aave: c.aave, block: 'latest', ...(hint ? { rateStrategyHint: hint } : {}) });
+    }),
   );
   const out: ChainState[] = [];
   const excluded: Snapshot['excluded'] = [];

@@ -33,8 +33,11 @@ export const CONFIG_DEFAULTS = {
   layerzero: { lzReceiveGas: 200_000, deliveryDeadlineSec: 600 },
   wormhole: { deliveryDeadlineSec: 1800, vaaPollIntervalMs: 1000 },
   planner: { kind: 'optimal', timeBudgetMs: 1000 },
-  /** `planner.objective` and `planner.yieldHorizonSec` when absent (kept apart so a parsed config's `planner` is unchanged). */
-  plannerYield: { objective: 'band', yieldHorizonSec: 30 * 86_400 },
+  /**
+   * `planner.objective`, `planner.yieldHorizonSec` and `planner.forecastHorizonSec` when absent (kept apart so a parsed
+   * config's `planner` is unchanged).
+   */
+  plannerYield: { objective: 'band', yieldHorizonSec: 30 * 86_400, forecastHorizonSec: 86_400 },
   bridges: { layerzero: { feeBps: 0, latencySec: 120 }, wormhole: { feeBps: 0, latencySec: 1200 } },
   confirmations: 1,
   receiptTimeoutSec: 60,
@@ -802,6 +805,14 @@ export const configSchema = z
         objective: z.enum(['band', 'yield'], { error: 'must be "band" or "yield"' }).optional(),
         /** The horizon the yield objective is earned over, seconds (absent: 30 days). */
         yieldHorizonSec: posInt('a positive integer number of seconds').optional(),
+        /**
+         * With `objective: yield`: how far ahead each market's utilization is forecast, seconds (absent: 86 400, one
+         * day). The monitor smooths each market's debt once per tick (planner/forecast.ts: Holt's level + trend, the
+         * tick as the step); the plan divides the debt forecast this far ahead by the supply now. A chain forecast
+         * above its high mark is served before it crosses; a donor gives for yield only what keeps its forecast 20
+         * points under its high mark (planner/yield.ts).
+         */
+        forecastHorizonSec: posInt('a positive integer number of seconds').optional(),
       })
       .prefault({}),
     /**

@@ -15,6 +15,10 @@
  * measures the error ({@link forecastError}).
  *
  * The yield planner (planner/yield.ts) treats a chain whose forecast is above its band's high mark as in need now.
+ * What it is given is forecast from the market's DEBT, not its utilization ({@link DebtForecastState}: the keeper's
+ * own moves change the supply, so a utilization series would mistake them for a trend): the monitor
+ * (workflows/monitor.ts, {@link observeDebtForecasts} each tick) and the backtest (backtest/planners.ts) fold the debt
+ * with {@link stepDebtForecast} and divide the forecast debt by the supply now ({@link forecastUtilizationFromDebt}).
  */
 import { WAD } from './types.js';
 
@@ -116,4 +120,118 @@ export function forecastError(history: readonly bigint[], params: ForecastParams
     n++;
   }
   return { maeWad: n === 0 ? 0 : abs / n, rmseWad: n === 0 ? 0 : Math.sqrt(sq / n), n };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The debt forecast: what the yield planner is given (the monitor and the backtest share this one implementation).
+
+/**
+ * The borrowers' demand on one market, forecast from its DEBT rather than its utilization: the keeper's own moves
+ * change a market's supply, hence its utilization, and a utilization series would read them as a trend. The debt is
+ * observed as a share of a reference fixed at the first observation ({@link DEBT_REFERENCE_MULTIPLE} × the supply
+ * then, base units) and smoothed by Holt ({@link stepForecast}); at the horizon the forecast debt is divided by the
+ * supply NOW ({@link forecastUtilizationFromDebt}). Plain data (bigint and numbers) so it crosses Temporal payloads.
+ */
+export interface DebtForecastState {
+  /** The reference the debt is a share of, base units: {@link DEBT_REFERENCE_MULTIPLE} × the supply at the first observation (> 0, fixed). */
+  refBaseUnits: bigint;
+  /** Holt's state of debt / reference (WAD units; may exceed WAD once the debt outgrows the reference). */
+  share: ForecastState;
+}
+
+/** The debt reference is this many times the market's supply at the first observation. */
+export const DEBT_REFERENCE_MULTIPLE = 2n;
+
+/**
+ * Folds one observation of a market's debt into its state (undefined: the first; it fixes the reference).
+ * @param market `borrowed` (the debt, base units, ≥ 0) and `supplied` (base units; only read at the first
+ *   observation, where it must be > 0).
+ * @throws {Error} on a first observation with nothing supplied, a negative debt, or parameters out of range.
+ * @example let s = stepDebtForecast(undefined, { borrowed: 70n, supplied: 100n }, params); // reference 200
+ */
+export function stepDebtForecast(state: DebtForecastState | undefined, market: { borrowed: bigint; supplied: bigint }, params: ForecastParams): DebtForecastState {
+  const ref = state?.refBaseUnits ?? DEBT_REFERENCE_MULTIPLE * market.supplied;
+  if (ref <= 0n) throw new Error(`debt forecast: the first observation needs a supply > 0 (got ${market.supplied})`);
+  if (market.borrowed < 0n) throw new Error(`debt forecast: debt ${market.borrowed} must be ≥ 0`);
+  return { refBaseUnits: ref, share: stepForecast(state?.share, (market.borrowed * WAD) / ref, params) };
+}
+
+/**
+ * The forecast debt `params.horizonSec` ahead, base units: (level + h · trend) of the share, floored at 0, × the
+ * reference (h = horizonSec / stepSec, as {@link forecastFrom}; unlike a utilization the share has no upper clamp).
+ * @throws {Error} when the state holds no observation or the parameters are out of range.
+ */
+export function forecastDebt(state: DebtForecastState, params: ForecastParams): bigint {
+  check(params);
+  if (state.share.n === 0) throw new Error('debt forecast: no observation yet');
+  const share = Math.max(0, state.share.levelWad + (params.horizonSec / params.stepSec) * state.share.trendWadPerStep);
+  return (BigInt(Math.round(share)) * state.refBaseUnits) / WAD;
+}
+
+/**
+ * The utilization forecast the yield planner takes (planner/yield.ts `forecastUtilizationWad`): the forecast debt
+ * `params.horizonSec` ahead ({@link forecastDebt}) over the supply now, WAD, clamped to [0, WAD].
+ * @param suppliedNow the market's supply at this observation (base units); ≤ 0 gives WAD when debt is forecast, else 0.
+ * @throws {Error} when the state holds no observation or the parameters are out of range.
+ * @example forecastUtilizationFromDebt(s, 100n, { ...DEFAULT_FORECAST_PARAMS, stepSec: 60, horizonSec: 86_400 })
+ */
+export function forecastUtilizationFromDebt(state: DebtForecastState, suppliedNow: bigint, params: ForecastParams): bigint {
+  const debt = forecastDebt(state, params);
+  if (suppliedNow <= 0n) return debt > 0n ? WAD : 0n;
+  const u = (debt * WAD) / suppliedNow;
+  return u > WAD ? WAD : u;
+}
+
+/** One market's entry in the monitor's carried forecast: the state and when it was last observed (workflow time, ms). */
+export interface DebtForecastEntry extends DebtForecastState {
+  observedAtMs: number;
+}
+
+/**
+ * After this many steps without an observation (a pause, an outage, a chain left out) a market's smoothing restarts
+ * from its next observation (its reference kept): a trend from before the gap says nothing of now. Entries of
+ * chains unseen that long are dropped; the map keeps at most {@link MAX_FORECAST_CHAINS} chains.
+ */
+export const FORECAST_GAP_STEPS = 10;
+/** Bound on the chains the monitor's carried forecast holds (the configured chains are far fewer). */
+export const MAX_FORECAST_CHAINS = 64;
+
+/**
+ * The monitor's tick (workflows/monitor.ts): folds each market of a snapshot into its entry, one observation per
+ * `params.stepSec`. Pure and deterministic (the caller passes the workflow's clock). Rules:
+ * - a market with no entry and nothing supplied is not observed (no reference to fix);
+ * - a tick less than one step after the entry's last observation (a tick woken early by a signal) observes nothing:
+ *   the observations stay about one step apart, as the trend per step assumes;
+ * - more than {@link FORECAST_GAP_STEPS} steps since the last observation: the smoothing restarts (reference kept);
+ * - entries not in `markets` and unseen for over {@link FORECAST_GAP_STEPS} steps are dropped, then the oldest
+ *   beyond {@link MAX_FORECAST_CHAINS}.
+ * @param entries the carried entries by chainKey (not modified).
+ * @param markets the snapshot's chains (`chainKey`, `borrowed`, `supplied`, base units).
+ * @returns the new entries by chainKey (keys in first-seen order).
+ * @throws {Error} on parameters out of range or a negative debt.
+ */
+export function observeDebtForecasts(
+  entries: Readonly<Record<string, DebtForecastEntry>>,
+  markets: readonly { chainKey: string; borrowed: bigint; supplied: bigint }[],
+  nowMs: number,
+  params: ForecastParams,
+): Record<string, DebtForecastEntry> {
+  check(params);
+  const stepMs = params.stepSec * 1000;
+  const gapMs = FORECAST_GAP_STEPS * stepMs;
+  const out: Record<string, DebtForecastEntry> = {};
+  for (const [k, e] of Object.entries(entries)) out[k] = e;
+  for (const m of markets) {
+    const e = out[m.chainKey];
+    if (!e && m.supplied <= 0n) continue;
+    if (e && nowMs - e.observedAtMs < stepMs) continue;
+    const from: DebtForecastState | undefined = e ? (nowMs - e.observedAtMs > gapMs ? { refBaseUnits: e.refBaseUnits, share: { levelWad: 0, trendWadPerStep: 0, n: 0 } } : e) : undefined;
+    const s = stepDebtForecast(from, m, params);
+    out[m.chainKey] = { refBaseUnits: s.refBaseUnits, share: s.share, observedAtMs: nowMs };
+  }
+  const seen = new Set(markets.map((m) => m.chainKey));
+  let keys = Object.keys(out).filter((k) => seen.has(k) || nowMs - out[k]!.observedAtMs <= gapMs);
+  if (keys.length > MAX_FORECAST_CHAINS) keys = [...keys].sort((a, b) => out[b]!.observedAtMs - out[a]!.observedAtMs || (a < b ? -1 : 1)).slice(0, MAX_FORECAST_CHAINS);
+  const kept = new Set(keys);
+  return Object.fromEntries(Object.entries(out).filter(([k]) => kept.has(k)));
 }

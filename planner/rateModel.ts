@@ -12,11 +12,13 @@
  * the same formula in floating point (base units per year), and the reasons print APYs compounded per second as
  * chains/evm/aaveReserve.ts `supplyApyBps` does.
  *
- * The reserve's strategy parameters are not read on chain today (the keeper's multicall reads `getReserveData`, whose
- * `interestRateStrategyAddress` it does not follow): they are a planner input ({@link RateModel} per chain), the
- * default {@link DEFAULT_RATE_MODEL} being the devnet's USDC reserve (devnet/aave.ts `DEFAULT_USDC_RESERVE`, close to
- * Aave v3 Arbitrum USDC, takes its strategy from it: one definition). The reserve factor comes from the chain's
- * reserve configuration when it is an Aave market.
+ * On an Aave chain the reserve's strategy parameters are read on chain, in the tick's multicall (chains/evm/readChainState.ts
+ * follows `getReserveData(asset).interestRateStrategyAddress` and reads its `OPTIMAL_USAGE_RATIO()`,
+ * `getBaseVariableBorrowRate()`, `getVariableRateSlope1()`, `getVariableRateSlope2()`: `ChainState.market.rateStrategy`),
+ * and the reserve factor from the reserve's configuration. Where they are not known (a Ballast vault chain, a strategy
+ * of another kind, a snapshot recorded before they were read) the default {@link DEFAULT_RATE_MODEL} stands in: the
+ * devnet's USDC reserve (devnet/aave.ts `DEFAULT_USDC_RESERVE`, close to Aave v3 Arbitrum USDC, takes its strategy
+ * from it: one definition). A planner input per chain (`Partial<RateModel>`) overrides either.
  */
 import { RAY, supplyApyBps } from '../chains/evm/aaveReserve.js';
 import { WAD } from './types.js';
@@ -50,12 +52,17 @@ export const DEFAULT_RATE_MODEL: RateModel = {
 };
 
 /**
- * The model of chain `c`: `override` over {@link DEFAULT_RATE_MODEL}, the reserve factor from the chain's Aave reserve
- * configuration unless `override` sets it.
+ * The model of chain `c`, each field from the first that has it: `override`, then the chain's Aave reserve (its rate
+ * strategy's curve as read on chain, `c.market.rateStrategy`, and its configuration's reserve factor), then
+ * {@link DEFAULT_RATE_MODEL}.
  * @throws {Error} when the optimal usage ratio is outside (0, 1e27], a rate is negative or the reserve factor is outside [0, 10 000].
  */
 export function rateModelOf(c: ChainState, override: Partial<RateModel> = {}): RateModel {
-  const m: RateModel = { ...DEFAULT_RATE_MODEL, ...(c.market ? { reserveFactorBps: c.market.configuration.reserveFactorBps } : {}), ...override };
+  const s = c.market?.rateStrategy;
+  const onChain: Partial<RateModel> = s
+    ? { optimalUsageRatioRay: s.optimalUsageRatioRay, baseVariableBorrowRateRay: s.baseVariableBorrowRateRay, variableRateSlope1Ray: s.variableRateSlope1Ray, variableRateSlope2Ray: s.variableRateSlope2Ray }
+    : {};
+  const m: RateModel = { ...DEFAULT_RATE_MODEL, ...onChain, ...(c.market ? { reserveFactorBps: c.market.configuration.reserveFactorBps } : {}), ...override };
   if (!(m.optimalUsageRatioRay > 0n && m.optimalUsageRatioRay <= RAY)) throw new Error(`rate model of ${c.chainKey}: optimalUsageRatioRay ${m.optimalUsageRatioRay} must be in (0, 1e27]`);
   if (m.baseVariableBorrowRateRay < 0n || m.variableRateSlope1Ray < 0n || m.variableRateSlope2Ray < 0n) throw new Error(`rate model of ${c.chainKey}: rates must be ≥ 0 (ray per year)`);
   if (m.reserveFactorBps < 0n || m.reserveFactorBps > 10_000n) throw new Error(`rate model of ${c.chainKey}: reserveFactorBps ${m.reserveFactorBps} must be in [0, 10000]`);

@@ -7,6 +7,7 @@ import type { RebalanceOutcome } from '../activities/types.js';
 import type { StrandedInFlight, DeploymentLedger } from '../activities/ledger.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { SolanaOpening } from '../ledger/treasury.js';
+import type { DebtForecastEntry } from '../planner/forecast.js';
 import type { LegRecord, RebalanceResult } from './types.js';
 import type { CapAuditRecord, CapChangeRequest, CapControlRequest, CapRules, CapsState } from './caps.js';
 import type { ChainPolicy } from '../planner/types.js';
@@ -54,6 +55,13 @@ export interface MonitorStatus {
   recent: { rebalanceId: string; from: string; to: string; amount: bigint; outcome?: RebalanceOutcome; kind?: MoveKind }[];
   /** Chains the last capacity plan left out or could not bring under their high mark (absent: capacity moves not configured). */
   lastCapacityUnresolved?: { chainKey: string; reason: string }[];
+  /**
+   * Per chainKey, the market's debt forecast (planner/forecast.ts `observeDebtForecasts`: Holt's smoothing of the debt
+   * as a share of twice the first supply seen, one observation per tick), carried across continue-as-new with the
+   * status and given to the plan activity each tick (the yield planner's utilization forecast). At most
+   * `MAX_FORECAST_CHAINS` entries. Absent before the first tick and in runs recorded before it (patch `debt-forecast`).
+   */
+  forecast?: Record<string, DebtForecastEntry>;
   /** The deployment's funds ledger: supply conservation, checked on ticks with nothing in flight. */
   ledger: {
     openingSupply?: bigint;

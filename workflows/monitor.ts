@@ -6,8 +6,10 @@
  * Update `capControl` cancels a pending change, freezes chains or proposes their unfreeze, and query `caps`
  * shows them (a frozen chain gets no new outflow: the planner is told and the start of a transfer planned
  * before the freeze is re-checked); Updates `registerMandate` / `revokeMandate` and query `lpMandates` are LP mandates
- * (workflows/mandates.ts). Continues-as-new every `maxTicksBeforeContinueAsNew` ticks, after its handlers finish,
- * carrying its state (in-flight sagas keep running: parent-close policy ABANDON, and they signal back).
+ * (workflows/mandates.ts). Each tick also folds every market's debt into its forecast (planner/forecast.ts, carried in
+ * `status.forecast`) and gives it to the plan (the yield planner's utilization forecast). Continues-as-new every
+ * `maxTicksBeforeContinueAsNew` ticks, after its handlers finish, carrying its state (in-flight sagas keep running:
+ * parent-close policy ABANDON, and they signal back).
  */
 import {
   ActivityFailure,
@@ -26,6 +28,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { collateralInFlight, type Snapshot } from '../planner/types.js';
+import { DEFAULT_FORECAST_PARAMS, observeDebtForecasts } from '../planner/forecast.js';
 import {
   approveCapChangeUpdate,
   capControlUpdate,
@@ -216,7 +219,13 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
       }
       if (!status.paused && !status.ledger.halted) {
         lastSnapshot = await reads.readSnapshot({ previous: lastSnapshot });
-        const plan = await reads.planRebalances({ snapshot: lastSnapshot, inFlight: collateralInFlight(status.inFlight), caps, lp: await lpMandates.planInput(lastSnapshot) });
+        // Each market's debt forecast: one observation per tick (a tick woken early observes nothing), the tick as the
+        // step, carried in the status; the plan divides the forecast debt by the supply now. Patched: histories
+        // recorded before it replay unchanged.
+        const forecasting = patched('debt-forecast');
+        if (forecasting) status.forecast = observeDebtForecasts(status.forecast ?? {}, lastSnapshot.chains, Date.now(), { ...DEFAULT_FORECAST_PARAMS, stepSec: input.tickIntervalSec });
+        const forecast = forecasting && status.forecast ? { forecast: { stepSec: input.tickIntervalSec, chains: status.forecast } } : {};
+        const plan = await reads.planRebalances({ snapshot: lastSnapshot, inFlight: collateralInFlight(status.inFlight), caps, lp: await lpMandates.planInput(lastSnapshot), ...forecast });
         status.lastPlanAtMs = Date.now();
         status.lastUnresolved = plan.unresolved;
         // Never a new rebalance on a route that already had one in flight when this tick planned (the planner is

@@ -12,7 +12,11 @@
  * - utilization as Aave's rate strategy defines it (DefaultReserveInterestRateStrategy.calculateInterestRates):
  *   total debt / (available liquidity + total debt), where available liquidity = the asset held by the aToken;
  * - supply APY from the per-year ray rate compounded per second, to three terms of the binomial expansion as Aave's
- *   own `MathUtils.calculateCompoundedInterest` does.
+ *   own `MathUtils.calculateCompoundedInterest` does;
+ * - the reserve's interest rate strategy, `ReserveData.interestRateStrategyAddress`, a
+ *   `DefaultReserveInterestRateStrategy` (protocol/pool/DefaultReserveInterestRateStrategy.sol): its getters
+ *   `OPTIMAL_USAGE_RATIO()`, `getBaseVariableBorrowRate()`, `getVariableRateSlope1()`, `getVariableRateSlope2()` (ray;
+ *   the same signatures as the artifact's ABI) are the yield planner's rate model (planner/rateModel.ts).
  */
 import { erc20Abi, parseAbi, type Address } from 'viem';
 
@@ -27,6 +31,54 @@ export const aaveReadAbi = parseAbi([
   'struct ReserveData { ReserveConfigurationMap configuration; uint128 liquidityIndex; uint128 currentLiquidityRate; uint128 variableBorrowIndex; uint128 currentVariableBorrowRate; uint128 currentStableBorrowRate; uint40 lastUpdateTimestamp; uint16 id; address aTokenAddress; address stableDebtTokenAddress; address variableDebtTokenAddress; address interestRateStrategyAddress; uint128 accruedToTreasury; uint128 unbacked; uint128 isolationModeTotalDebt; }',
   'function getReserveData(address asset) view returns (ReserveData)',
 ]);
+
+/**
+ * The getters of Aave v3's `DefaultReserveInterestRateStrategy` the keeper reads (`@aave/core-v3` 1.19.3; immutables
+ * set by its constructor, so they change only when the Pool's configurator points the reserve at another strategy).
+ */
+export const aaveRateStrategyReadAbi = parseAbi([
+  'function OPTIMAL_USAGE_RATIO() view returns (uint256)',
+  'function getBaseVariableBorrowRate() view returns (uint256)',
+  'function getVariableRateSlope1() view returns (uint256)',
+  'function getVariableRateSlope2() view returns (uint256)',
+]);
+
+/**
+ * A reserve's variable-rate curve as its strategy contract holds it (ray: 1e27 = 100%; rates per year): below the kink
+ * `optimalUsageRatioRay` the variable borrow rate is base + slope1 · U / optimal, above it base + slope1 + slope2 ·
+ * (U − optimal) / (1 − optimal). The fields are planner/rateModel.ts `RateModel`'s (its reserve factor comes from the
+ * reserve's configuration).
+ */
+export interface AaveRateStrategy {
+  optimalUsageRatioRay: bigint;
+  baseVariableBorrowRateRay: bigint;
+  variableRateSlope1Ray: bigint;
+  variableRateSlope2Ray: bigint;
+}
+
+/** The strategy's calls for a Multicall3 batch, in the order {@link decodeRateStrategy} expects. */
+export function aaveRateStrategyCalls(strategy: Address) {
+  return [
+    { address: strategy, abi: aaveRateStrategyReadAbi, functionName: 'OPTIMAL_USAGE_RATIO' },
+    { address: strategy, abi: aaveRateStrategyReadAbi, functionName: 'getBaseVariableBorrowRate' },
+    { address: strategy, abi: aaveRateStrategyReadAbi, functionName: 'getVariableRateSlope1' },
+    { address: strategy, abi: aaveRateStrategyReadAbi, functionName: 'getVariableRateSlope2' },
+  ] as const;
+}
+
+/** Names of {@link aaveRateStrategyCalls}' calls. */
+export const AAVE_RATE_STRATEGY_CALL_NAMES = ['strategy.OPTIMAL_USAGE_RATIO', 'strategy.getBaseVariableBorrowRate', 'strategy.getVariableRateSlope1', 'strategy.getVariableRateSlope2'] as const;
+
+/**
+ * Decodes the results of {@link aaveRateStrategyCalls} (same order, viem multicall results with `allowFailure`).
+ * @returns the strategy's curve, or `undefined` when any of the four calls failed (a strategy of another kind, e.g.
+ *   Aave v3.1's per-reserve `DefaultReserveInterestRateStrategyV2`, has no such getters).
+ */
+export function decodeRateStrategy(results: readonly { status: 'success' | 'failure'; result?: unknown }[]): AaveRateStrategy | undefined {
+  if (results.length !== 4 || results.some((r) => r.status !== 'success' || typeof r.result !== 'bigint')) return undefined;
+  const [optimal, base, slope1, slope2] = results.map((r) => r.result as bigint) as [bigint, bigint, bigint, bigint];
+  return { optimalUsageRatioRay: optimal, baseVariableBorrowRateRay: base, variableRateSlope1Ray: slope1, variableRateSlope2Ray: slope2 };
+}
 
 /** The reserve configuration bitmap, decoded (ReserveConfiguration.sol). */
 export interface ReserveConfiguration {
@@ -106,6 +158,14 @@ export interface AaveMarketState {
   configuration: ReserveConfiguration;
   /** The treasury's aToken balance: what the keeper may move out of this chain (base units). */
   treasuryBalance: bigint;
+  /** The reserve's interest rate strategy contract (`interestRateStrategyAddress`); absent in snapshots recorded before it was read. */
+  interestRateStrategyAddress?: Address;
+  /**
+   * That strategy's curve read at the same block (chains/evm/readChainState.ts, same multicall); absent when it does
+   * not answer the `DefaultReserveInterestRateStrategy` getters, and in snapshots recorded before it was read. The
+   * yield planner's rate model of this chain (planner/rateModel.ts `rateModelOf`).
+   */
+  rateStrategy?: AaveRateStrategy;
 }
 
 /** Addresses of one chain's reserve and of the treasury's position (the allocator holding its aTokens). */
@@ -138,12 +198,13 @@ export function aaveReserveCalls(a: AaveReserveAddresses) {
 export const AAVE_RESERVE_CALL_NAMES = ['pool.getReserveData', 'aToken.totalSupply', 'variableDebt.totalSupply', 'stableDebt.totalSupply', 'asset.balanceOf(aToken)', 'aToken.balanceOf(treasury)'] as const;
 
 /**
- * Decodes the results of {@link aaveReserveCalls} (same order).
+ * Decodes the results of {@link aaveReserveCalls} (same order); the strategy's curve is not among them
+ * ({@link decodeRateStrategy}).
  * @throws Error when the reserve's aToken differs from the configured one (a wrong address in the config).
  */
 export function decodeAaveReserve(a: AaveReserveAddresses, results: readonly unknown[]): AaveMarketState {
   const [reserve, aTokenSupply, variableDebt, stableDebt, available, treasury] = results as [
-    { configuration: { data: bigint }; currentLiquidityRate: bigint; currentVariableBorrowRate: bigint; aTokenAddress: Address },
+    { configuration: { data: bigint }; currentLiquidityRate: bigint; currentVariableBorrowRate: bigint; aTokenAddress: Address; interestRateStrategyAddress?: Address },
     bigint,
     bigint,
     bigint,
@@ -163,5 +224,6 @@ export function decodeAaveReserve(a: AaveReserveAddresses, results: readonly unk
     variableBorrowRateRay: reserve.currentVariableBorrowRate,
     configuration: decodeReserveConfiguration(reserve.configuration.data),
     treasuryBalance: treasury,
+    ...(reserve.interestRateStrategyAddress ? { interestRateStrategyAddress: reserve.interestRateStrategyAddress } : {}),
   };
 }

@@ -8,6 +8,8 @@
  * after it the deployment ledger's treasury section (ledger/treasury.ts) balances to the base unit, and one base unit
  * taken out of a route outside the keeper's flows is named. On a CollateralVault devnet (market: vault) the same
  * keeper-flow check, counted by the vault's KeeperFlows counters: balanced between legs, a 1-unit deficit named.
+ * The tick's read also follows the reserve's `interestRateStrategyAddress` and reads its curve (OPTIMAL_USAGE_RATIO,
+ * base rate, slopes) in the same multicall: the values devnet/aave.ts deployed, the yield planner's rate model.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -19,7 +21,7 @@ import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { compileContracts } from '../../contracts/compile.js';
 import { aaveAllocatorAbi, ballastRouteAbi, collateralVaultAbi, devPriceFeedAbi } from '../../contracts/generated/abis.js';
 import { DEVNET_ACCOUNTS } from '../../devnet/accounts.js';
-import { AAVE_RAY, DEFAULT_USDC_RESERVE, aaveATokenAbi, aavePoolAbi, readAaveReserve, type AaveReserveData } from '../../devnet/aave.js';
+import { AAVE_RAY, DEFAULT_USDC_RESERVE, aaveATokenAbi, aavePoolAbi, aaveRateStrategyAbi, readAaveReserve, type AaveReserveData } from '../../devnet/aave.js';
 import { DEFAULT_INITIAL_LIQUIDITY, DEVNET_AAVE_LENDER_KEY } from '../../devnet/deploy.js';
 import { startDevnet, type Devnet } from '../../devnet/devnet.js';
 import { DEFAULT_AAVE_BORROWER_COLLATERAL, MarketDriver, type MarketStepChain } from '../../devnet/marketDriver.js';
@@ -28,6 +30,8 @@ import { buildKeeperContext } from '../../keeper/runtime.js';
 import { BallastMetrics } from '../../keeper/metrics.js';
 import { createLogger } from '../../keeper/logger.js';
 import { readChainState } from '../../chains/evm/readChainState.js';
+import { readSnapshot } from '../../activities/snapshot.js';
+import { rateModelOf } from '../../planner/rateModel.js';
 import { aaveUtilizationWad, supplyApyBps } from '../../chains/evm/aaveReserve.js';
 import { awaitDelivery, depositToVault, sendOverBridge, withdrawFromVault } from '../../activities/legs.js';
 import { checkDeploymentLedger, type DeploymentLedger } from '../../activities/ledger.js';
@@ -206,6 +210,34 @@ describe('the devnet on real Aave v3 markets (market: aave)', { timeout: 120_000
       assert.ok(Math.abs(supplyRate / expectedSupply - 1) < 1e-5, `${key}: supply rate ${supplyRate} vs ${expectedSupply}`);
       assert.ok(m.supplyApyBps > 0n, `${key}: a borrowed reserve pays suppliers (APY ${m.supplyApyBps} bps)`);
       console.log(`${key}: utilization ${pctOf(s.utilizationWad)}, borrow rate ${(borrowRate * 100).toFixed(3)}%, supply APY ${m.supplyApyBps} bps, treasury ${m.treasuryBalance}`);
+    }
+  });
+
+  test('the reserve\'s rate strategy: its curve is read in the tick\'s one multicall and is what devnet/aave.ts deployed', async () => {
+    const P = DEFAULT_USDC_RESERVE; // startDevnet deploys the default USDC reserve on every chain
+    const curve = { optimalUsageRatioRay: P.optimalUsageRatioRay, baseVariableBorrowRateRay: P.baseVariableBorrowRateRay, variableRateSlope1Ray: P.variableRateSlope1Ray, variableRateSlope2Ray: P.variableRateSlope2Ray };
+    for (const { key } of CHAINS) {
+      const strategy = aaveOf(key).deployment.rateStrategy;
+      assert.equal((await reserveData(key)).interestRateStrategyAddress, strategy, `${key}: the Pool's reserve points at the strategy devnet/aave.ts deployed`);
+      // The strategy's own getters (the artifact's ABI), independently of the keeper's read.
+      const direct = await Promise.all(['OPTIMAL_USAGE_RATIO', 'getBaseVariableBorrowRate', 'getVariableRateSlope1', 'getVariableRateSlope2'].map((functionName) => pubOf(key).readContract({ address: strategy, abi: aaveRateStrategyAbi, functionName }) as Promise<bigint>));
+      assert.deepEqual(direct, Object.values(curve), `${key}: the deployed strategy holds DEFAULT_USDC_RESERVE's curve`);
+      // The keeper's read, with the strategy known (the previous snapshot's): ONE multicall carries the curve.
+      let multicalls = 0;
+      const pc = rt(key).clients.publicClient;
+      const counting = new Proxy(pc, { get: (t, prop, r) => (prop === 'multicall' ? (...a: Parameters<typeof pc.multicall>) => (multicalls++, t.multicall(...a)) : Reflect.get(t, prop, r)) });
+      const s = await readChainState({ clients: { ...rt(key).clients, publicClient: counting }, contracts: rt(key).contracts, aave: rt(key).aave, rateStrategyHint: strategy });
+      assert.equal(multicalls, 1, `${key}: one multicall for the chain, the strategy's curve included`);
+      assert.equal(s.market?.interestRateStrategyAddress, strategy);
+      assert.deepEqual(s.market?.rateStrategy, curve, `${key}: the curve read on chain = devnet/aave.ts DEFAULT_USDC_RESERVE`);
+      assert.deepEqual(rateModelOf({ ...s, oracleCheck: { ok: true, ageSec: 0n } }), { ...curve, reserveFactorBps: P.reserveFactorBps }, `${key}: the yield planner's rate model is the chain's`);
+    }
+    // The snapshot activity: every Aave chain carries its curve, from the first snapshot and from the next (its hint).
+    const first = await readSnapshot(ctx);
+    const next = await readSnapshot(ctx, first);
+    for (const snap of [first, next]) {
+      assert.deepEqual(snap.excluded, []);
+      for (const c of snap.chains) assert.deepEqual(c.market?.rateStrategy, curve, `${c.chainKey}: snapshot market.rateStrategy`);
     }
   });
 
