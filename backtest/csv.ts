@@ -21,6 +21,16 @@
  * Price CSV (Chainlink `getRoundData` shape): columns `roundId`, `answer`, `startedAt`, `updatedAt`,
  * `answeredInRound` (integers; the fixtures' `round`, `start`, `update` names are accepted too), any row order.
  * Decimals are not in the file: the caller passes them (`--price-decimals`, default 8 as ETH/USD).
+ *
+ * Gas history CSV (`--gas-history FILE`; comma-separated, header row, extra columns ignored, any row order):
+ * | column                             | meaning                                                                        |
+ * |------------------------------------|--------------------------------------------------------------------------------|
+ * | `timestamp` or `date`              | when: unix seconds or an ISO date-time (`timestamp`), or a UTC day `YYYY-MM-DD` (`date`, taken at 00:00 UTC) |
+ * | `network`                          | chain key (as the history's: `ethereum`, `arbitrum`, …)                          |
+ * | `base_fee_gwei`                    | the block base fee in ETH-EQUIVALENT gwei per gas, a decimal (`23.5`, `0.012`); for a chain whose gas token is not ETH, the ETH value of its gas (base fee × token/ETH price) |
+ *
+ * Each value holds until the network's next sample. At most 9 decimals (1 wei); a negative or malformed value is an
+ * error; two rows of one network at one time: the later row wins.
  */
 import fs from 'node:fs';
 import { decimalToWad, MAX_REPLAY_UTILIZATION_WAD, type PriceRound } from '../devnet/marketData.js';
@@ -267,4 +277,59 @@ export function loadPriceCsv(file: string): PriceRound[] {
   }
   if (rounds.length === 0) throw new HistoryFormatError(`${file}: no rounds`);
   return rounds;
+}
+
+/** One network's base fees from a gas history CSV: unix seconds and wei per gas, oldest first. */
+export interface GasHistoryFile {
+  file: string;
+  /** network → samples (unix seconds, ETH-equivalent wei per gas), oldest first. */
+  perNetwork: Record<string, { unixSec: number; baseFeeWei: bigint }[]>;
+}
+
+/**
+ * `text` gwei (a decimal, at most 9 decimals) in wei, exactly.
+ * @throws {HistoryFormatError} (naming `where`) for a malformed or negative value or more than 9 decimals.
+ * @example gweiToWei('0.05', 'x') === 50_000_000n
+ */
+export function gweiToWei(text: string, where: string): bigint {
+  const m = /^(\d*)(?:\.(\d*))?$/.exec(text.trim());
+  if (!m || (m[1] === '' && (m[2] ?? '') === '')) throw new HistoryFormatError(`${where}: '${text}' is not a non-negative decimal number of gwei`);
+  const frac = m[2] ?? '';
+  if (frac.length > 9) throw new HistoryFormatError(`${where}: '${text}' has more than 9 decimals (finer than 1 wei)`);
+  return BigInt(m[1] === '' ? '0' : m[1]!) * 1_000_000_000n + BigInt(frac.padEnd(9, '0'));
+}
+
+/**
+ * The base fees of a gas history CSV (shape: module doc), per network, oldest first.
+ * @throws {HistoryFormatError} when the file cannot be read, lacks a column, holds a malformed time or value, or has no rows.
+ */
+export function loadGasCsv(file: string): GasHistoryFile {
+  const { header, rows } = readTable(file);
+  const timeCol = column(file, header, ['timestamp', 'date'], 'time');
+  const netCol = column(file, header, ['network'], 'network');
+  const feeCol = column(file, header, ['base_fee_gwei'], 'base fee');
+  const byNet = new Map<string, Map<number, bigint>>();
+  for (const row of rows) {
+    const network = row.get(netCol);
+    if (network === '') throw new HistoryFormatError(`${file}:${row.line}: empty network`);
+    const v = row.get(timeCol);
+    let unixSec: number;
+    if (timeCol === 'date') {
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) throw new HistoryFormatError(`${file}:${row.line}: date '${v}' is not YYYY-MM-DD`);
+      unixSec = Date.parse(`${v}T00:00:00Z`) / 1000;
+    } else {
+      unixSec = /^\d+$/.test(v) ? Number(v) : Date.parse(v) / 1000;
+    }
+    if (!Number.isFinite(unixSec)) throw new HistoryFormatError(`${file}:${row.line}: ${timeCol} '${v}' is neither unix seconds nor an ISO date-time`);
+    const wei = gweiToWei(row.get(feeCol), `${file}:${row.line} ${feeCol}`);
+    const m = byNet.get(network) ?? new Map<number, bigint>();
+    byNet.set(network, m);
+    m.set(Math.floor(unixSec), wei);
+  }
+  if (byNet.size === 0) throw new HistoryFormatError(`${file}: no rows`);
+  const perNetwork: GasHistoryFile['perNetwork'] = {};
+  for (const [n, m] of [...byNet].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    perNetwork[n] = [...m].sort((a, b) => a[0] - b[0]).map(([unixSec, baseFeeWei]) => ({ unixSec, baseFeeWei }));
+  }
+  return { file, perNetwork };
 }

@@ -24,10 +24,15 @@
  * predecessor's publication (ETH/USD: the real all-zero round is the first round id, current until the next
  * round is published 22.6 h into day 0). Before a feed's first round there is none (checked as an all-zero
  * round, as a fresh aggregator would answer). A run lasts as long as every history it uses.
+ *
+ * Gas: every asset carries a base-fee series per chain ({@link BacktestAsset.gas}) for the fixed fees and the gas
+ * timing: a `--gas-history` CSV on the asset's clock ({@link gasReplayFor}), else (the fixtures have none) a SYNTHETIC
+ * series (backtest/model.ts `syntheticGasHistory`), named in `sources.gas`.
  */
 import path from 'node:path';
 import { fixturePath, fixturesDir } from '../config/fixtures.js';
-import { alignObservations, loadPriceCsv, loadRateHistory, readObservations } from './csv.js';
+import { alignObservations, loadGasCsv, loadPriceCsv, loadRateHistory, readObservations } from './csv.js';
+import type { GasHistoryFile } from './csv.js';
 import { loadReplay } from '../bench/replay.js';
 import { benchPolicy, seedOf, tokens } from '../bench/instances.js';
 import { mulberry32 } from '../devnet/prng.js';
@@ -44,7 +49,8 @@ import {
 } from '../devnet/marketData.js';
 import type { OracleLimits } from '../planner/oracle.js';
 import type { ChainPolicy } from '../planner/types.js';
-import type { FeeConversion } from './model.js';
+import { syntheticGasHistory } from './model.js';
+import type { FeeConversion, GasReplay } from './model.js';
 import { WAD } from '../planner/types.js';
 
 /** A Chainlink feed replayed on the backtest clock. */
@@ -85,14 +91,16 @@ export interface BacktestAsset {
    * supplied amount earns that whole day (held, not interpolated). Synthetic histories: a labelled synthetic rate.
    */
   supplyRate: Record<string, bigint[]>;
-  /** Where the history and the prices were read from (file paths, or `SYNTHETIC …`): the report names them. */
-  sources: { history: string; prices: string };
+  /** Where the history, the prices and the base fees were read from (file paths, or `SYNTHETIC …`): the report names them. */
+  sources: { history: string; prices: string; gas?: string };
   /** network → nominal vault size (base units): initial supply, and borrow demand = utilization × size. */
   sizes: Map<string, bigint>;
   policies: ChainPolicy[];
   feed: FeedReplay;
   source: 'fixture' | 'synthetic';
   notes: string[];
+  /** Base fees per chain on the asset's clock (set by {@link loadBacktestAssets}; absent: the engine uses the synthetic series). */
+  gas?: GasReplay;
 }
 
 /** Thrown when the fixtures the backtest needs are absent (and no synthetic run was asked for). */
@@ -161,19 +169,95 @@ export interface LoadOptions {
   pricesFile?: string;
   /** Decimals of `pricesFile`'s answers (default 8, as ETH/USD). */
   priceDecimals?: number;
-  /** Symbols of `historyFile` to run (default: every symbol with ≥ 2 networks). */
+  /**
+   * Symbols to run: of `historyFile` (default every symbol with ≥ 2 networks), or of the fixtures' assets (`USDC`,
+   * `stETH`; default both).
+   */
   symbols?: readonly string[];
+  /** A gas history CSV (backtest/csv.ts `loadGasCsv`) for the fixed fees and the gas timing; default a SYNTHETIC series. */
+  gasHistoryFile?: string;
 }
 
+/** The fixtures' assets, by symbol (what `--symbol` may name without `--history`). */
+export const FIXTURE_SYMBOLS = ['USDC', 'stETH'] as const;
+
 /**
- * The backtest's assets from the fixtures folder ({@link fixturesDir}).
+ * The backtest's assets from the fixtures folder ({@link fixturesDir}), or from `historyFile`; only `symbols` when
+ * given. Each asset carries its base-fee series ({@link BacktestAsset.gas}): `gasHistoryFile`'s on the asset's clock
+ * ({@link gasReplayFor}), else a SYNTHETIC one (backtest/model.ts `syntheticGasHistory`), named in `sources.gas`.
  * @returns the assets (each trimmed to the days all its histories cover, and to `days`) and notes (what was
  *   read, what was left out and why).
  * @throws {BacktestDataError} naming the missing files when the Aave v3 rates or the ETH/USD rounds are absent
- *   and `synthetic` is not set.
+ *   and `synthetic` is not set, or when `symbols` names none of the fixtures' assets; {@link HistoryFormatError}
+ *   for a malformed `gasHistoryFile`.
  */
 export function loadBacktestAssets(opts: LoadOptions = {}): { assets: BacktestAsset[]; notes: string[] } {
-  if (opts.historyFile !== undefined) return loadCsvAssets(opts.historyFile, opts);
+  const loaded = opts.historyFile !== undefined ? loadCsvAssets(opts.historyFile, opts) : loadFixtureAssets(opts);
+  const gasFile = opts.gasHistoryFile !== undefined ? loadGasCsv(path.resolve(opts.gasHistoryFile)) : undefined;
+  const assets = loaded.assets.map((a) => {
+    const gas = gasReplayFor(a, gasFile);
+    return { ...a, gas, sources: { ...a.sources, gas: gas.source } };
+  });
+  return { assets, notes: loaded.notes };
+}
+
+/**
+ * An asset's base-fee series on its clock (step time 0 = 00:00 UTC of its first day).
+ * - no file: {@link syntheticGasHistory} over the asset's days (labelled SYNTHETIC);
+ * - a file: each network's samples at `unixSec − origin`, where origin is the asset's first day when the file covers
+ *   it (a sample at or before its end and one at or after its start), else 00:00 UTC of the file's first sample's day
+ *   (the file replayed from its own start, as prices are; noted). A network of the asset the file lacks takes the
+ *   synthetic series (noted, and named in the source).
+ */
+export function gasReplayFor(a: BacktestAsset, file: GasHistoryFile | undefined): GasReplay {
+  const durationSec = a.days.length * Number(DAY);
+  if (!file) return syntheticGasHistory(a.networks, durationSec);
+  const all = Object.values(file.perNetwork).flat();
+  const first = Math.min(...all.map((x) => x.unixSec));
+  const last = Math.max(...all.map((x) => x.unixSec));
+  const origin = /^\d{4}-\d{2}-\d{2}$/.test(a.days[0] ?? '') ? Date.parse(`${a.days[0]}T00:00:00Z`) / 1000 : undefined;
+  const aligned = origin !== undefined && first <= origin + Number(DAY) && last >= origin;
+  const shift = aligned ? origin : Math.floor(first / Number(DAY)) * Number(DAY);
+  const iso = (sec: number): string => new Date(sec * 1000).toISOString().slice(0, 16) + 'Z';
+  const notes = [
+    aligned
+      ? `gas history ${file.file} on the history's clock from ${a.days[0]}`
+      : `gas history ${file.file} replayed from its own first day ${iso(shift).slice(0, 10)} (it does not cover ${a.days[0]})`,
+  ];
+  const perChain: GasReplay['perChain'] = {};
+  const missing: string[] = [];
+  for (const n of [...a.networks].sort()) {
+    const xs = file.perNetwork[n];
+    if (!xs || xs.length === 0) {
+      missing.push(n);
+      continue;
+    }
+    perChain[n] = xs.map((x) => ({ atSec: x.unixSec - shift, baseFeeWei: x.baseFeeWei }));
+    const end = xs[xs.length - 1]!.unixSec - shift;
+    if (end < durationSec - Number(DAY)) notes.push(`gas history of ${n} ends at ${iso(xs[xs.length - 1]!.unixSec)}, day ${Math.floor(end / Number(DAY))} of ${a.days.length}: its last base fee is held after`);
+  }
+  if (missing.length > 0) {
+    const syn = syntheticGasHistory(missing, durationSec);
+    Object.assign(perChain, syn.perChain);
+    notes.push(`no gas history for ${missing.join(', ')} in ${file.file}: SYNTHETIC series for them`);
+  }
+  return {
+    source: missing.length > 0 ? `${file.file}; SYNTHETIC gas history for ${missing.join(', ')}` : file.file,
+    synthetic: missing.length > 0,
+    perChain,
+    notes,
+  };
+}
+
+/** The fixtures' assets (see {@link loadBacktestAssets}). */
+function loadFixtureAssets(opts: LoadOptions): { assets: BacktestAsset[]; notes: string[] } {
+  const wanted = opts.symbols ?? FIXTURE_SYMBOLS;
+  const unknown = wanted.filter((x) => !(FIXTURE_SYMBOLS as readonly string[]).includes(x));
+  if (unknown.length === wanted.length) {
+    throw new BacktestDataError(`backtest: --symbol ${wanted.join(',')}: the fixtures' assets are ${FIXTURE_SYMBOLS.join(', ')} (other symbols need --history FILE)`);
+  }
+  const wantUsdc = wanted.includes('USDC');
+  const wantSteth = wanted.includes('stETH');
   const aaveFile = fixturePath(AAVE_RATES_FIXTURE);
   const ethUsd = loadFeedHistory('eth_usd', ETH_USD_DECIMALS);
   const stEth = loadFeedHistory('steth_eth', STETH_ETH_DECIMALS);
@@ -181,7 +265,7 @@ export function loadBacktestAssets(opts: LoadOptions = {}): { assets: BacktestAs
     ...(aaveFile ? [] : [path.join(fixturesDir(), AAVE_RATES_FIXTURE)]),
     ...(ethUsd ? [] : [path.join(fixturesDir(), PRICES_FIXTURE_DIR, 'eth_usd_*.csv')]),
   ];
-  const notes: string[] = [];
+  const notes: string[] = unknown.length > 0 ? [`--symbol: ${unknown.join(', ')} not among the fixtures' assets (${FIXTURE_SYMBOLS.join(', ')}): left out`] : [];
   if (missing.length > 0 && !opts.synthetic) {
     throw new BacktestDataError(
       `backtest: fixture file(s) not found: ${missing.join(', ')} (fixtures folder ${fixturesDir()}, set by --fixtures or BALLAST_FIXTURES_DIR). ` +
@@ -195,10 +279,14 @@ export function loadBacktestAssets(opts: LoadOptions = {}): { assets: BacktestAs
     : syntheticEthUsd();
   if (!ethUsd) notes.push(`SYNTHETIC ETH/USD: ${usdFeed.file}`);
 
-  const replay = aaveFile ? loadReplay([{ symbol: 'USDC', decimals: 6 }, { symbol: 'WETH', decimals: 18 }], maxDays) : undefined;
+  // Only the wanted assets' histories (each symbol's replay is seeded on its own: the others do not change it).
+  const replaySymbols = [...(wantUsdc ? [{ symbol: 'USDC', decimals: 6 }] : []), ...(wantSteth ? [{ symbol: 'WETH', decimals: 18 }] : [])];
+  const replay = aaveFile ? loadReplay(replaySymbols, maxDays) : undefined;
   const replayed = replay && 'assets' in replay ? replay.assets : [];
   const usdc = replayed.find((a) => a.symbol === 'USDC');
-  if (usdc) {
+  if (!wantUsdc) {
+    // not asked for (--symbol)
+  } else if (usdc) {
     const days = Math.min(usdc.paths.days.length, feedDays(usdFeed), maxDays);
     assets.push(
       trim(
@@ -252,7 +340,9 @@ export function loadBacktestAssets(opts: LoadOptions = {}): { assets: BacktestAs
   }
 
   const weth = replayed.find((a) => a.symbol === 'WETH');
-  if (!stEth) notes.push(`stETH asset left out: no prices/steth_eth_*.csv under ${fixturesDir()}`);
+  if (!wantSteth) {
+    // not asked for (--symbol)
+  } else if (!stEth) notes.push(`stETH asset left out: no prices/steth_eth_*.csv under ${fixturesDir()}`);
   else if (!weth) notes.push('stETH asset left out: no Aave v3 WETH utilization history to drive its demand');
   else {
     const feed = feedReplay('stETH/ETH', stEth.file, stEth.decimals, stEth.rounds, STETH_ETH_LIMITS, { kind: 'eth-per-token' });

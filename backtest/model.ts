@@ -6,8 +6,10 @@
  *   fixedWei = srcGas · gasPrice(src) + dstGas · gasPrice(dst) · dstMarkup + flatWei
  * with `srcGas` = 150 000 (withdraw + send on the source, assumed), `dstGas` = 200 000 (the config's default
  * `layerzero.lzReceiveGas`, used for both bridges' destination execution), gas prices in ETH-equivalent
- * gwei per chain ({@link CHAIN_PARAMS}; for chains whose gas token is not ETH the price is the ETH value of
- * their gas: the fixtures have no POL/AVAX/BNB/xDAI/CELO history). The fee in wei is converted to the asset's
+ * wei per gas (the ETH value of one unit of the chain's gas; for chains whose gas token is not ETH the ETH value of
+ * their gas: the fixtures have no POL/AVAX/BNB/xDAI/CELO history). The gas price of a step is the chain's BASE FEE at
+ * that step ({@link GasReplay}: a `--gas-history` CSV, or the {@link syntheticGasHistory} whose mean is
+ * {@link CHAIN_PARAMS}' `gasPriceGwei`); without a series, the constant `gasPriceGwei`. The fee in wei is converted to the asset's
  * base units with the asset's Chainlink price AT THAT STEP of the replay ({@link weiToAssetUnits}): USD per ETH
  * for a stablecoin, ETH per token for an ETH-pegged asset. Rounded up.
  *
@@ -26,6 +28,9 @@
  * relayer (assumed). Where a chain's value is not from those tables {@link ChainParams.assumed} says which.
  */
 import type { BridgeEdge } from '../planner/optimal.js';
+import type { BaseFeeSample } from '../planner/timing.js';
+import { seedOf } from '../bench/instances.js';
+import { mulberry32 } from '../devnet/prng.js';
 
 /** Per-chain parameters of the bridge model. */
 export interface ChainParams {
@@ -62,13 +67,19 @@ export const CHAIN_PARAMS: Readonly<Record<string, ChainParams>> = {
   zksync: { blockTimeSec: 1, lzConfirmations: 20, whFinalitySec: 30 * 60, gasPriceGwei: 0.05, assumed: ['gasPrice', 'whFinality'] },
 };
 
+/** A step's gas price per chain: ETH-equivalent wei per unit of gas (the base fee), by chain key. */
+export type GasPriceWei = (chain: string) => bigint;
+
 /** One bridge of the model: how it prices and how fast it delivers a message from `from` to `to`. */
 export interface BridgeModel {
   name: string;
   /** Proportional fee, basis points (a multiple of 0.01, as {@link BridgeEdge.feeBps}). */
   feeBps: number;
-  /** Fixed fee of one message (wei of ETH-equivalent native gas). */
-  fixedFeeWei(from: string, to: string): bigint;
+  /**
+   * Fixed fee of one message (wei of ETH-equivalent native gas) at the gas prices `gasPriceWei` (default
+   * {@link constantGasPriceWei}: CHAIN_PARAMS' `gasPriceGwei`).
+   */
+  fixedFeeWei(from: string, to: string, gasPriceWei?: GasPriceWei): bigint;
   /** Delivery latency (seconds, integer). */
   latencySec(from: string, to: string): number;
 }
@@ -88,11 +99,16 @@ export function chainParams(chain: string): ChainParams {
   return p;
 }
 
-/** Gas cost in wei of `gas` units at a chain's ETH-equivalent gas price (gwei given to 0.001 gwei). */
-function gasWei(gas: bigint, chain: string): bigint {
-  const milliGwei = BigInt(Math.round(chainParams(chain).gasPriceGwei * 1000));
-  return (gas * milliGwei * GWEI) / 1000n;
+/**
+ * A chain's constant ETH-equivalent gas price in wei per gas: CHAIN_PARAMS' `gasPriceGwei` (given to 0.001 gwei).
+ * @throws Error for a chain the model has no parameters for.
+ */
+export function constantGasPriceWei(chain: string): bigint {
+  return (BigInt(Math.round(chainParams(chain).gasPriceGwei * 1000)) * GWEI) / 1000n;
 }
+
+/** Gas cost in wei of `gas` units on `chain` at `price` (wei per gas). */
+const gasWei = (gas: bigint, chain: string, price: GasPriceWei): bigint => gas * price(chain);
 
 /** The two bridges of the model (see the module doc for the formulas and which numbers are assumed). */
 export function defaultBridges(): BridgeModel[] {
@@ -100,7 +116,7 @@ export function defaultBridges(): BridgeModel[] {
     {
       name: 'layerzero',
       feeBps: 0,
-      fixedFeeWei: (from, to) => gasWei(SOURCE_GAS, from) + (gasWei(DESTINATION_GAS, to) * 12n) / 10n + 50_000n * GWEI,
+      fixedFeeWei: (from, to, price = constantGasPriceWei) => gasWei(SOURCE_GAS, from, price) + (gasWei(DESTINATION_GAS, to, price) * 12n) / 10n + 50_000n * GWEI,
       latencySec: (from) => {
         const p = chainParams(from);
         return Math.ceil(p.lzConfirmations * p.blockTimeSec) + 60;
@@ -109,7 +125,7 @@ export function defaultBridges(): BridgeModel[] {
     {
       name: 'wormhole',
       feeBps: 1,
-      fixedFeeWei: (from, to) => gasWei(SOURCE_GAS, from) + gasWei(DESTINATION_GAS, to) + 10_000n * GWEI,
+      fixedFeeWei: (from, to, price = constantGasPriceWei) => gasWei(SOURCE_GAS, from, price) + gasWei(DESTINATION_GAS, to, price) + 10_000n * GWEI,
       latencySec: (from) => Math.ceil(chainParams(from).whFinalitySec) + 60,
     },
   ];
@@ -148,15 +164,16 @@ export function weiToAssetUnits(wei: bigint, assetDecimals: number, conv: FeeCon
 /**
  * Quotes for every ordered pair of `chains` over every bridge, with fixed fees converted by `toAsset`.
  * @param toAsset wei → asset base units (e.g. `(w) => weiToAssetUnits(w, 6, conv, price, 8)`).
+ * @param gasPriceWei the step's gas price per chain (wei per gas, ETH-equivalent); default the constant model.
  * @throws Error for a chain the model has no parameters for.
  */
-export function quoteEdges(chains: readonly string[], bridges: readonly BridgeModel[], toAsset: (wei: bigint) => bigint): BridgeEdge[] {
+export function quoteEdges(chains: readonly string[], bridges: readonly BridgeModel[], toAsset: (wei: bigint) => bigint, gasPriceWei: GasPriceWei = constantGasPriceWei): BridgeEdge[] {
   const edges: BridgeEdge[] = [];
   for (const from of chains) {
     for (const to of chains) {
       if (from === to) continue;
       for (const b of bridges) {
-        edges.push({ from, to, bridge: b.name, feeBps: b.feeBps, fixedFee: toAsset(b.fixedFeeWei(from, to)), latencySec: b.latencySec(from, to) });
+        edges.push({ from, to, bridge: b.name, feeBps: b.feeBps, fixedFee: toAsset(b.fixedFeeWei(from, to, gasPriceWei)), latencySec: b.latencySec(from, to) });
       }
     }
   }
@@ -170,4 +187,116 @@ export function describeModel(chains: readonly string[], bridges: readonly Bridg
     const p = chainParams(chain);
     return { chain, latencySec: Object.fromEntries(bridges.map((b) => [b.name, b.latencySec(chain, other)])), gasPriceGwei: p.gasPriceGwei, assumed: p.assumed };
   });
+}
+
+/**
+ * A base-fee series per chain on the backtest clock (seconds from the run's start; samples before 0 are the history
+ * the first steps look back on). The fixed fees of a step use each chain's {@link baseFeeAt} that step, and the gas
+ * timing (planner/timing.ts) compares it with the chain's recent samples.
+ */
+export interface GasReplay {
+  /** Where the series came from: the CSV's path, or a label starting `SYNTHETIC gas history`. */
+  source: string;
+  /** True when any chain's series is synthetic. */
+  synthetic: boolean;
+  /** chainKey → samples, oldest first, ETH-equivalent wei per gas. */
+  perChain: Record<string, BaseFeeSample[]>;
+  /** What the reader should know (alignment, held values, chains filled with the synthetic series). */
+  notes: string[];
+}
+
+/** Parameters of {@link syntheticGasHistory}. */
+export interface SyntheticGasParams {
+  /** Sample spacing (seconds, default 3600). */
+  stepSec?: number;
+  /** Samples before 0 (seconds, default 7 days): the history the first steps' percentile looks back on. */
+  warmupSec?: number;
+  /** Amplitude of the daily cycle of ln(base fee) (default 0.35: peak ÷ trough ≈ 2). */
+  dailyAmplitude?: number;
+  /** Hour (UTC) of the cycle's peak (default 15, the US/EU overlap). */
+  peakHourUtc?: number;
+  /** Standard deviation of the noise on ln(base fee) (default 0.3) and its hour-to-hour autocorrelation (default 0.8). */
+  noiseSigma?: number;
+  noiseRho?: number;
+}
+
+/**
+ * A SYNTHETIC base-fee series per chain (the fixtures have no gas history), seeded and deterministic (one seed per
+ * chain: `backtest/gas/<chain>`). Per sample at time t (hourly by default, from −`warmupSec` to `durationSec`):
+ *   ln m(t) = A · cos(2π (hourUtc(t) − peakHour) / 24) + ε(t),  ε AR(1): ε(t) = ρ ε(t−1) + σ √(1−ρ²) z, z ~ N(0, 1)
+ * (lognormal around a daily cycle), then scaled so that the mean over [0, `durationSec`) is the chain's
+ * CHAIN_PARAMS `gasPriceGwei` (the constant of the fee model before issue 14): base fee(t) = mean · m(t) / mean(m).
+ * The clock's 0 is taken as 00:00 UTC. Labelled `SYNTHETIC gas history` in its source.
+ * @throws Error for a chain the model has no parameters for, or `durationSec` ≤ 0.
+ */
+export function syntheticGasHistory(chains: readonly string[], durationSec: number, params: SyntheticGasParams = {}): GasReplay {
+  if (!(durationSec > 0)) throw new Error(`syntheticGasHistory: durationSec must be > 0 (got ${durationSec})`);
+  const stepSec = params.stepSec ?? 3600;
+  const warmup = params.warmupSec ?? 7 * 86_400;
+  const amp = params.dailyAmplitude ?? 0.35;
+  const peak = params.peakHourUtc ?? 15;
+  const sigma = params.noiseSigma ?? 0.3;
+  const rho = params.noiseRho ?? 0.8;
+  const perChain: Record<string, BaseFeeSample[]> = {};
+  for (const chain of [...chains].sort()) {
+    const meanWei = constantGasPriceWei(chain);
+    const rng = mulberry32(seedOf(`backtest/gas/${chain}`));
+    const normal = (): number => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+    const times: number[] = [];
+    const m: number[] = [];
+    let eps = sigma * normal();
+    for (let t = -Math.ceil(warmup / stepSec) * stepSec; t < durationSec; t += stepSec) {
+      const hour = (((t % 86_400) + 86_400) % 86_400) / 3600;
+      eps = rho * eps + sigma * Math.sqrt(1 - rho * rho) * normal();
+      times.push(t);
+      m.push(Math.exp(amp * Math.cos((2 * Math.PI * (hour - peak)) / 24) + eps));
+    }
+    const inRun = m.filter((_, i) => times[i]! >= 0);
+    const mean = inRun.reduce((s, x) => s + x, 0) / inRun.length;
+    // Scaled in millionths so the wei stay exact integers: wei = meanWei · round(1e6 · m / mean) / 1e6.
+    perChain[chain] = times.map((t, i) => ({ atSec: t, baseFeeWei: (meanWei * BigInt(Math.round((m[i]! / mean) * 1e6))) / 1_000_000n }));
+  }
+  return {
+    source: `SYNTHETIC gas history (seeded lognormal daily cycle + AR(1) noise, mean = backtest/model.ts CHAIN_PARAMS gasPriceGwei per chain; no gas history in the fixtures)`,
+    synthetic: true,
+    perChain,
+    notes: [],
+  };
+}
+
+/**
+ * A chain's base fee at `tSec`: the last sample at or before it, else the first sample (a series starting later holds
+ * its first value backwards).
+ * @throws Error when `samples` is empty.
+ */
+export function baseFeeAt(samples: readonly BaseFeeSample[], tSec: number): bigint {
+  if (samples.length === 0) throw new Error('baseFeeAt: no samples');
+  let lo = 0;
+  let hi = samples.length - 1;
+  let found = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (samples[mid]!.atSec <= tSec) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return samples[found]!.baseFeeWei;
+}
+
+/**
+ * The samples of `samples` in [fromSec, toSec) (binary search; `samples` oldest first).
+ */
+export function samplesBetween(samples: readonly BaseFeeSample[], fromSec: number, toSec: number): BaseFeeSample[] {
+  const first = (x: number): number => {
+    let lo = 0;
+    let hi = samples.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (samples[mid]!.atSec < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return samples.slice(first(fromSec), first(toSec));
 }

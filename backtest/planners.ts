@@ -18,8 +18,6 @@
 import { highsRuntime } from '../planner/lp.js';
 import { planGreedyOnEdges, planOptimal } from '../planner/optimal.js';
 import type { OptimalInput, PlanCertificate, RoutedTransfer } from '../planner/optimal.js';
-import { WAD } from '../planner/types.js';
-import { minB } from '../planner/bigint.js';
 
 /** The planners a backtest can run (registry order = report column order). */
 export const PLANNER_NAMES = ['static', 'greedy', 'optimal', 'yield'] as const;
@@ -48,6 +46,8 @@ export interface PlannedStep {
   totals: { fees: bigint; volume: bigint; shortfall: bigint };
   /** The MILP's certificate when the planner has one: which plan was chosen and whether it was proved optimal (tallied in the report). */
   certificate?: Pick<PlanCertificate, 'chosen' | 'optimal'>;
+  /** Chains the planner put in need by its utilization forecast alone (planner/yield.ts `markets[].inNeedByForecast`): transfers to them are urgent for the gas timing (planner/timing.ts `chainsInNeed`). */
+  inNeedByForecast?: string[];
 }
 
 /** One registered planner. */
@@ -87,10 +87,11 @@ export const YIELD_FORECAST_HORIZON_SEC = 86_400;
  * - per chain the day's supply rate of the history as a FIXED rate (`fixedSupplyRateRay`): the backtest pays the
  *   history's rates whatever the simulated supply (backtest/run.ts, item 8), so the planner is scored on the same
  *   price-taker model it plans with;
- * - per chain a utilization forecast {@link YIELD_FORECAST_HORIZON_SEC} ahead (planner/forecast.ts, Holt's
- *   smoothing with its default α β, one observation per step, state carried from step to step of one run and
- *   restarted at step 0): a chain forecast above its high mark is served before it crosses, and a donor gives only
- *   what keeps its forecast at its target.
+ * - per chain a utilization forecast {@link YIELD_FORECAST_HORIZON_SEC} ahead, from the DEBT (planner/forecast.ts
+ *   `stepDebtForecast` / `forecastUtilizationFromDebt`, as the keeper's monitor: Holt's smoothing with its default
+ *   α β of the debt as a share of twice the first supply seen, one observation per step, state carried from step to
+ *   step of one run and restarted at step 0; the forecast debt over the supply now): a chain forecast above its high
+ *   mark is served before it crosses, and a donor gives for yield only what keeps its forecast under its high mark.
  * @returns `undefined` when loaded, else why not.
  */
 async function loadYieldPlanner(): Promise<string | undefined> {
@@ -108,28 +109,21 @@ async function loadYieldPlanner(): Promise<string | undefined> {
   if (typeof mod.planYield !== 'function') return (yieldWhyNot = 'planner/yield.ts has no planYield export');
   await highsRuntime();
   // Forecast state per chain of the run in progress (runs are sequential; step 0 starts a new one).
-  let states = new Map<string, import('../planner/forecast.js').ForecastState>();
-  let refs = new Map<string, bigint>();
+  let states = new Map<string, import('../planner/forecast.js').DebtForecastState>();
   let lastStep = -1;
   yieldPlan = async (input, ctx) => {
-    if (ctx.step <= lastStep) {
-      states = new Map();
-      refs = new Map();
-    }
+    if (ctx.step <= lastStep) states = new Map();
     const stepSec = ctx.step > 0 ? ctx.tSec / ctx.step : 3600;
     lastStep = ctx.step;
     const params = { ...fc.DEFAULT_FORECAST_PARAMS, stepSec, horizonSec: YIELD_FORECAST_HORIZON_SEC };
     const forecastUtilizationWad: Record<string, bigint> = {};
     for (const c of input.chains) {
       if (c.supplied <= 0n) continue;
-      // The forecast follows the DEBT (the borrowers' demand), not the utilization, which our own moves change: as a
-      // share of a fixed reference (twice the first supply seen), then over the supply now.
-      const ref = refs.get(c.chainKey) ?? 2n * c.supplied;
-      refs.set(c.chainKey, ref);
-      const s = fc.stepForecast(states.get(c.chainKey), (c.borrowed * WAD) / ref, params);
+      // The forecast follows the DEBT (the borrowers' demand), not the utilization, which our own moves change: the
+      // keeper's monitor does the same (planner/forecast.ts, one implementation).
+      const s = fc.stepDebtForecast(states.get(c.chainKey), c, params);
       states.set(c.chainKey, s);
-      const debt = (fc.forecastFrom(s, params).forecastWad * ref) / WAD;
-      forecastUtilizationWad[c.chainKey] = process.env.UFC ? fc.forecastFrom(s, params).forecastWad : minB(WAD, (debt * WAD) / c.supplied);
+      forecastUtilizationWad[c.chainKey] = fc.forecastUtilizationFromDebt(s, c.supplied, params);
     }
     const p = await mod.planYield(input, {
       timeLimitMs: ctx.timeLimitMs,
@@ -141,7 +135,8 @@ async function loadYieldPlanner(): Promise<string | undefined> {
     });
     const c = p.certificate;
     const certificate = { chosen: c.chosen, optimal: c.optimal };
-    return { transfers: p.transfers, totals: { fees: p.totals.fees, volume: p.totals.volume, shortfall: p.totals.shortfall }, certificate };
+    const inNeedByForecast = c.markets.filter((m) => m.inNeedByForecast).map((m) => m.chainKey);
+    return { transfers: p.transfers, totals: { fees: p.totals.fees, volume: p.totals.volume, shortfall: p.totals.shortfall }, certificate, inNeedByForecast };
   };
   return undefined;
 }

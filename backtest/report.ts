@@ -2,6 +2,10 @@
  * The backtest report: `report.json` (every figure; amounts as exact base-unit strings and as token decimals),
  * `report.md` (a table per planner and a side-by-side ratio table per asset, the bridge model), `transfers.csv`
  * (every executed transfer) and `utilization.png` (backtest/chart.ts), written to one folder.
+ *
+ * Gas: every asset names its base-fee series in `sources.gas` (a `--gas-history` CSV, or `SYNTHETIC gas history …`) and
+ * shows per chain the mean, p10 and p90 base fee over the run; a planner under gas timing (planner/timing.ts) shows
+ * what it held back and the fees saved (backtest/run.ts `TimingFigures`).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -43,6 +47,8 @@ export interface PlannerFigures {
   conservation: { start: string; end: string; inFlightAtEnd: string };
   planMs: { p50: number; p95: number; max: number; total: number };
   certificates?: PlannerRun['certificates'];
+  /** Gas timing (when it applied): held back, episodes, fees saved (base units and tokens), examples of reasons. */
+  timing?: Omit<NonNullable<PlannerRun['timing']>, 'feesSaved' | 'droppedFirstFees'> & { feesSaved: Amount; droppedFirstFees: Amount };
   /** Where in the feed's history chains were left out (see {@link PlannerRun.exclusionSpans}). */
   oracleExclusionSpans: PlannerRun['exclusionSpans'];
   wallSec: number;
@@ -72,13 +78,15 @@ export type Ratio = number | null;
 export interface BacktestReport {
   generatedAt: string;
   fixturesDir: string;
-  settings: { planners: PlannerName[]; stepSec: number; timeLimitMs: number; daysRequested: number | null };
+  settings: { planners: PlannerName[]; stepSec: number; timeLimitMs: number; daysRequested: number | null; gasTiming?: string };
   assets: {
     symbol: string;
     label: string;
     source: 'fixture' | 'synthetic';
-    /** Where the history and the prices came from (file paths, or `SYNTHETIC …`). */
-    sources: { history: string; prices: string };
+    /** Where the history, the prices and the base fees came from (file paths, or `SYNTHETIC …`). */
+    sources: { history: string; prices: string; gas: string };
+    /** The base-fee series: source, notes, and per chain over the run the mean, p10 and p90 (ETH-equivalent gwei, exact decimals). */
+    gas: { source: string; synthetic: boolean; notes: string[]; perChain: Record<string, { meanGwei: string; p10Gwei: string; p90Gwei: string }> };
     /** What a treasury cares about, per planner and for the perfect-foresight bound (backtest/scores.ts). */
     scores: AssetScores;
     decimals: number;
@@ -113,6 +121,11 @@ export function formatUnits(x: bigint, decimals: number, places = 2): string {
   return `${neg ? '-' : ''}${whole.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${frac}`;
 }
 
+/** Wei as gwei, exact (up to 9 decimals, trailing zeros trimmed). */
+export function gwei(wei: bigint): string {
+  const frac = (wei % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
+  return `${wei / 1_000_000_000n}${frac === '' ? '' : `.${frac}`}`;
+}
 const amount = (x: bigint, decimals: number, places: number): Amount => ({ baseUnits: x.toString(), tokens: formatUnits(x, decimals, places).replace(/,/g, '') });
 const hours = (sec: number): number => Math.round((sec / 3600) * 10) / 10;
 const ratio = (o: number, g: number): Ratio => (g === 0 ? (o === 0 ? 1 : null) : Math.round((o / g) * 1000) / 1000);
@@ -141,6 +154,7 @@ export function plannerFigures(run: PlannerRun, decimals: number): PlannerFigure
     conservation: { start: t.suppliedStart.toString(), end: (t.suppliedEnd + t.inFlightEnd).toString(), inFlightAtEnd: t.inFlightEnd.toString() },
     planMs: { p50: r2(run.planMs.p50), p95: r2(run.planMs.p95), max: r2(run.planMs.max), total: Math.round(run.planMs.total) },
     ...(run.certificates ? { certificates: run.certificates } : {}),
+    ...(run.timing ? { timing: { ...run.timing, feesSaved: amount(run.timing.feesSaved, decimals, pl), droppedFirstFees: amount(run.timing.droppedFirstFees, decimals, pl) } } : {}),
     oracleExclusionSpans: run.exclusionSpans,
     wallSec: r2(run.wallMs / 1000),
     perChain: run.perChain.map((c) => ({
@@ -165,14 +179,14 @@ export function plannerFigures(run: PlannerRun, decimals: number): PlannerFigure
 /** Builds the report object (no I/O). `chart` is what {@link writeBacktestReport} rendered. */
 export function buildReport(
   results: readonly AssetResult[],
-  ctx: { fixturesDir: string; planners: PlannerName[]; stepSec: number; timeLimitMs: number; daysRequested?: number; notes: string[]; wallSec: number; chart: BacktestReport['chart']; bridges?: readonly BridgeModel[] },
+  ctx: { fixturesDir: string; planners: PlannerName[]; stepSec: number; timeLimitMs: number; daysRequested?: number; notes: string[]; wallSec: number; chart: BacktestReport['chart']; bridges?: readonly BridgeModel[]; gasTiming?: string },
 ): BacktestReport {
   const bridges = ctx.bridges ?? defaultBridges();
   const chains = [...new Set(results.flatMap((r) => r.networks))].sort();
   return {
     generatedAt: new Date().toISOString(),
     fixturesDir: ctx.fixturesDir,
-    settings: { planners: ctx.planners, stepSec: ctx.stepSec, timeLimitMs: ctx.timeLimitMs, daysRequested: ctx.daysRequested ?? null },
+    settings: { planners: ctx.planners, stepSec: ctx.stepSec, timeLimitMs: ctx.timeLimitMs, daysRequested: ctx.daysRequested ?? null, ...(ctx.gasTiming !== undefined ? { gasTiming: ctx.gasTiming } : {}) },
     assets: results.map((r) => {
       const planners: Partial<Record<PlannerName, PlannerFigures>> = {};
       for (const [p, run] of Object.entries(r.runs) as [PlannerName, PlannerRun][]) planners[p] = plannerFigures(run, r.decimals);
@@ -183,6 +197,12 @@ export function buildReport(
         label: r.label,
         source: r.source,
         sources: r.sources,
+        gas: {
+          source: r.gas.source,
+          synthetic: r.gas.synthetic,
+          notes: r.gas.notes,
+          perChain: Object.fromEntries(Object.entries(r.gas.perChain).map(([c, g]) => [c, { meanGwei: gwei(g.meanWei), p10Gwei: gwei(g.p10Wei), p90Gwei: gwei(g.p90Wei) }])),
+        },
         scores: assetScores(r),
         decimals: r.decimals,
         networks: r.networks,
@@ -235,6 +255,7 @@ export function summaryRows(a: BacktestReport['assets'][number]): { head: string
     row(`fees paid (${a.symbol})`, (x) => x.fees.tokens, a.ratios?.fees),
     row(`volume moved (${a.symbol})`, (x) => x.volume.tokens, a.ratios?.volume),
     row('transfers', (x) => `${x.transfers} (${Object.entries(x.byBridge).map(([b, v]) => `${b} ${v.transfers}`).join(', ') || 'none'})`, a.ratios?.transfers),
+    row('gas timing: held back (gas / batch / both)', (x) => (x.timing ? `${x.timing.deferrals} (${x.timing.byRule.gas} / ${x.timing.byRule.batch} / ${x.timing.byRule.both})` : 'off')),
     row('time out of band (chain-hours)', (x) => `${x.outOfBandHours} (${x.outOfBandPct}%)`, a.ratios?.outOfBandHours),
     row('  of which above band', (x) => String(x.aboveBandHours), a.ratios?.aboveBandHours),
     row('max utilization', (x) => x.maxUtilizationPct, a.ratios?.maxUtilization),
@@ -249,7 +270,7 @@ export function summaryRows(a: BacktestReport['assets'][number]): { head: string
 export function renderMarkdown(r: BacktestReport): string {
   const out: string[] = [];
   out.push(`# Ballast backtest: ${PLANNER_NAMES.filter((p) => r.assets.some((a) => a.planners[p])).join(', ')} vs the perfect-foresight bound`, '');
-  const sources = [...new Set(r.assets.flatMap((a) => [a.sources.history, a.sources.prices]))];
+  const sources = [...new Set(r.assets.flatMap((a) => [a.sources.history, a.sources.prices, `gas: ${a.sources.gas}`]))];
   out.push(`Source: ${sources.join('; ')}.`, '');
   out.push(
     `Generated ${r.generatedAt} from ${r.fixturesDir}; one step every ${r.settings.stepSec} s; optimal planner budget ${r.settings.timeLimitMs} ms per step; ` +
@@ -269,7 +290,7 @@ export function renderMarkdown(r: BacktestReport): string {
     );
     for (const n of a.notes) out.push(`- ${n}`);
     if (a.notes.length > 0) out.push('');
-    out.push(`### Scores (history ${a.sources.history}; prices ${a.sources.prices})`, '');
+    out.push(`### Scores (history ${a.sources.history}; prices ${a.sources.prices}; gas ${a.sources.gas})`, '');
     const sc = scoreTable(a.symbol, a.scores);
     out.push(table(sc.head, sc.rows), '');
     for (const [p, why] of Object.entries(a.scores.skippedPlanners)) out.push(`- planner ${p} left out: ${why}`);
@@ -324,12 +345,30 @@ export function renderMarkdown(r: BacktestReport): string {
         const spans = f.oracleExclusionSpans.map((x) => `steps ${x.fromStep}–${x.toStep} (feed ${x.feedFrom} .. ${x.feedTo}, ${x.chains} chain(s): ${x.kinds.join(', ')})`);
         out.push(`Chains left out for their oracle: ${spans.slice(0, 12).join('; ')}${spans.length > 12 ? `; … ${spans.length - 12} more in report.json` : ''}.`, '');
       }
+      if (f.timing) {
+        const t = f.timing;
+        const rules = [t.policy.gas ? `waits above p${t.policy.gas.percentile} of its source's base fee over the last ${t.policy.gas.windowSec / 3600} h` : undefined, t.policy.batching ? `waits while its fixed fee > ${t.policy.batching.maxFixedFeeBps} bps of its amount` : undefined].filter((x) => x !== undefined);
+        out.push(
+          `Gas timing (planner/timing.ts; a transfer to a chain not in need ${rules.join(', and ')}): ${t.deferrals} proposals held back (gas ${t.byRule.gas}, batch ${t.byRule.batch}, both ${t.byRule.both}), ` +
+            `${t.episodes} moves: ${t.sentAfterWait} sent after waiting (mean wait ${Math.round(t.waitSec.mean / 360) / 10} h, max ${Math.round(t.waitSec.max / 360) / 10} h), ${t.dropped} dropped by the planner (first quotes ${t.droppedFirstFees.tokens} ${a.symbol}), ${t.openAtEnd} still waiting at the end; ` +
+            `fees saved by waiting ${t.feesSaved.tokens} ${a.symbol} (fee at the first held-back quote − fee paid, same amount).`,
+          '',
+        );
+        if (t.examples.length > 0) out.push(...t.examples.slice(0, 3).map((x) => `- ${x}`), '');
+      }
       if (f.certificates) {
         const c = f.certificates;
         out.push(`Plans returned: solver ${c.solver}, fee-aware heuristic ${c.heuristic}, greedy (nothing strictly cheaper) ${c.greedy}; not proved optimal within the budget: ${c.notProvedOptimal}.`, '');
       }
       out.push(`Conservation: Σ supplied + in flight ${f.conservation.start} at the start, ${f.conservation.end} at the end (${f.conservation.inFlightAtEnd} in flight).`, '');
     }
+  }
+  for (const a of r.assets) {
+    out.push(`## Gas: ${a.symbol}${a.gas.synthetic ? ' (SYNTHETIC gas history)' : ''}`, '');
+    out.push(`Base fees from ${a.gas.source}. Each step's fixed fees use both ends' base fee of that step.`, '');
+    for (const n of a.gas.notes) out.push(`- ${n}`);
+    if (a.gas.notes.length > 0) out.push('');
+    out.push(table(['chain', 'mean (ETH-eq gwei)', 'p10', 'p90'], Object.entries(a.gas.perChain).map(([c, g]) => [c, g.meanGwei, g.p10Gwei, g.p90Gwei])), '');
   }
   out.push('## Bridge model', '');
   out.push(
@@ -342,7 +381,7 @@ export function renderMarkdown(r: BacktestReport): string {
   const bridges = r.model.bridges.map((b) => b.name);
   out.push(
     table(
-      ['chain', ...bridges.map((b) => `${b} latency out (s)`), 'gas price (ETH-eq gwei)', 'assumed'],
+      ['chain', ...bridges.map((b) => `${b} latency out (s)`), 'model mean gas price (ETH-eq gwei)', 'assumed'],
       r.model.chains.map((c) => [c.chain, ...bridges.map((b) => String(c.latencySec[b] ?? '')), String(c.gasPriceGwei), c.assumed.join(', ')]),
     ),
     '',
@@ -362,10 +401,12 @@ export function renderMarkdown(r: BacktestReport): string {
 
 /** transfers.csv: one line per executed transfer (amounts and fees in base units, times in seconds from the start). */
 export function transfersCsv(results: readonly AssetResult[]): string {
-  const lines = ['asset,planner,step,sent_sec,arrive_sec,from,to,bridge,amount,fee'];
+  const lines = ['asset,planner,step,sent_sec,arrive_sec,from,to,bridge,amount,fee,fixed_fee,urgent,waited_sec'];
   for (const a of results) {
     for (const [p, run] of Object.entries(a.runs) as [PlannerName, PlannerRun][]) {
-      for (const t of run.transfers) lines.push([a.symbol, p, t.step, t.sentSec, t.arriveSec, t.from, t.to, t.bridge, t.amount, t.fee].join(','));
+      for (const t of run.transfers) {
+        lines.push([a.symbol, p, t.step, t.sentSec, t.arriveSec, t.from, t.to, t.bridge, t.amount, t.fee, t.fixedFee, t.urgent === undefined ? '' : String(t.urgent), t.waitedSec ?? ''].join(','));
+      }
     }
   }
   return `${lines.join('\n')}\n`;
@@ -379,7 +420,7 @@ export function transfersCsv(results: readonly AssetResult[]): string {
 export function writeBacktestReport(
   results: readonly AssetResult[],
   outDir: string,
-  ctx: { fixturesDir: string; planners: PlannerName[]; stepSec: number; timeLimitMs: number; daysRequested?: number; notes: string[]; wallSec: number },
+  ctx: { fixturesDir: string; planners: PlannerName[]; stepSec: number; timeLimitMs: number; daysRequested?: number; notes: string[]; wallSec: number; gasTiming?: string },
 ): { report: BacktestReport; files: { markdown: string; json: string; png: string; csv: string } } {
   fs.mkdirSync(outDir, { recursive: true });
   const png = renderUtilizationPng(results);

@@ -11,13 +11,20 @@
  *    keeper's own oracle guard `guardOracle` (staleness, zero/incomplete round, carried-over answer, deviation from the
  *    last accepted answer, re-anchored after `reanchorRounds` agreeing rounds); a refused chain is left out of planning,
  *    as in the keeper (`oracleCheck.ok = false`), and its step counts as oracle lock-out;
- * 4. quotes: the bridge model (backtest/model.ts) with its fixed fees converted at the feed's last accepted
- *    answer (no accepted answer yet: no quotes, nothing moves);
+ * 4. quotes: the bridge model (backtest/model.ts) with its fixed fees at each chain's base fee of the step (the asset's
+ *    gas series: a `--gas-history` CSV or the SYNTHETIC one, backtest/model.ts `GasReplay`), converted at the feed's
+ *    last accepted answer (no accepted answer yet: no quotes, nothing moves);
  * 5. the planner runs on the same kind of input as in the keeper: chain states (supplied, borrowed, idle,
  *    the vault's fixed outflow window as CollateralVault keeps it), policies (bands, buffers, caps), the
  *    transfers in flight, the quotes. `greedy` = planGreedyOnEdges (the baseline on its cheapest bridge),
  *    `optimal` = planOptimal (HiGHS MILP, `timeLimitMs` per step);
- * 6. each transfer leaves its source at once (supply and outflow window), is in flight for the edge's latency,
+ * 5b. gas timing and batching (planner/timing.ts; {@link BacktestOptions.gasTiming}, default on for the yield planner
+ *    only): a transfer whose destination is not in need (planner/timing.ts `chainsInNeed`: routing's need now, or the
+ *    yield planner's `inNeedByForecast`) waits while its source's base fee is above the percentile of the window's
+ *    samples, or while its fixed fee is more than `maxFixedFeeBps` of its amount. A held-back transfer is not carried:
+ *    the next step's planner sees the same vaults and proposes again. Held-back moves are tallied per route
+ *    ({@link TimingFigures});
+ * 6. each transfer sent leaves its source at once (supply and outflow window), is in flight for the edge's latency,
  *    and its fee (fixed + proportional, as quoted) is paid by the keeper (not taken out of the amount);
  * 7. time out of band is integrated exactly over the step, with arrivals inside it at their own times;
  * 8. yield: every chain's supplied amount earns that day's supply rate of the history (RAY APR, held for the
@@ -32,14 +39,16 @@
  */
 import { DEFAULT_REANCHOR_ROUNDS, guardOracle, type OracleGuardState } from '../planner/oracle.js';
 import type { OptimalInput, RoutedTransfer } from '../planner/optimal.js';
-import { PLANNERS } from './planners.js';
-import type { PlannerName } from './planners.js';
+import { PLANNERS, YIELD_HORIZON_SEC } from './planners.js';
+import type { PlannedStep, PlannerName } from './planners.js';
 import { RAY } from './csv.js';
 import { WAD } from '../planner/types.js';
 import type { ChainPolicy, ChainState, InFlight, OracleCheck, OracleRound } from '../planner/types.js';
 import type { PriceRound } from '../devnet/marketData.js';
-import { defaultBridges, quoteEdges, weiToAssetUnits } from './model.js';
-import type { BridgeModel } from './model.js';
+import { baseFeeAt, constantGasPriceWei, defaultBridges, quoteEdges, samplesBetween, syntheticGasHistory, weiToAssetUnits } from './model.js';
+import type { BridgeModel, GasReplay } from './model.js';
+import { chainsInNeed, DEFAULT_TIMING_POLICY, percentileWei, timeTransfers } from '../planner/timing.js';
+import type { ChainBaseFees, DeferredTransfer, TimingPolicy } from '../planner/timing.js';
 import { roundAt } from './history.js';
 import { addQuotes, emptyDailyFees, solveBound } from './bound.js';
 import type { BoundOptions, BoundResult } from './bound.js';
@@ -61,9 +70,22 @@ export interface PlanEvent {
   input: OptimalInput;
   /** The feed round each chain read at this step. */
   round: PriceRound;
+  /** The transfers sent at this step (the plan's, less those the gas timing held back). */
   transfers: RoutedTransfer[];
-  /** The plan's totals (fees, volume, shortfall), base units. */
+  /** The plan's transfers held back by the gas timing or batching (planner/timing.ts), with why; absent when timing is off. */
+  deferred?: DeferredTransfer<RoutedTransfer>[];
+  /** Under gas timing: the chains in need at this step (planner/timing.ts `chainsInNeed`): a transfer to one is urgent. */
+  inNeed?: string[];
+  /** The plan's totals (fees, volume, shortfall), base units, as planned (held-back transfers included). */
   totals: { fees: bigint; volume: bigint; shortfall: bigint };
+}
+
+/** Options of the gas timing and batching (planner/timing.ts) in the engine. */
+export interface GasTimingOptions {
+  /** The planners whose plans are timed (default `['yield']`: the band planners only move to a need, always urgent). */
+  planners?: readonly PlannerName[];
+  /** The rules (default planner/timing.ts `DEFAULT_TIMING_POLICY`: p50 of the last 24 h, 10 bps). */
+  policy?: TimingPolicy;
 }
 
 /** Options of {@link runBacktest}. */
@@ -90,6 +112,43 @@ export interface BacktestOptions {
   oracleReanchorRounds?: number;
   /** Overrides every feed's `maxDeviationBps` (what-if runs of a tighter or looser guard); absent = the feed's limits. */
   oracleMaxDeviationBps?: number;
+  /**
+   * Gas-aware timing and batching of non-urgent transfers (module doc, 5b). Absent: on for the yield planner with the
+   * default policy; `false`: off for every planner (the plans are sent as planned, for before/after figures).
+   */
+  gasTiming?: false | GasTimingOptions;
+}
+
+/**
+ * What the gas timing did in one run (planner/timing.ts). Amounts base units.
+ *
+ * An EPISODE is one route's (from → to) run of held-back proposals: it opens at the first step a transfer on the route
+ * is held back and closes at the first later step that either sends a transfer on the route (`sentAfterWait`) or
+ * proposes none on it (`dropped`: the planner no longer wants the move, e.g. the rates or the spare changed).
+ *
+ * `feesSaved` = Σ over the messages that closed an episode of [the fee that message would have paid at the quote of the
+ * episode's first held-back proposal (that edge's fixed fee then + its bps on the amount sent) − the fee it paid]: the
+ * price of waiting, for the same amount. It is negative when the wait ended at a dearer quote (a batched move sent at a
+ * higher base fee), and it does not count the messages batching avoided (the small moves a run without timing sends
+ * several times): compare the runs with and without `gasTiming` for the whole effect.
+ */
+export interface TimingFigures {
+  policy: TimingPolicy;
+  /** Proposals held back (a move proposed and held back at N steps counts N), by rule (`both`: gas and batch). */
+  deferrals: number;
+  byRule: { gas: number; batch: number; both: number };
+  episodes: number;
+  sentAfterWait: number;
+  dropped: number;
+  openAtEnd: number;
+  /** See the interface doc. */
+  feesSaved: bigint;
+  /** Σ the first held-back proposal's quoted fee of the dropped episodes (fees not paid; the move's yield not earned either). */
+  droppedFirstFees: bigint;
+  /** Wait of the episodes sent after waiting, seconds: mean and max. */
+  waitSec: { mean: number; max: number };
+  /** The first held-back proposals, one line each (step, route, reason); at most 10. */
+  examples: string[];
 }
 
 /** One transfer as executed. */
@@ -105,6 +164,9 @@ export interface TransferRecord {
   fee: bigint;
   /** The fixed part of `fee`: the quoted per-message fee (keeper-paid native gas + messaging); the rest is the bridge's bps fee. */
   fixedFee: bigint;
+  /** Under gas timing: whether its destination was in need (sent whatever the gas), and how long its route had waited (seconds), when it closed an episode. */
+  urgent?: boolean;
+  waitedSec?: number;
 }
 
 /** Per-chain figures of one run. */
@@ -177,6 +239,8 @@ export interface PlannerRun {
   planMs: { p50: number; p95: number; max: number; total: number };
   /** Planners with a certificate (optimal, yield): steps where the returned plan came from the solver / heuristic / greedy, and steps not proved optimal. */
   certificates?: { solver: number; heuristic: number; greedy: number; notProvedOptimal: number };
+  /** What the gas timing held back and saved, when it applied to this planner. */
+  timing?: TimingFigures;
   /**
    * Runs of consecutive steps with a chain left out for its oracle, with the reason kinds and the feed's
    * time span (ISO): where in the price history the refusals happened. At most 100 spans are kept.
@@ -193,8 +257,10 @@ export interface AssetResult {
   label: string;
   decimals: number;
   source: 'fixture' | 'synthetic';
-  /** Where the history and prices were read from (file paths or `SYNTHETIC …`). */
-  sources: { history: string; prices: string };
+  /** Where the history, prices and base fees were read from (file paths or `SYNTHETIC …`). */
+  sources: { history: string; prices: string; gas: string };
+  /** The base-fee series the run used: source, notes, and per chain the mean, p10 and p90 over the run (wei per gas, ETH-equivalent). */
+  gas: { source: string; synthetic: boolean; notes: string[]; perChain: Record<string, { meanWei: bigint; p10Wei: bigint; p90Wei: bigint }> };
   networks: string[];
   days: number;
   firstDay: string;
@@ -241,6 +307,28 @@ const quantile = (xs: readonly number[], q: number): number => {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
 };
 
+/** The asset's base-fee series: its own ({@link BacktestAsset.gas}), else the SYNTHETIC one over its days. */
+function gasOf(asset: BacktestAsset): GasReplay {
+  return asset.gas ?? syntheticGasHistory(asset.networks, asset.days.length * DAY_SEC);
+}
+
+/** A chain's base fee at `tSec` (wei per gas): its series' value, else the model's constant. */
+function gasNow(gas: GasReplay, chain: string, tSec: number): bigint {
+  const xs = gas.perChain[chain];
+  return xs && xs.length > 0 ? baseFeeAt(xs, tSec) : constantGasPriceWei(chain);
+}
+
+/** A held-back route's episode (see {@link TimingFigures}). */
+interface Episode {
+  firstSec: number;
+  /** The quote of the first held-back transfer. */
+  edge: { fixedFee: bigint; feeBps: number };
+  firstFee: bigint;
+}
+
+/** A quote's fee on `amount`: fixed + ⌈centi-bps · amount / 10⁶⌉ (planner/routing.ts `feeOf`). */
+const feeAt = (e: { fixedFee: bigint; feeBps: number }, amount: bigint): bigint => e.fixedFee + (BigInt(Math.round(e.feeBps * 100)) * amount + 999_999n) / 1_000_000n;
+
 interface Flight {
   id: string;
   from: string;
@@ -267,6 +355,24 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
   const policies = new Map<string, ChainPolicy>(asset.policies.map((p) => [p.chainKey, p]));
   const chains = [...asset.networks].sort();
   const feed = asset.feed;
+  const gas = gasOf(asset);
+  const timingOn = opts.gasTiming !== false && (opts.gasTiming?.planners ?? ['yield']).includes(planner);
+  const policy: TimingPolicy = (opts.gasTiming === false ? undefined : opts.gasTiming?.policy) ?? DEFAULT_TIMING_POLICY;
+  const timing: TimingFigures = {
+    policy,
+    deferrals: 0,
+    byRule: { gas: 0, batch: 0, both: 0 },
+    episodes: 0,
+    sentAfterWait: 0,
+    dropped: 0,
+    openAtEnd: 0,
+    feesSaved: 0n,
+    droppedFirstFees: 0n,
+    waitSec: { mean: 0, max: 0 },
+    examples: [],
+  };
+  const episodes = new Map<string, Episode>();
+  const waits: number[] = [];
 
   const supplied = new Map(chains.map((c) => [c, asset.sizes.get(c)!]));
   const window = new Map(chains.map((c) => [c, { startSec: -1e15, used: 0n }]));
@@ -400,13 +506,18 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
     // The feed is shared by the asset's chains: the last accepted answer quotes the fees.
     if (states.some((s) => s.oracleCheck.ok)) feedAccepted = oracle.answer;
     const price = feedAccepted;
-    const edges = price === undefined ? [] : quoteEdges(chains, bridges, (wei) => weiToAssetUnits(wei, asset.decimals, feed.conversion, price, feed.decimals));
+    // Each chain's base fee at this step prices its gas (source and destination of every quote).
+    const baseFeeNow = new Map(chains.map((c) => [c, gasNow(gas, c, t)]));
+    const edges =
+      price === undefined
+        ? []
+        : quoteEdges(chains, bridges, (wei) => weiToAssetUnits(wei, asset.decimals, feed.conversion, price, feed.decimals), (c) => baseFeeNow.get(c) ?? constantGasPriceWei(c));
     const inFlight: InFlight[] = flights.map((f) => ({ rebalanceId: f.id, from: f.from, to: f.to, amount: f.amount }));
     const input: OptimalInput = { chains: states, policies: asset.policies, inFlight, edges };
 
     // Plan.
     const p0 = performance.now();
-    let planned: { transfers: RoutedTransfer[]; totals: { fees: bigint; volume: bigint; shortfall: bigint } };
+    let planned: PlannedStep;
     const day = Math.min(Math.floor(t / DAY_SEC), asset.days.length - 1);
     try {
       const supplyRateRay = new Map(chains.map((c) => [c, asset.supplyRate[c]![day]!]));
@@ -421,10 +532,67 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
       throw new Error(`backtest ${asset.symbol}/${planner}: planner failed at step ${step} (day ${Math.floor(t / DAY_SEC)}): ${(e as Error).message}`);
     }
     planMs.push(performance.now() - p0);
-    opts.onPlan?.({ asset: asset.symbol, planner, step, tSec: t, input, round, transfers: planned.transfers, totals: planned.totals });
+
+    // Gas timing and batching: non-urgent transfers may wait (module doc, 5b).
+    let send = planned.transfers;
+    let deferred: DeferredTransfer<RoutedTransfer>[] | undefined;
+    const urgentTo = timingOn ? chainsInNeed(input, planned.inNeedByForecast ?? []) : undefined;
+    const waitedOf = new Map<RoutedTransfer, number>();
+    if (urgentTo) {
+      deferred = [];
+      if (planned.transfers.length > 0) {
+        const baseFees: Record<string, ChainBaseFees> = {};
+        for (const c of new Set(planned.transfers.map((x) => x.from))) {
+          const xs = gas.perChain[c];
+          baseFees[c] = { history: xs && policy.gas ? samplesBetween(xs, t - policy.gas.windowSec, t) : [], currentWei: baseFeeNow.get(c)! };
+        }
+        // The yield planner's transfers carry what each earns over its horizon: the yield a wait forgoes per hour.
+        const forgonePerHour = planned.transfers.map((x) => {
+          const g = (x as { gainAtHorizon?: bigint }).gainAtHorizon;
+          return g === undefined ? undefined : ((g > 0n ? g : 0n) * 3600n) / BigInt(YIELD_HORIZON_SEC);
+        });
+        const timed = timeTransfers({ transfers: planned.transfers, urgent: planned.transfers.map((x) => urgentTo.has(x.to)), nowSec: t, baseFees, edges, forgonePerHour }, policy);
+        send = timed.send;
+        deferred = timed.deferred;
+      }
+      const route = (x: { from: string; to: string }): string => `${x.from}\u0000${x.to}`;
+      const sentOn = new Map<string, RoutedTransfer[]>();
+      for (const x of send) sentOn.set(route(x), [...(sentOn.get(route(x)) ?? []), x]);
+      const heldOn = new Set(deferred.map((d) => route(d.transfer)));
+      for (const [k, ep] of episodes) {
+        const sent = sentOn.get(k);
+        if (sent) {
+          for (const x of sent) {
+            timing.feesSaved += feeAt(ep.edge, x.amount) - x.fee;
+            waitedOf.set(x, t - ep.firstSec);
+          }
+          timing.sentAfterWait++;
+          waits.push(t - ep.firstSec);
+          episodes.delete(k);
+        } else if (!heldOn.has(k)) {
+          timing.dropped++;
+          timing.droppedFirstFees += ep.firstFee;
+          episodes.delete(k);
+        }
+      }
+      for (const d of deferred) {
+        timing.deferrals++;
+        const both = d.rules.length > 1;
+        if (both) timing.byRule.both++;
+        else timing.byRule[d.rules[0]!]++;
+        const k = route(d.transfer);
+        if (!episodes.has(k)) {
+          const e = edges.find((x) => x.from === d.transfer.from && x.to === d.transfer.to && x.bridge === d.transfer.bridge)!;
+          episodes.set(k, { firstSec: t, edge: { fixedFee: e.fixedFee, feeBps: e.feeBps }, firstFee: d.transfer.fee });
+          timing.episodes++;
+        }
+        if (timing.examples.length < 10) timing.examples.push(`step ${step}: ${d.transfer.from} → ${d.transfer.to} ${d.transfer.amount} over ${d.transfer.bridge} ${d.reason}`);
+      }
+    }
+    opts.onPlan?.({ asset: asset.symbol, planner, step, tSec: t, input, round, transfers: send, ...(deferred ? { deferred } : {}), ...(urgentTo ? { inNeed: [...urgentTo].sort() } : {}), totals: planned.totals });
 
     // Execute: out of the source now, in flight for the latency, fee paid by the keeper.
-    for (const tr of planned.transfers) {
+    for (const tr of send) {
       const w = window.get(tr.from)!;
       const pol = policies.get(tr.from)!;
       if (t >= w.startSec + Number(pol.caps.windowSec)) {
@@ -436,7 +604,20 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
       const arriveSec = t + tr.latencySec;
       flights.push({ id: `${asset.symbol}-${planner}-${nextId++}`, from: tr.from, to: tr.to, amount: tr.amount, arriveSec });
       const fixedFee = edges.find((e) => e.from === tr.from && e.to === tr.to && e.bridge === tr.bridge)?.fixedFee ?? 0n;
-      transfers.push({ step, sentSec: t, arriveSec, from: tr.from, to: tr.to, bridge: tr.bridge, amount: tr.amount, fee: tr.fee, fixedFee });
+      const waited = waitedOf.get(tr);
+      transfers.push({
+        step,
+        sentSec: t,
+        arriveSec,
+        from: tr.from,
+        to: tr.to,
+        bridge: tr.bridge,
+        amount: tr.amount,
+        fee: tr.fee,
+        fixedFee,
+        ...(urgentTo ? { urgent: urgentTo.has(tr.to) } : {}),
+        ...(waited !== undefined ? { waitedSec: waited } : {}),
+      });
       fees += tr.fee;
       fixedFees += fixedFee < tr.fee ? fixedFee : tr.fee;
       volume += tr.amount;
@@ -494,6 +675,8 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
     }
   }
 
+  timing.openAtEnd = episodes.size;
+  timing.waitSec = { mean: waits.length === 0 ? 0 : Math.round(waits.reduce((s, x) => s + x, 0) / waits.length), max: Math.max(0, ...waits) };
   for (const c of chains) {
     const f = fig.get(c)!;
     f.finalSupplied = supplied.get(c)!;
@@ -529,6 +712,7 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
     transfers,
     planMs: { p50: quantile(planMs, 0.5), p95: quantile(planMs, 0.95), max: Math.max(0, ...planMs), total: planMs.reduce((s, x) => s + x, 0) },
     ...(sawCertificate || planner === 'optimal' ? { certificates: certs } : {}),
+    ...(timingOn ? { timing } : {}),
     exclusionSpans: spans,
     series,
     wallMs: performance.now() - wall0,
@@ -575,7 +759,8 @@ export async function runBacktest(assets: readonly BacktestAsset[], opts: Backte
       label: a.label,
       decimals: a.decimals,
       source: a.source,
-      sources: a.sources,
+      sources: { history: a.sources.history, prices: a.sources.prices, gas: gasOf(a).source },
+      gas: gasFigures(a),
       networks: [...a.networks].sort(),
       days: a.days.length,
       firstDay: a.days[0] ?? '',
@@ -600,6 +785,23 @@ export async function runBacktest(assets: readonly BacktestAsset[], opts: Backte
     });
   }
   return out;
+}
+
+/** The asset's base-fee series as the report shows it: source, notes, per chain mean / p10 / p90 over the run. */
+function gasFigures(a: BacktestAsset): AssetResult['gas'] {
+  const g = gasOf(a);
+  const durationSec = a.days.length * DAY_SEC;
+  const perChain: AssetResult['gas']['perChain'] = {};
+  for (const c of [...a.networks].sort()) {
+    const xs = samplesBetween(g.perChain[c] ?? [], 0, durationSec).map((x) => x.baseFeeWei);
+    if (xs.length === 0) {
+      const w = gasNow(g, c, 0);
+      perChain[c] = { meanWei: w, p10Wei: w, p90Wei: w };
+      continue;
+    }
+    perChain[c] = { meanWei: xs.reduce((s, x) => s + x, 0n) / BigInt(xs.length), p10Wei: percentileWei(xs, 10), p90Wei: percentileWei(xs, 90) };
+  }
+  return { source: g.source, synthetic: g.synthetic, notes: g.notes, perChain };
 }
 
 /**

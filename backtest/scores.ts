@@ -13,7 +13,12 @@
  *   `upliftShareRelaxed` the same against the relaxed (no-band) bound;
  * - `aboveBandHours` (liquidity shortage) and `belowBandHours` (idle), chain-hours;
  * - `oracleLockoutHours`: hours with at least one chain left out for its oracle, as the engine records them
- *   (`oracleLockoutSec`; older runs: steps with an exclusion × step); `oracleLockoutChainHours`: Σ over chains.
+ *   (`oracleLockoutSec`; older runs: steps with an exclusion × step); `oracleLockoutChainHours`: Σ over chains;
+ * - `timing` (a planner under gas timing, planner/timing.ts; `null` otherwise): proposals held back (`deferrals`, one per
+ *   step a move waited), the distinct moves held back (`episodes`: a route's run of waits), those sent after waiting,
+ *   dropped by the planner or still waiting at the end, and `feesSaved` (backtest/run.ts `TimingFigures`: per message
+ *   that ended a wait, the fee at the first held-back quote minus the fee paid, same amount; negative when waiting
+ *   cost more).
  */
 import type { BoundVariant } from './bound.js';
 import { PLANNER_NAMES } from './planners.js';
@@ -44,6 +49,20 @@ export interface PlannerScore {
   netYieldVsStatic: number | null;
   upliftShare: number | null;
   upliftShareRelaxed: number | null;
+  timing: TimingScore | null;
+}
+
+/** A planner's gas-timing figures (module doc). */
+export interface TimingScore {
+  deferrals: number;
+  byRule: { gas: number; batch: number; both: number };
+  episodes: number;
+  sentAfterWait: number;
+  dropped: number;
+  openAtEnd: number;
+  feesSaved: ScoreAmount;
+  droppedFirstFees: ScoreAmount;
+  meanWaitHours: number;
 }
 
 /** The bound's figures in the same units. */
@@ -152,6 +171,19 @@ export function assetScores(a: AssetResult): AssetScores {
       netYieldVsStatic: staticNet === undefined || staticNet === 0n ? null : round(Number((n * 1_000_000_000n) / staticNet) / 1e9, 6),
       upliftShare: staticNet === undefined || boundNet === undefined ? null : upliftShare(n, staticNet, boundNet),
       upliftShareRelaxed: staticNet === undefined || relaxedNet === undefined ? null : upliftShare(n, staticNet, relaxedNet),
+      timing: r.timing
+        ? {
+            deferrals: r.timing.deferrals,
+            byRule: r.timing.byRule,
+            episodes: r.timing.episodes,
+            sentAfterWait: r.timing.sentAfterWait,
+            dropped: r.timing.dropped,
+            openAtEnd: r.timing.openAtEnd,
+            feesSaved: amt(r.timing.feesSaved),
+            droppedFirstFees: amt(r.timing.droppedFirstFees),
+            meanWaitHours: round(r.timing.waitSec.mean / 3600, 1),
+          }
+        : null,
     };
   }
   const boundScore = (v: BoundVariant): BoundScore => ({
@@ -201,6 +233,8 @@ export function scoreTable(symbol: string, s: AssetScores): { head: string[]; ro
       row('share of the bound\'s uplift', (x) => pct(x.upliftShare), '100%'),
       row('  vs the relaxed (no-band) bound', (x) => pct(x.upliftShareRelaxed)),
       row('transfers', (x) => String(x.transfers), b ? String(b.transfers) : undefined),
+      row('gas timing: held back (moves; sent after / dropped)', (x) => (x.timing ? `${x.timing.deferrals} (${x.timing.episodes}; ${x.timing.sentAfterWait} / ${x.timing.dropped})` : 'off')),
+      row(`  fees saved by waiting (${symbol})`, (x) => (x.timing ? x.timing.feesSaved.tokens : '–')),
       row('above band (chain-h, shortage)', (x) => String(x.aboveBandHours), b?.aboveBandHours === undefined ? undefined : String(b.aboveBandHours)),
       row('below band (chain-h, idle)', (x) => String(x.belowBandHours), b?.belowBandHours === undefined ? undefined : String(b.belowBandHours)),
       row('oracle lock-out h (Σ chain-h)', (x) => `${x.oracleLockoutHours} (${x.oracleLockoutChainHours})`),
