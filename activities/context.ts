@@ -104,7 +104,15 @@ export interface KeeperContext {
   metrics: BallastMetrics;
   log: Logger;
   /** Which planner `planRebalances` runs and the optimal solve's budget (config `planner`); absent = optimal, 1000 ms. */
-  planner?: { kind: 'optimal' | 'greedy'; timeBudgetMs: number; objective?: 'band' | 'yield'; yieldHorizonSec?: number; forecastHorizonSec?: number };
+  planner?: {
+    kind: 'optimal' | 'greedy';
+    timeBudgetMs: number;
+    objective?: 'band' | 'yield';
+    yieldHorizonSec?: number;
+    forecastHorizonSec?: number;
+    /** With `objective: yield`: gas timing (config `planner.gasTiming`; absent = on with the defaults, `false` = off). */
+    gasTiming?: false | { percentile?: number; windowSec?: number; expectedWaitSec?: number };
+  };
   /** The enabled bridges' settings by name (config `bridges`); absent = `layerzero` with fee 0 bps, latency 120 s. */
   bridges?: Readonly<Record<string, BridgeSettings>>;
   /** Who may change caps at run time and how raises are approved (config `risk`); absent = every change refused. */

@@ -8,7 +8,7 @@ import { createCapacityActivities } from './capacityActivities.js';
 import { WAD, type InFlight, type Snapshot } from '../planner/types.js';
 import type { KeeperContext } from './context.js';
 import { readSnapshot } from './snapshot.js';
-import { planRebalances, type PlanForecastInput } from './plan.js';
+import { planRebalances, type PlanForecastInput, type PlanGasInput } from './plan.js';
 import { createCapActivities } from './caps.js';
 import { createMandateActivities } from './mandates.js';
 import type { MandatePlanInput } from '../planner/mandates.js';
@@ -44,7 +44,7 @@ export function createActivities(ctx: KeeperContext) {
       }
       return snapshot;
     },
-    async planRebalances(input: { snapshot: Snapshot; inFlight: InFlight[]; caps?: CapsState; lp?: MandatePlanInput; forecast?: PlanForecastInput }) {
+    async planRebalances(input: { snapshot: Snapshot; inFlight: InFlight[]; caps?: CapsState; lp?: MandatePlanInput; forecast?: PlanForecastInput; gas?: PlanGasInput }) {
       return planRebalances(ctx, input);
     },
     async quoteBridgeFee(input: { from: string; to: string; amount: bigint }) {

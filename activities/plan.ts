@@ -14,6 +14,14 @@
  * (planner/forecast.ts, one observation per tick) and passes it in `input.forecast`; the forecast debt at the horizon
  * over the supply now is the planner's `forecastUtilizationWad` ({@link forecastUtilizations}).
  *
+ * Gas timing (config `planner.gasTiming`, on by default with the yield objective; planner/timing.ts `timeTransfers`):
+ * the monitor samples each chain's base fee once per tick (`input.gas`, from the snapshot's `baseFeeWei`); a yield-only
+ * transfer (its destination not in need now nor by the forecast: `chainsInNeed`) waits while its source's base fee
+ * is above the window's percentile and the wait could save more than the yield it forgoes (its `gainAtHorizon` per
+ * hour × `expectedWaitSec`). Only the others are sent; the held ones are logged, counted
+ * (`ballast_plan_deferred_total{rule}`) and returned in `deferred` with why. Nothing is carried: the next plan proposes
+ * the move again.
+ *
  * In flight: each transfer the monitor has in flight is marked `withdrawn` from its source vault's
  * `outflowOf(legKey(rebalanceId, 'forward'))` at the snapshot's block ({@link markWithdrawn}: one multicall per source
  * chain), so a donor's spare is net of what it has still to withdraw (planner/greedy.ts `chainStanding`) and two ticks
@@ -23,7 +31,8 @@ import type { Hex } from 'viem';
 import { collateralVaultAbi } from '../contracts/generated/abis.js';
 import { DEFAULT_FORECAST_PARAMS, forecastUtilizationFromDebt, type DebtForecastState } from '../planner/forecast.js';
 import { planGreedy } from '../planner/greedy.js';
-import { planYield, type YieldCertificate } from '../planner/yield.js';
+import { planYield, type YieldCertificate, type YieldTransfer } from '../planner/yield.js';
+import { chainsInNeed, timeTransfers, type BaseFeeSample, type ChainBaseFees, type DeferredTransfer, type GasTimingRule } from '../planner/timing.js';
 import { CONFIG_DEFAULTS } from '../config/schema.js';
 import { legKey } from './legKey.js';
 import { planOptimal, plannedChains, type PlanCertificate } from '../planner/optimal.js';
@@ -63,6 +72,26 @@ export interface PlanResult {
   planMs?: number;
   /** With `planner.objective: yield` and a forecast in the input: the utilization forecast per chain the planner was given (WAD). */
   forecastUtilizationWad?: Record<string, bigint>;
+  /**
+   * With `planner.objective: yield` and gas timing on: the planned transfers held back this tick (planner/timing.ts:
+   * the transfer as planned, the rules that held it, why, e.g. `waits: base fee 31.2 gwei > p50 19.8 gwei of the last
+   * 24 h`, and its fixed fee). Not in `transfers`, not started; the next plan proposes them again. Absent in plans
+   * recorded before gas timing and when it did not run.
+   */
+  deferred?: DeferredPlanTransfer[];
+}
+
+/** A transfer the plan held back (planner/timing.ts `DeferredTransfer` of a planned transfer, without its id). */
+export type DeferredPlanTransfer = DeferredTransfer<Omit<PlannedTransfer, 'rebalanceId'> & { fee: bigint; latencySec: number }>;
+
+/**
+ * The monitor's base-fee history (workflows/monitor.ts, patch `gas-history`): per chainKey its samples, oldest first
+ * (`atSec` on the monitor's clock, one per tick at most every few minutes, the last 24 h), and now on that clock. The
+ * current base fee is the snapshot's `baseFeeWei`; a sample at `nowSec` itself is not history (planner/timing.ts).
+ */
+export interface PlanGasInput {
+  nowSec: number;
+  chains: Readonly<Record<string, readonly BaseFeeSample[]>>;
 }
 
 /**
@@ -82,6 +111,8 @@ export interface PlanInput {
   lp?: MandatePlanInput;
   /** Absent in plans recorded before the monitor carried it (and with the patch off): no forecast. */
   forecast?: PlanForecastInput;
+  /** Absent in plans recorded before the monitor sampled base fees (and with the patch off): nothing waits for gas. */
+  gas?: PlanGasInput;
 }
 
 /**
@@ -113,6 +144,7 @@ export async function planRebalances(ctx: KeeperContext, input: PlanInput, opts:
     planner.kind !== 'greedy' && planner.objective === 'yield'
       ? {
           horizonSec: planner.yieldHorizonSec ?? CONFIG_DEFAULTS.plannerYield.yieldHorizonSec,
+          ...(input.gas && planner.gasTiming !== false ? { gasTiming: { rule: gasTimingRule(planner.gasTiming), gas: input.gas } } : {}),
           ...(input.forecast ? { forecastUtilizationWad: forecastUtilizations(snapshot, input.forecast, planner.forecastHorizonSec ?? CONFIG_DEFAULTS.plannerYield.forecastHorizonSec) } : {}),
         }
       : undefined;
@@ -138,6 +170,7 @@ export async function planRebalances(ctx: KeeperContext, input: PlanInput, opts:
     ...(made.yieldCertificate ? { yieldCertificate: made.yieldCertificate } : {}),
     ...(made.quotes ? { quotes: made.quotes } : {}),
     ...(yieldObjective?.forecastUtilizationWad ? { forecastUtilizationWad: yieldObjective.forecastUtilizationWad } : {}),
+    ...(made.deferred ? { deferred: made.deferred } : {}),
     totals: { fees: transfers.reduce((s, t) => s + (t.fee ?? 0n), 0n), volume: transfers.reduce((s, t) => s + t.amount, 0n) },
     planMs: performance.now() - t0,
   };
@@ -152,6 +185,13 @@ interface Made {
   certificate?: PlanCertificate;
   yieldCertificate?: YieldCertificate;
   quotes?: RouteQuote[];
+  deferred?: DeferredPlanTransfer[];
+}
+
+/** The gas timing rule of config `planner.gasTiming` (its absent fields: `CONFIG_DEFAULTS.plannerGasTiming`). */
+export function gasTimingRule(cfg: { percentile?: number; windowSec?: number; expectedWaitSec?: number } | undefined): GasTimingRule {
+  const d = CONFIG_DEFAULTS.plannerGasTiming;
+  return { percentile: cfg?.percentile ?? d.percentile, windowSec: cfg?.windowSec ?? d.windowSec, expectedWaitSec: cfg?.expectedWaitSec ?? d.expectedWaitSec };
 }
 
 /** The greedy baseline: every transfer over LayerZero (the greedy planner does not quote), Solana's over Wormhole. */
@@ -172,7 +212,7 @@ async function planWithOptimal(
   routeMaxTransfer: Record<string, bigint>,
   timeBudgetMs: number,
   given: readonly RouteQuote[] | undefined,
-  yieldObjective?: { horizonSec: number; forecastUtilizationWad?: Record<string, bigint> },
+  yieldObjective?: { horizonSec: number; forecastUtilizationWad?: Record<string, bigint>; gasTiming?: { rule: GasTimingRule; gas: PlanGasInput } },
 ): Promise<Made> {
   const yieldHorizonSec = yieldObjective?.horizonSec;
   const base = { chains: snapshot.chains, policies, inFlight };
@@ -189,10 +229,30 @@ async function planWithOptimal(
   }
   if (yieldHorizonSec !== undefined) {
     const forecast = yieldObjective?.forecastUtilizationWad ? { forecastUtilizationWad: yieldObjective.forecastUtilizationWad } : {};
-    const y = await planYield({ ...base, edges: edgesFromQuotes(quotes, routeMaxTransfer) }, { timeLimitMs: timeBudgetMs, horizonSec: yieldHorizonSec, assetDecimals: ctx.asset.decimals, assetSymbol: ctx.asset.symbol, ...forecast });
+    const edges = edgesFromQuotes(quotes, routeMaxTransfer);
+    const y = await planYield({ ...base, edges }, { timeLimitMs: timeBudgetMs, horizonSec: yieldHorizonSec, assetDecimals: ctx.asset.decimals, assetSymbol: ctx.asset.symbol, ...forecast });
     ctx.log.info({ gainAtHorizon: y.certificate.gainAtHorizon.toString(), fees: y.certificate.fees.toString(), chosen: y.certificate.chosen, status: y.certificate.status }, y.certificate.summary);
+    const timing = yieldObjective?.gasTiming;
+    let send = y.transfers;
+    let deferred: DeferredPlanTransfer[] | undefined;
+    if (timing && y.transfers.length > 0) {
+      // Urgent: to a chain in need now (net of in flight) or by the forecast; only the others may wait for gas.
+      const inNeed = chainsInNeed(base, y.certificate.markets.filter((m) => m.inNeedByForecast).map((m) => m.chainKey));
+      const baseFees: Record<string, ChainBaseFees> = {};
+      for (const c of snapshot.chains) if (c.baseFeeWei !== undefined) baseFees[c.chainKey] = { history: timing.gas.chains[c.chainKey] ?? [], currentWei: c.baseFeeWei };
+      // What each earns over the horizon, per hour: the yield a wait forgoes (as the backtest weighs it).
+      const forgonePerHour = y.transfers.map((t) => ((t.gainAtHorizon > 0n ? t.gainAtHorizon : 0n) * 3600n) / BigInt(yieldHorizonSec));
+      const timed = timeTransfers({ transfers: y.transfers, urgent: y.transfers.map((t) => inNeed.has(t.to)), nowSec: timing.gas.nowSec, baseFees, edges, forgonePerHour }, { gas: timing.rule });
+      send = timed.send;
+      deferred = timed.deferred.map((d) => ({ ...d, transfer: plannedOf(d.transfer) }));
+      for (const d of timed.deferred) {
+        for (const rule of d.rules) ctx.metrics.planDeferred.inc({ rule });
+        ctx.log.info({ from: d.transfer.from, to: d.transfer.to, amount: d.transfer.amount.toString(), bridge: d.transfer.bridge, rules: d.rules, fixedFee: d.fixedFee.toString(), gainAtHorizon: d.transfer.gainAtHorizon.toString() }, `transfer deferred: ${d.reason}`);
+      }
+    }
     return {
-      transfers: y.transfers.map((t) => ({ from: t.from, to: t.to, amount: t.amount, reason: t.reason, bridge: t.bridge, fee: t.fee, latencySec: t.latencySec })),
+      ...(deferred ? { deferred } : {}),
+      transfers: send.map((t) => ({ from: t.from, to: t.to, amount: t.amount, reason: t.reason, bridge: t.bridge, fee: t.fee, latencySec: t.latencySec })),
       unresolved: y.unresolved,
       yieldCertificate: y.certificate,
       quotes,
@@ -205,6 +265,11 @@ async function planWithOptimal(
     certificate: plan.certificate,
     quotes,
   };
+}
+
+/** A yield plan's transfer as the plan activity returns it (without what only the planner needs). */
+function plannedOf(t: YieldTransfer): DeferredPlanTransfer['transfer'] {
+  return { from: t.from, to: t.to, amount: t.amount, reason: t.reason, bridge: t.bridge, fee: t.fee, latencySec: t.latencySec };
 }
 
 /**

@@ -171,6 +171,8 @@ export function buildProgram(ctx: CliContext, version: string): Command {
           for (const e of snapshot.excluded) io.out(`  ${e.chainKey.padEnd(10)} EXCLUDED: ${e.reason}`);
         }
         for (const u of status.lastUnresolved) io.out(`  unresolved ${u.chainKey}: ${u.reason}`);
+        // The last plan's yield-only moves held back by the gas timing (planner/timing.ts), with why.
+        for (const x of status.lastDeferred ?? []) io.out(`  deferred ${x.transfer.from} → ${x.transfer.to} ${toDisplayNumber(x.transfer.amount, d)} ${config.asset.symbol}: ${x.reason}`);
         if (status.lastTickError) io.out(`  last tick SKIPPED at ${new Date(status.lastTickError.atMs).toISOString()}: ${status.lastTickError.error}`);
       } finally {
         await client.connection.close();

@@ -38,6 +38,11 @@ export const CONFIG_DEFAULTS = {
    * config's `planner` is unchanged).
    */
   plannerYield: { objective: 'band', yieldHorizonSec: 30 * 86_400, forecastHorizonSec: 86_400 },
+  /**
+   * `planner.gasTiming` when absent or when a field of it is (on with the yield objective; planner/timing.ts): wait above
+   * the 24 h median base fee, a wait expected to last 6 h (planner/timing.ts `DEFAULT_TIMING_POLICY`).
+   */
+  plannerGasTiming: { percentile: 50, windowSec: 86_400, expectedWaitSec: 21_600 },
   bridges: { layerzero: { feeBps: 0, latencySec: 120 }, wormhole: { feeBps: 0, latencySec: 1200 } },
   confirmations: 1,
   receiptTimeoutSec: 60,
@@ -813,6 +818,27 @@ export const configSchema = z
          * points under its high mark (planner/yield.ts).
          */
         forecastHorizonSec: posInt('a positive integer number of seconds').optional(),
+        /**
+         * With `objective: yield`: gas timing (planner/timing.ts). A yield-only transfer (its destination is not in
+         * need now nor by the forecast) waits while its source chain's base fee is above the `percentile`-th
+         * percentile (nearest rank, 1..100; absent: 50) of the base fees the monitor sampled over the last
+         * `windowSec` seconds (absent: 86 400; at most 86 400, the history the monitor keeps), and only when what the
+         * wait could save beats the yield it forgoes over `expectedWaitSec` (absent: 21 600, 6 h). An urgent transfer
+         * always goes. Absent: on with these defaults; `false`: off (every planned transfer is sent).
+         */
+        gasTiming: z
+          .union(
+            [
+              z.literal(false),
+              z.strictObject({
+                percentile: z.number({ error: 'must be an integer from 1 to 100' }).int({ error: 'must be an integer from 1 to 100' }).min(1, { error: 'must be an integer from 1 to 100' }).max(100, { error: 'must be an integer from 1 to 100' }).optional(),
+                windowSec: posInt('a positive integer number of seconds').max(86_400, { error: 'must be at most 86400 seconds (the base-fee history the monitor keeps)' }).optional(),
+                expectedWaitSec: posInt('a positive integer number of seconds').optional(),
+              }),
+            ],
+            { error: 'must be false or { percentile, windowSec, expectedWaitSec }' },
+          )
+          .optional(),
       })
       .prefault({}),
     /**

@@ -130,6 +130,7 @@ export class BallastMetrics {
   readonly planDurationSeconds = new Histogram({ name: 'ballast_plan_duration_seconds', help: 'Wall time of one tick of planning (quotes and solve included)', labelNames: ['planner'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 5, 10], registers: [this.registry] });
   readonly planFeesPlanned = new Gauge({ name: 'ballast_plan_fees_planned', help: 'Bridge fees of the last plan as planned (quoted native fees in the asset plus proportional fees), whole tokens; 0 for the greedy planner (not quoted)', labelNames: ['planner'], registers: [this.registry] });
   readonly planTransfers = new Gauge({ name: 'ballast_plan_transfers', help: 'Transfers in the last plan', labelNames: ['planner'], registers: [this.registry] });
+  readonly planDeferred = new Counter({ name: 'ballast_plan_deferred_total', help: 'Yield-only transfers a plan held back (planner/timing.ts), by rule: gas (source base fee above its recent percentile and the wait pays) | batch', labelNames: ['rule'], registers: [this.registry] });
   /** Running legs; read into `ballast_leg_in_progress_seconds` at every scrape. */
   readonly legs = new LegTracker();
   readonly legInProgressSeconds: Gauge<'kind' | 'bridge' | 'leg' | 'route'>;

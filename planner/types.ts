@@ -46,6 +46,12 @@ export interface ChainState {
   blockNumber: bigint;
   /** Block timestamp (seconds) of `blockNumber`. */
   blockTimestampSec: bigint;
+  /**
+   * The block's EIP-1559 base fee, wei per gas (Multicall3 `getBasefee()` in the snapshot's multicall, same block).
+   * Absent on a chain without EIP-1559 (the call reverts), on Solana chains and in snapshots recorded before it: the
+   * gas timing (planner/timing.ts) then never holds a transfer from this chain back for gas.
+   */
+  baseFeeWei?: bigint;
   /** Vault `totalSupplied` (base units). */
   supplied: bigint;
   /** Vault `totalBorrowed` (base units). */

@@ -8,6 +8,8 @@ import type { StrandedInFlight, DeploymentLedger } from '../activities/ledger.js
 import type { Ledger } from '../ledger/ledger.js';
 import type { SolanaOpening } from '../ledger/treasury.js';
 import type { DebtForecastEntry } from '../planner/forecast.js';
+import type { BaseFeeSample } from '../planner/timing.js';
+import type { DeferredPlanTransfer } from '../activities/plan.js';
 import type { LegRecord, RebalanceResult } from './types.js';
 import type { CapAuditRecord, CapChangeRequest, CapControlRequest, CapRules, CapsState } from './caps.js';
 import type { ChainPolicy } from '../planner/types.js';
@@ -62,6 +64,16 @@ export interface MonitorStatus {
    * `MAX_FORECAST_CHAINS` entries. Absent before the first tick and in runs recorded before it (patch `debt-forecast`).
    */
   forecast?: Record<string, DebtForecastEntry>;
+  /**
+   * Per chainKey, the base fees the monitor sampled from its snapshots (`baseFeeWei`), oldest first, `atSec` on the
+   * monitor's clock: at most one sample per tick and per `GAS_SAMPLE_SPACING_SEC` (300 s), the last `GAS_HISTORY_SEC`
+   * (24 h), at most `MAX_GAS_SAMPLES` (288) per chain (workflows/monitor.ts `observeBaseFees`). Carried across
+   * continue-as-new with the status and given to the plan activity each tick (the gas timing's history,
+   * planner/timing.ts). Absent before the first tick and in runs recorded before it (patch `gas-history`).
+   */
+  gasHistory?: Record<string, BaseFeeSample[]>;
+  /** The transfers the last plan held back for gas (activities/plan.ts `deferred`: the transfer, rules, why); absent when none was. */
+  lastDeferred?: DeferredPlanTransfer[];
   /** The deployment's funds ledger: supply conservation, checked on ticks with nothing in flight. */
   ledger: {
     openingSupply?: bigint;

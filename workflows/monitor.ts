@@ -7,7 +7,9 @@
  * shows them (a frozen chain gets no new outflow: the planner is told and the start of a transfer planned
  * before the freeze is re-checked); Updates `registerMandate` / `revokeMandate` and query `lpMandates` are LP mandates
  * (workflows/mandates.ts). Each tick also folds every market's debt into its forecast (planner/forecast.ts, carried in
- * `status.forecast`) and gives it to the plan (the yield planner's utilization forecast). Continues-as-new every
+ * `status.forecast`) and gives it to the plan (the yield planner's utilization forecast), and samples each chain's base
+ * fee into a bounded history (`status.gasHistory`, {@link observeBaseFees}) the plan's gas timing weighs the base fee
+ * now against (planner/timing.ts). Continues-as-new every
  * `maxTicksBeforeContinueAsNew` ticks, after its handlers finish, carrying its state (in-flight sagas keep running:
  * parent-close policy ABANDON, and they signal back).
  */
@@ -29,6 +31,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import { collateralInFlight, type Snapshot } from '../planner/types.js';
 import { DEFAULT_FORECAST_PARAMS, observeDebtForecasts } from '../planner/forecast.js';
+import type { BaseFeeSample } from '../planner/timing.js';
 import {
   approveCapChangeUpdate,
   capControlUpdate,
@@ -61,6 +64,42 @@ const risk = proxyActivities<Activities>({
 
 /** How many finished rebalances the status keeps. */
 const RECENT_LIMIT = 20;
+
+/** How far back the base-fee history reaches, seconds (24 h: the gas timing's default window, its largest allowed). */
+export const GAS_HISTORY_SEC = 86_400;
+/**
+ * Most base-fee samples kept per chain: 96, one per 15 min over the 24 h (the history rides in every plan activity's
+ * input, so in the workflow history once per tick: ~4.4 KB per chain per tick, not the ~13 KB of one sample per 5 min).
+ */
+export const MAX_GAS_SAMPLES = 96;
+/** Least time between two samples of a chain, seconds (900: 96 samples span the 24 h whatever the tick). */
+export const GAS_SAMPLE_SPACING_SEC = GAS_HISTORY_SEC / MAX_GAS_SAMPLES;
+
+/**
+ * Folds one snapshot's base fees into the monitor's history (pure): per chain with a `baseFeeWei`, a sample
+ * `{ atSec: nowSec, baseFeeWei }` appended unless its last one is less than {@link GAS_SAMPLE_SPACING_SEC} old (a tick
+ * woken early, or ticks shorter than that, sample nothing); then every chain keeps only its samples of the last
+ * {@link GAS_HISTORY_SEC} (`atSec >= nowSec - GAS_HISTORY_SEC`) and at most {@link MAX_GAS_SAMPLES} (the newest); a
+ * chain with none left is dropped. The input is not modified.
+ * @example observeBaseFees({}, [{ chainKey: 'a', baseFeeWei: 7n }], 1000) → { a: [{ atSec: 1000, baseFeeWei: 7n }] }
+ */
+export function observeBaseFees(history: Readonly<Record<string, readonly BaseFeeSample[]>>, chains: readonly { chainKey: string; baseFeeWei?: bigint }[], nowSec: number): Record<string, BaseFeeSample[]> {
+  const out: Record<string, BaseFeeSample[]> = {};
+  for (const [k, xs] of Object.entries(history)) out[k] = [...xs];
+  for (const c of chains) {
+    if (c.baseFeeWei === undefined) continue;
+    const xs = out[c.chainKey] ?? [];
+    const last = xs[xs.length - 1];
+    if (last && nowSec - last.atSec < GAS_SAMPLE_SPACING_SEC) continue;
+    out[c.chainKey] = [...xs, { atSec: nowSec, baseFeeWei: c.baseFeeWei }];
+  }
+  for (const [k, xs] of Object.entries(out)) {
+    const kept = xs.filter((x) => x.atSec >= nowSec - GAS_HISTORY_SEC).slice(-MAX_GAS_SAMPLES);
+    if (kept.length > 0) out[k] = kept;
+    else delete out[k];
+  }
+  return out;
+}
 
 export async function monitorWorkflow(input: MonitorInput): Promise<void> {
   const status: MonitorStatus = input.carried?.status ?? {
@@ -225,9 +264,16 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
         const forecasting = patched('debt-forecast');
         if (forecasting) status.forecast = observeDebtForecasts(status.forecast ?? {}, lastSnapshot.chains, Date.now(), { ...DEFAULT_FORECAST_PARAMS, stepSec: input.tickIntervalSec });
         const forecast = forecasting && status.forecast ? { forecast: { stepSec: input.tickIntervalSec, chains: status.forecast } } : {};
-        const plan = await reads.planRebalances({ snapshot: lastSnapshot, inFlight: collateralInFlight(status.inFlight), caps, lp: await lpMandates.planInput(lastSnapshot), ...forecast });
+        // Each chain's base fee, sampled into a bounded history carried in the status (the plan's gas timing weighs the
+        // base fee now against it). Patched: histories recorded before it replay unchanged.
+        const nowSec = Math.floor(Date.now() / 1000);
+        const gasSampling = patched('gas-history');
+        if (gasSampling) status.gasHistory = observeBaseFees(status.gasHistory ?? {}, lastSnapshot.chains, nowSec);
+        const gas = gasSampling && status.gasHistory ? { gas: { nowSec, chains: status.gasHistory } } : {};
+        const plan = await reads.planRebalances({ snapshot: lastSnapshot, inFlight: collateralInFlight(status.inFlight), caps, lp: await lpMandates.planInput(lastSnapshot), ...forecast, ...gas });
         status.lastPlanAtMs = Date.now();
         status.lastUnresolved = plan.unresolved;
+        status.lastDeferred = plan.deferred && plan.deferred.length > 0 ? plan.deferred : undefined;
         // Never a new rebalance on a route that already had one in flight when this tick planned (the planner is
         // told too; this is the guard). The messages of one plan on one route (several when maxTransfer binds)
         // all start: the planner bounded them together (spare, window, route capacity).

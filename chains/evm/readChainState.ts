@@ -13,6 +13,7 @@ import { AAVE_RESERVE_CALL_NAMES, aaveRateStrategyCalls, aaveReserveCalls, aaveU
 const multicall3BlockAbi = parseAbi([
   'function getBlockNumber() view returns (uint256 blockNumber)',
   'function getCurrentBlockTimestamp() view returns (uint256 timestamp)',
+  'function getBasefee() view returns (uint256 basefee)',
 ]);
 
 export interface ReadChainStateParams {
@@ -48,7 +49,9 @@ export function knownRateStrategy(chainKey: string, a: AaveReserveAddresses): Ad
 export type RawChainState = Omit<ChainState, 'oracleCheck' | 'lastAcceptedAnswer'>;
 
 /**
- * One `eth_call` to Multicall3 (`aggregate3`) at `block`, reading: block number and timestamp,
+ * One `eth_call` to Multicall3 (`aggregate3`) at `block`, reading: block number, timestamp and base fee
+ * (`getBasefee()`: `block.basefee`; it reverts on a chain without EIP-1559, which leaves `baseFeeWei` absent and is
+ * no partial read),
  * vault `totalSupplied`, `totalBorrowed`, `outflowCap()`, and the feed's `latestRoundData()` and
  * `decimals()`, and the token's `totalSupply()`; with `aave`, instead of the vault's totals, the Aave reserve and the
  * treasury's aToken balance (chains/evm/aaveReserve.ts), the outflow cap read from the treasury's allocator, and
@@ -92,7 +95,9 @@ export async function readChainState(p: ReadChainStateParams): Promise<RawChainS
   // With `aave`, the strategy's curve at the address last seen (checked against the reserve's below), last.
   const strategyHint = p.aave ? (p.rateStrategyHint ?? knownRateStrategy(p.clients.chainKey, p.aave)) : undefined;
   const strategyCalls = strategyHint ? aaveRateStrategyCalls(strategyHint) : [];
-  const contracts = [...common, ...tail, ...strategyCalls] as unknown as typeof common;
+  // The block's base fee after the chain's own calls (its failure is no partial read), then the strategy's curve.
+  const basefeeCall = { address: multicall3, abi: multicall3BlockAbi, functionName: 'getBasefee' } as const;
+  const contracts = [...common, ...tail, basefeeCall, ...strategyCalls] as unknown as typeof common;
   const results = await p.clients.publicClient.multicall({
     multicallAddress: multicall3,
     allowFailure: true,
@@ -126,7 +131,7 @@ export async function readChainState(p: ReadChainStateParams): Promise<RawChainS
   const strategy = decoded?.interestRateStrategyAddress;
   if (p.aave && strategy) {
     rateStrategies.set(reserveKey(p.clients.chainKey, p.aave), strategy);
-    if (strategyHint && isAddressEqual(strategyHint, strategy)) rateStrategy = decodeRateStrategy(results.slice(core.length));
+    if (strategyHint && isAddressEqual(strategyHint, strategy)) rateStrategy = decodeRateStrategy(results.slice(core.length + 1));
     else {
       // First read of this reserve (or its strategy was replaced): its curve at the same block, one more multicall.
       const again = await p.clients.publicClient
@@ -137,6 +142,9 @@ export async function readChainState(p: ReadChainStateParams): Promise<RawChainS
       rateStrategy = decodeRateStrategy(again);
     }
   }
+  // A chain without EIP-1559 (BASEFEE reverts) or a Multicall3 without the getter: no base fee, not a partial read.
+  const basefee = results[core.length] as { status: string; result?: unknown } | undefined;
+  const baseFeeWei = basefee?.status === 'success' && typeof basefee.result === 'bigint' ? basefee.result : undefined;
   const market = decoded ? { ...decoded, ...(rateStrategy ? { rateStrategy } : {}) } : undefined;
   const supplied = market ? market.availableLiquidity + market.totalDebt : (rest[0] as bigint);
   const borrowed = market ? market.totalDebt : (rest[1] as bigint);
@@ -144,6 +152,7 @@ export async function readChainState(p: ReadChainStateParams): Promise<RawChainS
     chainKey: p.clients.chainKey,
     blockNumber: bn,
     blockTimestampSec: ts,
+    ...(baseFeeWei !== undefined ? { baseFeeWei } : {}),
     supplied,
     borrowed,
     idle: supplied - borrowed,

@@ -43,7 +43,7 @@ import type { CapRules } from '../../workflows/caps.js';
 import type { Snapshot } from '../../planner/types.js';
 import { runCaptured } from '../../cli/main.js';
 import { chain } from '../unit/plannerFixtures.js';
-import { createTimeSkippingEnv } from './timeSkipping.js';
+import { createTimeSkippingEnv, eventually } from './timeSkipping.js';
 
 /** Base units per token (6 decimals). */
 const T = 10n ** 6n;
@@ -61,16 +61,6 @@ const CHAIN_KEYS = ['alpha', 'beta', ...Array.from({ length: 48 }, (_, i) => `c$
 const SNAPSHOT: Snapshot = { takenAtMs: 1, chains: [chain('alpha', 1, 0.95), chain('beta', 2, 0.8)], excluded: [], freshness: 'fresh' };
 
 
-/** Polls `fn` (real time, 50 ms apart) until it returns something truthy; fails naming `what` after 30 s. */
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('run-time caps in an emergency: the real monitor on the time-skipping server', () => {
   let env: TestWorkflowEnvironment;

@@ -34,7 +34,7 @@ import { monitorStatusQuery, resumeSignal, type MonitorStatus } from '../../work
 import { DEFAULT_FORECAST_PARAMS, forecastUtilizationFromDebt, stepDebtForecast, type DebtForecastState } from '../../planner/forecast.js';
 import type { Snapshot } from '../../planner/types.js';
 import { M, chain } from '../unit/plannerFixtures.js';
-import { createTimeSkippingEnv } from './timeSkipping.js';
+import { createTimeSkippingEnv, eventually } from './timeSkipping.js';
 
 const DEPLOYMENT = 'monitor-forecast';
 const TICK_SEC = 60;
@@ -49,16 +49,6 @@ const snapshotOf = (n: number): Snapshot => ({
   freshness: 'fresh',
 });
 
-/** Polls `fn` (real time, 50 ms apart) until it returns something truthy; fails naming `what` after 30 s. */
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('the monitor carries each market\'s debt forecast (time-skipping server, activity doubles)', () => {
   let env: TestWorkflowEnvironment;

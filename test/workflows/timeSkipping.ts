@@ -57,3 +57,18 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
     throw new Error(`the time-skipping test server ${serverPath} did not start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
+
+/**
+ * Polls `fn` (real time, 50 ms apart) until it returns something truthy, for what a time-skipping test waits on outside
+ * the workflow (an activity double called, a query answering).
+ * @throws Error naming `what` after 30 s.
+ */
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
