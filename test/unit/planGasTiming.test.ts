@@ -18,33 +18,17 @@ import { buildReadOnlyKeeperContext } from '../../keeper/runtime.js';
 import { planRebalances, type PlanGasInput } from '../../activities/plan.js';
 import type { RouteQuote } from '../../activities/quotes.js';
 import type { KeeperContext } from '../../activities/context.js';
-import type { AaveMarketState } from '../../chains/evm/aaveReserve.js';
 import type { ChainState, Snapshot } from '../../planner/types.js';
 import type { BaseFeeSample } from '../../planner/timing.js';
 import { GAS_HISTORY_SEC, GAS_SAMPLE_SPACING_SEC, MAX_GAS_SAMPLES, observeBaseFees } from '../../workflows/monitor.js';
-import { M, chain, policy } from './plannerFixtures.js';
+import { M, aaveMarketChain, policy } from './plannerFixtures.js';
 
 const KEYS = ['a', 'b', 'c', 'd'];
 const GWEI = 1_000_000_000n;
 const NOW_SEC = 1_800_000_000;
 
-/** An Aave-market chain: `availableM` + `debtM` million tokens supplied, the treasury holding `treasuryM` of it. */
-function market(key: string, availableM: number, debtM: number, treasuryM: number, baseFeeWei?: bigint): ChainState {
-  const available = M(availableM);
-  const debt = M(debtM);
-  const m: AaveMarketState = {
-    protocol: 'aave-v3',
-    totalSupply: available + debt,
-    totalDebt: debt,
-    availableLiquidity: available,
-    liquidityRateRay: 0n,
-    supplyApyBps: 0n,
-    variableBorrowRateRay: 0n,
-    configuration: { ltvBps: 0n, liquidationThresholdBps: 0n, decimals: 6, active: true, frozen: false, borrowingEnabled: true, paused: false, reserveFactorBps: 1000n, borrowCapTokens: 0n, supplyCapTokens: 0n },
-    treasuryBalance: M(treasuryM),
-  };
-  return { ...chain(key, availableM + debtM, debtM), market: m, ...(baseFeeWei !== undefined ? { baseFeeWei } : {}) };
-}
+const market = (key: string, availableM: number, debtM: number, treasuryM: number, baseFeeWei?: bigint): ChainState =>
+  aaveMarketChain(key, availableM, debtM, treasuryM, baseFeeWei !== undefined ? { baseFeeWei } : {});
 
 /**
  * c is above its band (90% > 80%): what goes to c is urgent. d (85%, band 60–90%) pays more than a and b earn at home:

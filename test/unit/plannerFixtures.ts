@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { WAD } from '../../planner/index.js';
 import type { ChainPolicy, ChainState, InFlight, Plan } from '../../planner/index.js';
+import type { AaveMarketState } from '../../chains/evm/aaveReserve.js';
 
 export const UNIT = 10n ** 6n;
 export const M = (x: number): bigint => BigInt(Math.round(x * 1_000_000)) * UNIT;
@@ -28,6 +29,27 @@ export function chain(key: string, suppliedM: number, borrowedM: number, over: P
     tokenTotalSupply: supplied,
     ...over,
   };
+}
+
+/**
+ * An Aave-market chain: `availableM` + `debtM` million tokens supplied, the treasury holding `treasuryM` of it (reserve
+ * factor 10%, active, no caps); `over` as {@link chain}'s.
+ */
+export function aaveMarketChain(key: string, availableM: number, debtM: number, treasuryM: number, over: Partial<ChainState> = {}): ChainState {
+  const available = M(availableM);
+  const debt = M(debtM);
+  const m: AaveMarketState = {
+    protocol: 'aave-v3',
+    totalSupply: available + debt,
+    totalDebt: debt,
+    availableLiquidity: available,
+    liquidityRateRay: 0n,
+    supplyApyBps: 0n,
+    variableBorrowRateRay: 0n,
+    configuration: { ltvBps: 0n, liquidationThresholdBps: 0n, decimals: 6, active: true, frozen: false, borrowingEnabled: true, paused: false, reserveFactorBps: 1000n, borrowCapTokens: 0n, supplyCapTokens: 0n },
+    treasuryBalance: M(treasuryM),
+  };
+  return { ...chain(key, availableM + debtM, debtM, over), market: m };
 }
 
 export function policy(key: string, over: { band?: [number, number]; minBufferM?: number; caps?: Partial<ChainPolicy['caps']> } = {}): ChainPolicy {

@@ -8,7 +8,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RAY } from '../../chains/evm/aaveReserve.js';
-import type { AaveMarketState } from '../../chains/evm/aaveReserve.js';
 import { chainStanding, planGreedy } from '../../planner/greedy.js';
 import { plannedChains } from '../../planner/routing.js';
 import type { BridgeEdge, OptimalInput } from '../../planner/routing.js';
@@ -17,27 +16,11 @@ import { planYield } from '../../planner/yield.js';
 import type { YieldPlan } from '../../planner/yield.js';
 import { WAD } from '../../planner/types.js';
 import type { ChainState, InFlight } from '../../planner/types.js';
-import { M, chain, policy } from './plannerFixtures.js';
+import { M, aaveMarketChain, chain, policy } from './plannerFixtures.js';
 
 const DAY = 86_400;
 
-/** An Aave-market chain: `availableM` + `debtM` million tokens supplied, the treasury holding `treasuryM` of it. */
-function market(key: string, availableM: number, debtM: number, treasuryM: number): ChainState {
-  const available = M(availableM);
-  const debt = M(debtM);
-  const m: AaveMarketState = {
-    protocol: 'aave-v3',
-    totalSupply: available + debt,
-    totalDebt: debt,
-    availableLiquidity: available,
-    liquidityRateRay: 0n,
-    supplyApyBps: 0n,
-    variableBorrowRateRay: 0n,
-    configuration: { ltvBps: 0n, liquidationThresholdBps: 0n, decimals: 6, active: true, frozen: false, borrowingEnabled: true, paused: false, reserveFactorBps: 1000n, borrowCapTokens: 0n, supplyCapTokens: 0n },
-    treasuryBalance: M(treasuryM),
-  };
-  return { ...chain(key, availableM + debtM, debtM), market: m };
-}
+const market = (key: string, availableM: number, debtM: number, treasuryM: number): ChainState => aaveMarketChain(key, availableM, debtM, treasuryM);
 
 const edge = (from: string, to: string, fixedFeeTokens = 1, feeBps = 0): BridgeEdge => ({ from, to, bridge: 'layerzero', feeBps, fixedFee: BigInt(fixedFeeTokens) * 10n ** 6n, latencySec: 120 });
 const allEdges = (keys: string[], fee = 1, bps = 0): BridgeEdge[] => keys.flatMap((a) => keys.filter((b) => b !== a).map((b) => edge(a, b, fee, bps)));

@@ -17,24 +17,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { exampleConfig, parseConfig, type BallastConfigInput } from '../../config/index.js';
-import { buildReadOnlyKeeperContext } from '../../keeper/runtime.js';
-import { dataConverter } from '../../keeper/dataConverter.js';
-import { loadWorkflowBundle } from '../../keeper/workflowBundle.js';
-import { workflowsPath } from '../../keeper/worker.js';
-import { monitorWorkflowId } from '../../keeper/client.js';
 import { replayHistories } from '../../keeper/replay.js';
-import { createCapActivities } from '../../activities/caps.js';
 import { planRebalances, type PlanInput, type PlanResult } from '../../activities/plan.js';
-import type { Activities } from '../../activities/index.js';
-import type { KeeperContext } from '../../activities/context.js';
-import { monitorStatusQuery, resumeSignal, type MonitorStatus } from '../../workflows/messages.js';
+import { resumeSignal } from '../../workflows/messages.js';
 import { DEFAULT_FORECAST_PARAMS, forecastUtilizationFromDebt, stepDebtForecast, type DebtForecastState } from '../../planner/forecast.js';
 import type { Snapshot } from '../../planner/types.js';
 import { M, chain } from '../unit/plannerFixtures.js';
-import { createTimeSkippingEnv, eventually } from './timeSkipping.js';
+import { eventually } from './timeSkipping.js';
+import { startMonitorWorld, type MonitorWorld } from './monitorWorld.js';
 
 const DEPLOYMENT = 'monitor-forecast';
 const TICK_SEC = 60;
@@ -51,67 +41,35 @@ const snapshotOf = (n: number): Snapshot => ({
 
 
 describe('the monitor carries each market\'s debt forecast (time-skipping server, activity doubles)', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
-  let ctx: KeeperContext;
-  const taskQueue = `monitor-forecast-${process.pid}`;
+  let w: MonitorWorld;
   let reads = 0;
   let firstRunId = '';
   const plans: { input: PlanInput; result: PlanResult; reads: number }[] = [];
-  const status = (): Promise<MonitorStatus> => env.client.workflow.getHandle(monitorWorkflowId(DEPLOYMENT)).query(monitorStatusQuery);
 
   before(async () => {
-    env = await createTimeSkippingEnv();
-    const addr = (i: number, j: number): `0x${string}` => `0x${(i * 16 + j + 1).toString(16).padStart(40, '0')}`;
-    const input: BallastConfigInput = {
-      ...exampleConfig({
-        deployment: DEPLOYMENT,
-        chains: ['alpha', 'beta'].map((key, i) => ({ key, chainId: 31_000 + i, rpcUrl: `http://127.0.0.1:${1 + i}`, eid: 40_000 + i, contracts: { multicall3: addr(i, 0), endpoint: addr(i, 1), token: addr(i, 2), vault: addr(i, 3), route: addr(i, 4), priceFeed: addr(i, 5) } })),
-      }),
-      temporal: { address: env.address, taskQueue },
+    w = await startMonitorWorld({
+      deployment: DEPLOYMENT,
       planner: { kind: 'optimal', objective: 'yield', timeBudgetMs: 200, forecastHorizonSec: HORIZON_SEC },
-    };
-    ctx = buildReadOnlyKeeperContext(parseConfig(input)); // never contacts a chain: every chain read is a double below
-    const activities: Pick<Activities, 'capsContext' | 'recordCapAudit' | 'readSnapshot' | 'planRebalances' | 'checkDeploymentLedger' | 'planCapacityMoves'> = {
-      ...createCapActivities(ctx),
-      readSnapshot: async () => snapshotOf(++reads),
-      planRebalances: async (i) => {
-        const result = await planRebalances(ctx, i, { quotes: [] }); // no quotes: no edge, nothing moves
-        plans.push({ input: i, result, reads });
-        return result;
-      },
-      checkDeploymentLedger: async (i) => ({ totalSupply: 0n, perChain: {}, blocks: {}, inFlightUndelivered: 0n, openingSupply: i.openingSupply ?? 0n, balanced: true }),
-      planCapacityMoves: async () => ({ enabled: false, moves: [], unresolved: [], chains: [] }),
-    };
-    const bundle = await loadWorkflowBundle({ workflowsPath, payloadConverterPath: dataConverter.payloadConverterPath });
-    worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { code: bundle.code }, activities, dataConverter });
-    running = worker.run();
+      doubles: (ctx) => ({
+        readSnapshot: async () => snapshotOf(++reads),
+        planRebalances: async (i) => {
+          const result = await planRebalances(ctx, i, { quotes: [] }); // no quotes: no edge, nothing moves
+          plans.push({ input: i, result, reads });
+          return result;
+        },
+      }),
+    });
   });
 
-  after(async () => {
-    await env?.client.workflow
-      .getHandle(monitorWorkflowId(DEPLOYMENT))
-      .terminate('done')
-      .catch(() => undefined);
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  after(async () => w?.stop());
 
   test('the state advances one observation per tick, survives continue-as-new, and every plan receives it', async () => {
-    const handle = await env.client.workflow.start('monitorWorkflow', { taskQueue, workflowId: monitorWorkflowId(DEPLOYMENT), args: [{ deployment: DEPLOYMENT, tickIntervalSec: TICK_SEC, maxTicksBeforeContinueAsNew: TICKS_PER_RUN, deliveryDeadlineSec: 600 }] });
-    firstRunId = handle.firstExecutionRunId;
-    await eventually('the first plan', async () => plans.length >= 1);
+    firstRunId = await w.start({ tickIntervalSec: TICK_SEC, maxTicksBeforeContinueAsNew: TICKS_PER_RUN });
     // Ticks 2..7 (two continue-as-new on the way): one step of skipped time each.
-    while (plans.length < 7) {
-      const before = plans.length;
-      await env.sleep(TICK_SEC * 1000);
-      await eventually(`plan ${before + 1}`, async () => plans.length > before);
-    }
-    const desc = await handle.describe();
+    await w.tickUntil(() => plans.length, 7, TICK_SEC);
+    const desc = await w.handle().describe();
     assert.notEqual(desc.runId, firstRunId, 'the monitor continued as new');
-    const st = await status();
+    const st = await w.status();
     assert.ok(st.totalTicks >= 7 && st.ticks <= TICKS_PER_RUN, `ticks ${st.ticks} of ${st.totalTicks}: a later run`);
 
     // The expected states: the observations folded one by one (planner/forecast.ts), the monitor's tick as the step.
@@ -158,30 +116,20 @@ describe('the monitor carries each market\'s debt forecast (time-skipping server
   test('a tick woken early (a signal) plans with the state as it is and observes nothing', async () => {
     const before = plans.length;
     const nBefore = plans[before - 1]!.input.forecast!.chains.alpha!.share.n;
-    await env.client.workflow.getHandle(monitorWorkflowId(DEPLOYMENT)).signal(resumeSignal); // not paused: it only wakes the monitor
+    await w.handle().signal(resumeSignal); // not paused: it only wakes the monitor
     await eventually('the woken tick\'s plan', async () => plans.length > before);
     const woken = plans[before]!;
     assert.equal(woken.reads, plans[before - 1]!.reads + 1, 'a new snapshot was read');
     assert.equal(woken.input.forecast!.chains.alpha!.share.n, nBefore, 'no observation less than a tick after the last');
     assert.deepEqual(woken.input.forecast!.chains.alpha, plans[before - 1]!.input.forecast!.chains.alpha);
     // The next regular tick observes again.
-    await env.sleep(TICK_SEC * 1000);
+    await w.env.sleep(TICK_SEC * 1000);
     await eventually('the next tick\'s plan', async () => plans.length > before + 1);
     assert.equal(plans[before + 1]!.input.forecast!.chains.alpha!.share.n, nBefore + 1);
   });
 
   test('the recorded runs (the first, continued as new, and the current) replay deterministically', async () => {
-    const id = monitorWorkflowId(DEPLOYMENT);
-    const current = (await env.client.workflow.getHandle(id).describe()).runId;
-    const histories = await Promise.all(
-      [firstRunId, current].map(async (runId) => ({ workflowId: id, history: await env.client.workflow.getHandle(id, runId).fetchHistory(), source: `temporal:${id}/${runId}` })),
-    );
-    const first = histories[0]!.history.events ?? [];
-    const patchIds = first.flatMap((e) => {
-      const m = e.markerRecordedEventAttributes;
-      const data = m?.markerName === 'core_patch' ? m.details?.['patch-data']?.payloads?.[0]?.data : undefined;
-      return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
-    });
+    const { histories, patchIds, firstEvents: first } = await w.recordedRuns(firstRunId);
     assert.ok(patchIds.includes('debt-forecast'), `the first run recorded the patch marker (${patchIds.join(', ')})`);
     assert.ok(first[first.length - 1]?.workflowExecutionContinuedAsNewEventAttributes, 'the first run ended by continue-as-new');
     const outcomes = await replayHistories(histories);

@@ -14,22 +14,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { exampleConfig, parseConfig, type BallastConfigInput } from '../../config/index.js';
-import { buildReadOnlyKeeperContext } from '../../keeper/runtime.js';
-import { dataConverter } from '../../keeper/dataConverter.js';
-import { loadWorkflowBundle } from '../../keeper/workflowBundle.js';
-import { workflowsPath } from '../../keeper/worker.js';
-import { monitorWorkflowId } from '../../keeper/client.js';
 import { replayHistories } from '../../keeper/replay.js';
-import { createCapActivities } from '../../activities/caps.js';
 import type { DeferredPlanTransfer, PlanInput, PlanResult } from '../../activities/plan.js';
-import type { Activities } from '../../activities/index.js';
-import { monitorStatusQuery, resumeSignal, type MonitorStatus } from '../../workflows/messages.js';
+import { resumeSignal } from '../../workflows/messages.js';
 import type { Snapshot } from '../../planner/types.js';
 import { chain } from '../unit/plannerFixtures.js';
-import { createTimeSkippingEnv, eventually } from './timeSkipping.js';
+import { eventually } from './timeSkipping.js';
+import { startMonitorWorld, type MonitorWorld } from './monitorWorld.js';
 
 const DEPLOYMENT = 'monitor-gas-history';
 const TICK_SEC = 3600;
@@ -49,61 +40,30 @@ const DEFERRED: DeferredPlanTransfer = { transfer: { from: 'alpha', to: 'beta', 
 
 
 describe('the monitor carries each chain\'s base-fee history (time-skipping server, activity doubles)', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
-  const taskQueue = `monitor-gas-history-${process.pid}`;
+  let w: MonitorWorld;
   let reads = 0;
   let firstRunId = '';
   const plans: { input: PlanInput; reads: number }[] = [];
-  const status = (): Promise<MonitorStatus> => env.client.workflow.getHandle(monitorWorkflowId(DEPLOYMENT)).query(monitorStatusQuery);
 
   before(async () => {
-    env = await createTimeSkippingEnv();
-    const addr = (i: number, j: number): `0x${string}` => `0x${(i * 16 + j + 1).toString(16).padStart(40, '0')}`;
-    const input: BallastConfigInput = {
-      ...exampleConfig({
-        deployment: DEPLOYMENT,
-        chains: ['alpha', 'beta'].map((key, i) => ({ key, chainId: 31_000 + i, rpcUrl: `http://127.0.0.1:${1 + i}`, eid: 40_000 + i, contracts: { multicall3: addr(i, 0), endpoint: addr(i, 1), token: addr(i, 2), vault: addr(i, 3), route: addr(i, 4), priceFeed: addr(i, 5) } })),
+    w = await startMonitorWorld({
+      deployment: DEPLOYMENT,
+      doubles: () => ({
+        readSnapshot: async () => snapshotOf(++reads),
+        planRebalances: async (i): Promise<PlanResult> => {
+          plans.push({ input: i, reads });
+          return { transfers: [], unresolved: [], planner: 'optimal', ...(reads % 2 === 0 ? { deferred: [DEFERRED] } : {}) };
+        },
       }),
-      temporal: { address: env.address, taskQueue },
-    };
-    const ctx = buildReadOnlyKeeperContext(parseConfig(input)); // never contacts a chain: every chain read is a double below
-    const activities: Pick<Activities, 'capsContext' | 'recordCapAudit' | 'readSnapshot' | 'planRebalances' | 'checkDeploymentLedger' | 'planCapacityMoves'> = {
-      ...createCapActivities(ctx),
-      readSnapshot: async () => snapshotOf(++reads),
-      planRebalances: async (i): Promise<PlanResult> => {
-        plans.push({ input: i, reads });
-        return { transfers: [], unresolved: [], planner: 'optimal', ...(reads % 2 === 0 ? { deferred: [DEFERRED] } : {}) };
-      },
-      checkDeploymentLedger: async (i) => ({ totalSupply: 0n, perChain: {}, blocks: {}, inFlightUndelivered: 0n, openingSupply: i.openingSupply ?? 0n, balanced: true }),
-      planCapacityMoves: async () => ({ enabled: false, moves: [], unresolved: [], chains: [] }),
-    };
-    const bundle = await loadWorkflowBundle({ workflowsPath, payloadConverterPath: dataConverter.payloadConverterPath });
-    worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { code: bundle.code }, activities, dataConverter });
-    running = worker.run();
+    });
   });
 
-  after(async () => {
-    await env?.client.workflow
-      .getHandle(monitorWorkflowId(DEPLOYMENT))
-      .terminate('done')
-      .catch(() => undefined);
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  after(async () => w?.stop());
 
   test('one sample per tick, given to every plan, bounded to the last 24 h, across continue-as-new', async () => {
-    const handle = await env.client.workflow.start('monitorWorkflow', { taskQueue, workflowId: monitorWorkflowId(DEPLOYMENT), args: [{ deployment: DEPLOYMENT, tickIntervalSec: TICK_SEC, maxTicksBeforeContinueAsNew: TICKS_PER_RUN, deliveryDeadlineSec: 600 }] });
-    firstRunId = handle.firstExecutionRunId;
-    await eventually('the first plan', async () => plans.length >= 1);
-    while (plans.length < TICKS) {
-      const before = plans.length;
-      await env.sleep(TICK_SEC * 1000);
-      await eventually(`plan ${before + 1}`, async () => plans.length > before);
-    }
-    const desc = await handle.describe();
+    firstRunId = await w.start({ tickIntervalSec: TICK_SEC, maxTicksBeforeContinueAsNew: TICKS_PER_RUN });
+    await w.tickUntil(() => plans.length, TICKS, TICK_SEC);
+    const desc = await w.handle().describe();
     assert.notEqual(desc.runId, firstRunId, 'the monitor continued as new');
     for (const [i, p] of plans.slice(0, TICKS).entries()) {
       assert.equal(p.reads, i + 1, 'one snapshot per tick');
@@ -121,7 +81,7 @@ describe('the monitor carries each chain\'s base-fee history (time-skipping serv
       assert.ok(xs.every((x) => x.atSec >= gas.nowSec - 86_400), 'within 24 h');
       assert.deepEqual(xs.map((x) => x.baseFeeWei), Array.from({ length: xs.length }, (_, j) => BigInt(i + 2 - xs.length + j) * GWEI), 'the consecutive ticks\' base fees');
     }
-    const st = await status();
+    const st = await w.status();
     assert.ok(st.totalTicks >= TICKS && st.ticks <= TICKS_PER_RUN, `ticks ${st.ticks} of ${st.totalTicks}: a later run`);
     assert.deepEqual(st.gasHistory, plans[plans.length - 1]!.input.gas!.chains, 'the status carries the same history');
   });
@@ -129,29 +89,19 @@ describe('the monitor carries each chain\'s base-fee history (time-skipping serv
   test('a tick woken early samples nothing; the status shows the last plan\'s deferred transfers', async () => {
     const before = plans.length;
     const prev = plans[before - 1]!.input.gas!;
-    await env.client.workflow.getHandle(monitorWorkflowId(DEPLOYMENT)).signal(resumeSignal); // not paused: it only wakes the monitor
+    await w.handle().signal(resumeSignal); // not paused: it only wakes the monitor
     await eventually('the woken tick\'s plan', async () => plans.length > before);
     const woken = plans[before]!;
     assert.equal(woken.reads, plans[before - 1]!.reads + 1, 'a new snapshot was read');
     assert.deepEqual(woken.input.gas!.chains, prev.chains, 'no sample less than 900 s after the last');
     assert.ok(woken.input.gas!.nowSec >= prev.nowSec);
-    const st = await status();
+    const st = await w.status();
     if (woken.reads % 2 === 0) assert.deepEqual(st.lastDeferred, [DEFERRED]);
     else assert.equal(st.lastDeferred, undefined);
   });
 
   test('the recorded runs (the first, continued as new, and the current) replay deterministically', async () => {
-    const id = monitorWorkflowId(DEPLOYMENT);
-    const current = (await env.client.workflow.getHandle(id).describe()).runId;
-    const histories = await Promise.all(
-      [firstRunId, current].map(async (runId) => ({ workflowId: id, history: await env.client.workflow.getHandle(id, runId).fetchHistory(), source: `temporal:${id}/${runId}` })),
-    );
-    const first = histories[0]!.history.events ?? [];
-    const patchIds = first.flatMap((e) => {
-      const m = e.markerRecordedEventAttributes;
-      const data = m?.markerName === 'core_patch' ? m.details?.['patch-data']?.payloads?.[0]?.data : undefined;
-      return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
-    });
+    const { histories, patchIds, firstEvents: first } = await w.recordedRuns(firstRunId);
     assert.ok(patchIds.includes('gas-history'), `the first run recorded the patch marker (${patchIds.join(', ')})`);
     assert.ok(first[first.length - 1]?.workflowExecutionContinuedAsNewEventAttributes, 'the first run ended by continue-as-new');
     const outcomes = await replayHistories(histories);
