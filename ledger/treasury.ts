@@ -245,6 +245,14 @@ const min0 = (x: bigint): bigint => (x < 0n ? x : 0n);
 const sum = <T>(xs: readonly T[], f: (x: T) => bigint): bigint => xs.reduce((s, x) => s + f(x), 0n);
 
 /**
+ * An allocator's counter identity (check 1 of the module doc): `principal() − max((supplied − withdrawn) − (to route −
+ * from route), 0)`, signed, underlying base units; 0 when it holds. The monitor's check and the chaos checks use it.
+ */
+export function allocatorIdentityDiff(a: Pick<AllocatorReading, 'principal' | 'cumulativeSupplied' | 'cumulativeWithdrawn' | 'cumulativeWithdrawnToRoute' | 'cumulativeDepositedFromRoute'>): bigint {
+  return a.principal - max0(a.cumulativeSupplied - a.cumulativeWithdrawn - (a.cumulativeWithdrawnToRoute - a.cumulativeDepositedFromRoute));
+}
+
+/**
  * Checks the treasury's books (see the module doc for the two checks, their terms and units).
  * @returns the positions per chain, the totals (over the Aave chains), the keeper-flow conservation (over every
  *   holder: counters on EVM chains, derived on Solana; not checked when a holder has no figure, with the reason), the
@@ -257,12 +265,11 @@ const sum = <T>(xs: readonly T[], f: (x: T) => bigint): bigint => xs.reduce((s, 
 export function checkTreasuryLedger(input: TreasuryLedgerInput): TreasuryLedger {
   const findings: TreasuryFinding[] = [];
   const allocators: AllocatorPosition[] = input.allocators.map((a) => {
-    const treasuryFlows = a.cumulativeSupplied - a.cumulativeWithdrawn;
     const keeperNetOutflow = a.cumulativeWithdrawnToRoute - a.cumulativeDepositedFromRoute;
-    const principalFromCounters = treasuryFlows - keeperNetOutflow;
+    const principalFromCounters = a.cumulativeSupplied - a.cumulativeWithdrawn - keeperNetOutflow;
     const gain = a.suppliedBalance - principalFromCounters;
     const expected = max0(principalFromCounters);
-    if (a.principal !== expected) {
+    if (allocatorIdentityDiff(a) !== 0n) {
       findings.push({
         chainKey: a.chainKey,
         kind: 'principal-counters',

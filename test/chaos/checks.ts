@@ -17,6 +17,7 @@ import { PublicKey } from '@solana/web3.js';
 import { unpackMint } from '@solana/spl-token';
 import { aaveAllocatorAbi, ballastRouteAbi, collateralVaultAbi, creditMessengerAbi } from '../../contracts/generated/abis.js';
 import { legKey } from '../../activities/legKey.js';
+import type { AllocatorBooks } from '../../chains/evm/ledgerReads.js';
 import { wormholeGuid } from '../../chains/wormhole/messageId.js';
 import { listCustodySends, listMemoTransfers, type MemoTransfer } from '../../chains/solana/memoTransfer.js';
 import { depositMemo, parseWormholeSendMemo, redeemMemo, withdrawMemo, wormholeSendMemoPrefix } from '../../chains/solana/memos.js';
@@ -77,25 +78,6 @@ export interface Books {
   perChain: Record<string, { supply: bigint; vault: bigint; route: bigint }>;
   /** Per Aave chain: the allocator's books, read in the same block-less pass (no keeper write runs while the checks read). */
   allocators: Record<string, AllocatorBooks>;
-}
-
-/** An AaveAllocator's books (underlying base units): `principal()`, `suppliedBalance()` (its aToken balance) and its counters. */
-export interface AllocatorBooks {
-  principal: bigint;
-  suppliedBalance: bigint;
-  cumulativeSupplied: bigint;
-  cumulativeWithdrawn: bigint;
-  cumulativeWithdrawnToRoute: bigint;
-  cumulativeDepositedFromRoute: bigint;
-}
-
-/**
- * The allocator's exact identity: principal = (supplied − withdrawn) + (from route − to route) (`principal()` saturates
- * at 0). Returns the difference (0 when it holds).
- */
-export function allocatorIdentityDiff(a: AllocatorBooks): bigint {
-  const exact = a.cumulativeSupplied - a.cumulativeWithdrawn - (a.cumulativeWithdrawnToRoute - a.cumulativeDepositedFromRoute);
-  return a.principal - (exact > 0n ? exact : 0n);
 }
 
 async function readAllocator(pub: ChaosEnv['chains'][string]['pub'], address: Hex): Promise<AllocatorBooks> {

@@ -53,7 +53,9 @@ import type { RebalanceInput, RebalanceResult } from '../../workflows/types.js';
 import type { CapacityMoveInput, CapacityMoveResult } from '../../workflows/capacity.js';
 import type { DevnetMarket } from '../../devnet/deploy.js';
 import { startChaosEnv, CHAOS_CHAINS, SOLANA_KEY, type ChaosEnv } from './env.js';
-import { allocatorIdentityDiff, capacityResidualOf, checkCapacity, checkRebalance, pendingCreditWormhole, readBooks, readCapacityFacts, readFacts, residualOf, type AllocatorBooks, type PendingWormhole, type Violation } from './checks.js';
+import { capacityResidualOf, checkCapacity, checkRebalance, pendingCreditWormhole, readBooks, readCapacityFacts, readFacts, residualOf, type PendingWormhole, type Violation } from './checks.js';
+import type { AllocatorBooks } from '../../chains/evm/ledgerReads.js';
+import { allocatorIdentityDiff } from '../../ledger/treasury.js';
 
 const oftReceivedEvent = parseAbiItem('event OFTReceived(bytes32 indexed guid, uint32 srcEid, address indexed toAddress, uint256 amountReceivedLD)');
 
