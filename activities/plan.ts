@@ -14,7 +14,7 @@
  * (planner/forecast.ts, one observation per tick) and passes it in `input.forecast`; the forecast debt at the horizon
  * over the supply now is the planner's `forecastUtilizationWad` ({@link forecastUtilizations}).
  *
- * Gas timing (config `planner.gasTiming`, on by default with the yield objective; planner/timing.ts `timeTransfers`):
+ * Gas timing (config `planner.gasTiming`, on by default with the yield objective; planner/timing.ts `timePlan`):
  * the monitor samples each chain's base fee once per tick (`input.gas`, from the snapshot's `baseFeeWei`); a yield-only
  * transfer (its destination not in need now nor by the forecast: `chainsInNeed`) waits while its source's base fee
  * is above the window's percentile and the wait could save more than the yield it forgoes (its `gainAtHorizon` per
@@ -32,7 +32,7 @@ import { collateralVaultAbi } from '../contracts/generated/abis.js';
 import { DEFAULT_FORECAST_PARAMS, forecastUtilizationFromDebt, type DebtForecastState } from '../planner/forecast.js';
 import { planGreedy } from '../planner/greedy.js';
 import { planYield, type YieldCertificate, type YieldTransfer } from '../planner/yield.js';
-import { chainsInNeed, timeTransfers, type BaseFeeSample, type ChainBaseFees, type DeferredTransfer, type GasTimingRule } from '../planner/timing.js';
+import { chainsInNeed, timePlan, type BaseFeeSample, type ChainBaseFees, type DeferredTransfer, type GasTimingRule } from '../planner/timing.js';
 import { CONFIG_DEFAULTS } from '../config/schema.js';
 import { legKey } from './legKey.js';
 import { planOptimal, plannedChains, type PlanCertificate } from '../planner/optimal.js';
@@ -237,12 +237,10 @@ async function planWithOptimal(
     let deferred: DeferredPlanTransfer[] | undefined;
     if (timing && y.transfers.length > 0) {
       // Urgent: to a chain in need now (net of in flight) or by the forecast; only the others may wait for gas.
-      const inNeed = chainsInNeed(base, y.certificate.markets.filter((m) => m.inNeedByForecast).map((m) => m.chainKey));
       const baseFees: Record<string, ChainBaseFees> = {};
       for (const c of snapshot.chains) if (c.baseFeeWei !== undefined) baseFees[c.chainKey] = { history: timing.gas.chains[c.chainKey] ?? [], currentWei: c.baseFeeWei };
-      // What each earns over the horizon, per hour: the yield a wait forgoes (as the backtest weighs it).
-      const forgonePerHour = y.transfers.map((t) => ((t.gainAtHorizon > 0n ? t.gainAtHorizon : 0n) * 3600n) / BigInt(yieldHorizonSec));
-      const timed = timeTransfers({ transfers: y.transfers, urgent: y.transfers.map((t) => inNeed.has(t.to)), nowSec: timing.gas.nowSec, baseFees, edges, forgonePerHour }, { gas: timing.rule });
+      const inNeed = chainsInNeed(base, y.certificate.markets.filter((m) => m.inNeedByForecast).map((m) => m.chainKey));
+      const timed = timePlan({ transfers: y.transfers, inNeed, horizonSec: yieldHorizonSec, nowSec: timing.gas.nowSec, baseFees, edges }, { gas: timing.rule });
       send = timed.send;
       deferred = timed.deferred.map((d) => ({ ...d, transfer: plannedOf(d.transfer) }));
       for (const d of timed.deferred) {
@@ -252,7 +250,7 @@ async function planWithOptimal(
     }
     return {
       ...(deferred ? { deferred } : {}),
-      transfers: send.map((t) => ({ from: t.from, to: t.to, amount: t.amount, reason: t.reason, bridge: t.bridge, fee: t.fee, latencySec: t.latencySec })),
+      transfers: send.map(plannedOf),
       unresolved: y.unresolved,
       yieldCertificate: y.certificate,
       quotes,

@@ -47,7 +47,7 @@ import type { ChainPolicy, ChainState, InFlight, OracleCheck, OracleRound } from
 import type { PriceRound } from '../devnet/marketData.js';
 import { baseFeeAt, constantGasPriceWei, defaultBridges, quoteEdges, samplesBetween, syntheticGasHistory, weiToAssetUnits } from './model.js';
 import type { BridgeModel, GasReplay } from './model.js';
-import { chainsInNeed, DEFAULT_TIMING_POLICY, percentileWei, timeTransfers } from '../planner/timing.js';
+import { chainsInNeed, DEFAULT_TIMING_POLICY, percentileWei, timePlan } from '../planner/timing.js';
 import type { ChainBaseFees, DeferredTransfer, TimingPolicy } from '../planner/timing.js';
 import { roundAt } from './history.js';
 import { addQuotes, emptyDailyFees, solveBound } from './bound.js';
@@ -546,12 +546,8 @@ export async function runPlanner(asset: BacktestAsset, planner: PlannerName, opt
           const xs = gas.perChain[c];
           baseFees[c] = { history: xs && policy.gas ? samplesBetween(xs, t - policy.gas.windowSec, t) : [], currentWei: baseFeeNow.get(c)! };
         }
-        // The yield planner's transfers carry what each earns over its horizon: the yield a wait forgoes per hour.
-        const forgonePerHour = planned.transfers.map((x) => {
-          const g = (x as { gainAtHorizon?: bigint }).gainAtHorizon;
-          return g === undefined ? undefined : ((g > 0n ? g : 0n) * 3600n) / BigInt(YIELD_HORIZON_SEC);
-        });
-        const timed = timeTransfers({ transfers: planned.transfers, urgent: planned.transfers.map((x) => urgentTo.has(x.to)), nowSec: t, baseFees, edges, forgonePerHour }, policy);
+        // The yield planner's transfers carry what each earns over its horizon (the yield a wait forgoes).
+        const timed = timePlan({ transfers: planned.transfers, inNeed: urgentTo, horizonSec: YIELD_HORIZON_SEC, nowSec: t, baseFees, edges }, policy);
         send = timed.send;
         deferred = timed.deferred;
       }

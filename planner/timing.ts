@@ -255,3 +255,19 @@ export function timeTransfers<T extends RoutedTransfer>(input: TimingInput<T>, p
   });
   return out;
 }
+
+/**
+ * A planner's plan timed: a transfer to a chain of `inNeed` ({@link chainsInNeed}) is urgent; the yield each transfer
+ * forgoes per hour of waiting is its `gainAtHorizon` over `horizonSec` (planner/yield.ts transfers; a transfer without
+ * one: unknown, the gas rule alone decides); then {@link timeTransfers}. The keeper's plan activity and the backtest
+ * both time a plan through this.
+ * @throws as {@link timeTransfers}, and when `horizonSec` is not a positive integer.
+ */
+export function timePlan<T extends RoutedTransfer & { gainAtHorizon?: bigint }>(
+  p: { transfers: readonly T[]; inNeed: ReadonlySet<string>; horizonSec: number } & Pick<TimingInput<T>, 'nowSec' | 'baseFees' | 'edges'>,
+  policy: TimingPolicy,
+): TimedPlan<T> {
+  if (!Number.isInteger(p.horizonSec) || p.horizonSec <= 0) throw new Error(`timePlan: horizonSec must be a positive integer (got ${p.horizonSec})`);
+  const forgonePerHour = p.transfers.map((t) => (t.gainAtHorizon === undefined ? undefined : ((t.gainAtHorizon > 0n ? t.gainAtHorizon : 0n) * 3600n) / BigInt(p.horizonSec)));
+  return timeTransfers({ transfers: p.transfers, urgent: p.transfers.map((t) => p.inNeed.has(t.to)), nowSec: p.nowSec, baseFees: p.baseFees, edges: p.edges, forgonePerHour }, policy);
+}
